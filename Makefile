@@ -1,0 +1,111 @@
+# chuted — see README.md. Folders are the architecture (docs/ARCHITECTURE.md):
+# each folder's *.c (except main_*.c) becomes build/lib<folder>.a; main_*.c are
+# program entry points.
+#
+#   make            build/chuted, build/chuted-monitor, build/chuted-image
+#   make demo       install deps, build, run a demo chute
+#   make check      install deps, build, run every test this host can run
+#   make bench      side-by-side benchmarks (tests/bench/)
+#   make SAN=1      AddressSanitizer + UBSan build into build-asan/
+
+CC ?= cc
+SAN ?=
+B := $(if $(SAN),build-asan,build)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -I. -MMD -MP
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKG_NL := $(shell pkg-config --cflags libnl-3.0 2>/dev/null)
+CFLAGS += $(PKG_NL)
+
+FOLDERS := common cgroups runtime netns image mgmt
+$(foreach f,$(FOLDERS),$(eval SRC_$(f) := $(filter-out $(f)/main_%.c,$(wildcard $(f)/*.c))))
+$(foreach f,$(FOLDERS),$(eval OBJ_$(f) := $(patsubst %.c,$(B)/obj/%.o,$(SRC_$(f)))))
+LIBS_A = $(foreach f,$(FOLDERS),$(B)/lib$(f).a)
+
+# The runtime path (chuted, chuted-monitor) links the small libraries
+# statically: loading the whole dependency set dynamically costs ~10 ms per
+# exec here, more than a container start. libmnl ships no .a in Debian.
+ifeq ($(SAN),)
+STATIC_ON := -Wl,-Bstatic
+STATIC_OFF := -Wl,-Bdynamic
+MONITOR_LDFLAGS := -static
+endif
+CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lyaml -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -ljansson $(STATIC_OFF) -lmnl -lpthread -lm
+IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson -lyaml
+MONITOR_LIBS := -ljansson
+
+PROGS := $(B)/chuted $(B)/chuted-monitor $(B)/chuted-image
+
+all: $(PROGS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+define lib_rule
+$(B)/lib$(1).a: $$(OBJ_$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@; ar rcs $$@ $$^ $$(if $$^,,$$(B)/obj/empty.o)
+endef
+$(foreach f,$(FOLDERS),$(eval $(call lib_rule,$(f))))
+
+# runtime/seccomp_embed.c .incbin's the default profile (not seen by -MMD).
+$(B)/obj/runtime/seccomp_embed.o: runtime/seccomp_default.json
+
+$(B)/obj/empty.o:
+	@mkdir -p $(dir $@)
+	echo '' | $(CC) -x c -c -o $@ -
+
+$(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+$(B)/chuted-monitor: $(B)/obj/runtime/main_monitor.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) $(MONITOR_LDFLAGS) -o $@ $^ $(MONITOR_LIBS)
+
+$(B)/chuted-image: $(B)/obj/mgmt/main_image.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(IMAGE_LIBS)
+
+# Unit tests (cmocka): one program per tests/unit/test_*.c, linked with every library.
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+ALL_LIBS := -lcmocka -lseccomp -lcap -lyaml -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
+
+$(B)/tests/%: tests/unit/%.c $(LIBS_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS_A) -Wl,--end-group $(ALL_LIBS)
+
+unit: $(UNIT_BIN)
+
+deps:
+	tools/install-deps.sh
+
+check: deps
+	$(MAKE) all unit
+	$(MAKE) SAN=1 all unit
+	tests/check.sh
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh
+
+bench: deps all
+	tests/bench/run.sh
+
+# QEMU APU image (tools/vm/, cached under build/vm/) and the suite run inside it.
+vm:
+	tools/vm/build-image.sh
+
+vm-check:
+	tests/vm/run.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+.PHONY: all unit deps check demo bench clean vm vm-check

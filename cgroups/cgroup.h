@@ -1,0 +1,96 @@
+/* One cgroup interface over three host layouts (v1, v2, hybrid), picked at
+ * run time. A backend is a vtable (crun's cgroup-manager habit). */
+#ifndef CH_CGROUP_H
+#define CH_CGROUP_H
+
+#include "common/error.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CH_CGROUP_UNSET (-1)
+/* "No limit" for the int64 limits (memory, swap, reservation, quota, pids):
+ * any value below -1 (CH_CGROUP_UNSET, which leaves the file alone) writes
+ * v1's -1 / v2's "max". Needed by update to lift a limit; runtime-spec's
+ * -1 maps to UNSET, which on a new cgroup is the same thing. pids_limit 0
+ * also means no limit, as in runtime-spec. */
+#define CH_CGROUP_MAX (-2)
+
+/* Limits in runtime-spec units (cgroup v1 flavour, as config.json says);
+ * the v2 backend converts (shares -> weight, blkio weight -> io.weight).
+ * A field left CH_CGROUP_UNSET (or NULL / 0 entries) is not written. */
+struct ch_cgroup_throttle
+{
+  uint32_t major, minor;
+  uint64_t rate; /* bytes/s or io/s */
+};
+
+struct ch_cgroup_resources
+{
+  int64_t cpu_shares;   /* 2..262144 */
+  int64_t cpu_quota;    /* us per period; CH_CGROUP_MAX = unlimited */
+  int64_t cpu_period;   /* us */
+  int64_t memory_limit; /* bytes */
+  int64_t memory_swap;  /* memory+swap bytes, as runtime-spec */
+  int64_t memory_reservation;
+  int64_t pids_limit;   /* 0 or CH_CGROUP_MAX = unlimited; UNSET (-1) = leave */
+  int64_t blkio_weight; /* 10..1000 */
+  char *cpuset_cpus;
+  char *cpuset_mems;
+  struct ch_cgroup_throttle *read_bps, *write_bps, *read_iops, *write_iops;
+  size_t n_read_bps, n_write_bps, n_read_iops, n_write_iops;
+};
+
+void ch_cgroup_resources_init (struct ch_cgroup_resources *r); /* everything UNSET */
+void ch_cgroup_resources_clear (struct ch_cgroup_resources *r); /* free owned members */
+
+/* A missing file (controller not mounted, memory.peak before 5.19) reads as
+ * 0; "no limit" reads as UINT64_MAX. */
+struct ch_cgroup_stats
+{
+  uint64_t cpu_usage_ns;
+  uint64_t memory_current, memory_peak, memory_limit;
+  uint64_t pids_current, pids_limit;
+  uint64_t oom_kills; /* OOM kills inside this cgroup */
+};
+
+enum ch_cgroup_mode
+{
+  CH_CGROUP_V1,
+  CH_CGROUP_V2,
+  CH_CGROUP_HYBRID /* v1 controllers + a v2 mount without them (this host) */
+};
+
+struct ch_cgroup; /* opaque: one chute's cgroup in every hierarchy it uses */
+
+/* Which layout does this host have (from /proc/self/mountinfo + statfs). */
+int ch_cgroup_detect (enum ch_cgroup_mode *mode, ch_error_t *err);
+const char *ch_cgroup_mode_name (enum ch_cgroup_mode mode);
+
+/* Create PATH (relative, e.g. "chuted/web") in every hierarchy, enabling
+ * controllers on the way down (v2), apply RES. Fails (and removes what it
+ * made) if a limit cannot be applied. */
+int ch_cgroup_create (const char *path, const struct ch_cgroup_resources *res, struct ch_cgroup **out,
+                      ch_error_t *err);
+/* Open an existing one (no creation). */
+int ch_cgroup_open (const char *path, struct ch_cgroup **out, ch_error_t *err);
+void ch_cgroup_free (struct ch_cgroup *cg);
+
+int ch_cgroup_enter (struct ch_cgroup *cg, pid_t pid, ch_error_t *err);
+int ch_cgroup_update (struct ch_cgroup *cg, const struct ch_cgroup_resources *res, ch_error_t *err);
+int ch_cgroup_stats (struct ch_cgroup *cg, struct ch_cgroup_stats *st, ch_error_t *err);
+int ch_cgroup_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err);
+/* Signal every process in the cgroup (cgroup.kill on v2 for SIGKILL when present). */
+int ch_cgroup_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err);
+/* Kill what is left, wait for it to go, rmdir in every hierarchy. */
+int ch_cgroup_destroy (struct ch_cgroup *cg, ch_error_t *err);
+/* NULL-terminated list of "controller:/abs/path" (v2: "unified:/sys/fs/cgroup/...") for inspect. */
+char **ch_cgroup_paths (struct ch_cgroup *cg);
+
+/* Standard conversions (runtime-spec / crun): shares 2..262144 -> weight 1..10000
+ * as weight = 1 + ((shares - 2) * 9999) / 262142; blkio 10..1000 -> io 1..10000. */
+uint64_t ch_cgroup_shares_to_weight (uint64_t shares);
+uint64_t ch_cgroup_blkio_to_io_weight (uint64_t weight);
+
+#endif

@@ -1,0 +1,42 @@
+#include "json.h"
+#include "file.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+ch_json_load_buf (const char *what, const char *buf, size_t len, json_t **out, ch_error_t *err)
+{
+  json_error_t je;
+  json_t *j = json_loadb (buf, len, JSON_REJECT_DUPLICATES, &je);
+
+  if (j == NULL)
+    return ch_error (err, 0, "%s:%d:%d: invalid JSON: %s", what, je.line, je.column, je.text);
+  *out = j;
+  return 0;
+}
+
+int
+ch_json_load_file (const char *path, json_t **out, ch_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  size_t len;
+
+  if (ch_read_file (path, &buf, &len, err) < 0)
+    return -1;
+  return ch_json_load_buf (path, buf, len, out, err);
+}
+
+int
+ch_json_save_file (const char *path, json_t *j, mode_t mode, ch_error_t *err)
+{
+  cleanup_free char *s = json_dumps (j, JSON_INDENT (2) | JSON_SORT_KEYS);
+  cleanup_free char *line = NULL;
+
+  if (s == NULL)
+    return ch_error (err, ENOMEM, "serialize `%s`", path);
+  line = xasprintf ("%s\n", s);
+  return ch_write_file_atomic (path, line, strlen (line), mode, err);
+}

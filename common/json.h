@@ -1,0 +1,23 @@
+/* jansson helpers: load/save with errors in our type, and cleanup. */
+#ifndef CH_JSON_H
+#define CH_JSON_H
+
+#include "error.h"
+
+#include <jansson.h>
+
+static inline void
+ch_json_decrefp (json_t **j)
+{
+  if (*j)
+    json_decref (*j);
+  *j = NULL;
+}
+#define cleanup_json __attribute__ ((cleanup (ch_json_decrefp)))
+
+int ch_json_load_file (const char *path, json_t **out, ch_error_t *err);
+int ch_json_load_buf (const char *what, const char *buf, size_t len, json_t **out, ch_error_t *err);
+/* Atomic replace (temp + rename), pretty-printed. */
+int ch_json_save_file (const char *path, json_t *j, mode_t mode, ch_error_t *err);
+
+#endif

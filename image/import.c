@@ -1,0 +1,555 @@
+/* Offline import: oci-archive:PATH[:REF], docker-archive:PATH[:REF],
+ * oci:DIR[:REF]. Archives are streamed once: every blob goes straight into
+ * the store through a digest-checking writer; the few small JSON documents
+ * are kept in memory. A failed import removes the blobs it added. */
+#include "image.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/util.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct named_blob
+{
+  char *name, *digest;
+  int64_t size;
+};
+
+struct import
+{
+  struct ch_store *s;
+  char **added; /* blobs this import created: removed if it fails */
+  struct named_blob *named;
+  size_t n_named;
+  char *index_json, *manifest_json;
+  size_t index_len, manifest_len;
+};
+
+static void
+import_free (struct import *im, bool failed)
+{
+  size_t i;
+
+  for (i = 0; im->added && im->added[i]; i++)
+    if (failed)
+      {
+        cleanup_free char *p = ch_store_blob_path (im->s, im->added[i]);
+        unlink (p);
+      }
+  ch_strv_free (im->added);
+  for (i = 0; i < im->n_named; i++)
+    {
+      free (im->named[i].name);
+      free (im->named[i].digest);
+    }
+  free (im->named);
+  free (im->index_json);
+  free (im->manifest_json);
+}
+
+bool
+ch_import_is_transport (const char *ref)
+{
+  return ch_has_prefix (ref, "oci-archive:") || ch_has_prefix (ref, "docker-archive:") || ch_has_prefix (ref, "oci:");
+}
+
+/* "PATH[:REF]": the whole thing when it exists, else split at the first ':'. */
+static void
+split_src (const char *rest, char **path, char **ref)
+{
+  const char *c;
+
+  *ref = NULL;
+  if (access (rest, F_OK) == 0 || (c = strchr (rest, ':')) == NULL)
+    {
+      *path = xstrdup (rest);
+      return;
+    }
+  *path = xstrndup (rest, c - rest);
+  *ref = xstrdup (c + 1);
+}
+
+/* Stream the current entry of A into a blob; EXPECT may be NULL. */
+static int
+entry_to_blob (struct import *im, struct archive *a, const char *expect, int64_t size, char **digest,
+               ch_error_t *err)
+{
+  struct ch_blob_writer *w = NULL;
+  bool had = expect && ch_store_has_blob (im->s, expect, size);
+  const void *buf;
+  size_t len;
+  la_int64_t off;
+  int r;
+
+  if (had)
+    {
+      *digest = xstrdup (expect);
+      return 0;
+    }
+  if (ch_blob_writer_new (im->s, expect, size, &w, err) < 0)
+    return -1;
+  for (;;)
+    {
+      r = archive_read_data_block (a, &buf, &len, &off);
+      if (r == ARCHIVE_EOF)
+        break;
+      if (r < ARCHIVE_WARN)
+        {
+          ch_blob_writer_free (w);
+          return ch_error (err, 0, "read: %s", archive_error_string (a));
+        }
+      if (ch_blob_writer_write (w, buf, len, err) < 0)
+        {
+          ch_blob_writer_free (w);
+          return -1;
+        }
+    }
+  r = ch_blob_writer_commit (w, digest, err);
+  ch_blob_writer_free (w);
+  if (r < 0)
+    return -1;
+  if (!ch_store_has_blob (im->s, *digest, -1))
+    return ch_error (err, ENOENT, "blob %s vanished", *digest);
+  ch_strv_append (&im->added, *digest);
+  return 0;
+}
+
+static int
+entry_to_mem (struct archive *a, const char *name, char **out, size_t *len, ch_error_t *err)
+{
+  struct ch_buf b = { 0 };
+  char chunk[16384];
+  la_ssize_t n;
+
+  while ((n = archive_read_data (a, chunk, sizeof (chunk))) > 0)
+    {
+      if (b.len + n > CH_MAX_JSON_BLOB)
+        {
+          free (b.data);
+          return ch_error (err, EFBIG, "`%s` is larger than %u bytes", name, CH_MAX_JSON_BLOB);
+        }
+      ch_buf_append (&b, chunk, n);
+    }
+  if (n < 0)
+    {
+      free (b.data);
+      return ch_error (err, 0, "read `%s`: %s", name, archive_error_string (a));
+    }
+  *len = b.len;
+  ch_buf_append (&b, "", 1);
+  *out = ch_buf_steal (&b);
+  return 0;
+}
+
+static int
+read_archive (struct import *im, const char *path, ch_error_t *err)
+{
+  struct archive *a = archive_read_new ();
+  struct archive_entry *e;
+  int r, ret = 0;
+
+  archive_read_support_filter_gzip (a);
+  archive_read_support_filter_none (a);
+  archive_read_support_format_tar (a);
+  if (archive_read_open_filename (a, path, 128 * 1024) != ARCHIVE_OK)
+    {
+      ret = ch_error (err, 0, "open `%s`: %s", path, archive_error_string (a));
+      goto out;
+    }
+  while ((r = archive_read_next_header (a, &e)) != ARCHIVE_EOF)
+    {
+      const char *name = archive_entry_pathname (e);
+      if (r < ARCHIVE_WARN)
+        {
+          ret = ch_error (err, 0, "`%s`: %s", path, archive_error_string (a));
+          goto out;
+        }
+      if (name == NULL || archive_entry_filetype (e) != AE_IFREG)
+        continue;
+      while (ch_has_prefix (name, "./"))
+        name += 2;
+      if (ch_has_prefix (name, "blobs/sha256/"))
+        {
+          cleanup_free char *want = xasprintf ("sha256:%s", name + 13), *d = NULL;
+          if (!ch_digest_valid (want))
+            {
+              ret = ch_error (err, 0, "`%s`: blob `%s` is not named by a sha256 digest", path, name);
+              goto out;
+            }
+          if (entry_to_blob (im, a, want, archive_entry_size (e), &d, err) < 0)
+            {
+              ret = ch_error_prefix (err, "`%s`", path);
+              goto out;
+            }
+          /* docker save >= 25 names these in manifest.json too */
+          im->named = xrealloc (im->named, sizeof (*im->named) * (im->n_named + 1));
+          im->named[im->n_named++] = (struct named_blob){ xstrdup (name), steal_pointer (&d), archive_entry_size (e) };
+        }
+      else if (strcmp (name, "index.json") == 0 && im->index_json == NULL)
+        ret = entry_to_mem (a, name, &im->index_json, &im->index_len, err);
+      else if (strcmp (name, "manifest.json") == 0 && im->manifest_json == NULL)
+        ret = entry_to_mem (a, name, &im->manifest_json, &im->manifest_len, err);
+      else if (ch_has_suffix (name, ".tar") || ch_has_suffix (name, ".json") || ch_has_suffix (name, ".tar.gz"))
+        {
+          /* docker-archive layers and config, named by whatever docker/skopeo chose */
+          struct named_blob nb = { 0 };
+          if (entry_to_blob (im, a, NULL, archive_entry_size (e), &nb.digest, err) < 0)
+            {
+              ret = ch_error_prefix (err, "`%s` entry `%s`", path, name);
+              goto out;
+            }
+          nb.name = xstrdup (name);
+          nb.size = archive_entry_size (e);
+          im->named = xrealloc (im->named, sizeof (*im->named) * (im->n_named + 1));
+          im->named[im->n_named++] = nb;
+        }
+      if (ret < 0)
+        goto out;
+    }
+out:
+  archive_read_free (a);
+  return ret;
+}
+
+/* Pick the entry named REF (or the only one) from an OCI index document. */
+static int
+select_from_index (struct import *im, const char *buf, size_t len, const char *ref, const char *platform,
+                   char **digest, char **name_out, ch_error_t *err)
+{
+  cleanup_json json_t *j = NULL;
+  cleanup_free char *plat = NULL;
+  json_t *ms, *pick = NULL;
+  size_t i;
+
+  if (ch_json_load_buf ("index.json", buf, len, &j, err) < 0)
+    return -1;
+  ms = json_object_get (j, "manifests");
+  if (!json_is_array (ms) || json_array_size (ms) == 0)
+    return ch_error (err, 0, "index.json: no manifests");
+  for (i = 0; i < json_array_size (ms); i++)
+    {
+      json_t *m = json_array_get (ms, i);
+      const char *r = json_string_value (json_object_get (json_object_get (m, "annotations"), CH_ANN_REF));
+      if (ref && r && strcmp (r, ref) == 0)
+        pick = m;
+    }
+  if (ref && pick == NULL)
+    return ch_error (err, ENOENT, "index.json: no image named `%s`", ref);
+  if (pick == NULL && json_array_size (ms) > 1)
+    return ch_error (err, 0, "index.json: %zu images; name one as PATH:REF", json_array_size (ms));
+  if (pick == NULL)
+    pick = json_array_get (ms, 0);
+  {
+    const char *d = json_string_value (json_object_get (pick, "digest"));
+    const char *r = json_string_value (json_object_get (json_object_get (pick, "annotations"), CH_ANN_REF));
+    if (!ch_digest_valid (d))
+      return ch_error (err, 0, "index.json: unsupported digest `%s` (want sha256:<64 hex>)", d ? d : "(none)");
+    if (ch_store_manifest_for_platform (im->s, d, platform, digest, err) < 0)
+      return -1;
+    *name_out = r ? xstrdup (r) : NULL;
+  }
+  return 0;
+}
+
+static const char *
+layer_media_type (struct ch_store *s, const char *digest, ch_error_t *err)
+{
+  cleanup_free char *p = ch_store_blob_path (s, digest);
+  cleanup_close int fd = open (p, O_RDONLY | O_CLOEXEC);
+  unsigned char m[4] = { 0 };
+
+  if (fd < 0)
+    {
+      ch_error (err, errno, "open blob %s", digest);
+      return NULL;
+    }
+  if (read (fd, m, 4) < 0)
+    {
+      ch_error (err, errno, "read blob %s", digest);
+      return NULL;
+    }
+  if (m[0] == 0x1f && m[1] == 0x8b)
+    return CH_MT_OCI_LAYER_GZ;
+  if (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd)
+    return "application/vnd.oci.image.layer.v1.tar+zstd";
+  return CH_MT_OCI_LAYER;
+}
+
+static struct named_blob *
+find_named (struct import *im, const char *name)
+{
+  size_t i;
+  while (ch_has_prefix (name, "./"))
+    name += 2;
+  for (i = 0; i < im->n_named; i++)
+    if (strcmp (im->named[i].name, name) == 0)
+      return &im->named[i];
+  return NULL;
+}
+
+/* manifest.json of `docker save` / skopeo docker-archive: -> an OCI manifest. */
+static int
+docker_manifest (struct import *im, const char *ref, char **digest, char **name_out, ch_error_t *err)
+{
+  cleanup_json json_t *j = NULL, *man = NULL;
+  cleanup_free char *text = NULL;
+  json_t *pick = NULL, *layers, *e, *l;
+  struct named_blob *cfg;
+  size_t i, k;
+
+  if (ch_json_load_buf ("manifest.json", im->manifest_json, im->manifest_len, &j, err) < 0)
+    return -1;
+  if (!json_is_array (j) || json_array_size (j) == 0)
+    return ch_error (err, 0, "manifest.json: not a non-empty array");
+  json_array_foreach (j, i, e)
+  {
+    json_t *tags = json_object_get (e, "RepoTags");
+    if (ref == NULL && pick == NULL)
+      pick = e;
+    json_array_foreach (tags, k, l) if (ref && json_string_value (l) && strcmp (json_string_value (l), ref) == 0)
+        pick = e;
+  }
+  if (pick == NULL)
+    return ch_error (err, ENOENT, "manifest.json: no image tagged `%s`", ref);
+  if (!json_is_string (json_object_get (pick, "Config")) || !json_is_array (json_object_get (pick, "Layers")))
+    return ch_error (err, 0, "manifest.json: entry without Config or Layers");
+  cfg = find_named (im, json_string_value (json_object_get (pick, "Config")));
+  if (cfg == NULL)
+    return ch_error (err, ENOENT, "manifest.json: config `%s` not in the archive",
+                     json_string_value (json_object_get (pick, "Config")));
+  layers = json_array ();
+  man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType", CH_MT_OCI_MANIFEST,
+                   "config", "mediaType", CH_MT_OCI_CONFIG, "digest", cfg->digest, "size", (json_int_t) cfg->size,
+                   "layers", layers);
+  json_array_foreach (json_object_get (pick, "Layers"), i, e)
+  {
+    const char *ln = json_string_value (e);
+    struct named_blob *lb = ln ? find_named (im, ln) : NULL;
+    const char *mt;
+    cleanup_free char *d = NULL;
+    int64_t sz;
+
+    if (lb)
+      {
+        d = xstrdup (lb->digest);
+        sz = lb->size;
+      }
+    else if (ln && ch_has_prefix (ln, "blobs/sha256/"))
+      {
+        struct stat st;
+        cleanup_free char *p = NULL;
+        d = xasprintf ("sha256:%s", ln + 13);
+        if (!ch_digest_valid (d) || !ch_store_has_blob (im->s, d, -1))
+          return ch_error (err, ENOENT, "manifest.json: layer `%s` not in the archive", ln);
+        p = ch_store_blob_path (im->s, d);
+        if (stat (p, &st) < 0)
+          return ch_error (err, errno, "stat blob %s", d);
+        sz = st.st_size;
+      }
+    else
+      return ch_error (err, ENOENT, "manifest.json: layer `%s` not in the archive", ln ? ln : "?");
+    mt = layer_media_type (im->s, d, err);
+    if (mt == NULL)
+      return -1;
+    json_array_append_new (layers, json_pack ("{s:s, s:s, s:I}", "mediaType", mt, "digest", d, "size", (json_int_t) sz));
+  }
+  {
+    json_t *tags = json_object_get (pick, "RepoTags");
+    const char *t = json_string_value (json_array_get (tags, 0));
+    *name_out = ref ? xstrdup (ref) : t ? xstrdup (t) : NULL;
+  }
+  text = json_dumps (man, JSON_COMPACT);
+  if (ch_store_put_blob (im->s, text, strlen (text), digest, err) < 0)
+    return -1;
+  ch_strv_append (&im->added, *digest);
+  return 0;
+}
+
+/* oci:DIR: copy the blobs an image needs, each verified as it is copied. */
+static int
+copy_blob_from_dir (struct import *im, const char *dir, const char *digest, int64_t size, ch_error_t *err)
+{
+  cleanup_free char *p = NULL;
+  cleanup_close int fd = -1;
+  struct ch_blob_writer *w = NULL;
+  char buf[65536];
+  ssize_t n;
+  int r;
+
+  if (!ch_digest_valid (digest))
+    return ch_error (err, 0, "unsupported digest `%s` (want sha256:<64 hex>)", digest);
+  if (ch_store_has_blob (im->s, digest, size))
+    return 0;
+  p = xasprintf ("%s/blobs/sha256/%s", dir, digest + 7);
+  fd = open (p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ch_error (err, errno, "blob %s", digest);
+  if (ch_blob_writer_new (im->s, digest, size, &w, err) < 0)
+    return -1;
+  while ((n = read (fd, buf, sizeof (buf))) > 0)
+    if (ch_blob_writer_write (w, buf, n, err) < 0)
+      {
+        ch_blob_writer_free (w);
+        return -1;
+      }
+  if (n < 0)
+    {
+      ch_blob_writer_free (w);
+      return ch_error (err, errno, "read `%s`", p);
+    }
+  r = ch_blob_writer_commit (w, NULL, err);
+  ch_blob_writer_free (w);
+  if (r == 0)
+    ch_strv_append (&im->added, digest);
+  return r;
+}
+
+static int
+import_oci_dir (struct import *im, const char *dir, const char *ref, const char *platform, char **digest,
+                char **name_out, ch_error_t *err)
+{
+  cleanup_free char *ip = xasprintf ("%s/index.json", dir), *buf = NULL, *chosen = NULL, *mbuf = NULL;
+  cleanup_json json_t *idx = NULL;
+  struct ch_manifest *m = NULL;
+  json_t *ms, *e;
+  size_t len, mlen, i;
+  int r = -1;
+
+  if (ch_read_file (ip, &buf, &len, err) < 0 || ch_json_load_buf (ip, buf, len, &idx, err) < 0)
+    return -1;
+  ms = json_object_get (idx, "manifests");
+  if (!json_is_array (ms))
+    return ch_error (err, 0, "`%s`: no manifests array", ip);
+  /* the manifest (or index) blobs first, so platform selection can read them */
+  json_array_foreach (ms, i, e)
+  {
+    const char *d = json_string_value (json_object_get (e, "digest"));
+    const char *rn = json_string_value (json_object_get (json_object_get (e, "annotations"), CH_ANN_REF));
+    json_t *sz = json_object_get (e, "size");
+    if ((ref == NULL || (rn && strcmp (rn, ref) == 0))
+        && copy_blob_from_dir (im, dir, d ? d : "", json_is_integer (sz) ? json_integer_value (sz) : -1, err) < 0)
+      return -1;
+  }
+  if (select_from_index (im, buf, len, ref, platform, &chosen, name_out, err) < 0)
+    {
+      /* an index entry: its platform manifests are in DIR, not yet in the store */
+      cleanup_free char *ib = NULL, *imt = NULL, *d = NULL, *pl = NULL;
+      size_t il;
+      int64_t sz;
+      json_t *pick = NULL;
+      if ((*err)->status != ENOENT)
+        return -1;
+      ch_error_release (err);
+      json_array_foreach (ms, i, e)
+      {
+        const char *rn = json_string_value (json_object_get (json_object_get (e, "annotations"), CH_ANN_REF));
+        if (ref == NULL || (rn && strcmp (rn, ref) == 0))
+          pick = e;
+      }
+      if (pick == NULL || ch_store_read_blob (im->s, json_string_value (json_object_get (pick, "digest")), &ib, &il, err) < 0)
+        return ch_error (err, ENOENT, "`%s`: no image `%s`", dir, ref ? ref : "");
+      if (ch_manifest_kind (ib, il, &imt, err) < 0 || !ch_mt_is_index (imt))
+        return ch_error (err, ENOENT, "`%s`: no usable manifest", dir);
+      pl = platform ? xstrdup (platform) : ch_platform_default ();
+      if (ch_index_select (ib, il, pl, &d, &sz, &imt, err) < 0 || copy_blob_from_dir (im, dir, d, sz, err) < 0)
+        return -1;
+      chosen = steal_pointer (&d);
+      {
+        const char *rn = json_string_value (json_object_get (json_object_get (pick, "annotations"), CH_ANN_REF));
+        *name_out = rn ? xstrdup (rn) : NULL;
+      }
+    }
+  if (ch_store_read_blob (im->s, chosen, &mbuf, &mlen, err) < 0 || ch_manifest_parse (mbuf, mlen, &m, err) < 0)
+    return -1;
+  if (copy_blob_from_dir (im, dir, m->config_digest, m->config_size, err) < 0)
+    goto out;
+  for (i = 0; i < m->n_layers; i++)
+    if (copy_blob_from_dir (im, dir, m->layers[i].digest, m->layers[i].size, err) < 0)
+      goto out;
+  *digest = steal_pointer (&chosen);
+  r = 0;
+out:
+  ch_manifest_free (m);
+  return r;
+}
+
+int
+ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform, char **ref_out,
+           char **manifest_digest, ch_error_t *err)
+{
+  struct import im = { .s = s };
+  cleanup_free char *path = NULL, *ref = NULL, *digest = NULL, *name = NULL;
+  struct ch_image *img = NULL;
+  const char *kind;
+  int r = -1;
+
+  if (ch_has_prefix (src, "oci-archive:"))
+    kind = "oci-archive";
+  else if (ch_has_prefix (src, "docker-archive:"))
+    kind = "docker-archive";
+  else if (ch_has_prefix (src, "oci:"))
+    kind = "oci";
+  else
+    return ch_error (err, 0, "`%s`: not oci-archive:, docker-archive: or oci:", src);
+  split_src (src + strlen (kind) + 1, &path, &ref);
+  if (strcmp (kind, "oci") == 0)
+    {
+      if (import_oci_dir (&im, path, ref, platform, &digest, &name, err) < 0)
+        goto out;
+    }
+  else
+    {
+      if (read_archive (&im, path, err) < 0)
+        goto out;
+      if (im.index_json && (strcmp (kind, "oci-archive") == 0 || im.manifest_json == NULL))
+        {
+          if (select_from_index (&im, im.index_json, im.index_len, ref, platform, &digest, &name, err) < 0)
+            goto out;
+        }
+      else if (im.manifest_json)
+        {
+          if (docker_manifest (&im, ref, &digest, &name, err) < 0)
+            goto out;
+        }
+      else
+        {
+          ch_error (err, 0, "`%s`: neither index.json nor manifest.json in the archive", path);
+          goto out;
+        }
+    }
+  if (ch_image_load (s, digest, &img, err) < 0)
+    goto out;
+  {
+    cleanup_free char *mbuf = NULL, *mt = NULL;
+    size_t mlen;
+    const char *as = tag ? tag : name;
+    cleanup_free char *norm = NULL;
+    if (as)
+      {
+        struct ch_ref pr;
+        if (ch_ref_parse (as, &pr, err) < 0)
+          goto out;
+        norm = xstrdup (pr.name);
+        ch_ref_free (&pr);
+      }
+    if (ch_store_read_blob (s, digest, &mbuf, &mlen, err) < 0 || ch_manifest_kind (mbuf, mlen, &mt, err) < 0
+        || ch_store_tag (s, norm, digest, mlen, mt, err) < 0)
+      goto out;
+    *ref_out = norm ? steal_pointer (&norm) : xstrdup (digest);
+  }
+  *manifest_digest = steal_pointer (&digest);
+  r = 0;
+out:
+  ch_image_free (img);
+  import_free (&im, r < 0);
+  if (r < 0)
+    return ch_error_prefix (err, "load %s", src);
+  return 0;
+}

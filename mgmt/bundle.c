@@ -1,0 +1,217 @@
+#include "mgmt/bundle.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <string.h>
+
+static char **
+json_strv (json_t *a)
+{
+  json_t *v;
+  size_t i;
+  char **r;
+
+  if (!json_is_array (a))
+    return NULL;
+  r = xzalloc ((json_array_size (a) + 1) * sizeof (char *));
+  json_array_foreach (a, i, v)
+    r[i] = xstrdup (json_is_string (v) ? json_string_value (v) : "");
+  return r;
+}
+
+char **
+ch_bundle_args (const struct ch_chute *c, json_t *image_config, ch_error_t *err)
+{
+  cleanup_strv char **ep = NULL;
+  cleanup_strv char **cmd = NULL;
+  char **args = xzalloc (sizeof (char *));
+
+  ep = c->entrypoint ? ch_strv_dup (c->entrypoint) : json_strv (json_object_get (image_config, "Entrypoint"));
+  if (c->command && c->command[0])
+    cmd = ch_strv_dup (c->command);
+  else if (c->entrypoint == NULL)
+    cmd = json_strv (json_object_get (image_config, "Cmd"));
+  for (size_t i = 0; ep && ep[i]; i++)
+    ch_strv_append (&args, ep[i]);
+  for (size_t i = 0; cmd && cmd[i]; i++)
+    ch_strv_append (&args, cmd[i]);
+  if (args[0] == NULL || args[0][0] == '\0')
+    {
+      ch_strv_free (args);
+      ch_error (err, 0, "chute `%s`: no command given and the image has none", c->name);
+      return NULL;
+    }
+  return args;
+}
+
+static json_t *
+strv_to_json (char **v)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; v && v[i]; i++)
+    json_array_append_new (a, json_string (v[i]));
+  return a;
+}
+
+/* KEY=VALUE list where a later KEY replaces an earlier one. */
+static void
+env_set (json_t *env, const char *kv)
+{
+  const char *eq = strchr (kv, '=');
+  size_t klen = eq ? (size_t) (eq - kv) : strlen (kv);
+  json_t *v;
+  size_t i;
+
+  json_array_foreach (env, i, v)
+    {
+      const char *s = json_string_value (v);
+      if (s && strncmp (s, kv, klen) == 0 && (s[klen] == '=' || s[klen] == '\0'))
+        {
+          json_array_set_new (env, i, json_string (kv));
+          return;
+        }
+    }
+  json_array_append_new (env, json_string (kv));
+}
+
+static void
+add_bind (json_t *mounts, const char *src, const char *dst, bool ro)
+{
+  json_t *m = json_object (), *opts = json_array ();
+
+  json_object_set_new (m, "destination", json_string (dst));
+  json_object_set_new (m, "type", json_string ("bind"));
+  json_object_set_new (m, "source", json_string (src));
+  json_array_append_new (opts, json_string ("bind"));
+  json_array_append_new (opts, json_string ("nosuid"));
+  json_array_append_new (opts, json_string ("nodev"));
+  if (ro)
+    json_array_append_new (opts, json_string ("ro"));
+  json_object_set_new (m, "options", opts);
+  json_array_append_new (mounts, m);
+}
+
+static void
+set_network (json_t *lnx, const struct ch_chute *c, const struct ch_net_result *net)
+{
+  json_t *nss = json_object_get (lnx, "namespaces"), *ns;
+  bool host = c->net_mode && strcmp (c->net_mode, "host") == 0;
+  size_t i;
+
+  for (i = 0; i < json_array_size (nss); i++)
+    {
+      ns = json_array_get (nss, i);
+      if (strcmp (json_string_value (json_object_get (ns, "type")) ?: "", "network") == 0)
+        {
+          json_array_remove (nss, i);
+          break;
+        }
+    }
+  if (host)
+    return;
+  ns = json_object ();
+  json_object_set_new (ns, "type", json_string ("network"));
+  if (net && net->netns_path)
+    json_object_set_new (ns, "path", json_string (net->netns_path));
+  json_array_append_new (nss, ns);
+}
+
+static json_t *
+resources (const struct ch_chute *c)
+{
+  json_t *r = json_object (), *mem = json_object (), *cpu = json_object ();
+
+  if (c->memory >= 0)
+    json_object_set_new (mem, "limit", json_integer (c->memory));
+  if (c->memory_swap >= 0)
+    json_object_set_new (mem, "swap", json_integer (c->memory_swap));
+  if (json_object_size (mem))
+    json_object_set (r, "memory", mem);
+  if (c->cpu_shares >= 0)
+    json_object_set_new (cpu, "shares", json_integer (c->cpu_shares));
+  if (c->cpu_quota >= 0)
+    json_object_set_new (cpu, "quota", json_integer (c->cpu_quota));
+  if (c->cpu_period >= 0)
+    json_object_set_new (cpu, "period", json_integer (c->cpu_period));
+  if (c->cpuset_cpus)
+    json_object_set_new (cpu, "cpus", json_string (c->cpuset_cpus));
+  if (json_object_size (cpu))
+    json_object_set (r, "cpu", cpu);
+  if (c->pids >= 0)
+    json_object_set_new (r, "pids", json_pack ("{s:I}", "limit", (json_int_t) c->pids));
+  if (c->blkio_weight >= 0)
+    json_object_set_new (r, "blockIO", json_pack ("{s:I}", "weight", (json_int_t) c->blkio_weight));
+  json_decref (mem);
+  json_decref (cpu);
+  return r;
+}
+
+int
+ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char *rootfs, json_t *image_config,
+                 const struct ch_net_result *net, const char *bundle_dir, ch_error_t *err)
+{
+  cleanup_json json_t *spec = ch_spec_default (false);
+  cleanup_strv char **args = ch_bundle_args (c, image_config, err);
+  cleanup_free char *path = xasprintf ("%s/config.json", bundle_dir);
+  cleanup_free char *cgpath = xasprintf ("%s/%s", ctx->cgroup_parent, c->name);
+  json_t *process, *env, *lnx, *mounts, *v;
+  const char *cwd, *user;
+  size_t i;
+
+  if (args == NULL)
+    return -1;
+  if (spec == NULL)
+    return ch_error (err, 0, "internal error: no default runtime spec");
+  process = json_object_get (spec, "process");
+  lnx = json_object_get (spec, "linux");
+  mounts = json_object_get (spec, "mounts");
+
+  json_object_set_new (json_object_get (spec, "root"), "path", json_string (rootfs));
+  json_object_set_new (json_object_get (spec, "root"), "readonly", json_boolean (c->read_only));
+  json_object_set_new (spec, "hostname", json_string (c->hostname ? c->hostname : c->name));
+  json_object_set_new (process, "args", strv_to_json (args));
+  json_object_set_new (process, "terminal", json_boolean (c->tty));
+
+  env = json_array ();
+  env_set (env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  json_array_foreach (json_object_get (image_config, "Env"), i, v)
+    if (json_is_string (v))
+      env_set (env, json_string_value (v));
+  env_set (env, c->tty ? "TERM=xterm" : "TERM=dumb");
+  {
+    cleanup_free char *h = xasprintf ("HOSTNAME=%s", c->hostname ? c->hostname : c->name);
+    env_set (env, h);
+  }
+  for (i = 0; c->env && c->env[i]; i++)
+    env_set (env, c->env[i]);
+  json_object_set_new (process, "env", env);
+
+  cwd = c->workdir ? c->workdir : json_string_value (json_object_get (image_config, "WorkingDir"));
+  json_object_set_new (process, "cwd", json_string (cwd && *cwd ? cwd : "/"));
+  if (cwd && *cwd && cwd[0] != '/')
+    return ch_error (err, 0, "chute `%s`: working directory `%s` must be absolute", c->name, cwd);
+
+  user = c->user ? c->user : json_string_value (json_object_get (image_config, "User"));
+  if (user && *user)
+    {
+      uint32_t uid, gid;
+      if (ch_user_resolve (rootfs, user, &uid, &gid, err) < 0)
+        return ch_error_prefix (err, "chute `%s`", c->name);
+      json_object_set_new (process, "user", json_pack ("{s:I,s:I}", "uid", (json_int_t) uid, "gid", (json_int_t) gid));
+    }
+
+  if (net && net->hosts_path)
+    add_bind (mounts, net->hosts_path, "/etc/hosts", false);
+  if (net && net->resolv_path)
+    add_bind (mounts, net->resolv_path, "/etc/resolv.conf", false);
+  set_network (lnx, c, net);
+  json_object_set_new (lnx, "resources", resources (c));
+  json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
+
+  if (ch_mkdir_p (bundle_dir, 0700, err) < 0)
+    return -1;
+  return ch_json_save_file (path, spec, 0600, err);
+}

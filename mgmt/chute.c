@@ -1,0 +1,331 @@
+#include "mgmt/chute.h"
+#include "common/file.h"
+#include "common/json.h"
+#include "common/util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void
+ch_chute_init (struct ch_chute *c)
+{
+  memset (c, 0, sizeof (*c));
+  c->memory = c->memory_swap = c->cpu_shares = c->cpu_quota = c->cpu_period = c->pids = c->blkio_weight = -1;
+  c->disk = 1ULL << 30;
+  c->log_max = 1ULL << 20;
+}
+
+void
+ch_chute_clear (struct ch_chute *c)
+{
+  free (c->name);
+  free (c->rootfs);
+  free (c->image);
+  ch_strv_free (c->command);
+  ch_strv_free (c->entrypoint);
+  ch_strv_free (c->env);
+  free (c->workdir);
+  free (c->user);
+  free (c->hostname);
+  free (c->cpuset_cpus);
+  free (c->net_mode);
+  ch_strv_free (c->ports);
+  free (c->wifi);
+  free (c->created);
+  ch_chute_init (c);
+}
+
+static json_t *
+strv_json (char **v)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; v && v[i]; i++)
+    json_array_append_new (a, json_string (v[i]));
+  return a;
+}
+
+static void
+set_str (json_t *o, const char *k, const char *v)
+{
+  if (v)
+    json_object_set_new (o, k, json_string (v));
+}
+
+static void
+set_int (json_t *o, const char *k, int64_t v)
+{
+  if (v >= 0)
+    json_object_set_new (o, k, json_integer (v));
+}
+
+json_t *
+ch_chute_to_json (const struct ch_chute *c)
+{
+  json_t *o = json_object ();
+  json_t *r = json_object ();
+  json_t *n = json_object ();
+
+  set_str (o, "name", c->name);
+  set_str (o, "rootfs", c->rootfs);
+  set_str (o, "image", c->image);
+  if (c->command)
+    json_object_set_new (o, "command", strv_json (c->command));
+  if (c->entrypoint)
+    json_object_set_new (o, "entrypoint", strv_json (c->entrypoint));
+  json_object_set_new (o, "env", strv_json (c->env));
+  set_str (o, "workdir", c->workdir);
+  set_str (o, "user", c->user);
+  set_str (o, "hostname", c->hostname);
+  json_object_set_new (o, "tty", json_boolean (c->tty));
+  json_object_set_new (o, "interactive", json_boolean (c->interactive));
+  json_object_set_new (o, "autoremove", json_boolean (c->autoremove));
+  json_object_set_new (o, "read_only", json_boolean (c->read_only));
+  json_object_set_new (o, "privileged", json_boolean (c->privileged));
+  set_str (o, "restart", ch_restart_name (c->restart));
+  set_int (o, "restart_max", c->restart_max);
+  set_int (r, "memory", c->memory);
+  set_int (r, "memory_swap", c->memory_swap);
+  set_int (r, "cpu_shares", c->cpu_shares);
+  set_int (r, "cpu_quota", c->cpu_quota);
+  set_int (r, "cpu_period", c->cpu_period);
+  set_int (r, "pids", c->pids);
+  set_int (r, "blkio_weight", c->blkio_weight);
+  set_str (r, "cpuset_cpus", c->cpuset_cpus);
+  json_object_set_new (r, "disk", json_integer ((json_int_t) c->disk));
+  json_object_set_new (r, "log_max", json_integer ((json_int_t) c->log_max));
+  json_object_set_new (o, "resources", r);
+  set_str (n, "mode", c->net_mode);
+  json_object_set_new (n, "ports", strv_json (c->ports));
+  json_object_set_new (n, "wan_down", json_integer ((json_int_t) c->wan_down));
+  json_object_set_new (n, "wan_up", json_integer ((json_int_t) c->wan_up));
+  set_str (n, "wifi", c->wifi);
+  json_object_set_new (o, "net", n);
+  set_str (o, "created", c->created);
+  return o;
+}
+
+static char *
+get_str (json_t *o, const char *k)
+{
+  json_t *v = json_object_get (o, k);
+  return json_is_string (v) ? xstrdup (json_string_value (v)) : NULL;
+}
+
+static int64_t
+get_int (json_t *o, const char *k, int64_t dflt)
+{
+  json_t *v = json_object_get (o, k);
+  return json_is_integer (v) ? json_integer_value (v) : dflt;
+}
+
+static char **
+get_strv (json_t *o, const char *k)
+{
+  json_t *a = json_object_get (o, k), *v;
+  size_t i;
+  char **r;
+
+  if (!json_is_array (a))
+    return NULL;
+  r = xzalloc ((json_array_size (a) + 1) * sizeof (char *));
+  json_array_foreach (a, i, v)
+    r[i] = xstrdup (json_is_string (v) ? json_string_value (v) : "");
+  return r;
+}
+
+int
+ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
+{
+  json_t *r = json_object_get (o, "resources"), *n = json_object_get (o, "net");
+  cleanup_free char *restart = NULL;
+
+  ch_chute_init (c);
+  if (!json_is_object (o) || !json_is_string (json_object_get (o, "name")))
+    return ch_error (err, 0, "chute.json: `name` missing");
+  c->name = get_str (o, "name");
+  c->rootfs = get_str (o, "rootfs");
+  c->image = get_str (o, "image");
+  c->command = get_strv (o, "command");
+  c->entrypoint = get_strv (o, "entrypoint");
+  c->env = get_strv (o, "env");
+  c->workdir = get_str (o, "workdir");
+  c->user = get_str (o, "user");
+  c->hostname = get_str (o, "hostname");
+  c->tty = json_is_true (json_object_get (o, "tty"));
+  c->interactive = json_is_true (json_object_get (o, "interactive"));
+  c->autoremove = json_is_true (json_object_get (o, "autoremove"));
+  c->read_only = json_is_true (json_object_get (o, "read_only"));
+  c->privileged = json_is_true (json_object_get (o, "privileged"));
+  restart = get_str (o, "restart");
+  if (restart && ch_restart_parse (restart, &c->restart, &c->restart_max, err) < 0)
+    return ch_error_prefix (err, "chute.json: restart");
+  c->restart_max = get_int (o, "restart_max", c->restart_max);
+  if (json_is_object (r))
+    {
+      c->memory = get_int (r, "memory", -1);
+      c->memory_swap = get_int (r, "memory_swap", -1);
+      c->cpu_shares = get_int (r, "cpu_shares", -1);
+      c->cpu_quota = get_int (r, "cpu_quota", -1);
+      c->cpu_period = get_int (r, "cpu_period", -1);
+      c->pids = get_int (r, "pids", -1);
+      c->blkio_weight = get_int (r, "blkio_weight", -1);
+      c->cpuset_cpus = get_str (r, "cpuset_cpus");
+      c->disk = get_int (r, "disk", (int64_t) c->disk);
+      c->log_max = get_int (r, "log_max", (int64_t) c->log_max);
+    }
+  if (json_is_object (n))
+    {
+      c->net_mode = get_str (n, "mode");
+      c->ports = get_strv (n, "ports");
+      c->wan_down = get_int (n, "wan_down", 0);
+      c->wan_up = get_int (n, "wan_up", 0);
+      c->wifi = get_str (n, "wifi");
+    }
+  c->created = get_str (o, "created");
+  return 0;
+}
+
+int
+ch_restart_parse (const char *s, enum ch_restart *r, int *max, ch_error_t *err)
+{
+  *max = 0;
+  if (strcmp (s, "no") == 0)
+    *r = CH_RESTART_NO;
+  else if (strcmp (s, "always") == 0)
+    *r = CH_RESTART_ALWAYS;
+  else if (strcmp (s, "on-failure") == 0)
+    *r = CH_RESTART_ON_FAILURE;
+  else if (ch_has_prefix (s, "on-failure:"))
+    {
+      char *end;
+      long n = strtol (s + 11, &end, 10);
+      if (*end || end == s + 11 || n < 0 || n > 1000000)
+        return ch_error (err, 0, "restart policy `%s`: the retry count must be a number >= 0", s);
+      *r = CH_RESTART_ON_FAILURE;
+      *max = (int) n;
+    }
+  else
+    return ch_error (err, 0, "restart policy `%s` unknown (no, on-failure[:N], always)", s);
+  return 0;
+}
+
+const char *
+ch_restart_name (enum ch_restart r)
+{
+  return r == CH_RESTART_ALWAYS ? "always" : r == CH_RESTART_ON_FAILURE ? "on-failure" : "no";
+}
+
+int
+ch_chute_name_check (const char *name, ch_error_t *err)
+{
+  size_t n = strlen (name);
+
+  if (n == 0 || n > 63 || !isalnum ((unsigned char) name[0]))
+    return ch_error (err, 0, "chute name `%s`: must start with a letter or digit and be 1-63 characters", name);
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum ((unsigned char) name[i]) && !strchr ("_.-", name[i]))
+      return ch_error (err, 0, "chute name `%s`: character `%c` not allowed (letters, digits, _ . -)", name, name[i]);
+  return 0;
+}
+
+char *
+ch_chute_dir (const struct ch_ctx *ctx, const char *name)
+{
+  return xasprintf ("%s/chutes/%s", ctx->root, name);
+}
+
+char *
+ch_chute_run_dir (const struct ch_ctx *ctx, const char *name)
+{
+  return xasprintf ("%s/chutes/%s", ctx->run_root, name);
+}
+
+char *
+ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name)
+{
+  return xasprintf ("%s/oci/%s", ctx->run_root, name);
+}
+
+int
+ch_chute_load (const struct ch_ctx *ctx, const char *name, struct ch_chute *c, ch_error_t *err)
+{
+  cleanup_free char *dir = ch_chute_dir (ctx, name);
+  cleanup_free char *path = xasprintf ("%s/chute.json", dir);
+  cleanup_json json_t *j = NULL;
+
+  if (ch_chute_name_check (name, err) < 0)
+    return -1;
+  if (access (path, F_OK) < 0)
+    return ch_error (err, 0, "no such chute `%s`", name);
+  if (ch_json_load_file (path, &j, err) < 0)
+    return -1;
+  return ch_chute_from_json (j, c, err);
+}
+
+int
+ch_chute_save (const struct ch_ctx *ctx, const struct ch_chute *c, ch_error_t *err)
+{
+  cleanup_free char *dir = ch_chute_dir (ctx, c->name);
+  cleanup_free char *path = xasprintf ("%s/chute.json", dir);
+  cleanup_json json_t *j = ch_chute_to_json (c);
+
+  if (ch_mkdir_p (dir, 0700, err) < 0)
+    return -1;
+  return ch_json_save_file (path, j, 0600, err);
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+int
+ch_chute_list (const struct ch_ctx *ctx, char ***names, ch_error_t *err)
+{
+  cleanup_free char *dir = xasprintf ("%s/chutes", ctx->root);
+  cleanup_dir DIR *d = opendir (dir);
+  struct dirent *de;
+  char **v = xzalloc (sizeof (char *));
+
+  if (d == NULL && errno != ENOENT)
+    {
+      free (v);
+      return ch_error (err, errno, "open `%s`", dir);
+    }
+  while (d && (de = readdir (d)))
+    {
+      cleanup_free char *f = xasprintf ("%s/%s/chute.json", dir, de->d_name);
+      if (de->d_name[0] != '.' && access (f, F_OK) == 0)
+        ch_strv_append (&v, de->d_name);
+    }
+  qsort (v, ch_strv_len (v), sizeof (char *), cmp_str);
+  *names = v;
+  return 0;
+}
+
+int
+ch_lock_global (const struct ch_ctx *ctx, int *fd, ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("%s/lock", ctx->run_root);
+
+  if (ch_mkdir_p (ctx->run_root, 0700, err) < 0)
+    return -1;
+  return ch_lock_file (path, true, fd, err);
+}
+
+int
+ch_lock_chute (const struct ch_ctx *ctx, const char *name, int *fd, ch_error_t *err)
+{
+  cleanup_free char *dir = xasprintf ("%s/chutes", ctx->run_root);
+  cleanup_free char *path = xasprintf ("%s/%s.lock", dir, name);
+
+  if (ch_mkdir_p (dir, 0700, err) < 0)
+    return -1;
+  return ch_lock_file (path, true, fd, err);
+}

@@ -1,0 +1,69 @@
+/* A chute as the user asked for it (persisted as ROOT/chutes/NAME/chute.json)
+ * and where its state lives. */
+#ifndef CH_CHUTE_H
+#define CH_CHUTE_H
+
+#include "common/error.h"
+#include "mgmt/cli.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum ch_restart
+{
+  CH_RESTART_NO,
+  CH_RESTART_ON_FAILURE,
+  CH_RESTART_ALWAYS
+};
+
+struct ch_chute
+{
+  char *name;
+  char *rootfs;       /* --rootfs DIR (absolute), or NULL */
+  char *image;        /* image reference, or NULL */
+  char **command;     /* overrides the image's Cmd */
+  char **entrypoint;  /* overrides the image's Entrypoint */
+  char **env;         /* K=V */
+  char *workdir, *user, *hostname;
+  bool tty, interactive, autoremove, read_only, privileged;
+  enum ch_restart restart;
+  int restart_max; /* on-failure:N, 0 = unbounded */
+  int64_t memory, memory_swap, cpu_shares, cpu_quota, cpu_period, pids, blkio_weight; /* -1 unset */
+  char *cpuset_cpus;
+  uint64_t disk;     /* bytes the chute may write (upper dir, unpack bound) */
+  uint64_t log_max;  /* bytes per log file before rotation */
+  char *net_mode;    /* bridge | none | host */
+  char **ports;      /* "8080:80/tcp" */
+  uint64_t wan_down, wan_up; /* kbit/s, 0 = unshaped */
+  char *wifi;        /* ssid=...,key=...,intf=...,dhcp=... */
+  char *created;     /* RFC 3339 */
+};
+
+void ch_chute_init (struct ch_chute *c);
+void ch_chute_clear (struct ch_chute *c);
+json_t *ch_chute_to_json (const struct ch_chute *c);
+int ch_chute_from_json (json_t *j, struct ch_chute *c, ch_error_t *err);
+
+int ch_restart_parse (const char *s, enum ch_restart *r, int *max, ch_error_t *err);
+const char *ch_restart_name (enum ch_restart r);
+
+/* Names: [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}, as docker. */
+int ch_chute_name_check (const char *name, ch_error_t *err);
+
+/* Paths of a chute's state. */
+char *ch_chute_dir (const struct ch_ctx *ctx, const char *name);     /* ROOT/chutes/NAME */
+char *ch_chute_run_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/chutes/NAME */
+char *ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/oci/NAME */
+
+int ch_chute_load (const struct ch_ctx *ctx, const char *name, struct ch_chute *c, ch_error_t *err);
+int ch_chute_save (const struct ch_ctx *ctx, const struct ch_chute *c, ch_error_t *err);
+/* Sorted NULL-terminated list of chute names. */
+int ch_chute_list (const struct ch_ctx *ctx, char ***names, ch_error_t *err);
+
+/* The global lock (RUN_ROOT/lock): name allocation, create/remove. */
+int ch_lock_global (const struct ch_ctx *ctx, int *fd, ch_error_t *err);
+/* Per-chute lock (RUN_ROOT/chutes/NAME.lock): start/stop/rm of one chute. */
+int ch_lock_chute (const struct ch_ctx *ctx, const char *name, int *fd, ch_error_t *err);
+
+#endif

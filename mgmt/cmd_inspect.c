@@ -1,0 +1,95 @@
+/* chuted inspect NAME...: config, state, cgroup paths, limits, usage,
+ * network, exit code, as one JSON array. */
+#include "cgroups/cgroup.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "mgmt/chute.h"
+#include "mgmt/commands.h"
+#include "mgmt/lifecycle.h"
+#include "netns/net.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *
+cgroup_json (struct ch_ctx *ctx, const char *name, bool running)
+{
+  cleanup_free char *path = xasprintf ("%s/%s", ctx->cgroup_parent, name);
+  cleanup_error ch_error_t err = NULL;
+  struct ch_cgroup *cg = NULL;
+  struct ch_cgroup_stats st;
+  json_t *o = json_pack ("{s:s}", "path", path), *paths = json_array ();
+  char **p;
+
+  if (!running || ch_cgroup_open (path, &cg, &err) < 0)
+    {
+      json_decref (paths);
+      return o;
+    }
+  p = ch_cgroup_paths (cg);
+  for (size_t i = 0; p && p[i]; i++)
+    json_array_append_new (paths, json_string (p[i]));
+  ch_strv_free (p);
+  json_object_set_new (o, "paths", paths);
+  if (ch_cgroup_stats (cg, &st, &err) == 0)
+    json_object_set_new (o, "stats",
+                         json_pack ("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "cpu_usage_ns", (json_int_t) st.cpu_usage_ns,
+                                    "memory_current", (json_int_t) st.memory_current, "memory_peak",
+                                    (json_int_t) st.memory_peak, "memory_limit", (json_int_t) st.memory_limit,
+                                    "pids_current", (json_int_t) st.pids_current, "pids_limit",
+                                    (json_int_t) st.pids_limit, "oom_kills", (json_int_t) st.oom_kills));
+  ch_cgroup_free (cg);
+  return o;
+}
+
+static json_t *
+inspect_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  struct ch_chute c;
+  cleanup_json json_t *st = ch_chute_status (ctx, name);
+  bool running = ch_chute_running (ctx, name, NULL);
+  cleanup_error ch_error_t nerr = NULL;
+  json_t *o, *state, *net = NULL, *cfg;
+
+  ch_chute_init (&c);
+  if (ch_chute_load (ctx, name, &c, err) < 0)
+    return NULL;
+  cfg = ch_chute_to_json (&c);
+  state = st ? json_deep_copy (st) : json_pack ("{s:s}", "state", "created");
+  json_object_set_new (state, "running", json_boolean (running));
+  if (!running && json_object_get (state, "state") && strcmp (json_string_value (json_object_get (state, "state")), "exited") != 0)
+    json_object_set_new (state, "state", json_string (st ? "exited" : "created"));
+  o = json_pack ("{s:s, s:o, s:o}", "name", name, "config", cfg, "state", state);
+  json_object_set (o, "limits", json_object_get (cfg, "resources"));
+  json_object_set_new (o, "cgroup", cgroup_json (ctx, name, running));
+  if (ch_net_inspect (ctx->root, ctx->run_root, name, &net, &nerr) == 0)
+    json_object_set_new (o, "network", net);
+  else
+    json_object_set_new (o, "network", json_pack ("{s:s}", "error", nerr->msg));
+  {
+    cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+    json_object_set_new (o, "log_path", json_pack_ex (NULL, 0, "s+", run_dir, "/ctr.log"));
+  }
+  ch_chute_clear (&c);
+  return o;
+}
+
+int
+ch_cmd_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_json json_t *all = json_array ();
+  cleanup_free char *s = NULL;
+
+  if (argc < 2)
+    return ch_error (err, 0, "inspect: give the chute's name");
+  for (int i = 1; i < argc; i++)
+    {
+      json_t *o = inspect_one (ctx, argv[i], err);
+      if (o == NULL)
+        return -1;
+      json_array_append_new (all, o);
+    }
+  s = json_dumps (all, JSON_INDENT (2));
+  printf ("%s\n", s);
+  return 0;
+}

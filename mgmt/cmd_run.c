@@ -1,0 +1,404 @@
+/* chuted run / create: record the chute, bring it up, and (without -d)
+ * stay attached until it ends. */
+#include "common/file.h"
+#include "common/parse.h"
+#include "common/util.h"
+#include "mgmt/attach.h"
+#include "mgmt/chute.h"
+#include "mgmt/commands.h"
+#include "mgmt/lifecycle.h"
+#include "mgmt/reap.h"
+#include "netns/net.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+enum
+{
+  O_ROOTFS = 256, O_RM, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS, O_CPU_QUOTA, O_CPU_PERIOD, O_PIDS, O_BLKIO, O_CPUSET,
+  O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME
+};
+
+static const struct option run_opts[] = {
+  { "detach", no_argument, NULL, 'd' },
+  { "name", required_argument, NULL, O_NAME },
+  { "rootfs", required_argument, NULL, O_ROOTFS },
+  { "rm", no_argument, NULL, O_RM },
+  { "interactive", no_argument, NULL, 'i' },
+  { "tty", no_argument, NULL, 't' },
+  { "env", required_argument, NULL, 'e' },
+  { "entrypoint", required_argument, NULL, O_ENTRYPOINT },
+  { "workdir", required_argument, NULL, 'w' },
+  { "user", required_argument, NULL, 'u' },
+  { "hostname", required_argument, NULL, 'h' },
+  { "memory", required_argument, NULL, 'm' },
+  { "memory-swap", required_argument, NULL, O_MEMORY_SWAP },
+  { "cpu-shares", required_argument, NULL, 'c' },
+  { "cpus", required_argument, NULL, O_CPUS },
+  { "cpu-quota", required_argument, NULL, O_CPU_QUOTA },
+  { "cpu-period", required_argument, NULL, O_CPU_PERIOD },
+  { "pids", required_argument, NULL, O_PIDS },
+  { "pids-limit", required_argument, NULL, O_PIDS },
+  { "blkio-weight", required_argument, NULL, O_BLKIO },
+  { "cpuset-cpus", required_argument, NULL, O_CPUSET },
+  { "restart", required_argument, NULL, O_RESTART },
+  { "read-only", no_argument, NULL, O_READ_ONLY },
+  { "publish", required_argument, NULL, 'p' },
+  { "net", required_argument, NULL, O_NET },
+  { "network", required_argument, NULL, O_NET },
+  { "wan-down", required_argument, NULL, O_WAN_DOWN },
+  { "wan-up", required_argument, NULL, O_WAN_UP },
+  { "wifi", required_argument, NULL, O_WIFI },
+  { "disk", required_argument, NULL, O_DISK },
+  { "log-max", required_argument, NULL, O_LOG_MAX },
+  { NULL, 0, NULL, 0 },
+};
+
+static int
+opt_size (const char *opt, const char *v, int64_t *out, ch_error_t *err)
+{
+  uint64_t n;
+  if (ch_parse_size (v, &n, err) < 0)
+    return ch_error_prefix (err, "--%s", opt);
+  if (n > INT64_MAX)
+    return ch_error (err, 0, "--%s: `%s` is too large", opt, v);
+  *out = (int64_t) n;
+  return 0;
+}
+
+static int
+opt_int (const char *opt, const char *v, int64_t min, int64_t max, int64_t *out, ch_error_t *err)
+{
+  if (ch_parse_int (v, min, max, out, err) < 0)
+    return ch_error_prefix (err, "--%s", opt);
+  return 0;
+}
+
+/* --cpus 1.5 -> quota 150000 per 100000 us, as docker */
+static int
+opt_cpus (const char *v, struct ch_chute *c, ch_error_t *err)
+{
+  char *end;
+  double d = strtod (v, &end);
+
+  if (*end || end == v || d <= 0 || d > 1024)
+    return ch_error (err, 0, "--cpus: `%s` is not a number of CPUs (e.g. 0.5, 2)", v);
+  c->cpu_period = 100000;
+  c->cpu_quota = (int64_t) (d * 100000);
+  return 0;
+}
+
+static int
+parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *err)
+{
+  int o;
+
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long (argc, argv, "+dite:w:u:h:m:c:p:", run_opts, NULL)) != -1)
+    {
+      switch (o)
+        {
+        case 'd': *detach = true; break;
+        case O_NAME:
+          if (ch_chute_name_check (optarg, err) < 0)
+            return -1;
+          free (c->name);
+          c->name = xstrdup (optarg);
+          break;
+        case O_ROOTFS:
+          {
+            char *abs = realpath (optarg, NULL);
+            if (abs == NULL)
+              return ch_error (err, errno, "--rootfs `%s`", optarg);
+            free (c->rootfs);
+            c->rootfs = abs;
+            break;
+          }
+        case O_RM: c->autoremove = true; break;
+        case 'i': c->interactive = true; break;
+        case 't': c->tty = true; break;
+        case 'e':
+          if (strchr (optarg, '=') == NULL)
+            {
+              const char *v = getenv (optarg);
+              cleanup_free char *kv = xasprintf ("%s=%s", optarg, v ? v : "");
+              ch_strv_append (&c->env, kv);
+            }
+          else
+            ch_strv_append (&c->env, optarg);
+          break;
+        case O_ENTRYPOINT:
+          ch_strv_free (c->entrypoint);
+          c->entrypoint = xzalloc (sizeof (char *));
+          if (*optarg)
+            ch_strv_append (&c->entrypoint, optarg);
+          break;
+        case 'w': free (c->workdir); c->workdir = xstrdup (optarg); break;
+        case 'u': free (c->user); c->user = xstrdup (optarg); break;
+        case 'h': free (c->hostname); c->hostname = xstrdup (optarg); break;
+        case 'm':
+          if (opt_size ("memory", optarg, &c->memory, err) < 0)
+            return -1;
+          if (c->memory < 4 << 20)
+            return ch_error (err, 0, "--memory: `%s` is below the 4 MiB minimum", optarg);
+          break;
+        case O_MEMORY_SWAP:
+          if (strcmp (optarg, "-1") == 0)
+            c->memory_swap = -1;
+          else if (opt_size ("memory-swap", optarg, &c->memory_swap, err) < 0)
+            return -1;
+          break;
+        case 'c':
+          if (opt_int ("cpu-shares", optarg, 2, 262144, &c->cpu_shares, err) < 0)
+            return -1;
+          break;
+        case O_CPUS:
+          if (opt_cpus (optarg, c, err) < 0)
+            return -1;
+          break;
+        case O_CPU_QUOTA:
+          if (opt_int ("cpu-quota", optarg, 1000, INT32_MAX, &c->cpu_quota, err) < 0)
+            return -1;
+          break;
+        case O_CPU_PERIOD:
+          if (opt_int ("cpu-period", optarg, 1000, 1000000, &c->cpu_period, err) < 0)
+            return -1;
+          break;
+        case O_PIDS:
+          if (opt_int ("pids", optarg, 1, INT32_MAX, &c->pids, err) < 0)
+            return -1;
+          break;
+        case O_BLKIO:
+          if (opt_int ("blkio-weight", optarg, 10, 1000, &c->blkio_weight, err) < 0)
+            return -1;
+          break;
+        case O_CPUSET: free (c->cpuset_cpus); c->cpuset_cpus = xstrdup (optarg); break;
+        case O_RESTART:
+          if (ch_restart_parse (optarg, &c->restart, &c->restart_max, err) < 0)
+            return ch_error_prefix (err, "--restart");
+          break;
+        case O_READ_ONLY: c->read_only = true; break;
+        case 'p':
+          {
+            struct ch_net_port p = { 0 };
+            if (ch_net_parse_port (optarg, &p, err) < 0)
+              return ch_error_prefix (err, "--publish");
+            ch_net_port_clear (&p);
+            ch_strv_append (&c->ports, optarg);
+            break;
+          }
+        case O_NET:
+          {
+            enum ch_net_mode m;
+            if (ch_net_parse_mode (optarg, &m, err) < 0)
+              return ch_error_prefix (err, "--net");
+            free (c->net_mode);
+            c->net_mode = xstrdup (optarg);
+            break;
+          }
+        case O_WAN_DOWN:
+        case O_WAN_UP:
+          if (ch_net_parse_rate (optarg, o == O_WAN_DOWN ? &c->wan_down : &c->wan_up, err) < 0)
+            return ch_error_prefix (err, "--%s", o == O_WAN_DOWN ? "wan-down" : "wan-up");
+          break;
+        case O_WIFI: free (c->wifi); c->wifi = xstrdup (optarg); break;
+        case O_DISK:
+          {
+            int64_t d;
+            if (opt_size ("disk", optarg, &d, err) < 0)
+              return -1;
+            c->disk = (uint64_t) d;
+            break;
+          }
+        case O_LOG_MAX:
+          {
+            int64_t d;
+            if (opt_size ("log-max", optarg, &d, err) < 0)
+              return -1;
+            c->log_max = (uint64_t) d;
+            break;
+          }
+        case ':':
+          return ch_error (err, 0, "option `%s` needs a value", argv[optind - 1]);
+        default:
+          return ch_error (err, 0, "unknown option `%s`", argv[optind - 1]);
+        }
+    }
+  if (c->rootfs == NULL)
+    {
+      if (optind >= argc)
+        return ch_error (err, 0, "%s: give an IMAGE or --rootfs DIR", argv[0]);
+      c->image = xstrdup (argv[optind++]);
+    }
+  if (optind < argc && strcmp (argv[optind], "--") == 0)
+    optind++;
+  if (optind < argc)
+    {
+      c->command = xzalloc (sizeof (char *));
+      for (; optind < argc; optind++)
+        ch_strv_append (&c->command, argv[optind]);
+    }
+  if (c->net_mode && strcmp (c->net_mode, "bridge") != 0 && (c->wan_down || c->wan_up))
+    return ch_error (err, 0, "--wan-down/--wan-up need the bridge network, not --net %s", c->net_mode);
+  if (c->ports && c->net_mode && strcmp (c->net_mode, "bridge") != 0)
+    return ch_error (err, 0, "--publish needs the bridge network, not --net %s", c->net_mode);
+  if (c->memory_swap >= 0 && c->memory >= 0 && c->memory_swap < c->memory)
+    return ch_error (err, 0, "--memory-swap must be at least --memory (it is memory + swap)");
+  return 0;
+}
+
+static char *
+now_rfc3339 (void)
+{
+  time_t t = time (NULL);
+  struct tm tm;
+  char buf[40];
+
+  gmtime_r (&t, &tm);
+  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return xstrdup (buf);
+}
+
+static char *
+random_name (void)
+{
+  unsigned char r[4] = { 0 };
+  if (getrandom (r, sizeof (r), 0) < 0)
+    r[0] = (unsigned char) getpid ();
+  return xasprintf ("chute-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+}
+
+/* Reserve the name and persist the chute (under the global lock). */
+static int
+create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
+{
+  cleanup_close int lock = -1;
+  cleanup_free char *dir = NULL;
+
+  if (ch_lock_global (ctx, &lock, err) < 0)
+    return -1;
+  ch_reap (ctx);
+  if (c->name == NULL)
+    c->name = random_name ();
+  dir = ch_chute_dir (ctx, c->name);
+  {
+    cleanup_free char *f = xasprintf ("%s/chute.json", dir);
+    if (access (f, F_OK) == 0)
+      return ch_error (err, 0, "a chute named `%s` already exists", c->name);
+  }
+  c->created = now_rfc3339 ();
+  if (ch_chute_save (ctx, c, err) < 0)
+    {
+      cleanup_error ch_error_t e2 = NULL;
+      ch_rm_rf (dir, &e2);
+      return -1;
+    }
+  return 0;
+}
+
+static void
+forget_chute (struct ch_ctx *ctx, const char *name)
+{
+  cleanup_error ch_error_t e = NULL;
+  ch_chute_remove (ctx, name, true, &e);
+}
+
+static int
+run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t *err)
+{
+  struct ch_chute c;
+  struct ch_up up = { .ready_fd = -1 };
+  cleanup_close int lock = -1;
+  cleanup_close int afd = -1;
+  bool detach = false, attach;
+  pid_t init_pid = 0;
+  int r, code = 0;
+
+  ch_chute_init (&c);
+  if (parse_run (argc, argv, &c, &detach, err) < 0)
+    {
+      ch_chute_clear (&c);
+      ctx->fail_code = 125;
+      return -1;
+    }
+  if (c.net_mode && strcmp (c.net_mode, "host") == 0)
+    fprintf (stderr, "chuted: warning: --net host: the chute shares the host's network stack\n");
+  if (create_chute (ctx, &c, err) < 0)
+    {
+      ch_chute_clear (&c);
+      ctx->fail_code = 125;
+      return -1;
+    }
+  if (!start)
+    {
+      printf ("%s\n", c.name);
+      ch_chute_clear (&c);
+      return 0;
+    }
+  attach = !detach;
+  if (ch_lock_chute (ctx, c.name, &lock, err) < 0 || ch_chute_up (ctx, &c, attach, &up, err) < 0)
+    goto fail;
+  r = ch_chute_wait_started (ctx, &up, &init_pid, err);
+  if (r == 1)
+    {
+      if (ch_attach_connect (ctx, c.name, &afd, err) < 0)
+        goto fail;
+      r = ch_chute_wait_started (ctx, &up, &init_pid, err);
+    }
+  if (r < 0)
+    goto fail;
+  close (steal_fd (&lock));
+  if (detach)
+    {
+      printf ("%s\n", c.name);
+      ch_chute_clear (&c);
+      return 0;
+    }
+  if (ch_attach_relay (afd, c.interactive, c.tty, &code, err) < 0)
+    {
+      ch_chute_clear (&c);
+      return -1;
+    }
+  if (c.autoremove)
+    {
+      /* the monitor removes it (on_exit); wait so nothing is left when we return */
+      cleanup_free char *dir = ch_chute_dir (ctx, c.name);
+      for (int i = 0; i < 500 && access (dir, F_OK) == 0; i++)
+        usleep (20000);
+    }
+  ch_chute_clear (&c);
+  return code < 0 ? 0 : code;
+
+fail:
+  if (up.ready_fd >= 0)
+    close (up.ready_fd);
+  close (steal_fd (&lock));
+  {
+    /* a chute that could not start is not kept: nothing half-made */
+    int fc = ctx->fail_code;
+    forget_chute (ctx, c.name);
+    ctx->fail_code = fc == 1 ? 125 : fc;
+  }
+  ch_chute_clear (&c);
+  return -1;
+}
+
+int
+ch_cmd_run (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  return run_or_create (ctx, argc, argv, true, err);
+}
+
+int
+ch_cmd_create (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  return run_or_create (ctx, argc, argv, false, err);
+}

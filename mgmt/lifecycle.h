@@ -1,0 +1,39 @@
+/* Bringing a chute up (rootfs, network, bundle, monitor) and down again;
+ * every path that fails undoes what it made. All under the chute's lock. */
+#ifndef CH_LIFECYCLE_H
+#define CH_LIFECYCLE_H
+
+#include "common/error.h"
+#include "mgmt/chute.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct ch_up
+{
+  pid_t monitor_pid;
+  int ready_fd; /* monitor's report pipe */
+};
+
+/* Prepare and start the monitor. With ATTACH_WAIT the monitor waits for
+ * `ch_attach` before starting the chute. */
+int ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, struct ch_up *up, ch_error_t *err);
+/* Wait for "ok PID" / "err CODE MSG" from the monitor; on error sets
+ * ctx->fail_code to the chute's code (127 for exec not found...). */
+int ch_chute_wait_started (struct ch_ctx *ctx, struct ch_up *up, pid_t *init_pid, ch_error_t *err);
+/* Release what a (no longer running) chute holds: network, rootfs mount,
+ * cgroup, bundle. Keeps status.json and logs. Idempotent. */
+int ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err);
+
+/* The monitor's status.json (NULL if none) and whether the chute is live. */
+json_t *ch_chute_status (const struct ch_ctx *ctx, const char *name);
+bool ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monitor_pid);
+
+int ch_chute_stop (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err);
+int ch_chute_remove (struct ch_ctx *ctx, const char *name, bool force, ch_error_t *err);
+
+/* Run ARGV, capture its stdout; its stderr's last line becomes the error. */
+int ch_run_capture (char *const argv[], char **out, ch_error_t *err);
+
+#endif

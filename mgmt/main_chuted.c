@@ -1,0 +1,149 @@
+/* chuted: the command line. Global options, then one command from the table;
+ * image commands are handed to the chuted-image program (see ARCHITECTURE.md
+ * for why it is a separate binary). */
+#include "common/error.h"
+#include "common/file.h"
+#include "common/util.h"
+#include "mgmt/cli.h"
+#include "mgmt/commands.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct ch_cmd commands[] = {
+  { "run", ch_cmd_run, "run [OPTIONS] (IMAGE | --rootfs DIR) [--] [COMMAND [ARG...]]" },
+  { "create", ch_cmd_create, "create [OPTIONS] (IMAGE | --rootfs DIR) [--] [COMMAND...]" },
+  { "start", ch_cmd_start, "start [-a] NAME..." },
+  { "stop", ch_cmd_stop, "stop [-t SECONDS] NAME..." },
+  { "restart", ch_cmd_restart, "restart [-t SECONDS] NAME..." },
+  { "rm", ch_cmd_rm, "rm [-f] NAME..." },
+  { "ps", ch_cmd_ps, "ps [-a] [-q] [--json]" },
+  { "logs", ch_cmd_logs, "logs [-f] [-t] [--tail N] NAME" },
+  { "exec", ch_cmd_exec, "exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] NAME [--] COMMAND [ARG...]" },
+  { "inspect", ch_cmd_inspect, "inspect NAME..." },
+  { "kill", ch_cmd_kill, "kill [-s SIGNAL] NAME" },
+  { "update", ch_cmd_update, "update [--memory M] [--cpu-shares N] [--pids N] [--wan-down K] [--wan-up K] NAME" },
+  { "network", ch_cmd_network, "network ls | network inspect [NAME]" },
+  { "oci", ch_cmd_oci, "oci spec|create|start|state|kill|delete|run|exec ... (OCI runtime CLI, runc-style)" },
+  { NULL, NULL, NULL },
+};
+
+/* Handled by chuted-image: it links libcurl/libarchive, which the runtime path must not load. */
+static const char *const image_commands[] = { "pull", "load", "images", "rmi", "image", "login", "logout", NULL };
+
+static void
+usage (FILE *f)
+{
+  fprintf (f, "usage: chuted [--root DIR] [--run-root DIR] [--cgroup-parent PATH] COMMAND ...\n\ncommands:\n");
+  for (const struct ch_cmd *c = commands; c->name; c++)
+    fprintf (f, "  chuted %s\n", c->usage);
+  fprintf (f, "  chuted pull|load|images|rmi|image prune|login ...  (images)\n");
+}
+
+static int
+exec_image_tool (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_free char *tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
+  char **nargv = xzalloc ((argc + 6) * sizeof (char *));
+  int n = 0;
+
+  nargv[n++] = tool;
+  nargv[n++] = "--root";
+  nargv[n++] = (char *) ctx->root;
+  nargv[n++] = "--run-root";
+  nargv[n++] = (char *) ctx->run_root;
+  for (int i = 0; i < argc; i++)
+    nargv[n++] = argv[i];
+  execv (tool, nargv);
+  free (nargv);
+  return ch_error (err, errno, "exec `%s`", tool);
+}
+
+static const char *
+env_or (const char *name, const char *dflt)
+{
+  const char *v = getenv (name);
+  return v && *v ? v : dflt;
+}
+
+int
+main (int argc, char **argv)
+{
+  cleanup_error ch_error_t err = NULL;
+  struct ch_ctx ctx = {
+    .root = env_or ("CHUTED_ROOT", "/var/lib/chuted"),
+    .run_root = env_or ("CHUTED_RUN_ROOT", "/run/chuted"),
+    .cgroup_parent = env_or ("CHUTED_CGROUP_PARENT", "chuted"),
+    .fail_code = 1,
+  };
+  int i, ret;
+
+  for (i = 1; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *o = argv[i];
+      const char **dst = strcmp (o, "--root") == 0             ? &ctx.root
+                         : strcmp (o, "--run-root") == 0      ? &ctx.run_root
+                         : strcmp (o, "--cgroup-parent") == 0 ? &ctx.cgroup_parent
+                                                              : NULL;
+      if (strcmp (o, "-h") == 0 || strcmp (o, "--help") == 0)
+        {
+          usage (stdout);
+          return 0;
+        }
+      if (strcmp (o, "--version") == 0)
+        {
+          printf ("chuted version 0.1.0\n");
+          return 0;
+        }
+      if (dst == NULL || i + 1 >= argc)
+        {
+          fprintf (stderr, "chuted: unknown global option `%s`\n", o);
+          usage (stderr);
+          return 2;
+        }
+      *dst = argv[++i];
+    }
+  if (i >= argc)
+    {
+      usage (stderr);
+      return 2;
+    }
+  if (ctx.root[0] != '/' || ctx.run_root[0] != '/')
+    {
+      fprintf (stderr, "chuted: --root and --run-root must be absolute paths\n");
+      return 2;
+    }
+  if (ch_self_dir (&ctx.bin_dir, &err) < 0)
+    {
+      ch_error_print (&err, "chuted");
+      return 1;
+    }
+
+  for (const char *const *ic = image_commands; *ic; ic++)
+    if (strcmp (argv[i], *ic) == 0)
+      {
+        exec_image_tool (&ctx, argc - i, argv + i, &err);
+        ch_error_print (&err, "chuted");
+        free (ctx.bin_dir);
+        return 1;
+      }
+
+  for (const struct ch_cmd *c = commands; c->name; c++)
+    if (strcmp (argv[i], c->name) == 0)
+      {
+        ret = c->fn (&ctx, argc - i, argv + i, &err);
+        free (ctx.bin_dir);
+        if (ret < 0)
+          {
+            ch_error_print (&err, "chuted");
+            return ctx.fail_code;
+          }
+        return ret;
+      }
+  free (ctx.bin_dir);
+  fprintf (stderr, "chuted: unknown command `%s` (see chuted --help)\n", argv[i]);
+  return 2;
+}

@@ -1,0 +1,664 @@
+/* chuted-image: every image command (`chuted pull|load|images|rmi|image|login`
+ * exec this), plus `mount`/`unmount`, which `chuted run` calls to get a chute's
+ * root filesystem. A separate program so that libcurl, libarchive and
+ * libcrypto never load on the runtime path. */
+#include "common/error.h"
+#include "common/json.h"
+#include "common/parse.h"
+#include "common/util.h"
+#include "image/image.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ctx
+{
+  const char *root, *run_root;
+};
+
+static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] COMMAND ...\n"
+                            "  pull [--insecure-registry] [--platform OS/ARCH] [--ca-file F] [-q] REF\n"
+                            "  load [--tag NAME] [--platform OS/ARCH] oci-archive:PATH|docker-archive:PATH|oci:DIR[:TAG]\n"
+                            "  images [--json] [-q]\n"
+                            "  rmi REF...\n"
+                            "  image prune | image ls [--json] | image inspect REF\n"
+                            "  login [--insecure-registry] -u USER (-p PASS | --password-stdin) REGISTRY\n"
+                            "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged]\n"
+                            "  unmount --chute NAME\n"
+                            "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
+                            "          [--workdir DIR] [--user USER] [--tag NAME] [--arch ARCH] [--mtime SECS] -o OUT\n";
+
+enum
+{
+  O_INSECURE = 256,
+  O_PLATFORM,
+  O_CA,
+  O_TAG,
+  O_JSON,
+  O_CHUTE,
+  O_DISK,
+  O_COPY,
+  O_SUID,
+  O_PRIV,
+  O_STDIN,
+  O_LAYERTAR,
+  O_CMD,
+  O_EP,
+  O_ENV,
+  O_WD,
+  O_USER,
+  O_ARCH,
+  O_MTIME,
+};
+
+static const struct option long_opts[] = {
+  { "insecure-registry", no_argument, NULL, O_INSECURE },
+  { "platform", required_argument, NULL, O_PLATFORM },
+  { "ca-file", required_argument, NULL, O_CA },
+  { "tag", required_argument, NULL, O_TAG },
+  { "json", no_argument, NULL, O_JSON },
+  { "quiet", no_argument, NULL, 'q' },
+  { "chute", required_argument, NULL, O_CHUTE },
+  { "disk-limit", required_argument, NULL, O_DISK },
+  { "copy", no_argument, NULL, O_COPY },
+  { "allow-suid", no_argument, NULL, O_SUID },
+  { "privileged", no_argument, NULL, O_PRIV },
+  { "username", required_argument, NULL, 'u' },
+  { "password", required_argument, NULL, 'p' },
+  { "password-stdin", no_argument, NULL, O_STDIN },
+  { "layer-tar", required_argument, NULL, O_LAYERTAR },
+  { "cmd", required_argument, NULL, O_CMD },
+  { "entrypoint", required_argument, NULL, O_EP },
+  { "env", required_argument, NULL, O_ENV },
+  { "workdir", required_argument, NULL, O_WD },
+  { "user", required_argument, NULL, O_USER },
+  { "arch", required_argument, NULL, O_ARCH },
+  { "mtime", required_argument, NULL, O_MTIME },
+  { "output", required_argument, NULL, 'o' },
+  { NULL, 0, NULL, 0 },
+};
+
+struct opts
+{
+  bool insecure, json, quiet, copy, suid, priv, pw_stdin;
+  const char *platform, *ca, *tag, *chute, *user, *pass, *output, *arch;
+  uint64_t disk_limit;
+  int64_t mtime;
+  char **layer_tars;
+  json_t *config;
+};
+
+/* "[\"a\",\"b\"]" as JSON, anything else split on blanks. */
+static json_t *
+parse_cmd (const char *s, ch_error_t *err)
+{
+  json_t *a;
+  if (*s == '[')
+    {
+      json_t *j = NULL;
+      size_t i;
+      json_t *v;
+      if (ch_json_load_buf ("--cmd", s, strlen (s), &j, err) < 0)
+        return NULL;
+      if (!json_is_array (j))
+        {
+          json_decref (j);
+          ch_error (err, 0, "`%s`: want a JSON array of strings", s);
+          return NULL;
+        }
+      json_array_foreach (j, i, v) if (!json_is_string (v))
+      {
+        json_decref (j);
+        ch_error (err, 0, "`%s`: want a JSON array of strings", s);
+        return NULL;
+      }
+      return j;
+    }
+  a = json_array ();
+  {
+    cleanup_free char *c = xstrdup (s);
+    char *save = NULL, *t;
+    for (t = strtok_r (c, " \t", &save); t; t = strtok_r (NULL, " \t", &save))
+      json_array_append_new (a, json_string (t));
+  }
+  return a;
+}
+
+static int
+parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
+{
+  int c;
+
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "qu:p:o:", long_opts, NULL)) != -1)
+    switch (c)
+      {
+      case O_INSECURE: o->insecure = true; break;
+      case O_PLATFORM: o->platform = optarg; break;
+      case O_CA: o->ca = optarg; break;
+      case O_TAG: o->tag = optarg; break;
+      case O_JSON: o->json = true; break;
+      case 'q': o->quiet = true; break;
+      case O_CHUTE: o->chute = optarg; break;
+      case O_DISK:
+        if (ch_parse_size (optarg, &o->disk_limit, err) < 0)
+          return ch_error_prefix (err, "--disk-limit");
+        break;
+      case O_COPY: o->copy = true; break;
+      case O_SUID: o->suid = true; break;
+      case O_PRIV: o->priv = true; break;
+      case 'u': o->user = optarg; break;
+      case 'p': o->pass = optarg; break;
+      case O_STDIN: o->pw_stdin = true; break;
+      case 'o': o->output = optarg; break;
+      case O_ARCH: o->arch = optarg; break;
+      case O_LAYERTAR: ch_strv_append (&o->layer_tars, optarg); break;
+      case O_MTIME:
+        {
+          int64_t v;
+          if (ch_parse_int (optarg, 0, INT64_MAX, &v, err) < 0)
+            return ch_error_prefix (err, "--mtime");
+          o->mtime = v;
+          break;
+        }
+      case O_CMD:
+      case O_EP:
+        {
+          json_t *a = parse_cmd (optarg, err);
+          if (a == NULL)
+            return -1;
+          json_object_set_new (o->config, c == O_CMD ? "Cmd" : "Entrypoint", a);
+          break;
+        }
+      case O_ENV:
+        if (strchr (optarg, '=') == NULL)
+          return ch_error (err, 0, "--env `%s`: want KEY=VALUE", optarg);
+        if (!json_object_get (o->config, "Env"))
+          json_object_set_new (o->config, "Env", json_array ());
+        json_array_append_new (json_object_get (o->config, "Env"), json_string (optarg));
+        break;
+      case O_WD: json_object_set_new (o->config, "WorkingDir", json_string (optarg)); break;
+      case O_USER: json_object_set_new (o->config, "User", json_string (optarg)); break;
+      default:
+        return ch_error (err, 0, "%s: unknown or incomplete option `%s`", argv[0], argv[optind - 1]);
+      }
+  return 0;
+}
+
+static int
+open_store (struct ctx *c, bool exclusive, struct ch_store **s, ch_error_t *err)
+{
+  return ch_store_open (c->root, exclusive, s, err);
+}
+
+static void
+fill_pull_opts (struct ctx *c, struct opts *o, struct ch_pull_opts *po)
+{
+  memset (po, 0, sizeof (*po));
+  po->platform = o->platform;
+  po->root = c->root;
+  po->ca_file = o->ca;
+  po->insecure = o->insecure;
+  po->progress = !o->quiet && isatty (2);
+  po->jobs = 3;
+}
+
+static int
+cmd_pull (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  struct ch_pull_opts po;
+  cleanup_free char *digest = NULL;
+  int r;
+
+  if (argc != 1)
+    return ch_error (err, 0, "pull: want exactly one image reference");
+  if (open_store (c, false, &s, err) < 0)
+    return -1;
+  fill_pull_opts (c, o, &po);
+  r = ch_pull (s, argv[0], &po, &digest, err);
+  ch_store_free (s);
+  if (r < 0)
+    return -1;
+  if (!o->quiet)
+    printf ("%s\n", digest);
+  return 0;
+}
+
+static int
+cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  cleanup_free char *ref = NULL, *digest = NULL, *src = NULL;
+  int r;
+
+  if (argc != 1)
+    return ch_error (err, 0, "load: want exactly one source (oci-archive:PATH, docker-archive:PATH, oci:DIR)");
+  src = ch_import_is_transport (argv[0]) ? xstrdup (argv[0]) : xasprintf ("oci-archive:%s", argv[0]);
+  if (open_store (c, false, &s, err) < 0)
+    return -1;
+  r = ch_import (s, src, o->tag, o->platform, &ref, &digest, err);
+  ch_store_free (s);
+  if (r < 0)
+    return -1;
+  if (!o->quiet)
+    printf ("Loaded image: %s\n", ref);
+  return 0;
+}
+
+static json_t *
+image_list (struct ch_store *s, ch_error_t *err)
+{
+  cleanup_json json_t *idx = NULL;
+  json_t *out = json_array (), *m;
+  size_t i;
+
+  if (ch_store_index_load (s, &idx, err) < 0)
+    {
+      json_decref (out);
+      return NULL;
+    }
+  json_array_foreach (json_object_get (idx, "manifests"), i, m)
+  {
+    const char *d = json_string_value (json_object_get (m, "digest"));
+    const char *r = json_string_value (json_object_get (json_object_get (m, "annotations"), CH_ANN_REF));
+    struct ch_image *img = NULL;
+    cleanup_error ch_error_t e = NULL;
+    cleanup_free char *md = NULL;
+    json_int_t size = 0;
+    size_t k;
+
+    if (d == NULL || ch_store_manifest_for_platform (s, d, NULL, &md, &e) < 0 || ch_image_load (s, md, &img, &e) < 0)
+      {
+        json_array_append_new (out, json_pack ("{s:s?, s:s?, s:s}", "ref", r, "digest", d, "error",
+                                               e ? e->msg : "unreadable"));
+        continue;
+      }
+    for (k = 0; k < img->manifest->n_layers; k++)
+      size += img->manifest->layers[k].size;
+    json_array_append_new (out, json_pack ("{s:s?, s:s, s:s, s:I, s:O?}", "ref", r, "digest", d, "id",
+                                           img->manifest->config_digest, "size", size, "created",
+                                           json_object_get (img->config, "created")));
+    ch_image_free (img);
+  }
+  return out;
+}
+
+static int
+cmd_images (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  cleanup_json json_t *l = NULL;
+  json_t *e;
+  size_t i;
+
+  if (argc != 0)
+    return ch_error (err, 0, "images: unexpected argument `%s`", argv[0]);
+  if (open_store (c, false, &s, err) < 0)
+    return -1;
+  l = image_list (s, err);
+  ch_store_free (s);
+  if (l == NULL)
+    return -1;
+  if (o->json)
+    {
+      cleanup_free char *t = json_dumps (l, JSON_INDENT (2));
+      printf ("%s\n", t);
+      return 0;
+    }
+  if (!o->quiet)
+    printf ("%-40s %-14s %10s\n", "REF", "IMAGE ID", "SIZE");
+  json_array_foreach (l, i, e)
+  {
+    const char *id = json_string_value (json_object_get (e, "id"));
+    const char *ref = json_string_value (json_object_get (e, "ref"));
+    if (o->quiet)
+      printf ("%s\n", ref ? ref : json_string_value (json_object_get (e, "digest")));
+    else
+      printf ("%-40s %-14.12s %9.1fM\n", ref ? ref : "<none>", id ? id + 7 : "broken",
+              json_integer_value (json_object_get (e, "size")) / 1048576.0);
+  }
+  return 0;
+}
+
+static int
+cmd_prune_after (struct ch_store *s, struct ctx *c, bool quiet, ch_error_t *err)
+{
+  struct ch_gc_stats st;
+  if (ch_gc_prune (s, c->root, &st, err) < 0)
+    return -1;
+  if (!quiet)
+    printf ("removed %u blobs (%.1f MB) and %u unpacked layers\n", st.blobs, st.bytes / 1e6, st.layers);
+  return 0;
+}
+
+static int
+cmd_rmi (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  int i, r = 0;
+
+  if (argc < 1)
+    return ch_error (err, 0, "rmi: want at least one image");
+  if (open_store (c, true, &s, err) < 0)
+    return -1;
+  for (i = 0; i < argc && r == 0; i++)
+    {
+      cleanup_free char *d = NULL;
+      struct ch_ref pr;
+      const char *name = argv[i];
+      if (ch_ref_parse (argv[i], &pr, err) == 0)
+        {
+          if (ch_store_untag (s, pr.name, &d, err) == 0)
+            {
+              printf ("Untagged: %s\n", pr.name);
+              ch_ref_free (&pr);
+              continue;
+            }
+          ch_ref_free (&pr);
+          ch_error_release (err);
+        }
+      else
+        ch_error_release (err);
+      /* by id or digest */
+      {
+        cleanup_free char *md = NULL;
+        r = ch_store_resolve (s, name, &md, err);
+        if (r == 0)
+          r = ch_store_untag (s, md, &d, err);
+        if (r == 0)
+          printf ("Deleted: %s\n", md);
+      }
+    }
+  if (r == 0)
+    r = cmd_prune_after (s, c, true, err);
+  ch_store_free (s);
+  return r;
+}
+
+static int
+cmd_image (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  int r;
+
+  if (argc >= 1 && strcmp (argv[0], "prune") == 0)
+    {
+      if (open_store (c, true, &s, err) < 0)
+        return -1;
+      r = cmd_prune_after (s, c, o->quiet, err);
+      ch_store_free (s);
+      return r;
+    }
+  if (argc >= 1 && strcmp (argv[0], "ls") == 0)
+    return cmd_images (c, o, argc - 1, argv + 1, err);
+  if (argc == 2 && strcmp (argv[0], "inspect") == 0)
+    {
+      cleanup_free char *md = NULL, *d = NULL, *t = NULL;
+      struct ch_image *img = NULL;
+      struct ch_ref pr;
+      if (open_store (c, false, &s, err) < 0)
+        return -1;
+      if (ch_ref_parse (argv[1], &pr, err) == 0)
+        {
+          r = ch_store_resolve (s, pr.name, &d, err);
+          ch_ref_free (&pr);
+          if (r < 0)
+            ch_error_release (err);
+        }
+      else
+        ch_error_release (err);
+      r = d ? 0 : ch_store_resolve (s, argv[1], &d, err);
+      if (r == 0)
+        r = ch_store_manifest_for_platform (s, d, o->platform, &md, err);
+      if (r == 0)
+        r = ch_image_load (s, md, &img, err);
+      ch_store_free (s);
+      if (r < 0)
+        return -1;
+      json_object_set_new (img->config, "_manifest", json_string (md));
+      t = json_dumps (img->config, JSON_INDENT (2));
+      printf ("%s\n", t);
+      ch_image_free (img);
+      return 0;
+    }
+  return ch_error (err, 0, "image: want `prune`, `ls` or `inspect REF`");
+}
+
+static int
+cmd_login (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_pull_opts po;
+  cleanup_free char *pw = NULL;
+
+  if (argc != 1)
+    return ch_error (err, 0, "login: want exactly one registry");
+  if (o->user == NULL)
+    return ch_error (err, 0, "login: -u USER is required");
+  if (o->pw_stdin)
+    {
+      size_t cap = 0;
+      ssize_t n = getline (&pw, &cap, stdin);
+      if (n < 0)
+        return ch_error (err, 0, "login: no password on stdin");
+      while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+        pw[--n] = '\0';
+    }
+  else if (o->pass)
+    pw = xstrdup (o->pass);
+  else
+    return ch_error (err, 0, "login: -p PASS or --password-stdin is required");
+  fill_pull_opts (c, o, &po);
+  if (ch_login (&po, argv[0], o->user, pw, err) < 0)
+    return -1;
+  printf ("Login Succeeded\n");
+  return 0;
+}
+
+/* REF -> a manifest digest in the store, importing or pulling first if needed. */
+static int
+resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char *ref, char **md, char **name,
+                  ch_error_t *err)
+{
+  cleanup_free char *d = NULL;
+  struct ch_ref pr;
+
+  if (ch_import_is_transport (ref))
+    {
+      if (ch_import (s, ref, o->tag, o->platform, name, &d, err) < 0)
+        return -1;
+      *md = steal_pointer (&d);
+      return 0;
+    }
+  if (ch_ref_parse (ref, &pr, err) == 0)
+    {
+      int r = ch_store_resolve (s, pr.name, &d, err);
+      if (r < 0 && (*err)->status == ENOENT && strcmp (pr.registry, "docker.io") != 0
+          && (ch_has_prefix (ref, pr.registry)))
+        {
+          struct ch_pull_opts po;
+          ch_error_release (err);
+          fill_pull_opts (c, o, &po);
+          po.progress = false;
+          r = ch_pull (s, ref, &po, &d, err);
+        }
+      *name = xstrdup (pr.name);
+      ch_ref_free (&pr);
+      if (r < 0)
+        {
+          if ((*err)->status != ENOENT)
+            return -1;
+          ch_error_release (err);
+        }
+    }
+  else
+    ch_error_release (err);
+  if (d == NULL)
+    {
+      free (*name);
+      *name = xstrdup (ref);
+      if (ch_store_resolve (s, ref, &d, err) < 0)
+        return -1;
+    }
+  return ch_store_manifest_for_platform (s, d, o->platform, md, err);
+}
+
+static int
+cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  struct ch_image *img = NULL;
+  cleanup_free char *md = NULL, *name = NULL, *rootfs = NULL, *out = NULL;
+  cleanup_json json_t *cfg = NULL, *res = NULL;
+  struct ch_mount_opts mo = { .disk_limit = o->disk_limit, .force_copy = o->copy, .allow_suid = o->suid,
+                              .privileged = o->priv };
+  int r = -1;
+
+  if (argc != 1 || o->chute == NULL)
+    return ch_error (err, 0, "mount: want REF --chute NAME");
+  if (getenv ("CHUTED_IMAGE_NO_OVERLAY"))
+    mo.force_copy = true;
+  if (open_store (c, false, &s, err) < 0)
+    return -1;
+  if (resolve_or_fetch (c, o, s, argv[0], &md, &name, err) < 0 || ch_image_load (s, md, &img, err) < 0)
+    goto out;
+  {
+    cleanup_free char *cbuf = NULL;
+    size_t clen;
+    if (ch_store_read_blob (s, img->manifest->config_digest, &cbuf, &clen, err) < 0
+        || ch_config_parse (cbuf, clen, &cfg, err) < 0)
+      goto out;
+  }
+  if (ch_snapshot_mount (s, c->root, c->run_root, o->chute, img, &mo, &rootfs, err) < 0)
+    goto out;
+  res = json_pack ("{s:s, s:O, s:s, s:s}", "rootfs", rootfs, "config", cfg, "image", img->manifest->config_digest,
+                   "ref", name);
+  out = json_dumps (res, JSON_COMPACT);
+  printf ("%s\n", out);
+  r = 0;
+out:
+  ch_image_free (img);
+  ch_store_free (s);
+  if (r < 0)
+    return ch_error_prefix (err, "mount %s", argv[0]);
+  return 0;
+}
+
+static int
+cmd_unmount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  if (argc != 0 || o->chute == NULL)
+    return ch_error (err, 0, "unmount: want --chute NAME");
+  return ch_snapshot_unmount (c->root, c->run_root, o->chute, err);
+}
+
+static int
+cmd_mkimage (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_build_opts b = { 0 };
+  cleanup_strv char **dirs = NULL;
+  int i;
+
+  if (o->output == NULL)
+    return ch_error (err, 0, "mkimage: -o OUT is required");
+  if (argc == 0 && o->layer_tars == NULL)
+    return ch_error (err, 0, "mkimage: want at least one directory");
+  for (i = 0; i < argc; i++)
+    ch_strv_append (&dirs, argv[i]);
+  b.layer_dirs = dirs;
+  b.layer_tars = o->layer_tars;
+  b.config = o->config;
+  b.tag = o->tag;
+  b.output = o->output;
+  b.arch = o->arch;
+  b.mtime = o->mtime;
+  return ch_build_image (&b, err);
+}
+
+struct command
+{
+  const char *name;
+  int (*fn) (struct ctx *, struct opts *, int, char **, ch_error_t *);
+};
+
+static const struct command commands[] = {
+  { "pull", cmd_pull },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
+  { "image", cmd_image },   { "login", cmd_login },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
+  { "mkimage", cmd_mkimage }, { NULL, NULL },
+};
+
+int
+main (int argc, char **argv)
+{
+  cleanup_error ch_error_t err = NULL;
+  struct ctx c = { getenv ("CHUTED_ROOT"), getenv ("CHUTED_RUN_ROOT") };
+  struct opts o = { 0 };
+  const struct command *cmd;
+  const char *prog = strrchr (argv[0], '/') ? strrchr (argv[0], '/') + 1 : argv[0];
+  int i = 1, r = -1;
+
+  while (i < argc && argv[i][0] == '-')
+    {
+      if ((strcmp (argv[i], "--root") == 0 || strcmp (argv[i], "--run-root") == 0) && i + 1 < argc)
+        {
+          if (strcmp (argv[i], "--root") == 0)
+            c.root = argv[i + 1];
+          else
+            c.run_root = argv[i + 1];
+          i += 2;
+        }
+      else if (ch_has_prefix (argv[i], "--root="))
+        c.root = argv[i++] + 7;
+      else if (ch_has_prefix (argv[i], "--run-root="))
+        c.run_root = argv[i++] + 11;
+      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        {
+          fputs (usage, stdout);
+          return 0;
+        }
+      else
+        {
+          fprintf (stderr, "%s: unknown option `%s`\n%s", prog, argv[i], usage);
+          return 2;
+        }
+    }
+  if (c.root == NULL || *c.root == '\0')
+    c.root = "/var/lib/chuted";
+  if (c.run_root == NULL || *c.run_root == '\0')
+    c.run_root = "/run/chuted";
+  if (i >= argc)
+    {
+      fputs (usage, stderr);
+      return 2;
+    }
+  for (cmd = commands; cmd->name; cmd++)
+    if (strcmp (cmd->name, argv[i]) == 0)
+      break;
+  if (cmd->name == NULL)
+    {
+      fprintf (stderr, "%s: unknown command `%s`\n%s", prog, argv[i], usage);
+      return 2;
+    }
+  o.config = json_object ();
+  o.mtime = 0;
+  {
+    const char *sde = getenv ("SOURCE_DATE_EPOCH");
+    if (sde)
+      o.mtime = strtoll (sde, NULL, 10);
+  }
+  if (parse_opts (argc - i, argv + i, &o, &err) == 0)
+    r = cmd->fn (&c, &o, argc - i - optind, argv + i + optind, &err);
+  json_decref (o.config);
+  ch_strv_free (o.layer_tars);
+  if (r < 0)
+    {
+      ch_error_print (&err, prog);
+      return 1;
+    }
+  return r;
+}

@@ -1,0 +1,86 @@
+/* The network of a chute: its own netns (bind-mounted under RUN_ROOT/netns),
+ * a veth whose host end is an isolated port of the bridge (default
+ * `chuted0`), an address from a persisted IPAM (ROOT/net/ipam.json), NAT and
+ * port forwards in an nftables table of our own, and WAN shaping (tbf on
+ * both veth ends). Everything goes through netlink (libnl-3, libnftnl); no
+ * `ip`/`tc`/`nft` binaries.
+ *
+ * Configuration (ROOT/net/config.json, then env overrides):
+ *   bridge  CHUTED_BRIDGE  default "chuted0"        (<= 15 chars)
+ *   subnet  CHUTED_SUBNET  default "10.213.0.0/24"  (gateway = first host, on the bridge)
+ *   mtu     CHUTED_MTU     default 1500
+ *   dns     CHUTED_DNS     default the host's /etc/resolv.conf nameservers (loopback ones skipped);
+ *                          CHUTED_DNS is a comma-separated list
+ * The nftables table is `ip chuted_<bridge>`; host veth ends are named
+ * `chv-<address in hex>`, so a chute's leftovers are recognisable. */
+#ifndef CH_NET_H
+#define CH_NET_H
+
+#include "common/error.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ch_net_mode
+{
+  CH_NET_BRIDGE,
+  CH_NET_NONE,
+  CH_NET_HOST
+};
+
+struct ch_net_port
+{
+  char *host_ip; /* NULL: every local address of the host */
+  uint16_t host_port, chute_port;
+  int proto; /* IPPROTO_TCP / IPPROTO_UDP */
+};
+
+struct ch_net_config
+{
+  enum ch_net_mode mode;
+  struct ch_net_port *ports;
+  size_t n_ports;
+  uint64_t wan_down_kbit, wan_up_kbit; /* 0 = not shaped */
+  const char *hostname;                /* for /etc/hosts; NULL = the chute's name */
+};
+
+struct ch_net_result
+{
+  char *netns_path;               /* bind-mounted netns for config.json (NULL in host mode) */
+  char *hosts_path, *resolv_path; /* to bind-mount at /etc/hosts, /etc/resolv.conf (NULL in host mode) */
+  char *address, *gateway;        /* "10.213.0.2/24", "10.213.0.1"; NULL for none */
+};
+
+/* "8080:80", "8080:80/udp", "127.0.0.1:8080:80/tcp"; ports 1-65535. */
+int ch_net_parse_port (const char *spec, struct ch_net_port *out, ch_error_t *err);
+void ch_net_port_clear (struct ch_net_port *p);
+
+/* kbit/s. A bare number is kbit/s (the seed's `wan: {down: 25000}`);
+ * suffixes (case-insensitive, decimal as tc): "kbit", "mbit", "gbit",
+ * "k", "m", "g" (= kbit, mbit, gbit). "0" = not shaped. */
+int ch_net_parse_rate (const char *s, uint64_t *kbit, ch_error_t *err);
+int ch_net_parse_mode (const char *s, enum ch_net_mode *out, ch_error_t *err);
+
+/* All of these take ROOT/net/ipam.lock for their whole duration.
+ * On failure ch_net_setup undoes everything it made. */
+int ch_net_setup (const char *root, const char *run_root, const char *chute, const struct ch_net_config *cfg,
+                  struct ch_net_result *res, ch_error_t *err);
+/* Idempotent; also undoes half-made setups. */
+int ch_net_teardown (const char *root, const char *run_root, const char *chute, ch_error_t *err);
+/* On a running chute; 0 removes the limit in that direction. */
+int ch_net_set_shaping (const char *root, const char *run_root, const char *chute, uint64_t down_kbit, uint64_t up_kbit,
+                        ch_error_t *err);
+/* {mode, address, gateway, bridge, veth, ports[], wan{down_kbit,up_kbit},
+ *  counters{rx_bytes,tx_bytes,rx_packets,tx_packets} (as seen by the chute)};
+ * a chute without a network record gives {"mode": "host"}. */
+int ch_net_inspect (const char *root, const char *run_root, const char *chute, json_t **out, ch_error_t *err);
+/* Tear down the networks of chutes whose RUN_ROOT/chutes/NAME is gone, then
+ * re-apply the nftables table (a foreign `nft flush ruleset` removes it). */
+int ch_net_reap (const char *root, const char *run_root, ch_error_t *err);
+/* {bridge, subnet, gateway, mtu, present, nft_table, leases[{chute, mode, address, veth, ports}]} */
+int ch_net_network_info (const char *root, const char *run_root, json_t **out, ch_error_t *err);
+
+void ch_net_result_clear (struct ch_net_result *res);
+
+#endif

@@ -1,0 +1,137 @@
+/* Internal to netns/: configuration, IPAM, netlink, nftables and tc
+ * helpers, and the per-interface-kind table the setup walks. */
+#ifndef CH_NET_INTERNAL_H
+#define CH_NET_INTERNAL_H
+
+#include "netns/net.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct nl_sock;
+
+/* --- configuration (net_conf.c) --- */
+struct ch_net_conf
+{
+  char *bridge;
+  uint32_t net, gw; /* host byte order */
+  int prefix;
+  int mtu;
+  char **dns; /* NULL-terminated */
+  char *nft_table;
+};
+int ch_net_conf_load (const char *root, struct ch_net_conf *c, ch_error_t *err);
+void ch_net_conf_clear (struct ch_net_conf *c);
+char *ch_net_ip4_str (uint32_t a);
+int ch_net_ip4_parse (const char *s, uint32_t *a, ch_error_t *err);
+int ch_net_cidr_parse (const char *s, uint32_t *net, int *prefix, ch_error_t *err);
+static inline uint32_t
+ch_net_mask (int prefix)
+{
+  return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+/* Host end of the veth of the chute holding ADDR: "chv-0ad50002". */
+char *ch_net_veth_name (uint32_t addr);
+
+/* --- IPAM: ROOT/net/ipam.json, guarded by ROOT/net/ipam.lock (ipam.c) ---
+ * {"subnet": "...", "bridge": "...", "ip_forward_orig": "0"?, "leases": {NAME: lease}}
+ * lease = {"mode": "bridge"|"none", "address": "10.213.0.2"?,
+ *          "ifaces": [{"kind": "veth", "name": "eth0", "host": "chv-..."}],
+ *          "ports": [{"host_ip"?, "host_port", "chute_port", "proto": "tcp"|"udp"}],
+ *          "wan": {"down_kbit", "up_kbit"}} */
+int ch_ipam_lock (const char *root, int *fd, ch_error_t *err);
+int ch_ipam_load (const char *root, json_t **out, ch_error_t *err);
+int ch_ipam_save (const char *root, json_t *ipam, ch_error_t *err);
+json_t *ch_ipam_leases (json_t *ipam);
+/* Lowest free address of the subnet (after the gateway). */
+int ch_ipam_alloc (json_t *ipam, const struct ch_net_conf *c, uint32_t *addr, ch_error_t *err);
+size_t ch_ipam_bridge_leases (json_t *ipam);
+/* Refuse a host port (proto, host_ip) that another lease or CFG itself already publishes. */
+int ch_ipam_check_ports (json_t *ipam, const struct ch_net_config *cfg, ch_error_t *err);
+json_t *ch_ipam_ports_json (const struct ch_net_config *cfg);
+
+/* --- netlink through libnl-route (nl.c) --- */
+int ch_nl_open (struct nl_sock **sk, ch_error_t *err);
+/* A NETLINK_ROUTE socket living in the netns bind-mounted at PATH. */
+int ch_nl_open_in_netns (const char *path, struct nl_sock **sk, ch_error_t *err);
+void ch_nl_closep (struct nl_sock **sk);
+#define cleanup_nl __attribute__ ((cleanup (ch_nl_closep)))
+/* *IFINDEX = 0 when NAME does not exist. */
+int ch_nl_ifindex (struct nl_sock *sk, const char *name, int *ifindex, ch_error_t *err);
+int ch_nl_bridge_ensure (struct nl_sock *sk, const struct ch_net_conf *c, int *ifindex, ch_error_t *err);
+/* Missing links are not an error. */
+int ch_nl_link_del (struct nl_sock *sk, const char *name, ch_error_t *err);
+int ch_nl_veth_add (struct nl_sock *sk, const char *host, const char *peer, int peer_nsfd, int master, int mtu,
+                    ch_error_t *err);
+int ch_nl_brport_isolate (struct nl_sock *sk, int ifindex, ch_error_t *err);
+int ch_nl_link_up (struct nl_sock *sk, int ifindex, ch_error_t *err);
+int ch_nl_addr_add (struct nl_sock *sk, int ifindex, uint32_t addr, int prefix, ch_error_t *err);
+int ch_nl_route_default (struct nl_sock *sk, int ifindex, uint32_t gw, ch_error_t *err);
+/* Refuse a subnet that overlaps an address or route of the host not on BRIDGE. */
+int ch_nl_check_overlap (struct nl_sock *sk, const struct ch_net_conf *c, ch_error_t *err);
+/* rx_bytes, tx_bytes, rx_packets, tx_packets of NAME. */
+int ch_nl_link_stats (struct nl_sock *sk, const char *name, uint64_t st[4], ch_error_t *err);
+/* NAMES of links whose name starts with PREFIX. */
+int ch_nl_links_with_prefix (struct nl_sock *sk, const char *prefix, char ***names, ch_error_t *err);
+
+/* --- bind-mounted network namespaces (netns_file.c) --- */
+int ch_netns_create (const char *path, ch_error_t *err);
+/* Unmount and unlink; a missing file is not an error. */
+int ch_netns_remove (const char *path, ch_error_t *err);
+
+/* --- nftables (nft.c) --- */
+/* Replace the table `ip C->nft_table` atomically with the rules the leases
+ * of IPAM call for; with no bridge lease the table is removed. */
+int ch_nft_apply (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
+
+/* --- shaping through tc over netlink (tc.c) --- */
+/* Root tbf on IFINDEX at KBIT; KBIT == 0 removes our root qdisc. */
+int ch_tc_set_rate (struct nl_sock *sk, int ifindex, uint64_t kbit, int mtu, ch_error_t *err);
+
+/* --- interface kinds (iface_*.c) --- */
+struct ch_net_ctx
+{
+  const char *root, *run_root, *chute;
+  const struct ch_net_conf *conf;
+  struct nl_sock *sk; /* host netns */
+  const char *netns_path;
+  json_t *lease;
+};
+
+/* One entry per kind of chute interface: "veth" (bridge port), later "wifi".
+ * setup makes the interface described by IFACE (a lease "ifaces" entry,
+ * which it may complete), teardown removes it (idempotent, tolerant of
+ * half-made state), shape sets down/up limits (NULL: kind not shaped). */
+struct ch_net_iface_kind
+{
+  const char *kind;
+  int (*setup) (struct ch_net_ctx *ctx, json_t *iface, ch_error_t *err);
+  int (*teardown) (struct ch_net_ctx *ctx, json_t *iface, ch_error_t *err);
+  int (*shape) (struct ch_net_ctx *ctx, json_t *iface, uint64_t down_kbit, uint64_t up_kbit, ch_error_t *err);
+};
+const struct ch_net_iface_kind *ch_net_iface_kind (const char *kind);
+extern const struct ch_net_iface_kind ch_net_iface_veth;
+
+/* RUN_ROOT/netns/NAME, RUN_ROOT/net/NAME */
+char *ch_net_netns_path (const char *run_root, const char *chute);
+char *ch_net_files_dir (const char *run_root, const char *chute);
+
+/* --- net.c --- */
+/* ROOT/net/ipam.lock held, config and IPAM loaded, a host netlink socket. */
+struct ch_net_locked
+{
+  int lock;
+  struct ch_net_conf conf;
+  json_t *ipam;
+  struct nl_sock *sk;
+};
+int ch_net_lock_and_load (const char *root, struct ch_net_locked *l, ch_error_t *err);
+void ch_net_locked_release (struct ch_net_locked *l);
+#define cleanup_net_locked __attribute__ ((cleanup (ch_net_locked_release)))
+/* Undo everything of CHUTE (idempotent); drops its lease and saves IPAM on success. */
+int ch_net_teardown_locked (const char *root, const char *run_root, const char *chute, const struct ch_net_conf *c,
+                            struct nl_sock *sk, json_t *ipam, ch_error_t *err);
+int ch_net_ip_forward_release (json_t *ipam, ch_error_t *err);
+
+#endif

@@ -1,0 +1,112 @@
+/* Leftovers of crashed runs: networks of chutes whose RUN_ROOT/chutes/NAME
+ * is gone, netns files and `chv-` veths nobody holds, and our nftables
+ * table if a foreign `nft flush ruleset` removed it. */
+#include "netns/net_internal.h"
+
+#include "common/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool
+chute_exists (const char *run_root, const char *chute)
+{
+  cleanup_free char *p = xasprintf ("%s/chutes/%s", run_root, chute);
+  return access (p, F_OK) == 0;
+}
+
+static int
+keep_first (int r, ch_error_t *first, ch_error_t *e)
+{
+  if (r < 0)
+    {
+      if (*first == NULL)
+        {
+          *first = *e;
+          *e = NULL;
+        }
+      else
+        ch_error_release (e);
+    }
+  return r;
+}
+
+/* A `chv-<hex>` link whose address lies in our subnet and no lease holds. */
+static bool
+orphan_veth (const char *name, const struct ch_net_conf *c, json_t *ipam)
+{
+  char *end;
+  unsigned long a;
+  const char *lname;
+  json_t *l;
+  cleanup_free char *s = NULL;
+
+  if (strlen (name) != 12)
+    return false;
+  a = strtoul (name + 4, &end, 16);
+  if (*end || ((uint32_t) a & ch_net_mask (c->prefix)) != c->net)
+    return false;
+  s = ch_net_ip4_str ((uint32_t) a);
+  json_object_foreach (ch_ipam_leases (ipam), lname, l)
+    {
+      const char *la = json_string_value (json_object_get (l, "address"));
+      if (la && strcmp (la, s) == 0)
+        return false;
+    }
+  return true;
+}
+
+int
+ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
+{
+  cleanup_net_locked struct ch_net_locked l = { .lock = -1 };
+  cleanup_error ch_error_t first = NULL;
+  cleanup_error ch_error_t e = NULL;
+  cleanup_strv char **dead = xzalloc (sizeof (char *));
+  cleanup_strv char **links = NULL;
+  cleanup_free char *nsdir = xasprintf ("%s/netns", run_root);
+  cleanup_dir DIR *d = NULL;
+  const char *name;
+  json_t *lease;
+  size_t i;
+
+  if (ch_net_lock_and_load (root, &l, err) < 0)
+    return -1;
+  json_object_foreach (ch_ipam_leases (l.ipam), name, lease)
+    if (!chute_exists (run_root, name))
+      ch_strv_append (&dead, name);
+  for (i = 0; dead[i]; i++)
+    keep_first (ch_net_teardown_locked (root, run_root, dead[i], &l.conf, l.sk, l.ipam, &e), &first, &e);
+
+  d = opendir (nsdir);
+  for (struct dirent *de; d && (de = readdir (d));)
+    if (de->d_name[0] != '.' && !chute_exists (run_root, de->d_name)
+        && !json_object_get (ch_ipam_leases (l.ipam), de->d_name))
+      {
+        cleanup_free char *p = xasprintf ("%s/%s", nsdir, de->d_name);
+        keep_first (ch_netns_remove (p, &e), &first, &e);
+      }
+
+  if (keep_first (ch_nl_links_with_prefix (l.sk, "chv-", &links, &e), &first, &e) == 0)
+    for (i = 0; links[i]; i++)
+      if (orphan_veth (links[i], &l.conf, l.ipam))
+        keep_first (ch_nl_link_del (l.sk, links[i], &e), &first, &e);
+
+  keep_first (ch_nft_apply (&l.conf, l.ipam, &e), &first, &e);
+  if (ch_ipam_bridge_leases (l.ipam) == 0)
+    {
+      int br = 0;
+      if (keep_first (ch_nl_ifindex (l.sk, l.conf.bridge, &br, &e), &first, &e) == 0 && br)
+        keep_first (ch_nl_link_del (l.sk, l.conf.bridge, &e), &first, &e);
+      keep_first (ch_net_ip_forward_release (l.ipam, &e), &first, &e);
+      keep_first (ch_ipam_save (root, l.ipam, &e), &first, &e);
+    }
+  if (first)
+    {
+      *err = steal_pointer (&first);
+      return ch_error_prefix (err, "reap networks");
+    }
+  return 0;
+}

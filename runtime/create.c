@@ -1,0 +1,330 @@
+/* `create`, parent side: state dir + fifo, cgroup, join the namespaces
+ * that have a path, clone the init with the new ones, write its id maps,
+ * put it in the cgroup, let it go, wait for "ready" or its error line.
+ * Any failure undoes all of it (init killed, cgroup and state dir removed). */
+#include "runtime/init.h"
+
+#include "common/file.h"
+#include "common/json.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct
+{
+  const char *proc;
+  int flag;
+} ns_info[CH_NS_COUNT] = {
+  [CH_NS_MOUNT] = { "mnt", CLONE_NEWNS },   [CH_NS_PID] = { "pid", CLONE_NEWPID },
+  [CH_NS_UTS] = { "uts", CLONE_NEWUTS },    [CH_NS_IPC] = { "ipc", CLONE_NEWIPC },
+  [CH_NS_NET] = { "net", CLONE_NEWNET },    [CH_NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
+  [CH_NS_USER] = { "user", CLONE_NEWUSER },
+};
+
+/* Namespaces we join with a path before clone (the child inherits them);
+ * user and mount are joined by the child itself, after clone. */
+static bool
+joined_by_parent (int t)
+{
+  return t != CH_NS_USER && t != CH_NS_MOUNT;
+}
+
+struct created
+{
+  char *state_dir;
+  bool state_made;
+  struct ch_cgroup *cg;
+  int pidfd;
+  pid_t pid;
+  bool our_child;
+};
+
+static void
+undo (struct created *c)
+{
+  cleanup_error ch_error_t e = NULL;
+
+  if (c->pidfd >= 0)
+    {
+      syscall (SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+      if (c->our_child)
+        waitpid (c->pid, NULL, 0);
+      close (c->pidfd);
+    }
+  if (c->cg)
+    {
+      if (ch_cgroup_destroy (c->cg, &e) < 0)
+        ch_error_release (&e);
+      ch_cgroup_free (c->cg);
+    }
+  if (c->state_made && ch_rm_rf (c->state_dir, &e) < 0)
+    ch_error_release (&e);
+}
+
+static int
+write_map (pid_t pid, const char *file, const struct ch_idmap *m, size_t n, ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("/proc/%d/%s", pid, file);
+  struct ch_buf b = { 0 };
+  cleanup_free char *data = NULL;
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    ch_buf_printf (&b, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+  data = ch_buf_steal (&b);
+  if (ch_write_file (path, data, strlen (data), 0644, err) < 0)
+    return ch_error_prefix (err, "write %s", file);
+  return 0;
+}
+
+/* setns into every path namespace the parent joins; SAVED gets our own
+ * namespaces back (restore_ns). */
+static int
+enter_ns (const struct ch_spec *s, int saved[CH_NS_COUNT], ch_error_t *err)
+{
+  int t;
+
+  for (t = 0; t < CH_NS_COUNT; t++)
+    {
+      cleanup_close int fd = -1;
+      cleanup_free char *self = NULL;
+      saved[t] = -1;
+      if (!s->ns[t].path || !joined_by_parent (t))
+        continue;
+      self = xasprintf ("/proc/self/ns/%s", ns_info[t].proc);
+      saved[t] = open (self, O_RDONLY | O_CLOEXEC);
+      if (saved[t] < 0)
+        return ch_error (err, errno, "open `%s`", self);
+      fd = open (s->ns[t].path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        return ch_error (err, errno, "open namespace `%s`", s->ns[t].path);
+      if (setns (fd, ns_info[t].flag) < 0)
+        return ch_error (err, errno, "join namespace `%s`", s->ns[t].path);
+    }
+  return 0;
+}
+
+static void
+restore_ns (int saved[CH_NS_COUNT])
+{
+  int t;
+  for (t = 0; t < CH_NS_COUNT; t++)
+    if (saved[t] >= 0)
+      {
+        if (setns (saved[t], ns_info[t].flag) < 0)
+          { /* cannot happen for our own namespaces as root; nothing better to do */ }
+        close (saved[t]);
+        saved[t] = -1;
+      }
+}
+
+static char *
+now_rfc3339 (void)
+{
+  struct timespec ts;
+  struct tm tm;
+  char buf[64];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
+}
+
+static int
+save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, const char *cgpath, ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("%s/state.json", o->state_dir);
+  cleanup_free char *created = now_rfc3339 ();
+  cleanup_json json_t *j = NULL;
+  unsigned long long start = 0;
+
+  if (ch_proc_start_time (pid, &start) < 0)
+    return ch_error (err, ESRCH, "container init %d exited during create", pid);
+  j = json_pack ("{s:s, s:s, s:i, s:s, s:s, s:O, s:I, s:s, s:s}", "ociVersion", "1.0.2", "id", o->id, "pid",
+                 (json_int_t) pid, "bundle", o->bundle, "rootfs", s->root_path, "annotations", s->annotations,
+                 "chuted.startTime", (json_int_t) start, "chuted.cgroupPath", cgpath, "created", created);
+  return ch_json_save_file (path, j, 0600, err);
+}
+
+/* Wait for the init: 'R' ready, or "E<code> <message>". */
+static int
+wait_ready (int sock, int *code, ch_error_t *err)
+{
+  char buf[4096];
+  ssize_t n;
+
+  do
+    n = recv (sock, buf, sizeof (buf) - 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 1 && buf[0] == 'R')
+    return 0;
+  if (n > 1 && buf[0] == 'E')
+    {
+      char *msg;
+      buf[n] = '\0';
+      *code = (int) strtol (buf + 1, &msg, 10);
+      while (*msg == ' ')
+        msg++;
+      return ch_error (err, 0, "%s", msg);
+    }
+  return ch_error (err, n < 0 ? errno : 0, "container init exited during setup");
+}
+
+int
+ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t *err)
+{
+  struct ch_spec *s = NULL;
+  struct created c = { .state_dir = (char *) o->state_dir, .pidfd = -1 };
+  cleanup_free char *fifo = xasprintf ("%s/exec.fifo", o->state_dir);
+  cleanup_free char *cgpath = NULL;
+  cleanup_close int fifo_fd = -1;
+  int sv[2] = { -1, -1 }, saved[CH_NS_COUNT], t, code = 1, ret = -1;
+  struct clone_args ca = { 0 };
+  struct ch_init_args ia;
+  uint64_t flags = 0;
+  long pid;
+  char go = 'G';
+
+  for (t = 0; t < CH_NS_COUNT; t++)
+    saved[t] = -1;
+  if (!ch_self_is_sealed ())
+    return ch_error (err, EPERM, "refusing to create a container from an unsealed binary (CVE-2019-5736): "
+                                  "call ch_runtime_reexec_sealed() first");
+  if (ch_spec_load_bundle (o->bundle, &s, err) < 0)
+    return -1;
+  if (!s->ns[CH_NS_MOUNT].enabled)
+    {
+      ch_error (err, 0, "config.json: linux.namespaces: a mount namespace is required");
+      goto out;
+    }
+  {
+    cleanup_free char *parent = xstrdup (o->state_dir);
+    char *sl = strrchr (parent, '/');
+    if (sl && sl != parent)
+      *sl = '\0';
+    if (ch_mkdir_p (parent, 0700, err) < 0)
+      goto out;
+  }
+  if (mkdir (o->state_dir, 0700) < 0)
+    {
+      ch_error (err, errno, errno == EEXIST ? "container `%s` already exists" : "create state dir for `%s`", o->id);
+      goto out;
+    }
+  c.state_made = true;
+  if (mkfifo (fifo, 0600) < 0)
+    {
+      ch_error (err, errno, "mkfifo `%s`", fifo);
+      goto out;
+    }
+  fifo_fd = open (fifo, O_PATH | O_CLOEXEC);
+  if (fifo_fd < 0)
+    {
+      ch_error (err, errno, "open `%s`", fifo);
+      goto out;
+    }
+
+  if (s->cgroups_path)
+    cgpath = xstrdup (s->cgroups_path + (s->cgroups_path[0] == '/'));
+  else
+    cgpath = xasprintf ("%s/%s", o->cgroup_parent ? o->cgroup_parent : "chuted", o->id);
+  if (ch_cgroup_create (cgpath, &s->resources, &c.cg, err) < 0)
+    {
+      ch_error_prefix (err, "cgroup `%s`", cgpath);
+      goto out;
+    }
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    {
+      ch_error (err, errno, "socketpair");
+      goto out;
+    }
+  for (t = 0; t < CH_NS_COUNT; t++)
+    if (s->ns[t].enabled && !s->ns[t].path && t != CH_NS_CGROUP)
+      flags |= (uint64_t) ns_info[t].flag;
+  ia = (struct ch_init_args) {
+    .spec = s, .sync_fd = sv[1], .fifo_fd = fifo_fd, .err_fd = o->err_fd,
+    .console_fd = o->console_socket_fd, .stdio = { o->stdin_fd, o->stdout_fd, o->stderr_fd },
+    .userns_new = s->ns[CH_NS_USER].enabled && !s->ns[CH_NS_USER].path,
+  };
+  if (enter_ns (s, saved, err) < 0)
+    {
+      restore_ns (saved);
+      goto out;
+    }
+  ca.flags = flags | CLONE_PIDFD | (o->clone_parent ? CLONE_PARENT : 0);
+  ca.pidfd = (uint64_t) (uintptr_t) &c.pidfd;
+  ca.exit_signal = SIGCHLD; /* ignored with CLONE_PARENT: the kernel uses ours */
+  pid = syscall (SYS_clone3, &ca, sizeof (ca));
+  if (pid == 0)
+    {
+      close (sv[0]);
+      ch_init_main (&ia);
+    }
+  restore_ns (saved);
+  if (pid < 0)
+    {
+      c.pidfd = -1;
+      ch_error (err, errno, "clone the container init");
+      goto out;
+    }
+  c.pid = (pid_t) pid;
+  c.our_child = !o->clone_parent;
+  close (sv[1]);
+  sv[1] = -1;
+
+  if (ia.userns_new
+      && (write_map (c.pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0
+          || write_map (c.pid, "uid_map", s->uid_maps, s->n_uid_maps, err) < 0))
+    goto out;
+  if (ch_cgroup_enter (c.cg, c.pid, err) < 0)
+    goto out;
+  if (s->has_oom_score_adj)
+    {
+      cleanup_free char *p = xasprintf ("/proc/%d/oom_score_adj", c.pid);
+      cleanup_free char *v = xasprintf ("%d", s->oom_score_adj);
+      if (ch_write_file (p, v, strlen (v), 0644, err) < 0)
+        goto out;
+    }
+  if (send (sv[0], &go, 1, MSG_NOSIGNAL) != 1)
+    {
+      ch_error (err, errno, "start the container init");
+      goto out;
+    }
+  if (wait_ready (sv[0], &code, err) < 0)
+    {
+      if (o->init_exit_code)
+        *o->init_exit_code = code;
+      goto out;
+    }
+  if (save_state (o, s, c.pid, cgpath, err) < 0)
+    goto out;
+  *init_pid = c.pid;
+  ret = 0;
+out:
+  if (sv[0] >= 0)
+    close (sv[0]);
+  if (sv[1] >= 0)
+    close (sv[1]);
+  if (ret < 0)
+    undo (&c);
+  else
+    {
+      close (c.pidfd);
+      ch_cgroup_free (c.cg);
+    }
+  ch_spec_free (s);
+  return ret;
+}

@@ -1,0 +1,175 @@
+/* The container init, between clone and execve. Order matters:
+ * namespaces → rootfs → pivot → hostname/sysctl → masked/readonly paths →
+ * tty → identity/caps/no_new_privs → cwd → "ready" → exec.fifo → seccomp → execve. */
+#include "runtime/init.h"
+
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static int
+join_ns (const char *path, int type, ch_error_t *err)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ch_error (err, errno, "open namespace `%s`", path);
+  if (setns (fd, type) < 0)
+    {
+      close (fd);
+      return ch_error (err, errno, "join namespace `%s`", path);
+    }
+  close (fd);
+  return 0;
+}
+
+static int
+setup_stdio (const struct ch_init_args *a, ch_error_t *err)
+{
+  int i, fds[3];
+
+  for (i = 0; i < 3; i++)
+    {
+      fds[i] = a->stdio[i];
+      if (fds[i] < 0)
+        {
+          fds[i] = open ("/dev/null", O_RDWR | O_CLOEXEC);
+          if (fds[i] < 0)
+            return ch_error (err, errno, "open /dev/null");
+        }
+    }
+  for (i = 0; i < 3; i++)
+    {
+      /* dup2 onto itself keeps CLOEXEC: clear it explicitly */
+      if (fds[i] == i ? fcntl (i, F_SETFD, 0) < 0 : dup2 (fds[i], i) < 0)
+        return ch_error (err, errno, "set up fd %d", i);
+    }
+  return 0;
+}
+
+static int
+init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int *code, ch_error_t *err)
+{
+  const struct ch_spec *s = a->spec;
+  char go;
+  int ret;
+
+  ch_signals_reset ();
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return ch_error (err, errno, "prctl(PR_SET_PDEATHSIG)");
+  if (setup_stdio (a, err) < 0)
+    return -1;
+  /* the parent writes our id maps and moves us into the cgroup first */
+  do
+    ret = (int) read (a->sync_fd, &go, 1);
+  while (ret < 0 && errno == EINTR);
+  if (ret != 1 || go != 'G')
+    return ch_error (err, ret < 0 ? errno : EPIPE, "wait for the parent");
+  if (s->ns[CH_NS_USER].path && join_ns (s->ns[CH_NS_USER].path, CLONE_NEWUSER, err) < 0)
+    return -1;
+  if (s->ns[CH_NS_MOUNT].path && join_ns (s->ns[CH_NS_MOUNT].path, CLONE_NEWNS, err) < 0)
+    return -1;
+  if (a->userns_new && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+    return ch_error (err, errno, "become root in the user namespace (is 0 mapped?)");
+  if (s->ns[CH_NS_CGROUP].enabled && !s->ns[CH_NS_CGROUP].path && unshare (CLONE_NEWCGROUP) < 0)
+    return ch_error (err, errno, "unshare the cgroup namespace");
+
+  if (!s->ns[CH_NS_MOUNT].path && ch_rootfs_prepare (s, s->ns[CH_NS_USER].enabled, err) < 0)
+    return -1;
+  if (s->hostname)
+    {
+      if (!s->ns[CH_NS_UTS].enabled)
+        return ch_error (err, 0, "hostname needs a uts namespace");
+      if (sethostname (s->hostname, strlen (s->hostname)) < 0)
+        return ch_error (err, errno, "sethostname");
+    }
+  if (ch_sysctl_apply (s, err) < 0)
+    return -1;
+  if (!s->ns[CH_NS_MOUNT].path && ch_rootfs_finish (s, s->ns[CH_NS_USER].enabled, err) < 0)
+    return -1;
+  if (s->terminal && ch_tty_setup (a->console_fd, err) < 0)
+    return -1;
+  if (a->console_fd >= 0)
+    close (a->console_fd);
+  if (!s->terminal && setsid () < 0)
+    return ch_error (err, errno, "setsid");
+  return ch_process_prepare (s, p, path, code, err);
+}
+
+__attribute__ ((noreturn)) void
+ch_init_main (const struct ch_init_args *a)
+{
+  cleanup_error ch_error_t err = NULL;
+  cleanup_free char *path = NULL;
+  cleanup_free char *fifo = NULL;
+  struct ch_process p = { a->spec->args, ch_strv_dup (a->spec->env), a->spec->cwd, NULL };
+  int code = 1, fd;
+  char zero = '0';
+
+  if (init_setup (a, &p, &path, &code, &err) < 0)
+    goto fail;
+  /* Everything but stdio closes on exec (CVE-2024-21626: no host fd leaks in) */
+  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    {
+      ch_error (&err, errno, "close_range");
+      goto fail;
+    }
+  /* the creating process exits after `create`: its death must not kill us now */
+  if (prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
+    {
+      ch_error (&err, errno, "prctl(PR_SET_PDEATHSIG)");
+      goto fail;
+    }
+  if (send (a->sync_fd, "R", 1, MSG_NOSIGNAL) != 1)
+    {
+      ch_error (&err, errno, "notify the parent");
+      goto fail;
+    }
+  close (a->sync_fd);
+
+  /* runc's create/start split: block until `start` opens the fifo */
+  fifo = xasprintf ("/proc/self/fd/%d", a->fifo_fd);
+  do
+    fd = open (fifo, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    {
+      ch_error (&err, errno, "open exec.fifo");
+      goto fail_late;
+    }
+  if (write (fd, &zero, 1) != 1)
+    {
+      ch_error (&err, errno, "write exec.fifo");
+      goto fail_late;
+    }
+  close (fd);
+  close (a->fifo_fd);
+  if (a->spec->seccomp && a->spec->no_new_privileges && ch_seccomp_load (a->spec->seccomp, &err) < 0)
+    goto fail_late;
+  execve (path, p.argv, p.env);
+  code = ch_exec_error_code (errno);
+  ch_error (&err, errno, "exec \"%s\"", p.argv[0]);
+  goto fail_late;
+
+fail:
+  {
+    cleanup_free char *msg = xasprintf ("E%d %s", code, err && err->msg ? err->msg : "unknown error");
+    if (send (a->sync_fd, msg, strlen (msg), MSG_NOSIGNAL) < 0)
+      { /* the parent is gone: the err_fd line below is all that is left */ }
+  }
+fail_late:
+  ch_report_error (a->err_fd, code, &err);
+  _exit (code);
+}

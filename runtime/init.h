@@ -1,0 +1,122 @@
+/* Internal to runtime/: the pieces the container init (and `exec`) run
+ * inside the new namespaces, between clone and execve. */
+#ifndef CH_INIT_H
+#define CH_INIT_H
+
+#include "runtime/runtime.h"
+#include "runtime/spec.h"
+
+#include <seccomp.h>
+
+/* What the cloned init needs besides the spec; every fd is inherited. */
+struct ch_init_args
+{
+  const struct ch_spec *spec;
+  int sync_fd;     /* SOCK_SEQPACKET to the creating process */
+  int fifo_fd;     /* O_PATH of STATE_DIR/exec.fifo */
+  int err_fd;      /* where the "CODE MESSAGE" line goes */
+  int console_fd;  /* unix socket for the pty master, or -1 */
+  int stdio[3];    /* -1: /dev/null */
+  bool userns_new; /* created by our clone: ids come from the parent's maps */
+};
+
+/* Never returns: execs the container process or writes the error and _exits. */
+__attribute__ ((noreturn)) void ch_init_main (const struct ch_init_args *a);
+
+/* Exit code and error line for the init/exec error channel. */
+int ch_exec_error_code (int errnum);
+void ch_report_error (int fd, int code, ch_error_t *err);
+
+/* rootfs.c: everything from "/" propagation to pivot_root, then the rest. */
+int ch_rootfs_prepare (const struct ch_spec *s, bool userns, ch_error_t *err);
+int ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err);
+/* rootfs_dev.c */
+int ch_rootfs_devices (const struct ch_spec *s, int rootfd, bool userns, ch_error_t *err);
+/* rootfs_cgroup.c: a "cgroup" mount at TARGETFD (v1 hierarchies or v2). */
+int ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, ch_error_t *err);
+/* Remount with FLAGS, keeping the locked nosuid/nodev/noexec/... flags. */
+int ch_remount (int fd, unsigned long flags, ch_error_t *err);
+
+int ch_sysctl_apply (const struct ch_spec *s, ch_error_t *err);
+
+/* caps.c */
+int ch_caps_drop_bounding (const struct ch_caps *c, ch_error_t *err);
+int ch_caps_apply (const struct ch_caps *c, ch_error_t *err);
+
+/* seccomp.c */
+int ch_seccomp_build (const struct ch_seccomp *sc, scmp_filter_ctx *out, ch_error_t *err);
+int ch_seccomp_load (const struct ch_seccomp *sc, ch_error_t *err);
+
+/* passwd.c: /etc/passwd and /etc/group of the container (buffers parsed). */
+struct ch_pwent
+{
+  char *name;
+  uid_t uid;
+  gid_t gid;
+  char *home;
+};
+/* Find by NAME (when non-NULL) or by UID; 1 found, 0 not. */
+int ch_passwd_find (const char *buf, const char *name, uid_t uid, struct ch_pwent *out);
+void ch_pwent_clear (struct ch_pwent *p);
+/* Group id of group NAME; 1 found, 0 not. */
+int ch_group_find (const char *buf, const char *name, gid_t *gid);
+/* Append the gids of groups listing USER as a member. */
+void ch_group_members (const char *buf, const char *user, gid_t **gids, size_t *n);
+
+/* The credentials a process gets: resolved from spec numbers or a "user[:group]" string. */
+struct ch_creds
+{
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t n_groups;
+  char *home;
+};
+int ch_creds_resolve (const struct ch_spec *s, const char *user, struct ch_creds *c, ch_error_t *err);
+void ch_creds_clear (struct ch_creds *c);
+
+/* process.c: shared tail of init and exec, after the rootfs is in place:
+ * rlimits, umask, user, caps, no_new_privs, cwd check, PATH lookup. Fills
+ * *PATH with the program to execve. */
+struct ch_process
+{
+  char **argv;
+  char **env;
+  const char *cwd;
+  const char *user; /* NULL: the spec's uid/gid */
+};
+int ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, int *code, ch_error_t *err);
+/* Reset signal dispositions and mask inherited from the CLI. */
+void ch_signals_reset (void);
+
+/* tty.c: open a pty in the container's devpts, make it our controlling
+ * terminal and stdio, send the master over CONSOLE_FD (SCM_RIGHTS). */
+int ch_tty_setup (int console_fd, ch_error_t *err);
+int ch_send_fd (int sock, int fd, ch_error_t *err);
+int ch_recv_fd (int sock, int *fd, ch_error_t *err);
+
+/* selfexe.c (CVE-2019-5736) */
+bool ch_self_is_sealed (void);
+
+/* state.c: STATE_DIR/state.json and the live status. */
+int ch_proc_start_time (pid_t pid, unsigned long long *out);
+enum ch_status
+{
+  CH_STATUS_CREATED,
+  CH_STATUS_RUNNING,
+  CH_STATUS_STOPPED
+};
+struct ch_state
+{
+  json_t *json; /* state.json as saved */
+  pid_t pid;
+  unsigned long long start_time;
+  const char *cgroup_path, *bundle, *id;
+  enum ch_status status;
+};
+int ch_state_load (const char *state_dir, struct ch_state *st, ch_error_t *err);
+void ch_state_clear (struct ch_state *st);
+/* A pidfd of the init if it is still the same process, else -1 (no error). */
+int ch_state_pidfd (const struct ch_state *st);
+
+#endif

@@ -1,0 +1,125 @@
+#include "runtime/log.h"
+#include "common/file.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+ch_log_open (struct ch_log *log, const char *path, uint64_t max, ch_error_t *err)
+{
+  struct stat st;
+
+  log->fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log->fd < 0)
+    return ch_error (err, errno, "open log `%s`", path);
+  log->path = xstrdup (path);
+  log->max = max;
+  log->size = fstat (log->fd, &st) == 0 ? (uint64_t) st.st_size : 0;
+  return 0;
+}
+
+void
+ch_log_close (struct ch_log *log)
+{
+  if (log->fd >= 0)
+    close (log->fd);
+  log->fd = -1;
+  free (log->path);
+  log->path = NULL;
+}
+
+static int
+rotate (struct ch_log *log, ch_error_t *err)
+{
+  cleanup_free char *old = xasprintf ("%s.1", log->path);
+  int fd;
+
+  if (rename (log->path, old) < 0)
+    return ch_error (err, errno, "rotate log `%s`", log->path);
+  fd = open (log->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return ch_error (err, errno, "open log `%s`", log->path);
+  close (log->fd);
+  log->fd = fd;
+  log->size = 0;
+  return 0;
+}
+
+static int
+write_record (struct ch_log *log, const char *stamp, const char *stream, bool partial, const char *msg, size_t len,
+              ch_error_t *err)
+{
+  struct ch_buf b = { 0 };
+  int r;
+
+  ch_buf_printf (&b, "%s %s %c ", stamp, stream, partial ? 'P' : 'F');
+  ch_buf_append (&b, msg, len);
+  ch_buf_append (&b, "\n", 1);
+  if (log->max && log->size > 0 && log->size + b.len > log->max && rotate (log, err) < 0)
+    {
+      free (b.data);
+      return -1;
+    }
+  r = ch_write_all (log->fd, b.data, b.len, err);
+  log->size += b.len;
+  free (b.data);
+  return r;
+}
+
+int
+ch_log_write (struct ch_log *log, const char *stream, const char *data, size_t len, ch_error_t *err)
+{
+  struct timespec ts;
+  struct tm tm;
+  char stamp[64];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  snprintf (stamp, sizeof (stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  while (len > 0)
+    {
+      const char *nl = memchr (data, '\n', len);
+      size_t n = nl ? (size_t) (nl - data) : len;
+      if (write_record (log, stamp, stream, nl == NULL, data, n, err) < 0)
+        return -1;
+      n += nl ? 1 : 0;
+      data += n;
+      len -= n;
+    }
+  return 0;
+}
+
+int
+ch_log_parse (const char *line, size_t len, struct ch_log_record *rec)
+{
+  const char *sp1 = memchr (line, ' ', len), *p;
+
+  if (sp1 == NULL)
+    return -1;
+  rec->time = line;
+  rec->time_len = sp1 - line;
+  p = sp1 + 1;
+  if ((size_t) (p - line) + 9 > len)
+    return -1;
+  if (strncmp (p, "stdout ", 7) == 0)
+    rec->is_stderr = false;
+  else if (strncmp (p, "stderr ", 7) == 0)
+    rec->is_stderr = true;
+  else
+    return -1;
+  p += 7;
+  if ((*p != 'F' && *p != 'P') || p[1] != ' ')
+    return -1;
+  rec->partial = *p == 'P';
+  rec->msg = p + 2;
+  rec->msg_len = len - (rec->msg - line);
+  return 0;
+}

@@ -1,0 +1,40 @@
+/* Internal to the monitor (runtime/monitor*.c). */
+#ifndef CH_MONITOR_INT_H
+#define CH_MONITOR_INT_H
+
+#include "runtime/attach.h"
+#include "runtime/log.h"
+#include "runtime/monitor.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct ch_mon
+{
+  struct ch_monitor_config cfg;
+  char *run_dir;
+  struct ch_log log;
+  int sigfd;
+  int listen_fd, client_fd;
+  struct ch_frame_reader *rd;
+  int out_fd, err_fd; /* chute stdout/stderr (pipes), or out_fd = pty master */
+  int in_fd;          /* chute stdin: pipe write end, or the pty master */
+  pid_t pid;          /* the init, our child */
+  int restarts;
+  bool stopping;
+  /* last run */
+  char started_at[40], finished_at[40];
+  int exit_code, signal;
+  bool oom_killed;
+  char *error;
+  struct timespec started_mono;
+};
+
+/* Create and start the container once; on failure *CODE is the exit code to
+ * report (127, 126, 1) and the error says why. */
+int ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err);
+
+void ch_mon_now (char *buf, size_t len);
+
+#endif

@@ -1,0 +1,180 @@
+/* The tail shared by the init and `exec`: limits, identity, capabilities,
+ * no_new_privs, cwd (checked to be inside the rootfs: CVE-2024-21626) and
+ * the PATH lookup that turns "sh" into the file to execve. */
+#include "runtime/init.h"
+
+#include "common/file.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+ch_exec_error_code (int errnum)
+{
+  if (errnum == ENOENT || errnum == ENOTDIR || errnum == ELOOP || errnum == ENAMETOOLONG)
+    return 127;
+  if (errnum == EACCES || errnum == ENOEXEC || errnum == EPERM || errnum == EISDIR || errnum == ETXTBSY)
+    return 126;
+  return 1;
+}
+
+void
+ch_signals_reset (void)
+{
+  sigset_t none;
+  int i;
+
+  for (i = 1; i < NSIG; i++)
+    if (i != SIGKILL && i != SIGSTOP)
+      signal (i, SIG_DFL);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+}
+
+static const char *
+env_get (char **env, const char *name)
+{
+  size_t n = strlen (name);
+  for (; env && *env; env++)
+    if (strncmp (*env, name, n) == 0 && (*env)[n] == '=')
+      return *env + n + 1;
+  return NULL;
+}
+
+/* execvp's search, but with the container's PATH, and distinguishing
+ * "nowhere" (127) from "found but not executable" (126). */
+static int
+lookup (const char *prog, char **env, char **out, int *code, ch_error_t *err)
+{
+  const char *path = env_get (env, "PATH");
+  cleanup_free char *copy = NULL;
+  char *dir, *save = NULL;
+  int first_errno = ENOENT;
+  struct stat st;
+
+  if (strchr (prog, '/'))
+    {
+      if (stat (prog, &st) < 0 || access (prog, X_OK) < 0 || !S_ISREG (st.st_mode))
+        {
+          int e = errno;
+          if (e == 0 || (S_ISDIR (st.st_mode) && e != ENOENT))
+            e = EACCES;
+          *code = ch_exec_error_code (e);
+          return ch_error (err, e, "exec \"%s\"", prog);
+        }
+      *out = xstrdup (prog);
+      return 0;
+    }
+  copy = xstrdup (path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  for (dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      cleanup_free char *cand = xasprintf ("%s/%s", *dir ? dir : ".", prog);
+      if (stat (cand, &st) < 0)
+        continue;
+      if (S_ISREG (st.st_mode) && access (cand, X_OK) == 0)
+        {
+          *out = steal_pointer (&cand);
+          return 0;
+        }
+      first_errno = EACCES;
+    }
+  *code = ch_exec_error_code (first_errno);
+  return ch_error (err, first_errno, "exec \"%s\"", prog);
+}
+
+static int
+set_identity (const struct ch_spec *s, const struct ch_creds *c, ch_error_t *err)
+{
+  /* keep the permitted set across the uid change; the spec's sets are applied after */
+  if (s->has_caps && prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+    return ch_error (err, errno, "prctl(PR_SET_KEEPCAPS)");
+  if (setgroups (c->n_groups, c->groups) < 0 && !(errno == EPERM && c->n_groups == 0))
+    return ch_error (err, errno, "setgroups");
+  if (setresgid (c->gid, c->gid, c->gid) < 0)
+    return ch_error (err, errno, "setresgid(%u)", (unsigned) c->gid);
+  if (setresuid (c->uid, c->uid, c->uid) < 0)
+    return ch_error (err, errno, "setresuid(%u)", (unsigned) c->uid);
+  if (s->has_caps && prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+    return ch_error (err, errno, "prctl(PR_SET_KEEPCAPS)");
+  return 0;
+}
+
+int
+ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, int *code, ch_error_t *err)
+{
+  struct ch_creds c = { 0 };
+  char cwd[PATH_MAX];
+  size_t i;
+  int ret = -1;
+
+  *code = 1;
+  for (i = 0; i < s->n_rlimits; i++)
+    {
+      struct rlimit rl = { (rlim_t) s->rlimits[i].soft, (rlim_t) s->rlimits[i].hard };
+      if (setrlimit (s->rlimits[i].resource, &rl) < 0)
+        return ch_error (err, errno, "process.rlimits[%zu]", i);
+    }
+  umask (s->umask);
+  if (ch_creds_resolve (s, p->user, &c, err) < 0)
+    return -1;
+  if (env_get (p->env, "HOME") == NULL)
+    {
+      cleanup_free char *h = xasprintf ("HOME=%s", c.home);
+      ch_strv_append (&p->env, h);
+    }
+  if (s->has_caps && ch_caps_drop_bounding (&s->caps, err) < 0)
+    goto out;
+  /* Without no_new_privs installing a filter needs CAP_SYS_ADMIN: do it
+   * while we still have it (runc's order); with it, the caller loads the
+   * filter last, right before execve. */
+  if (s->seccomp && !s->no_new_privileges && ch_seccomp_load (s->seccomp, err) < 0)
+    goto out;
+  if (set_identity (s, &c, err) < 0)
+    goto out;
+  if (s->has_caps && ch_caps_apply (&s->caps, err) < 0)
+    goto out;
+  if (s->no_new_privileges && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    {
+      ch_error (err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+      goto out;
+    }
+  if (chdir (p->cwd) < 0)
+    {
+      ch_error (err, errno, "chdir to cwd `%s`", p->cwd);
+      goto out;
+    }
+  /* A cwd reached through a leaked host fd (/proc/self/fd/N) resolves
+   * outside our root: getcwd then fails or answers "(unreachable)/...". */
+  if (getcwd (cwd, sizeof (cwd)) == NULL || cwd[0] != '/')
+    {
+      ch_error (err, errno ? errno : EPERM, "cwd `%s` is outside the container", p->cwd);
+      goto out;
+    }
+  if (lookup (p->argv[0], p->env, path, code, err) < 0)
+    goto out;
+  ret = 0;
+out:
+  ch_creds_clear (&c);
+  return ret;
+}
+
+void
+ch_report_error (int fd, int code, ch_error_t *err)
+{
+  cleanup_free char *line = xasprintf ("%d %s\n", code, *err && (*err)->msg ? (*err)->msg : "unknown error");
+  cleanup_error ch_error_t e = NULL;
+
+  if (fd < 0)
+    return;
+  signal (SIGPIPE, SIG_IGN); /* the reader may be gone; we _exit right after */
+  ch_write_all (fd, line, strlen (line), &e);
+}

@@ -1,0 +1,241 @@
+/* The container's mount namespace: bind the rootfs, mount config.json's
+ * mounts with every target resolved inside the rootfs and mounted through
+ * /proc/self/fd/N (CVE-2021-30465), pivot_root, then masked/readonly paths. */
+#include "runtime/init.h"
+
+#include "common/path.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int
+ch_remount (int fd, unsigned long flags, ch_error_t *err)
+{
+  cleanup_free char *p = ch_fd_path (fd);
+  struct statvfs sv;
+
+  /* In a user namespace the flags of a mount we did not make are locked:
+   * a remount that drops them fails, so carry them over. */
+  if (fstatvfs (fd, &sv) == 0)
+    {
+      if (sv.f_flag & ST_NOSUID)
+        flags |= MS_NOSUID;
+      if (sv.f_flag & ST_NODEV)
+        flags |= MS_NODEV;
+      if (sv.f_flag & ST_NOEXEC)
+        flags |= MS_NOEXEC;
+      if (sv.f_flag & ST_RDONLY)
+        flags |= MS_RDONLY;
+      if (sv.f_flag & ST_NOATIME)
+        flags |= MS_NOATIME;
+      if (sv.f_flag & ST_NODIRATIME)
+        flags |= MS_NODIRATIME;
+      if (sv.f_flag & ST_RELATIME)
+        flags |= MS_RELATIME;
+    }
+  if (mount (NULL, p, NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0)
+    return ch_error (err, errno, "remount");
+  return 0;
+}
+
+/* Create the mount point DEST in the rootfs as a directory or (for a file
+ * bind source) an empty file; returns an O_PATH fd of it. */
+static int
+make_target (int rootfd, const char *dest, bool is_dir, ch_error_t *err)
+{
+  cleanup_close int parent = -1;
+  cleanup_free char *name = NULL;
+  int fd;
+
+  if (is_dir)
+    return ch_mkdir_in_root (rootfd, dest, 0755, err);
+  parent = ch_parent_in_root (rootfd, dest, true, 0755, &name, err);
+  if (parent < 0)
+    return -1;
+  fd = openat (parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd >= 0)
+    close (fd);
+  else if (errno != EEXIST && errno != ELOOP && errno != EISDIR && errno != ETXTBSY)
+    return ch_error (err, errno, "create mount point `%s`", dest);
+  return ch_open_in_root (rootfd, dest, O_PATH, 0, err);
+}
+
+static int
+mount_one (int rootfd, const struct ch_spec_mount *m, bool userns, ch_error_t *err)
+{
+  cleanup_close int fd = -1, top = -1;
+  cleanup_free char *target = NULL;
+  const char *source = m->source, *type = m->type;
+  unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
+  bool bind = m->bind, is_dir = true;
+  unsigned long bind_flags = m->flags & (MS_BIND | MS_REC);
+
+  if (strcmp (type, "cgroup") == 0 || strcmp (type, "cgroup2") == 0)
+    return ch_rootfs_mount_cgroup (rootfd, m, userns, err);
+  if (strcmp (type, "sysfs") == 0 && userns)
+    {
+      /* sysfs needs the netns's owner; a joined netns is not ours */
+      bind = true;
+      source = "/sys";
+      bind_flags = MS_BIND | MS_REC;
+    }
+  if (bind)
+    {
+      struct stat st;
+      if (stat (source, &st) < 0)
+        return ch_error (err, errno, "bind source `%s`", source);
+      is_dir = S_ISDIR (st.st_mode);
+    }
+  fd = make_target (rootfd, m->destination, is_dir, err);
+  if (fd < 0)
+    return -1;
+  target = ch_fd_path (fd);
+  if (bind)
+    {
+      if (mount (source, target, NULL, bind_flags, NULL) < 0)
+        return ch_error (err, errno, "bind `%s` on `%s`", source, m->destination);
+    }
+  else if (mount (source, target, type, flags, m->data) < 0)
+    return ch_error (err, errno, "mount %s on `%s`", type, m->destination);
+  /* the fd is the covered directory: reopen to reach the new mount */
+  top = ch_open_in_root (rootfd, m->destination, O_PATH, 0, err);
+  if (top < 0)
+    return -1;
+  if (bind && (flags & ~MS_REMOUNT) && ch_remount (top, flags & ~MS_REMOUNT, err) < 0)
+    return ch_error_prefix (err, "`%s`", m->destination);
+  if (m->propagation)
+    {
+      cleanup_free char *p = ch_fd_path (top);
+      if (mount (NULL, p, NULL, m->propagation, NULL) < 0)
+        return ch_error (err, errno, "set propagation of `%s`", m->destination);
+    }
+  return 0;
+}
+
+static bool
+has_mount (const struct ch_spec *s, const char *dest)
+{
+  size_t i;
+  for (i = 0; i < s->n_mounts; i++)
+    if (strcmp (s->mounts[i].destination, dest) == 0)
+      return true;
+  return false;
+}
+
+int
+ch_rootfs_prepare (const struct ch_spec *s, bool userns, ch_error_t *err)
+{
+  cleanup_close int rootfd = -1;
+  size_t i;
+
+  if (mount (NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+    return ch_error (err, errno, "make / %s", (s->rootfs_propagation & MS_SHARED) ? "shared" : "private/slave");
+  if (mount (s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return ch_error (err, errno, "bind rootfs `%s`", s->root_path);
+  rootfd = open (s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return ch_error (err, errno, "open rootfs `%s`", s->root_path);
+  for (i = 0; i < s->n_mounts; i++)
+    if (mount_one (rootfd, &s->mounts[i], userns, err) < 0)
+      return ch_error_prefix (err, "mounts[%zu]", i);
+  if (has_mount (s, "/dev") && ch_rootfs_devices (s, rootfd, userns, err) < 0)
+    return -1;
+
+  if (fchdir (rootfd) < 0)
+    return ch_error (err, errno, "chdir to rootfs");
+  /* pivot_root(".", ".") stacks the old root on the new one; detaching it
+   * leaves only the rootfs without needing a directory for the old root. */
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    return ch_error (err, errno, "pivot_root");
+  if (umount2 (".", MNT_DETACH) < 0)
+    return ch_error (err, errno, "detach the old root");
+  if (chdir ("/") < 0)
+    return ch_error (err, errno, "chdir /");
+  return 0;
+}
+
+static int
+mask_path (int rootfd, const char *path, ch_error_t *err)
+{
+  cleanup_close int fd = ch_open_in_root (rootfd, path, O_PATH, 0, err);
+  cleanup_free char *p = NULL;
+  struct stat st;
+
+  if (fd < 0)
+    {
+      if ((*err)->status == ENOENT)
+        {
+          ch_error_release (err);
+          return 0;
+        }
+      return -1;
+    }
+  if (fstat (fd, &st) < 0)
+    return ch_error (err, errno, "stat `%s`", path);
+  p = ch_fd_path (fd);
+  if (S_ISDIR (st.st_mode))
+    {
+      if (mount ("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0)
+        return ch_error (err, errno, "mask `%s`", path);
+    }
+  else if (mount ("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+    return ch_error (err, errno, "mask `%s`", path);
+  return 0;
+}
+
+static int
+readonly_path (int rootfd, const char *path, ch_error_t *err)
+{
+  cleanup_close int fd = ch_open_in_root (rootfd, path, O_PATH, 0, err);
+  cleanup_close int top = -1;
+  cleanup_free char *p = NULL;
+
+  if (fd < 0)
+    {
+      if ((*err)->status == ENOENT)
+        {
+          ch_error_release (err);
+          return 0;
+        }
+      return -1;
+    }
+  p = ch_fd_path (fd);
+  if (mount (p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return ch_error (err, errno, "bind `%s`", path);
+  top = ch_open_in_root (rootfd, path, O_PATH, 0, err);
+  if (top < 0)
+    return -1;
+  if (ch_remount (top, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
+    return ch_error_prefix (err, "readonly `%s`", path);
+  return 0;
+}
+
+/* After pivot_root: "/" is the rootfs. */
+int
+ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err)
+{
+  cleanup_close int rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  size_t i;
+
+  if (rootfd < 0)
+    return ch_error (err, errno, "open /");
+  for (i = 0; s->masked_paths && s->masked_paths[i]; i++)
+    if (mask_path (rootfd, s->masked_paths[i], err) < 0)
+      return -1;
+  for (i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
+    if (readonly_path (rootfd, s->readonly_paths[i], err) < 0)
+      return -1;
+  if (s->root_readonly)
+    {
+      if (ch_remount (rootfd, MS_RDONLY, err) < 0)
+        return ch_error_prefix (err, "readonly root");
+    }
+  return 0;
+}

@@ -1,0 +1,76 @@
+/* The OCI runtime: what mgmt/ and chuted-monitor call. Takes a bundle
+ * (rootfs + config.json) and a state dir; knows nothing of images or networks. */
+#ifndef CH_RUNTIME_H
+#define CH_RUNTIME_H
+
+#include "common/error.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct ch_spec; /* parsed config.json (runtime/spec.h) */
+
+/* Parse BUNDLE/config.json; errors name the key and why
+ * ("config.json: process.rlimits[0].type: unknown rlimit `RLIMIT_FOO`"). */
+int ch_spec_load_bundle (const char *bundle, struct ch_spec **out, ch_error_t *err);
+int ch_spec_from_json (json_t *config, const char *bundle, struct ch_spec **out, ch_error_t *err);
+void ch_spec_free (struct ch_spec *spec);
+/* What `chuted oci spec` writes: runc's default, with Docker's 14 caps and the
+ * default seccomp profile inlined. */
+json_t *ch_spec_default (bool rootless);
+
+struct ch_create_opts
+{
+  const char *id;
+  const char *bundle;        /* absolute path */
+  const char *state_dir;     /* absolute; created; holds state.json, exec.fifo */
+  const char *cgroup_parent; /* used when config.json has no cgroupsPath: PARENT/ID; default "chuted" */
+  int stdin_fd, stdout_fd, stderr_fd; /* -1: /dev/null */
+  int console_socket_fd;     /* >= 0 with process.terminal: pty master is sent here (SCM_RIGHTS, runc protocol) */
+  int err_fd;                /* >= 0: setup/exec errors of the init are written here as one line
+                                "CODE MESSAGE\n" (CODE = the exit code to report: 127 not found,
+                                126 not executable, 1 otherwise); CLOEXEC in the init so a
+                                successful exec closes it */
+  bool clone_parent;         /* CLONE_PARENT: the init becomes our parent's child (the monitor) */
+  int *init_exit_code;       /* optional out: the CODE of an init setup error (127/126/1) */
+};
+
+/* Create the container: cgroup, namespaces, rootfs, security all applied; the
+ * init is left blocked on STATE_DIR/exec.fifo; state.json says "created".
+ * On any failure nothing is left: no cgroup, mount, state dir, process. */
+int ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t *err);
+/* Release the init (open exec.fifo for reading). */
+int ch_container_start (const char *state_dir, ch_error_t *err);
+/* OCI state (ociVersion, id, status created|running|stopped, pid, bundle,
+ * annotations) with status computed live (pid alive, same start time). */
+int ch_container_state (const char *state_dir, json_t **state, ch_error_t *err);
+int ch_container_kill (const char *state_dir, int sig, bool all, ch_error_t *err);
+/* Remove the cgroup and the state dir; FORCE kills a live container first. */
+int ch_container_delete (const char *state_dir, bool force, ch_error_t *err);
+
+/* CVE-2019-5736: processes that enter a container must run from a sealed
+ * memfd copy of chuted, never from the host binary. ch_container_create and
+ * ch_container_exec refuse to run otherwise; a main() that calls them calls
+ * this first (with its own argv): it re-executes the program from a sealed
+ * memfd (returns 0 at once when already sealed; does not return on success). */
+int ch_runtime_reexec_sealed (char **argv, ch_error_t *err);
+
+struct ch_exec_opts
+{
+  char **argv;
+  char **env;         /* added to / overriding the container's process.env */
+  const char *cwd;    /* NULL: the container's */
+  const char *user;   /* "uid[:gid]" or NULL for the container's */
+  bool tty;
+  int stdin_fd, stdout_fd, stderr_fd;
+  int console_socket_fd;
+  bool detach;
+};
+/* Run a process inside a running container (setns into its namespaces,
+ * join its cgroup, same caps/seccomp/no_new_privs/apparmor-less profile as
+ * the init). Without detach, waits and stores its exit code in *STATUS
+ * (128+sig when killed). */
+int ch_container_exec (const char *state_dir, const struct ch_exec_opts *o, int *status, ch_error_t *err);
+
+#endif

@@ -1,0 +1,168 @@
+/* config.json (OCI runtime-spec 1.x) as C: what the init applies. Parsing
+ * lives in spec*.c; every error names the JSON key path. */
+#ifndef CH_SPEC_H
+#define CH_SPEC_H
+
+#include "cgroups/cgroup.h"
+#include "common/error.h"
+#include "common/util.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum ch_ns_type
+{
+  CH_NS_MOUNT,
+  CH_NS_PID,
+  CH_NS_UTS,
+  CH_NS_IPC,
+  CH_NS_NET,
+  CH_NS_CGROUP,
+  CH_NS_USER,
+  CH_NS_COUNT
+};
+
+struct ch_spec_ns
+{
+  bool enabled;
+  char *path; /* join instead of create */
+};
+
+struct ch_idmap
+{
+  uint32_t container_id, host_id, size;
+};
+
+struct ch_rlimit
+{
+  int resource;
+  uint64_t soft, hard;
+};
+
+struct ch_spec_mount
+{
+  char *destination;
+  char *source;
+  char *type;
+  unsigned long flags;     /* MS_* to set */
+  unsigned long propagation; /* MS_PRIVATE/SLAVE/SHARED/UNBINDABLE [|MS_REC], 0 none */
+  char *data;              /* fs options not mapped to flags */
+  bool bind;               /* bind or rbind */
+};
+
+struct ch_seccomp_arg
+{
+  unsigned index;
+  uint64_t value, value_two;
+  int op; /* enum scmp_compare */
+};
+
+struct ch_seccomp_rule
+{
+  char **names;
+  uint32_t action;
+  struct ch_seccomp_arg *args;
+  size_t n_args;
+};
+
+struct ch_seccomp
+{
+  uint32_t default_action;
+  uint32_t *arches; /* SCMP_ARCH_* tokens */
+  size_t n_arches;
+  struct ch_seccomp_rule *rules;
+  size_t n_rules;
+};
+
+struct ch_spec_device
+{
+  char *path;
+  char type; /* c, b, u, p */
+  uint32_t major, minor;
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+};
+
+/* Capability sets as bit masks of CAP_* numbers. */
+struct ch_caps
+{
+  uint64_t bounding, effective, inheritable, permitted, ambient;
+};
+
+struct ch_spec
+{
+  char *bundle;
+  char *root_path; /* absolute */
+  bool root_readonly;
+  char *hostname;
+
+  /* process */
+  bool terminal;
+  uid_t uid;
+  gid_t gid;
+  gid_t *additional_gids;
+  size_t n_additional_gids;
+  char *username; /* process.user.username, resolved in the rootfs */
+  mode_t umask;
+  bool has_umask;
+  char **args;
+  char **env;
+  char *cwd;
+  bool has_caps;
+  struct ch_caps caps;
+  struct ch_rlimit *rlimits;
+  size_t n_rlimits;
+  bool no_new_privileges;
+  bool has_oom_score_adj;
+  int oom_score_adj;
+
+  struct ch_spec_mount *mounts;
+  size_t n_mounts;
+
+  /* linux */
+  struct ch_spec_ns ns[CH_NS_COUNT];
+  struct ch_idmap *uid_maps, *gid_maps;
+  size_t n_uid_maps, n_gid_maps;
+  char **sysctl; /* key, value, key, value, ..., NULL */
+  struct ch_cgroup_resources resources;
+  char *cgroups_path;
+  struct ch_seccomp *seccomp;
+  char **masked_paths;
+  char **readonly_paths;
+  struct ch_spec_device *devices;
+  size_t n_devices;
+  unsigned long rootfs_propagation; /* MS_* | MS_REC; default MS_SLAVE|MS_REC */
+
+  json_t *annotations; /* object, owned */
+};
+
+/* Internal parse helpers shared by spec*.c: each returns < 0 with
+ * "config.json: KEY: why". */
+int ch_spec_err (ch_error_t *err, const char *key, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+int ch_spec_get (json_t *obj, const char *key, const char *name, json_type type, bool required, json_t **out,
+                 ch_error_t *err);
+int ch_spec_strv (json_t *arr, const char *key, char ***out, ch_error_t *err);
+int ch_spec_u64 (json_t *v, const char *key, uint64_t *out, ch_error_t *err);
+
+int ch_spec_parse_process (struct ch_spec *s, json_t *process, ch_error_t *err);
+int ch_spec_parse_mounts (struct ch_spec *s, json_t *mounts, ch_error_t *err);
+int ch_spec_parse_linux (struct ch_spec *s, json_t *linux_, ch_error_t *err);
+int ch_spec_parse_seccomp (json_t *seccomp, const char *key, struct ch_seccomp **out, ch_error_t *err);
+void ch_seccomp_free (struct ch_seccomp *sc);
+int ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t *err);
+
+/* Capability names <-> numbers ("CAP_NET_RAW"); -1 when unknown. */
+int ch_cap_from_name (const char *name);
+const char *ch_cap_name (int cap);
+/* Mount option string -> flags/propagation/data; false for an unknown one
+ * that should go to data. */
+unsigned long ch_propagation_from_name (const char *name); /* 0 when unknown */
+void ch_mount_option (struct ch_spec_mount *m, const char *opt, struct ch_buf *data);
+
+/* The embedded default seccomp profile (runtime/seccomp_default.json). */
+const char *ch_seccomp_default_json (size_t *len);
+
+#endif

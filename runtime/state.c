@@ -1,0 +1,273 @@
+/* state.json, live status (init alive with the same start time; exec.fifo
+ * still there = not started), start, kill, delete. */
+#include "runtime/init.h"
+
+#include "common/file.h"
+#include "common/json.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int
+ch_proc_start_time (pid_t pid, unsigned long long *out)
+{
+  cleanup_free char *path = xasprintf ("/proc/%d/stat", pid);
+  cleanup_free char *buf = NULL;
+  cleanup_error ch_error_t e = NULL;
+  size_t len;
+  char *p, state;
+  int field;
+
+  if (ch_read_file (path, &buf, &len, &e) < 0)
+    return -1;
+  /* comm may hold spaces and ')': fields start after the last ')' */
+  p = strrchr (buf, ')');
+  if (p == NULL || sscanf (p + 2, "%c", &state) != 1)
+    return -1;
+  if (state == 'Z' || state == 'X')
+    return -1; /* exited: only a zombie left */
+  for (field = 3, p += 2; field < 22 && p; field++)
+    {
+      p = strchr (p, ' ');
+      if (p)
+        p++;
+    }
+  if (p == NULL)
+    return -1;
+  *out = strtoull (p, NULL, 10);
+  return 0;
+}
+
+int
+ch_state_pidfd (const struct ch_state *st)
+{
+  unsigned long long t;
+  int fd;
+
+  if (st->pid <= 0)
+    return -1;
+  fd = (int) syscall (SYS_pidfd_open, st->pid, 0);
+  if (fd < 0)
+    return -1;
+  /* checked after opening the pidfd: a pid reused later cannot fool us */
+  if (ch_proc_start_time (st->pid, &t) < 0 || t != st->start_time)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+int
+ch_state_load (const char *state_dir, struct ch_state *st, ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("%s/state.json", state_dir);
+  cleanup_free char *fifo = xasprintf ("%s/exec.fifo", state_dir);
+  cleanup_close int pidfd = -1;
+  json_t *j = NULL;
+  struct stat sb;
+
+  memset (st, 0, sizeof (*st));
+  if (ch_json_load_file (path, &j, err) < 0)
+    {
+      if ((*err)->status == ENOENT)
+        {
+          ch_error_release (err);
+          return ch_error (err, ENOENT, "container state `%s`", state_dir);
+        }
+      return -1;
+    }
+  st->json = j;
+  st->pid = (pid_t) json_integer_value (json_object_get (j, "pid"));
+  st->start_time = (unsigned long long) json_integer_value (json_object_get (j, "chuted.startTime"));
+  st->cgroup_path = json_string_value (json_object_get (j, "chuted.cgroupPath"));
+  st->bundle = json_string_value (json_object_get (j, "bundle"));
+  st->id = json_string_value (json_object_get (j, "id"));
+  if (st->id == NULL || st->bundle == NULL)
+    {
+      ch_state_clear (st);
+      return ch_error (err, 0, "`%s`: malformed state", path);
+    }
+  pidfd = ch_state_pidfd (st);
+  if (pidfd < 0)
+    st->status = CH_STATUS_STOPPED;
+  else
+    st->status = stat (fifo, &sb) == 0 ? CH_STATUS_CREATED : CH_STATUS_RUNNING;
+  return 0;
+}
+
+void
+ch_state_clear (struct ch_state *st)
+{
+  if (st->json)
+    json_decref (st->json);
+  memset (st, 0, sizeof (*st));
+}
+
+static const char *
+status_name (enum ch_status s)
+{
+  return s == CH_STATUS_CREATED ? "created" : s == CH_STATUS_RUNNING ? "running" : "stopped";
+}
+
+int
+ch_container_state (const char *state_dir, json_t **out, ch_error_t *err)
+{
+  struct ch_state st;
+  json_t *j;
+
+  if (ch_state_load (state_dir, &st, err) < 0)
+    return -1;
+  j = json_pack ("{s:s, s:s, s:s, s:i, s:s, s:O}", "ociVersion", "1.0.2", "id", st.id, "status",
+                 status_name (st.status), "pid", st.status == CH_STATUS_STOPPED ? 0 : (json_int_t) st.pid, "bundle",
+                 st.bundle, "annotations",
+                 json_object_get (st.json, "annotations") ? json_object_get (st.json, "annotations") : json_object ());
+  if (json_object_get (st.json, "created"))
+    json_object_set (j, "created", json_object_get (st.json, "created"));
+  ch_state_clear (&st);
+  *out = j;
+  return 0;
+}
+
+int
+ch_container_start (const char *state_dir, ch_error_t *err)
+{
+  cleanup_free char *fifo = xasprintf ("%s/exec.fifo", state_dir);
+  cleanup_close int fd = -1, pidfd = -1;
+  struct ch_state st;
+  char c;
+
+  if (ch_state_load (state_dir, &st, err) < 0)
+    return -1;
+  if (st.status != CH_STATUS_CREATED)
+    {
+      ch_error (err, 0, "container `%s` is %s, not created", st.id, status_name (st.status));
+      ch_state_clear (&st);
+      return -1;
+    }
+  pidfd = ch_state_pidfd (&st);
+  ch_state_clear (&st);
+  /* non-blocking: the open succeeds at once, then we wait for the init's
+   * byte while watching it, so a dead init cannot hang us */
+  fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return ch_error (err, errno, "open `%s`", fifo);
+  for (;;)
+    {
+      struct pollfd p[2] = { { fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+      ssize_t n;
+      if (poll (p, pidfd >= 0 ? 2 : 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return ch_error (err, errno, "poll exec.fifo");
+        }
+      if (p[0].revents & POLLIN)
+        {
+          n = read (fd, &c, 1);
+          if (n == 1)
+            break;
+          if (n < 0 && errno == EAGAIN)
+            continue;
+        }
+      if (pidfd < 0 || (p[1].revents & POLLIN) || (p[0].revents & POLLHUP))
+        return ch_error (err, 0, "container init exited before start");
+    }
+  if (unlink (fifo) < 0)
+    return ch_error (err, errno, "remove `%s`", fifo);
+  return 0;
+}
+
+int
+ch_container_kill (const char *state_dir, int sig, bool all, ch_error_t *err)
+{
+  cleanup_close int pidfd = -1;
+  struct ch_state st;
+  int ret = 0;
+
+  if (ch_state_load (state_dir, &st, err) < 0)
+    return -1;
+  if (st.status == CH_STATUS_STOPPED)
+    {
+      ch_error (err, ESRCH, "container `%s` is not running", st.id);
+      ch_state_clear (&st);
+      return -1;
+    }
+  if (all && st.cgroup_path)
+    {
+      struct ch_cgroup *cg = NULL;
+      ret = ch_cgroup_open (st.cgroup_path, &cg, err);
+      if (ret == 0)
+        ret = ch_cgroup_kill_all (cg, sig, err);
+      ch_cgroup_free (cg);
+    }
+  else
+    {
+      pidfd = ch_state_pidfd (&st);
+      if (pidfd < 0 || syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+        ret = ch_error (err, pidfd < 0 ? ESRCH : errno, "kill container `%s`", st.id);
+    }
+  ch_state_clear (&st);
+  return ret;
+}
+
+/* Wait for the init to be gone (pidfd readable), up to ~10 s. */
+static int
+wait_gone (int pidfd)
+{
+  struct pollfd p = { pidfd, POLLIN, 0 };
+  return poll (&p, 1, 10000) == 1 ? 0 : -1;
+}
+
+int
+ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
+{
+  cleanup_close int pidfd = -1;
+  struct ch_state st;
+  struct ch_cgroup *cg = NULL;
+
+  if (ch_state_load (state_dir, &st, err) < 0)
+    return -1;
+  if (st.status == CH_STATUS_RUNNING && !force)
+    {
+      ch_error (err, 0, "container `%s` is running: stop it or use --force", st.id);
+      ch_state_clear (&st);
+      return -1;
+    }
+  pidfd = ch_state_pidfd (&st);
+  if (pidfd >= 0)
+    {
+      syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      wait_gone (pidfd);
+    }
+  if (st.cgroup_path)
+    {
+      if (ch_cgroup_open (st.cgroup_path, &cg, err) == 0)
+        {
+          if (ch_cgroup_destroy (cg, err) < 0)
+            {
+              ch_cgroup_free (cg);
+              ch_state_clear (&st);
+              return ch_error_prefix (err, "delete container");
+            }
+          ch_cgroup_free (cg);
+        }
+      else if ((*err)->status == ENOENT)
+        ch_error_release (err);
+      else
+        {
+          ch_state_clear (&st);
+          return -1;
+        }
+    }
+  ch_state_clear (&st);
+  return ch_rm_rf (state_dir, err);
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every test this host can run and ends with "N passed, N failed".
+# Phases: unit tests (cmocka, TAP), integration tests (real chutes as root),
+# both again against the ASan+UBSan build, then the QEMU VM suite.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+LOG=$(mktemp -d /tmp/chuted-check.XXXXXX)
+passed=0 failed=0
+
+count() { # file
+  local p f
+  p=$(grep -c '^PASS: \|^ok ' "$1"); f=$(grep -c '^FAIL: \|^not ok ' "$1")
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+run_unit() { # builddir label
+  for t in "$1"/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "== $2 $(basename "$t")"
+    CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t" > "$LOG/u.out" 2>&1
+    rc=$?
+    grep -E '^(ok|not ok|#)' "$LOG/u.out" | grep -v '^# ' | sed "s/^/  /;s/^  //"
+    if [ $rc -ne 0 ] && ! grep -q '^not ok' "$LOG/u.out"; then echo "not ok - $(basename "$t") crashed (rc=$rc)"; tail -20 "$LOG/u.out"; echo "not ok" >> "$LOG/u.out"; fi
+    count "$LOG/u.out"
+  done
+}
+
+run_integration() { # builddir label
+  tests/cleanup-leftovers.sh >/dev/null 2>&1
+  for t in tests/integration/*.sh; do
+    [ -f "$t" ] || continue
+    echo "== $2 $(basename "$t")"
+    CHUTED_BIN=$TOP/$1 timeout 600 bash "$t" > "$LOG/i.out" 2>&1
+    rc=$?
+    grep -E '^(PASS|FAIL|SKIP): ' "$LOG/i.out"
+    if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$LOG/i.out"; then
+      echo "FAIL: $(basename "$t" .sh): exited $rc"; tail -20 "$LOG/i.out"; echo "FAIL: " >> "$LOG/i.out"
+    fi
+    count "$LOG/i.out"
+  done
+}
+
+run_unit build unit
+run_integration build integration
+# Under ASan the same suites: ASAN_OPTIONS keeps leak checks on for our code.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_unit build-asan unit-asan
+run_integration build-asan integration-asan
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+if [ -x tests/vm/run.sh ] && [ "${CHUTED_SKIP_VM:-0}" != 1 ]; then
+  echo "== vm"
+  tests/vm/run.sh > "$LOG/vm.out" 2>&1
+  rc=$?
+  grep -E '^(PASS|FAIL|SKIP): ' "$LOG/vm.out"
+  if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$LOG/vm.out"; then echo "FAIL: vm: exited $rc"; tail -30 "$LOG/vm.out"; echo "FAIL: " >> "$LOG/vm.out"; fi
+  count "$LOG/vm.out"
+fi
+rm -rf "$LOG"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

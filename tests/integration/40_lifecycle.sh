@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# chuted run/ps/logs/exec/inspect/stop/start/rm with real chutes on this host.
+. "$(dirname "$0")/../lib.sh"
+R=$(make_rootfs)
+
+# detached run, ps, exec, inspect
+check "run -d" chuted run -d --name web --net none --rootfs "$R" -- /bin/sh -c 'echo hello-out; echo hello-err >&2; exec sleep 1000'
+eq "ps shows it running" "$(chuted ps | awk '$1=="web"{print $2}')" running
+ps_json=$(chuted ps --json)
+pid=$(echo "$ps_json" | python3 -c 'import json,sys; print([c for c in json.load(sys.stdin) if c["name"]=="web"][0]["pid"])')
+if [ "$pid" -gt 1 ] && kill -0 "$pid" 2>/dev/null; then pass "ps --json gives a live pid"; else fail "ps --json pid '$pid'"; fi
+wait_for 30 sh -c "'$CHUTED' logs web | grep -q hello-err"
+eq "logs: stdout" "$(chuted logs web 2>/dev/null)" hello-out
+eq "logs: stderr" "$(chuted logs web 2>&1 >/dev/null)" hello-err
+eq "exec: pid 1 is the chute's init" "$(chuted exec web -- /bin/sh -c 'cat /proc/1/cmdline | tr "\0" " "')" "sleep 1000 "
+eq "exec: hostname" "$(chuted exec web -- hostname)" web
+eq "exec: exit code" "$(chuted exec web -- sh -c 'exit 3'; echo $?)" 3
+insp=$(chuted inspect web)
+eq "inspect: running" "$(echo "$insp" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"]["running"])')" True
+check "inspect: cgroup paths" sh -c "echo '$insp' | grep -q '$T_CGPARENT/web'"
+
+# stop within the timeout (sleep ignores nothing: SIGTERM as pid 1 is ignored by default → SIGKILL after -t)
+t0=$(date +%s%N)
+check "stop -t 1" chuted stop -t 1 web
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+if [ $ms -ge 900 ] && [ $ms -lt 5000 ]; then pass "stop: SIGKILL after the timeout (${ms} ms)"; else fail "stop took ${ms} ms"; fi
+eq "ps -a: exited" "$(chuted ps -a | awk '$1=="web"{print $2}')" "exited(137)"
+check "pid gone" sh -c "! kill -0 $pid 2>/dev/null"
+check "start again" chuted start web
+eq "running after start" "$(chuted ps | awk '$1=="web"{print $2}')" running
+check_fails "rm refuses a running chute" chuted rm web
+check "rm -f" chuted rm -f web
+eq "gone from ps -a" "$(chuted ps -a -q)" ""
+
+# attached run: exit code, output, --rm
+out=$(chuted run --rm --net none --rootfs "$R" -- /bin/sh -c 'echo attached; exit 7'); rc=$?
+eq "attached run: exit code" "$rc" 7
+eq "attached run: output" "$out" attached
+eq "--rm removed it" "$(chuted ps -a -q)" ""
+out=$(echo piped-in | chuted run --rm -i --net none --rootfs "$R" -- /bin/cat)
+eq "run -i: stdin reaches the chute" "$out" piped-in
+out=$(chuted run --rm -e FOO=bar -w /tmp -u nobody --net none --rootfs "$R" -- /bin/sh -c 'echo $FOO $(pwd) $(id -u)')
+eq "env, workdir, user" "$out" "bar /tmp 65534"
+
+# errors reach the user
+out=$(chuted run --net none --rootfs "$R" -- /nope 2>&1); rc=$?
+eq "exec /nope: exit 127" "$rc" 127
+eq "exec /nope: message" "$out" 'chuted: exec "/nope": No such file or directory'
+eq "exec /nope: no chute kept" "$(chuted ps -a -q)" ""
+no_leftovers "exec /nope"
+out=$(chuted run --net none --rootfs "$R" -- /etc/passwd 2>&1); rc=$?
+eq "exec non-executable: exit 126" "$rc" 126
+out=$(chuted run --rootfs /does/not/exist -- /bin/true 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q '/does/not/exist'; then pass "bad rootfs: one clear line"; else fail "bad rootfs: rc=$rc out=$out"; fi
+out=$(chuted run --memory lots --rootfs "$R" -- /bin/true 2>&1); rc=$?
+if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q -- '--memory'; then pass "bad --memory: one line naming it"; else fail "bad --memory: rc=$rc out=$out"; fi
+out=$(chuted run --restart sometimes --rootfs "$R" -- /bin/true 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'restart'; then pass "bad --restart rejected"; else fail "bad --restart: $out"; fi
+check "duplicate name: first" chuted run -d --name dup --net none --rootfs "$R" -- sleep 100
+out=$(chuted run -d --name dup --net none --rootfs "$R" -- sleep 100 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'already exists'; then pass "duplicate name refused"; else fail "duplicate name: $out"; fi
+check "rm -f dup" chuted rm -f dup
+no_leftovers "error cases"
+
+# logs are capped and rotated
+check "log rotation run" chuted run --name logger --net none --log-max 20k --rootfs "$R" -- /bin/sh -c 'i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done'
+d=$T_RUNROOT/chutes/logger
+sz=$(stat -c %s "$d/ctr.log"); sz1=$(stat -c %s "$d/ctr.log.1" 2>/dev/null || echo 0)
+if [ "$sz" -le 20480 ] && [ "$sz1" -gt 0 ] && [ "$sz1" -le 20480 ]; then pass "log capped at 20k and rotated ($sz, $sz1)"; else fail "log sizes $sz $sz1"; fi
+eq "logs --tail 1" "$(chuted logs --tail 1 logger)" line-1999
+check "rm logger" chuted rm logger
+
+# restart policy: on-failure:2 → 3 runs in all; always; no
+check "on-failure:2" chuted run -d --name flaky --net none --restart on-failure:2 --rootfs "$R" -- /bin/sh -c 'echo run; exit 3'
+wait_for 100 sh -c "'$CHUTED' inspect flaky | grep -q '\"state\": \"exited\"'"
+eq "on-failure:2 ran 3 times" "$(chuted logs flaky | grep -c run)" 3
+eq "restarts recorded" "$(chuted inspect flaky | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["state"]; print(s["restarts"], s["exit_code"])')" "2 3"
+check "rm flaky" chuted rm flaky
+check "always" chuted run -d --name always --net none --restart always --rootfs "$R" -- /bin/sh -c 'echo run; exit 0'
+wait_for 100 sh -c "[ \$('$CHUTED' logs always | grep -c run) -ge 3 ]"
+check "always restarts on success too" sh -c "[ \$('$CHUTED' logs always | grep -c run) -ge 3 ]"
+check "stop ends the always loop" chuted stop -t 1 always
+n1=$(chuted logs always | grep -c run); sleep 1; n2=$(chuted logs always | grep -c run)
+eq "no restart after stop" "$n2" "$n1"
+check "rm always" chuted rm always
+
+# the monitor survives the CLI and holds the chute
+check "monitor run" chuted run -d --name held --net none --rootfs "$R" -- sleep 1000
+mp=$(python3 -c 'import json; print(json.load(open("'"$T_RUNROOT"'/chutes/held/status.json"))["monitor_pid"])')
+ip=$(python3 -c 'import json; print(json.load(open("'"$T_RUNROOT"'/chutes/held/status.json"))["pid"])')
+eq "init is the monitor's child" "$(awk '{print $4}' /proc/$ip/stat)" "$mp"
+eq "monitor is its own session" "$(ps -o sid= -p "$mp" | tr -d ' ')" "$mp"
+check "rm -f held" chuted rm -f held
+
+# concurrent commands never corrupt state
+for i in 1 2 3 4 5 6; do chuted run -d --name "c$i" --net none --rootfs "$R" -- sleep 1000 >/dev/null 2>&1 & done; wait
+eq "6 concurrent runs" "$(chuted ps -q | wc -l)" 6
+for i in 1 2 3 4 5 6; do chuted rm -f "c$i" >/dev/null 2>&1 & done; wait
+eq "6 concurrent rm" "$(chuted ps -a -q | wc -l)" 0
+no_leftovers "lifecycle"
+finish

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Host side of the VM suite (`make vm-check`, called by tests/check.sh):
+# builds the image if an input changed (tools/vm/build-image.sh), boots it in
+# QEMU (256 MB, 2 CPUs; KVM if a trial boot works, else TCG), streams the
+# PASS/FAIL/SKIP lines the guest prints behind its marker, and exits non-zero
+# on any FAIL, a hang (bounded by CHUTED_VM_TIMEOUT seconds), a kernel panic,
+# or a suite that did not reach its end sentinel.
+#
+# Environment: CHUTED_VM_TIMEOUT (whole run, default 900 s), CHUTED_VM_TESTS
+# (glob on vm/NN_x or integration/NN_x, default all), CHUTED_VM_ACCEL (kvm|tcg,
+# default: probe), CHUTED_VM_TEST_TIMEOUT (per test inside, default 300 s).
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$TOP/build/vm
+M='@@CHVM@@'
+TIMEOUT=${CHUTED_VM_TIMEOUT:-900}
+SERIAL=$OUT/serial.log
+
+if ! "$TOP/tools/vm/build-image.sh"; then
+  echo "FAIL: vm: image build failed (tools/vm/build-image.sh)"
+  exit 1
+fi
+command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: vm: qemu-system-x86_64 missing (package qemu-system-x86)"; exit 1; }
+
+qemu() { # ACCEL_ARGS TIMEOUT EXTRA_CMDLINE
+  local bios=()
+  # qboot + the uncompressed kernel's PVH entry: ~3 s to /init instead of ~8 s.
+  [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
+  # shellcheck disable=SC2086
+  timeout -k 5 "$2" qemu-system-x86_64 -M pc "${bios[@]}" $1 -m 256 -smp 2 \
+    -kernel "$OUT/vmlinux" -initrd "$OUT/initramfs.cpio" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=1 cgroup_no_v1=all $3" \
+    -display none -monitor none -serial stdio -nic none -no-reboot </dev/null
+}
+
+KVM_ARGS="-accel kvm -cpu host"
+TCG_ARGS="-accel tcg,thread=multi -cpu max"
+
+# /dev/kvm may open yet be unable to run a guest (nested paravirtual KVM stalls
+# with "emulation failure"): only a trial boot tells. Cached per host boot.
+pick_accel() {
+  case "${CHUTED_VM_ACCEL:-}" in kvm) echo "$KVM_ARGS"; return ;; tcg) echo "$TCG_ARGS"; return ;; esac
+  local cache=$OUT/accel.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
+  if [ -f "$cache" ]; then cat "$cache"; return; fi
+  local a=$TCG_ARGS
+  if [ -r /dev/kvm ] && [ -w /dev/kvm ] && qemu "$KVM_ARGS" 15 chuted.vm=probe 2>/dev/null | grep -q "$M PROBE-OK"; then
+    a=$KVM_ARGS
+  fi
+  rm -f "$OUT"/accel.*
+  echo "$a" > "$cache"
+  echo "$a"
+}
+ACCEL=$(pick_accel)
+echo "vm: booting ($ACCEL, timeout ${TIMEOUT}s); full console log: $SERIAL"
+
+start=$SECONDS
+qemu "$ACCEL" "$TIMEOUT" "chuted.tests=${CHUTED_VM_TESTS:-*}" 2>&1 | tr -d '\r' | tee "$SERIAL" | while IFS= read -r line; do
+  case "$line" in
+    "$M PASS: "*|"$M FAIL: "*|"$M SKIP: "*) echo "${line#"$M "}" ;;
+    "$M | "*) echo "  ${line#"$M "}" ;;
+    "$M "*) echo "vm: ${line#"$M "}" ;;
+    *"Kernel panic"*|*"BUG: "*|*"Oops"*|*"RIP: "*) echo "vm: kernel: $line" ;;
+  esac
+done
+qrc=${PIPESTATUS[0]}
+echo "vm: qemu exited $qrc after $((SECONDS - start))s"
+
+rc=0
+done_line=$(grep -a "^$M DONE " "$SERIAL" | tail -1)
+if grep -aq 'Kernel panic' "$SERIAL"; then
+  echo "FAIL: vm: kernel panic"; grep -a -A20 'Kernel panic' "$SERIAL" | head -25 | sed 's/^/  | /'; rc=1
+elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+  echo "FAIL: vm: hung, killed after ${TIMEOUT}s"; tail -20 "$SERIAL" | sed 's/^/  | /'; rc=1
+elif [ -z "$done_line" ]; then
+  echo "FAIL: vm: the suite did not reach its end (qemu exit $qrc)"; tail -20 "$SERIAL" | sed 's/^/  | /'; rc=1
+else
+  # The guest's own tally must match what crossed the console.
+  want_p=$(echo "$done_line" | sed -n 's/.*passed=\([0-9]*\).*/\1/p')
+  want_f=$(echo "$done_line" | sed -n 's/.*failed=\([0-9]*\).*/\1/p')
+  got_p=$(grep -ac "^$M PASS: " "$SERIAL"); got_f=$(grep -ac "^$M FAIL: " "$SERIAL")
+  if [ "$want_p" != "$got_p" ] || [ "$want_f" != "$got_f" ]; then
+    echo "FAIL: vm: result lines lost on the console (guest counted $want_p/$want_f, host saw $got_p/$got_f)"; rc=1
+  fi
+  [ "$want_f" = 0 ] || rc=1
+  [ "$want_p" -gt 0 ] || { echo "FAIL: vm: no test passed"; rc=1; }
+fi
+exit $rc

@@ -81,6 +81,20 @@ $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 
 unit: $(UNIT_BIN)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over image/ + common/, built with clang.
+FUZZ_TIME ?= 30
+FUZZ_CC ?= clang
+FUZZ_SRC := $(filter-out %/main_%.c,$(wildcard image/*.c common/*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(wildcard image/*.h common/*.h)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Werror -Wno-unused-parameter \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRC) $(IMAGE_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	tests/fuzz/run.sh $(FUZZ_TIME)
+
 deps:
 	tools/install-deps.sh
 
@@ -104,8 +118,8 @@ vm-check:
 	tests/vm/run.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all unit deps check demo bench clean vm vm-check
+.PHONY: all unit deps check demo bench clean fuzz vm vm-check

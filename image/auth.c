@@ -91,6 +91,21 @@ ch_auth_store (const char *root, const char *registry, const char *user, const c
 }
 
 int
+ch_auth_remove (const char *root, const char *registry, ch_error_t *err)
+{
+  cleanup_free char *p = auth_path (root);
+  cleanup_json json_t *j = NULL;
+
+  if (access (p, F_OK) < 0)
+    return ch_image_error (err, ENOENT, "not logged in to %s", registry);
+  if (ch_json_load_file (p, &j, err) < 0)
+    return -1;
+  if (json_object_del (json_object_get (j, "auths"), registry) < 0)
+    return ch_image_error (err, ENOENT, "not logged in to %s", registry);
+  return ch_json_save_file (p, j, 0600, err);
+}
+
+int
 ch_auth_parse_challenge (const char *hdr, char **scheme, char **realm, char **service, char **scope)
 {
   const char *s = hdr;

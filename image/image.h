@@ -37,6 +37,9 @@
 /* Manifests, indexes and configs are small; anything bigger is hostile. */
 #define CH_MAX_JSON_BLOB (4U << 20)
 
+/* ch_error without the strerror text: STATUS (ENOENT, EACCES, ...) only classifies. */
+int ch_image_error (ch_error_t *err, int status, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
 /* ---- digest.c: sha256 while streaming ---- */
 
 /* "sha256:" followed by exactly 64 lowercase hex digits. */
@@ -177,9 +180,10 @@ char *ch_store_layer_dir (struct ch_store *s, const char *digest);
 
 bool ch_import_is_transport (const char *ref);
 /* Import SRC into the store; *REF_OUT = the name it is stored under (TAG if
- * given, else the archive's own name, else the manifest digest). */
-int ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform, char **ref_out,
-               char **manifest_digest, ch_error_t *err);
+ * given, else the archive's own name, else the manifest digest). Layers are
+ * unpacked (bounded by UO, NULL for the defaults) before the name appears. */
+int ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform,
+               const struct ch_unpack_opts *uo, char **ref_out, char **manifest_digest, ch_error_t *err);
 
 /* ---- registry.c, auth.c: registry v2 pull and login ---- */
 
@@ -200,6 +204,7 @@ int ch_login (const struct ch_pull_opts *opts, const char *registry, const char 
 /* Credentials for REGISTRY from ROOT/auth.json; USER and PASS set to NULL when none. */
 int ch_auth_lookup (const char *root, const char *registry, char **user, char **pass, ch_error_t *err);
 int ch_auth_store (const char *root, const char *registry, const char *user, const char *pass, ch_error_t *err);
+int ch_auth_remove (const char *root, const char *registry, ch_error_t *err);
 /* Parse a WWW-Authenticate header value: scheme ("Bearer"/"Basic") and params. */
 int ch_auth_parse_challenge (const char *hdr, char **scheme, char **realm, char **service, char **scope);
 

@@ -116,7 +116,7 @@ entry_to_blob (struct import *im, struct archive *a, const char *expect, int64_t
   if (r < 0)
     return -1;
   if (!ch_store_has_blob (im->s, *digest, -1))
-    return ch_error (err, ENOENT, "blob %s vanished", *digest);
+    return ch_image_error (err, ENOENT, "blob %s vanished", *digest);
   ch_strv_append (&im->added, *digest);
   return 0;
 }
@@ -133,7 +133,7 @@ entry_to_mem (struct archive *a, const char *name, char **out, size_t *len, ch_e
       if (b.len + n > CH_MAX_JSON_BLOB)
         {
           free (b.data);
-          return ch_error (err, EFBIG, "`%s` is larger than %u bytes", name, CH_MAX_JSON_BLOB);
+          return ch_image_error (err, EFBIG, "`%s` is larger than %u bytes", name, CH_MAX_JSON_BLOB);
         }
       ch_buf_append (&b, chunk, n);
     }
@@ -224,7 +224,6 @@ select_from_index (struct import *im, const char *buf, size_t len, const char *r
                    char **digest, char **name_out, ch_error_t *err)
 {
   cleanup_json json_t *j = NULL;
-  cleanup_free char *plat = NULL;
   json_t *ms, *pick = NULL;
   size_t i;
 
@@ -241,7 +240,7 @@ select_from_index (struct import *im, const char *buf, size_t len, const char *r
         pick = m;
     }
   if (ref && pick == NULL)
-    return ch_error (err, ENOENT, "index.json: no image named `%s`", ref);
+    return ch_image_error (err, ENOENT, "index.json: no image named `%s`", ref);
   if (pick == NULL && json_array_size (ms) > 1)
     return ch_error (err, 0, "index.json: %zu images; name one as PATH:REF", json_array_size (ms));
   if (pick == NULL)
@@ -317,12 +316,12 @@ docker_manifest (struct import *im, const char *ref, char **digest, char **name_
         pick = e;
   }
   if (pick == NULL)
-    return ch_error (err, ENOENT, "manifest.json: no image tagged `%s`", ref);
+    return ch_image_error (err, ENOENT, "manifest.json: no image tagged `%s`", ref);
   if (!json_is_string (json_object_get (pick, "Config")) || !json_is_array (json_object_get (pick, "Layers")))
     return ch_error (err, 0, "manifest.json: entry without Config or Layers");
   cfg = find_named (im, json_string_value (json_object_get (pick, "Config")));
   if (cfg == NULL)
-    return ch_error (err, ENOENT, "manifest.json: config `%s` not in the archive",
+    return ch_image_error (err, ENOENT, "manifest.json: config `%s` not in the archive",
                      json_string_value (json_object_get (pick, "Config")));
   layers = json_array ();
   man = json_pack ("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType", CH_MT_OCI_MANIFEST,
@@ -347,14 +346,14 @@ docker_manifest (struct import *im, const char *ref, char **digest, char **name_
         cleanup_free char *p = NULL;
         d = xasprintf ("sha256:%s", ln + 13);
         if (!ch_digest_valid (d) || !ch_store_has_blob (im->s, d, -1))
-          return ch_error (err, ENOENT, "manifest.json: layer `%s` not in the archive", ln);
+          return ch_image_error (err, ENOENT, "manifest.json: layer `%s` not in the archive", ln);
         p = ch_store_blob_path (im->s, d);
         if (stat (p, &st) < 0)
           return ch_error (err, errno, "stat blob %s", d);
         sz = st.st_size;
       }
     else
-      return ch_error (err, ENOENT, "manifest.json: layer `%s` not in the archive", ln ? ln : "?");
+      return ch_image_error (err, ENOENT, "manifest.json: layer `%s` not in the archive", ln ? ln : "?");
     mt = layer_media_type (im->s, d, err);
     if (mt == NULL)
       return -1;
@@ -454,9 +453,9 @@ import_oci_dir (struct import *im, const char *dir, const char *ref, const char 
           pick = e;
       }
       if (pick == NULL || ch_store_read_blob (im->s, json_string_value (json_object_get (pick, "digest")), &ib, &il, err) < 0)
-        return ch_error (err, ENOENT, "`%s`: no image `%s`", dir, ref ? ref : "");
+        return ch_image_error (err, ENOENT, "`%s`: no image `%s`", dir, ref ? ref : "");
       if (ch_manifest_kind (ib, il, &imt, err) < 0 || !ch_mt_is_index (imt))
-        return ch_error (err, ENOENT, "`%s`: no usable manifest", dir);
+        return ch_image_error (err, ENOENT, "`%s`: no usable manifest", dir);
       pl = platform ? xstrdup (platform) : ch_platform_default ();
       if (ch_index_select (ib, il, pl, &d, &sz, &imt, err) < 0 || copy_blob_from_dir (im, dir, d, sz, err) < 0)
         return -1;
@@ -481,8 +480,8 @@ out:
 }
 
 int
-ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform, char **ref_out,
-           char **manifest_digest, ch_error_t *err)
+ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform,
+           const struct ch_unpack_opts *uo, char **ref_out, char **manifest_digest, ch_error_t *err)
 {
   struct import im = { .s = s };
   cleanup_free char *path = NULL, *ref = NULL, *digest = NULL, *name = NULL;
@@ -526,6 +525,12 @@ ch_import (struct ch_store *s, const char *src, const char *tag, const char *pla
     }
   if (ch_image_load (s, digest, &img, err) < 0)
     goto out;
+  {
+    /* unpacked before it gets a name: a hostile layer fails the load, not a later run */
+    struct ch_unpack_opts none = { 0 };
+    if (ch_store_unpack_image (s, img, uo ? uo : &none, err) < 0)
+      goto out;
+  }
   {
     cleanup_free char *mbuf = NULL, *mt = NULL;
     size_t mlen;

@@ -233,7 +233,7 @@ ch_index_select (const char *buf, size_t len, const char *platform, char **diges
       *media_type = xstrdup (mt ? mt : CH_MT_OCI_MANIFEST);
       return 0;
     }
-  return ch_error (err, ENOENT, "index: no image for platform %s", platform);
+  return ch_image_error (err, ENOENT, "index: no image for platform %s", platform);
 }
 
 static int
@@ -345,7 +345,7 @@ ch_image_load (struct ch_store *s, const char *manifest_digest, struct ch_image 
   for (i = 0; i < img->manifest->n_layers; i++)
     if (!ch_store_has_blob (s, img->manifest->layers[i].digest, img->manifest->layers[i].size))
       {
-        ch_error (err, ENOENT, "layer %s: blob missing from the store", img->manifest->layers[i].digest);
+        ch_image_error (err, ENOENT, "layer %s: blob missing from the store", img->manifest->layers[i].digest);
         goto fail;
       }
   *out = img;
@@ -375,7 +375,7 @@ ch_store_manifest_for_platform (struct ch_store *s, const char *digest, const ch
   if (ch_index_select (buf, len, platform, &d, &sz, &mmt, err) < 0)
     return -1;
   if (!ch_store_has_blob (s, d, sz))
-    return ch_error (err, ENOENT, "manifest %s for %s: blob missing from the store", d, platform);
+    return ch_image_error (err, ENOENT, "manifest %s for %s: blob missing from the store", d, platform);
   *out = steal_pointer (&d);
   return 0;
 }

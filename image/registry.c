@@ -10,7 +10,9 @@
 #include "common/util.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,9 +162,10 @@ get_once (struct reg *g, const char *url, const char *accept, const char *auth, 
   curl_slist_free_all (hl);
   curl_easy_cleanup (h);
   if (c == CURLE_WRITE_ERROR)
-    return ch_error (err, EFBIG, "GET %s: response larger than %u bytes", url, CH_MAX_JSON_BLOB);
+    return ch_image_error (err, EFBIG, "GET %s: response larger than %u bytes", url, CH_MAX_JSON_BLOB);
   if (c != CURLE_OK)
-    return ch_error (err, ECONNREFUSED, "GET %s: %s", url, *eb ? eb : curl_easy_strerror (c));
+    return ch_image_error (err, c == CURLE_PEER_FAILED_VERIFICATION ? EPROTO : ECONNREFUSED, "GET %s: %s", url,
+                        *eb ? eb : curl_easy_strerror (c));
   return 0;
 }
 
@@ -171,11 +174,7 @@ basic_header (const char *user, const char *pass)
 {
   cleanup_free char *plain = xasprintf ("%s:%s", user, pass);
   cleanup_free char *enc = xzalloc (4 * (strlen (plain) / 3 + 1) + 1);
-  EVP_EncodeBlock_wrapper:;
-  {
-    extern int EVP_EncodeBlock (unsigned char *, const unsigned char *, int);
-    EVP_EncodeBlock ((unsigned char *) enc, (const unsigned char *) plain, strlen (plain));
-  }
+  EVP_EncodeBlock ((unsigned char *) enc, (const unsigned char *) plain, strlen (plain));
   return xasprintf ("Authorization: Basic %s", enc);
 }
 
@@ -191,21 +190,21 @@ negotiate (struct reg *g, const char *challenge, ch_error_t *err)
   CURL *h;
 
   if (challenge == NULL || ch_auth_parse_challenge (challenge, &scheme, &realm, &service, &scope) < 0)
-    return ch_error (err, EACCES, "%s: unauthorized, and no usable WWW-Authenticate challenge", g->host);
+    return ch_image_error (err, EACCES, "%s: unauthorized, and no usable WWW-Authenticate challenge", g->host);
   if (g->user)
     basic = basic_header (g->user, g->pass);
   if (strcasecmp (scheme, "Basic") == 0)
     {
       if (basic == NULL)
-        return ch_error (err, EACCES, "%s: authentication required (chuted login %s)", g->host, g->host);
+        return ch_image_error (err, EACCES, "%s: authentication required (chuted login %s)", g->host, g->host);
       free (g->auth_hdr);
       g->auth_hdr = steal_pointer (&basic);
       return 0;
     }
   if (strcasecmp (scheme, "Bearer") != 0 || realm == NULL)
-    return ch_error (err, EACCES, "%s: unsupported authentication scheme `%s`", g->host, scheme);
+    return ch_image_error (err, EACCES, "%s: unsupported authentication scheme `%s`", g->host, scheme);
   if (!ch_has_prefix (realm, "https://") && !ch_has_prefix (realm, "http://"))
-    return ch_error (err, EACCES, "%s: token realm `%s` is not http(s)", g->host, realm);
+    return ch_image_error (err, EACCES, "%s: token realm `%s` is not http(s)", g->host, realm);
   h = curl_easy_init ();
   {
     char *es = service ? curl_easy_escape (h, service, 0) : NULL;
@@ -223,7 +222,7 @@ negotiate (struct reg *g, const char *challenge, ch_error_t *err)
     {
       long st = r.status;
       resp_free (&r);
-      return ch_error (err, EACCES, "%s: token server answered %ld%s", g->host, st,
+      return ch_image_error (err, EACCES, "%s: token server answered %ld%s", g->host, st,
                        st == 401 ? " (wrong credentials? chuted login)" : "");
     }
   if (ch_json_load_buf ("token response", r.body.data ? r.body.data : "", r.body.len, &j, err) < 0)
@@ -236,7 +235,7 @@ negotiate (struct reg *g, const char *challenge, ch_error_t *err)
   if (tok == NULL)
     tok = json_string_value (json_object_get (j, "access_token"));
   if (tok == NULL || *tok == '\0' || strpbrk (tok, "\r\n"))
-    return ch_error (err, EACCES, "%s: token server gave no token", g->host);
+    return ch_image_error (err, EACCES, "%s: token server gave no token", g->host);
   free (g->auth_hdr);
   g->auth_hdr = xasprintf ("Authorization: Bearer %s", tok);
   return 0;
@@ -259,7 +258,7 @@ get (struct reg *g, const char *path, const char *accept, struct resp *r, ch_err
       if (tries == 0 && negotiate (g, r->www_auth, err) < 0)
         return -1;
     }
-  return ch_error (err, EACCES, "GET %s: unauthorized%s", url, g->user ? " (wrong credentials?)" : " (chuted login?)");
+  return ch_image_error (err, EACCES, "GET %s: unauthorized%s", url, g->user ? " (wrong credentials?)" : " (chuted login?)");
 }
 
 static bool
@@ -299,6 +298,14 @@ connect_registry (struct reg *g, const char *host, ch_error_t *err)
       resp_free (&r);
       if (get_once (g, url, NULL, NULL, &r, &e) < 0)
         {
+          /* a TLS server whose certificate we don't trust is not a reason to try plain http */
+          if (e->status == EPROTO)
+            {
+              *err = steal_pointer (&e);
+              resp_free (&r);
+              return ch_error_prefix (err, "registry %s (trust its CA with --ca-file or %s/certs.d/%s/ca.crt)",
+                                      host, g->opts->root, host);
+            }
           if (first == NULL)
             first = steal_pointer (&e);
           continue;
@@ -323,6 +330,7 @@ connect_registry (struct reg *g, const char *host, ch_error_t *err)
 struct xfer
 {
   struct reg *g;
+  struct ch_store *s;
   const char *digest;
   int64_t size;
   struct ch_blob_writer *w;
@@ -351,11 +359,309 @@ blob_cb (char *p, size_t sz, size_t n, void *ud)
         {
           ch_blob_writer_free (x->w);
           x->w = NULL;
-          if (ch_blob_writer_new_for (x) < 0)
+          if (ch_blob_writer_new (x->s, x->digest, x->size, &x->w, &x->werr) < 0)
             return 0;
         }
     }
   if (ch_blob_writer_write (x->w, p, sz * n, &x->werr) < 0)
     return 0;
   return sz * n;
+}
+
+static int
+xfer_start (struct xfer *x, CURLM *m, ch_error_t *err)
+{
+  uint64_t have = ch_blob_writer_size (x->w);
+
+  if (x->h)
+    {
+      curl_multi_remove_handle (m, x->h);
+      curl_easy_cleanup (x->h);
+    }
+  x->h = curl_easy_init ();
+  if (x->h == NULL)
+    return ch_error (err, ENOMEM, "curl init");
+  common_setup (x->g, x->h, x->url);
+  curl_easy_setopt (x->h, CURLOPT_HTTPHEADER, x->hl);
+  curl_easy_setopt (x->h, CURLOPT_WRITEFUNCTION, blob_cb);
+  curl_easy_setopt (x->h, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt (x->h, CURLOPT_ERRORBUFFER, x->eb);
+  curl_easy_setopt (x->h, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt (x->h, CURLOPT_PRIVATE, x);
+  curl_easy_setopt (x->h, CURLOPT_BUFFERSIZE, 65536L);
+  if (have > 0)
+    {
+      char range[32];
+      snprintf (range, sizeof (range), "%llu-", (unsigned long long) have);
+      curl_easy_setopt (x->h, CURLOPT_RANGE, range);
+    }
+  x->first_write = true;
+  x->eb[0] = '\0';
+  curl_multi_add_handle (m, x->h);
+  return 0;
+}
+
+static void
+progress (struct xfer *xs, size_t n, bool final)
+{
+  static const char *const spin = "|/-\\";
+  uint64_t got = 0, total = 0;
+  size_t i, done = 0;
+
+  for (i = 0; i < n; i++)
+    {
+      total += xs[i].size;
+      got += xs[i].done ? (uint64_t) xs[i].size : ch_blob_writer_size (xs[i].w);
+      done += xs[i].done;
+    }
+  fprintf (stderr, "\r%c %zu/%zu blobs  %.1f/%.1f MB   ", final ? ' ' : spin[(got >> 16) & 3], done, n, got / 1e6,
+           total / 1e6);
+  if (final)
+    fputc ('\n', stderr);
+}
+
+static int
+fetch_blobs (struct reg *g, struct ch_store *s, const struct ch_layer *want, size_t n, ch_error_t *err)
+{
+  struct xfer *xs = xzalloc (sizeof (*xs) * (n + 1));
+  CURLM *m = curl_multi_init ();
+  size_t i, next = 0, running = 0;
+  int ret = 0, still;
+  int jobs = g->opts->jobs > 0 ? g->opts->jobs : 3;
+  struct timespec last = { 0 }, now;
+
+  curl_multi_setopt (m, CURLMOPT_MAX_HOST_CONNECTIONS, (long) jobs);
+  for (i = 0; i < n; i++)
+    {
+      xs[i].g = g;
+      xs[i].s = s;
+      xs[i].digest = want[i].digest;
+      xs[i].size = want[i].size;
+      xs[i].url = xasprintf ("%s/v2/%s/blobs/%s", g->base, g->repo, want[i].digest);
+      if (g->auth_hdr)
+        xs[i].hl = curl_slist_append (NULL, g->auth_hdr);
+    }
+  while (ret == 0 && (next < n || running > 0))
+    {
+      CURLMsg *msg;
+      int left;
+
+      while (ret == 0 && next < n && running < (size_t) jobs)
+        {
+          struct xfer *x = &xs[next++];
+          if (ch_blob_writer_new (s, x->digest, x->size, &x->w, err) < 0 || xfer_start (x, m, err) < 0)
+            ret = -1;
+          else
+            running++;
+        }
+      if (ret < 0)
+        break;
+      curl_multi_perform (m, &still);
+      while ((msg = curl_multi_info_read (m, &left)))
+        {
+          struct xfer *x = NULL;
+          if (msg->msg != CURLMSG_DONE)
+            continue;
+          curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &x);
+          if (x->werr)
+            {
+              *err = steal_pointer (&x->werr);
+              ret = ch_error_prefix (err, "pull blob %s", x->digest);
+              break;
+            }
+          if (msg->data.result != CURLE_OK)
+            {
+              long code = 0;
+              curl_easy_getinfo (x->h, CURLINFO_RESPONSE_CODE, &code);
+              /* 4xx will not get better; a dropped connection or 5xx may */
+              if ((code >= 400 && code < 500) || ++x->tries >= MAX_TRIES)
+                {
+                  ret = ch_image_error (err, code == 404 ? ENOENT : EIO, "pull blob %s: %s", x->digest,
+                                  *x->eb ? x->eb : curl_easy_strerror (msg->data.result));
+                  break;
+                }
+              if (xfer_start (x, m, err) < 0)
+                ret = -1;
+              continue;
+            }
+          if (ch_blob_writer_commit (x->w, NULL, err) < 0)
+            {
+              ret = ch_error_prefix (err, "pull");
+              break;
+            }
+          x->done = true;
+          running--;
+        }
+      if (g->opts->progress)
+        {
+          clock_gettime (CLOCK_MONOTONIC, &now);
+          if (now.tv_sec * 10 + now.tv_nsec / 100000000 != last.tv_sec * 10 + last.tv_nsec / 100000000)
+            progress (xs, n, false);
+          last = now;
+        }
+      if (ret == 0 && running > 0)
+        curl_multi_poll (m, NULL, 0, 500, NULL);
+    }
+  if (g->opts->progress && n > 0)
+    progress (xs, n, true);
+  for (i = 0; i < n; i++)
+    {
+      if (xs[i].h)
+        {
+          curl_multi_remove_handle (m, xs[i].h);
+          curl_easy_cleanup (xs[i].h);
+        }
+      ch_blob_writer_free (xs[i].w);
+      ch_error_release (&xs[i].werr);
+      curl_slist_free_all (xs[i].hl);
+      free (xs[i].url);
+    }
+  free (xs);
+  curl_multi_cleanup (m);
+  return ret;
+}
+
+static const char accept_hdr[] = "Accept: " CH_MT_OCI_MANIFEST ", " CH_MT_DOCKER_MANIFEST ", " CH_MT_OCI_INDEX
+                                 ", " CH_MT_DOCKER_LIST;
+
+/* Fetch a manifest (or index) by tag or digest, checked against its digest. */
+static int
+get_manifest (struct reg *g, const char *what, const char *expect, char **buf, size_t *len, char **digest,
+              ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("/v2/%s/manifests/%s", g->repo, what), *got = NULL;
+  struct resp r = { 0 };
+
+  if (get (g, path, accept_hdr, &r, err) < 0)
+    return -1;
+  if (r.status != 200)
+    {
+      long st = r.status;
+      resp_free (&r);
+      return ch_image_error (err, st == 404 ? ENOENT : EIO, "manifest %s:%s: registry answered %ld", g->repo, what, st);
+    }
+  got = ch_digest_buf (r.body.data ? r.body.data : "", r.body.len);
+  if ((expect && strcmp (got, expect) != 0) || (r.digest && ch_digest_valid (r.digest) && strcmp (got, r.digest) != 0))
+    {
+      cleanup_free char *want = xstrdup (expect ? expect : r.digest);
+      resp_free (&r);
+      return ch_error (err, 0, "manifest %s: digest mismatch (content is %s)", want, got);
+    }
+  *len = r.body.len;
+  ch_buf_append (&r.body, "", 1);
+  *buf = ch_buf_steal (&r.body);
+  *digest = steal_pointer (&got);
+  resp_free (&r);
+  return 0;
+}
+
+int
+ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opts, char **manifest_digest,
+         ch_error_t *err)
+{
+  struct reg g = { .opts = opts };
+  struct ch_ref pr;
+  cleanup_free char *buf = NULL, *digest = NULL, *mt = NULL, *plat = NULL;
+  struct ch_manifest *m = NULL;
+  struct ch_layer *want = NULL;
+  struct ch_image *img = NULL;
+  size_t len, n = 0, i;
+  int ret = -1;
+
+  if (ch_ref_parse (ref, &pr, err) < 0)
+    return -1;
+  g.repo = xstrdup (pr.repo);
+  if (connect_registry (&g, pr.registry, err) < 0)
+    goto out;
+  if (get_manifest (&g, pr.digest ? pr.digest : pr.tag, pr.digest, &buf, &len, &digest, err) < 0
+      || ch_manifest_kind (buf, len, &mt, err) < 0)
+    goto out;
+  if (ch_mt_is_index (mt))
+    {
+      cleanup_free char *d = NULL, *mmt = NULL;
+      int64_t sz;
+      const char *platform = opts->platform ? opts->platform : (plat = ch_platform_default ());
+      if (ch_index_select (buf, len, platform, &d, &sz, &mmt, err) < 0)
+        goto out;
+      free (buf);
+      free (digest);
+      buf = digest = NULL;
+      if (get_manifest (&g, d, d, &buf, &len, &digest, err) < 0)
+        goto out;
+      free (mt);
+      mt = NULL;
+      if (ch_manifest_kind (buf, len, &mt, err) < 0)
+        goto out;
+    }
+  if (ch_manifest_parse (buf, len, &m, err) < 0)
+    goto out;
+  want = xzalloc (sizeof (*want) * (m->n_layers + 1));
+  if (!ch_store_has_blob (s, m->config_digest, m->config_size))
+    want[n++] = (struct ch_layer){ m->config_digest, NULL, m->config_size };
+  for (i = 0; i < m->n_layers; i++)
+    if (!ch_store_has_blob (s, m->layers[i].digest, m->layers[i].size))
+      want[n++] = m->layers[i];
+  if (fetch_blobs (&g, s, want, n, err) < 0)
+    goto out;
+  {
+    cleanup_free char *stored = NULL;
+    if (ch_store_put_blob (s, buf, len, &stored, err) < 0)
+      goto out;
+  }
+  if (ch_image_load (s, digest, &img, err) < 0)
+    goto out;
+  {
+    struct ch_unpack_opts uo = { 0 };
+    if (ch_store_unpack_image (s, img, &uo, err) < 0)
+      goto out;
+  }
+  /* visible only now, with every blob verified and every layer unpacked */
+  if (ch_store_tag (s, pr.name, digest, len, mt, err) < 0)
+    goto out;
+  *manifest_digest = steal_pointer (&digest);
+  ret = 0;
+out:
+  ch_image_free (img);
+  ch_manifest_free (m);
+  free (want);
+  reg_free (&g);
+  if (ret < 0)
+    ch_error_prefix (err, "pull %s", ref);
+  ch_ref_free (&pr);
+  return ret;
+}
+
+int
+ch_login (const struct ch_pull_opts *opts, const char *registry, const char *user, const char *pass, ch_error_t *err)
+{
+  struct reg g = { .opts = opts };
+  struct resp r = { 0 };
+  int ret = -1;
+
+  if (strchr (registry, '/') || *registry == '\0')
+    return ch_error (err, 0, "login: `%s` is not a registry host[:port]", registry);
+  g.repo = xstrdup ("chuted-login-check");
+  if (connect_registry (&g, registry, err) < 0 && g.base == NULL)
+    goto out;
+  ch_error_release (err);
+  free (g.user);
+  free (g.pass);
+  g.user = xstrdup (user);
+  g.pass = xstrdup (pass);
+  free (g.auth_hdr);
+  g.auth_hdr = NULL;
+  if (get (&g, "/v2/", NULL, &r, err) < 0)
+    goto out;
+  if (r.status != 200)
+    {
+      ch_image_error (err, EACCES, "registry answered %ld", r.status);
+      goto out;
+    }
+  ret = ch_auth_store (opts->root, registry, user, pass, err);
+out:
+  resp_free (&r);
+  reg_free (&g);
+  if (ret < 0)
+    return ch_error_prefix (err, "login %s", registry);
+  return 0;
 }

@@ -186,7 +186,7 @@ mount_overlay (struct ch_store *s, struct ch_image *img, const char *cdir, const
   ch_buf_printf (&o, ",upperdir=%s,workdir=%s", upper, work);
   opts = ch_buf_steal (&o);
   if (strlen (opts) > 4000)
-    return ch_error (err, E2BIG, "overlay options too long (%zu layers)", img->manifest->n_layers);
+    return ch_image_error (err, E2BIG, "overlay options too long (%zu layers)", img->manifest->n_layers);
   if (mount ("overlay", mnt, "overlay", flags, opts) < 0)
     return ch_error (err, errno, "mount overlay on `%s`", mnt);
   return 0;
@@ -234,7 +234,7 @@ int
 ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_root, const char *name, struct ch_image *img,
                    const struct ch_mount_opts *opts, char **rootfs_out, ch_error_t *err)
 {
-  cleanup_free char *cdir = NULL, *mnt = NULL, *mj = NULL, *parent = NULL;
+  cleanup_free char *cdir = NULL, *mnt = NULL, *mj = NULL;
   cleanup_json json_t *info = NULL;
   struct ch_unpack_opts uo = { .limit = opts->disk_limit, .keep_devices = opts->privileged };
   unsigned long flags = opts->allow_suid ? MS_NODEV : MS_NOSUID | MS_NODEV;
@@ -248,7 +248,7 @@ ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_root, c
   paths (root, run_root, name, &cdir, &mnt);
   mj = xasprintf ("%s/mount.json", cdir);
   if (access (mj, F_OK) == 0)
-    return ch_error (err, EEXIST, "chute `%s` already has a root filesystem (unmount it first)", name);
+    return ch_image_error (err, EEXIST, "chute `%s` already has a root filesystem (unmount it first)", name);
   if (ch_store_unpack_image (s, img, &uo, err) < 0)
     return -1;
   /* a crash between mkdir and mount.json leaves a dir without mount.json: start over */

@@ -314,7 +314,7 @@ ch_store_untag (struct ch_store *s, const char *ref, char **digest_out, ch_error
         }
     }
   if (digest == NULL)
-    return ch_error (err, ENOENT, "image `%s` not found", ref);
+    return ch_image_error (err, ENOENT, "image `%s` not found", ref);
   if (index_save (s, idx, err) < 0)
     return -1;
   if (digest_out)
@@ -391,7 +391,7 @@ ch_store_resolve (struct ch_store *s, const char *ref, char **manifest_digest, c
         }
   }
   if (found == NULL)
-    return ch_error (err, ENOENT, "image `%s` not found", ref);
+    return ch_image_error (err, ENOENT, "image `%s` not found", ref);
   *manifest_digest = steal_pointer (&found);
   return 0;
 }

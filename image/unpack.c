@@ -185,7 +185,7 @@ static int
 account (struct unpack *u, uint64_t bytes, ch_error_t *err)
 {
   if (u->st->bytes + bytes > u->limit || u->st->bytes + bytes < u->st->bytes)
-    return ch_error (err, EFBIG, "unpacked content exceeds the disk limit of %llu bytes",
+    return ch_image_error (err, EFBIG, "unpacked content exceeds the disk limit of %llu bytes",
                      (unsigned long long) u->limit);
   u->st->bytes += bytes;
   return 0;
@@ -310,7 +310,7 @@ do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error
       if (tfd < 0)
         return ch_error_prefix (err, "hardlink `%s`", raw);
       if (fstat (tfd, &st) < 0 || S_ISDIR (st.st_mode))
-        return ch_error (err, EPERM, "hardlink `%s` to directory `%s`", raw, link);
+        return ch_image_error (err, EPERM, "hardlink `%s` to directory `%s`", raw, link);
       if ((pfd = parent_of (u, path, &name, err)) < 0 || clear_name (u, pfd, name, false, &isdir, err) < 0)
         return -1;
       if (linkat (tfd, "", pfd, name, AT_EMPTY_PATH) < 0)
@@ -526,14 +526,14 @@ ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch
       struct ch_unpack_opts o = *opts;
       o.limit = limit - total;
       if (total >= limit)
-        return ch_error (err, EFBIG, "image %s: layers exceed the disk limit of %llu bytes", img->manifest_digest,
+        return ch_image_error (err, EFBIG, "image %s: layers exceed the disk limit of %llu bytes", img->manifest_digest,
                          (unsigned long long) limit);
       if (ch_store_unpack_layer (s, &img->manifest->layers[i], &o, &sz, err) < 0)
         return -1;
       total += sz;
     }
   if (total > limit)
-    return ch_error (err, EFBIG, "image %s: layers take %llu bytes, more than the disk limit of %llu",
+    return ch_image_error (err, EFBIG, "image %s: layers take %llu bytes, more than the disk limit of %llu",
                      img->manifest_digest, (unsigned long long) total, (unsigned long long) limit);
   return 0;
 }

@@ -54,6 +54,10 @@ ch_cmd_exec (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       ch_chute_clear (&c);
       return ch_error (err, 0, "chute `%s` is not running", name);
     }
+  /* nothing in the chute may get a handle on our binary (CVE-2019-5736):
+   * continue from a sealed copy, as `chuted oci exec` does */
+  if (ch_runtime_reexec_sealed (NULL, err) < 0)
+    return -1;
   eo.argv = argv + optind;
   eo.env = env;
   if (eo.stdin_fd < 0 && eo.tty)

@@ -3,12 +3,15 @@
  * root filesystem. A separate program so that libcurl, libarchive and
  * libcrypto never load on the runtime path. */
 #include "common/error.h"
+#include "common/file.h"
 #include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
 #include "image/image.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +30,10 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  rmi REF...\n"
                             "  image prune | image ls [--json] | image inspect REF\n"
                             "  login [--insecure-registry] -u USER (-p PASS | --password-stdin) REGISTRY\n"
+                            "  logout REGISTRY\n"
                             "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged]\n"
                             "  unmount --chute NAME\n"
+                            "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
                             "          [--workdir DIR] [--user USER] [--tag NAME] [--arch ARCH] [--mtime SECS] -o OUT\n";
 
@@ -242,7 +247,7 @@ cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
   src = ch_import_is_transport (argv[0]) ? xstrdup (argv[0]) : xasprintf ("oci-archive:%s", argv[0]);
   if (open_store (c, false, &s, err) < 0)
     return -1;
-  r = ch_import (s, src, o->tag, o->platform, &ref, &digest, err);
+  r = ch_import (s, src, o->tag, o->platform, NULL, &ref, &digest, err);
   ch_store_free (s);
   if (r < 0)
     return -1;
@@ -460,6 +465,17 @@ cmd_login (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
   return 0;
 }
 
+static int
+cmd_logout (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  if (argc != 1)
+    return ch_error (err, 0, "logout: want exactly one registry");
+  if (ch_auth_remove (c->root, argv[0], err) < 0)
+    return -1;
+  printf ("Removed login credentials for %s\n", argv[0]);
+  return 0;
+}
+
 /* REF -> a manifest digest in the store, importing or pulling first if needed. */
 static int
 resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char *ref, char **md, char **name,
@@ -470,7 +486,8 @@ resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char 
 
   if (ch_import_is_transport (ref))
     {
-      if (ch_import (s, ref, o->tag, o->platform, name, &d, err) < 0)
+      struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
+      if (ch_import (s, ref, o->tag, o->platform, &uo, name, &d, err) < 0)
         return -1;
       *md = steal_pointer (&d);
       return 0;
@@ -580,6 +597,36 @@ cmd_mkimage (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *e
   return ch_build_image (&b, err);
 }
 
+/* One layer tar into a new directory, exactly as the store does it (bench, debugging). */
+static int
+cmd_unpack (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
+  struct ch_unpack_stats st;
+  cleanup_close int fd = -1, dfd = -1;
+
+  if (argc != 2)
+    return ch_error (err, 0, "unpack: want LAYER.tar DIR");
+  fd = open (argv[0], O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return ch_error (err, errno, "open `%s`", argv[0]);
+  if (mkdir (argv[1], 0755) < 0)
+    return ch_error (err, errno, "mkdir `%s`", argv[1]);
+  dfd = open (argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ch_unpack_fd (fd, dfd, &uo, &st, err) < 0)
+    {
+      cleanup_error ch_error_t e = NULL;
+      if (dfd < 0)
+        ch_error (err, errno, "open `%s`", argv[1]);
+      ch_rm_rf (argv[1], &e);
+      return ch_error_prefix (err, "unpack `%s`", argv[0]);
+    }
+  if (!o->quiet)
+    printf ("%llu entries, %llu bytes, %llu dropped\n", (unsigned long long) st.entries,
+            (unsigned long long) st.bytes, (unsigned long long) st.dropped);
+  return 0;
+}
+
 struct command
 {
   const char *name;
@@ -588,8 +635,8 @@ struct command
 
 static const struct command commands[] = {
   { "pull", cmd_pull },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
-  { "image", cmd_image },   { "login", cmd_login },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
-  { "mkimage", cmd_mkimage }, { NULL, NULL },
+  { "image", cmd_image },   { "login", cmd_login },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
+  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { NULL, NULL },
 };
 
 int

@@ -160,17 +160,15 @@ new_lease (struct ch_net_locked *l, const char *chute, const struct ch_net_confi
   json_object_set_new (lease, "mode", json_string (cfg->mode == CH_NET_BRIDGE ? "bridge" : "none"));
   if (cfg->mode == CH_NET_BRIDGE)
     {
-      const char *old = json_string_value (json_object_get (l->ipam, "subnet"));
       cleanup_free char *net = ch_net_ip4_str (l->conf.net);
       cleanup_free char *veth = NULL;
       uint32_t a;
 
       subnet = xasprintf ("%s/%d", net, l->conf.prefix);
-      if (old && strcmp (old, subnet) != 0 && ch_ipam_bridge_leases (l->ipam) > 0)
+      if (l->changed)
         {
           json_decref (lease);
-          return ch_error (err, 0, "subnet changed from %s to %s while %zu chutes hold addresses", old, subnet,
-                           ch_ipam_bridge_leases (l->ipam));
+          return ch_error (err, 0, "%s", l->changed);
         }
       if (ch_ipam_check_ports (l->ipam, cfg, err) < 0 || ch_nl_check_overlap (l->sk, &l->conf, err) < 0
           || ch_ipam_alloc (l->ipam, &l->conf, &a, err) < 0)
@@ -323,6 +321,7 @@ void
 ch_net_locked_release (struct ch_net_locked *l)
 {
   ch_nl_closep (&l->sk);
+  free (l->changed);
   if (l->ipam)
     json_decref (l->ipam);
   ch_net_conf_clear (&l->conf);
@@ -330,12 +329,38 @@ ch_net_locked_release (struct ch_net_locked *l)
     close (l->lock);
 }
 
+/* While chutes hold addresses, the network they were given stays the one
+ * in use (teardown must find their bridge and table even if the config or
+ * env changed since); a different configuration only refuses new chutes. */
+static int
+follow_recorded (struct ch_net_locked *l, ch_error_t *err)
+{
+  const char *br = json_string_value (json_object_get (l->ipam, "bridge"));
+  const char *subnet = json_string_value (json_object_get (l->ipam, "subnet"));
+  cleanup_free char *net = ch_net_ip4_str (l->conf.net);
+  cleanup_free char *want = xasprintf ("%s/%d", net, l->conf.prefix);
+
+  if (br == NULL || subnet == NULL || ch_ipam_bridge_leases (l->ipam) == 0)
+    return 0;
+  if (strcmp (br, l->conf.bridge) == 0 && strcmp (subnet, want) == 0)
+    return 0;
+  l->changed = xasprintf ("the network changed from %s %s to %s %s while %zu chutes hold addresses on it", br,
+                          subnet, l->conf.bridge, want, ch_ipam_bridge_leases (l->ipam));
+  if (ch_net_cidr_parse (subnet, &l->conf.net, &l->conf.prefix, err) < 0)
+    return ch_error_prefix (err, "ipam.json");
+  l->conf.gw = l->conf.net + 1;
+  free (l->conf.bridge);
+  free (l->conf.nft_table);
+  l->conf.bridge = xstrdup (br);
+  l->conf.nft_table = xasprintf ("chuted_%s", br);
+  return 0;
+}
+
 int
 ch_net_lock_and_load (const char *root, struct ch_net_locked *l, ch_error_t *err)
 {
   if (ch_ipam_lock (root, &l->lock, err) < 0 || ch_net_conf_load (root, &l->conf, err) < 0
-      || ch_ipam_load (root, &l->ipam, err) < 0 || ch_nl_open (&l->sk, err) < 0)
+      || ch_ipam_load (root, &l->ipam, err) < 0 || follow_recorded (l, err) < 0 || ch_nl_open (&l->sk, err) < 0)
     return -1;
   return 0;
 }
-

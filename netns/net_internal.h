@@ -125,6 +125,7 @@ struct ch_net_locked
   struct ch_net_conf conf;
   json_t *ipam;
   struct nl_sock *sk;
+  char *changed; /* why new chutes are refused, when config and recorded network differ */
 };
 int ch_net_lock_and_load (const char *root, struct ch_net_locked *l, ch_error_t *err);
 void ch_net_locked_release (struct ch_net_locked *l);

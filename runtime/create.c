@@ -205,6 +205,17 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
                                   "call ch_runtime_reexec_sealed() first");
   if (ch_spec_load_bundle (o->bundle, &s, err) < 0)
     return -1;
+  if (s->seccomp)
+    {
+      cleanup_free char *cache = ch_seccomp_cache_dir (o->state_dir);
+      if (ch_seccomp_compile (s->seccomp, s->seccomp_json, cache, &s->seccomp_bpf, err) < 0)
+        goto out;
+    }
+  if (s->terminal && o->console_socket_fd < 0)
+    {
+      ch_error (err, 0, "process.terminal is set but there is no console socket to send the terminal to");
+      goto out;
+    }
   if (!s->ns[CH_NS_MOUNT].enabled)
     {
       ch_error (err, 0, "config.json: linux.namespaces: a mount namespace is required");
@@ -224,7 +235,9 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       goto out;
     }
   c.state_made = true;
-  if (mkfifo (fifo, 0600) < 0)
+  /* 0622: an init in a user namespace is not host root; the state dir
+   * (0700) keeps everyone else from reaching it */
+  if (mkfifo (fifo, 0622) < 0 || chmod (fifo, 0622) < 0)
     {
       ch_error (err, errno, "mkfifo `%s`", fifo);
       goto out;
@@ -266,7 +279,8 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
     }
   ca.flags = flags | CLONE_PIDFD | (o->clone_parent ? CLONE_PARENT : 0);
   ca.pidfd = (uint64_t) (uintptr_t) &c.pidfd;
-  ca.exit_signal = SIGCHLD; /* ignored with CLONE_PARENT: the kernel uses ours */
+  /* clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours */
+  ca.exit_signal = o->clone_parent ? 0 : SIGCHLD;
   pid = syscall (SYS_clone3, &ca, sizeof (ca));
   if (pid == 0)
     {

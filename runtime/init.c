@@ -156,7 +156,7 @@ ch_init_main (const struct ch_init_args *a)
     }
   close (fd);
   close (a->fifo_fd);
-  if (a->spec->seccomp && a->spec->no_new_privileges && ch_seccomp_load (a->spec->seccomp, &err) < 0)
+  if (a->spec->seccomp && a->spec->no_new_privileges && ch_spec_seccomp_load (a->spec, &err) < 0)
     goto fail_late;
   execve (path, p.argv, p.env);
   code = ch_exec_error_code (errno);
@@ -164,11 +164,14 @@ ch_init_main (const struct ch_init_args *a)
   goto fail_late;
 
 fail:
+  /* err_fd first: whoever reads it must have the line once create returns */
+  ch_report_error (a->err_fd, code, &err);
   {
     cleanup_free char *msg = xasprintf ("E%d %s", code, err && err->msg ? err->msg : "unknown error");
     if (send (a->sync_fd, msg, strlen (msg), MSG_NOSIGNAL) < 0)
-      { /* the parent is gone: the err_fd line below is all that is left */ }
+      { /* the parent is gone: the err_fd line is all that is left */ }
   }
+  _exit (code);
 fail_late:
   ch_report_error (a->err_fd, code, &err);
   _exit (code);

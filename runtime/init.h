@@ -34,6 +34,9 @@ int ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err);
 int ch_rootfs_devices (const struct ch_spec *s, int rootfd, bool userns, ch_error_t *err);
 /* rootfs_cgroup.c: a "cgroup" mount at TARGETFD (v1 hierarchies or v2). */
 int ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, ch_error_t *err);
+/* rootfs_path.c: mkdir -p PATH in root following (dangling) symlinks
+ * inside it; returns an O_PATH fd of the directory. */
+int ch_mkdir_in_root_follow (int rootfd, const char *path, mode_t mode, ch_error_t *err);
 /* Remount with FLAGS, keeping the locked nosuid/nodev/noexec/... flags. */
 int ch_remount (int fd, unsigned long flags, ch_error_t *err);
 
@@ -46,6 +49,16 @@ int ch_caps_apply (const struct ch_caps *c, ch_error_t *err);
 /* seccomp.c */
 int ch_seccomp_build (const struct ch_seccomp *sc, scmp_filter_ctx *out, ch_error_t *err);
 int ch_seccomp_load (const struct ch_seccomp *sc, ch_error_t *err);
+/* The spec's filter: its precompiled BPF when there is one. */
+int ch_spec_seccomp_load (const struct ch_spec *s, ch_error_t *err);
+/* seccomp_bpf.c: the filter compiled to BPF, cached in CACHE_DIR by a hash
+ * of PROFILE (linux.seccomp as JSON) when both are non-NULL. */
+int ch_seccomp_compile (const struct ch_seccomp *sc, json_t *profile, const char *cache_dir, struct ch_bpf *out,
+                        ch_error_t *err);
+int ch_seccomp_load_bpf (const struct ch_bpf *b, ch_error_t *err);
+void ch_bpf_clear (struct ch_bpf *b);
+/* STATE_DIR/../.seccomp: shared by the containers of one state root. */
+char *ch_seccomp_cache_dir (const char *state_dir);
 
 /* passwd.c: /etc/passwd and /etc/group of the container (buffers parsed). */
 struct ch_pwent

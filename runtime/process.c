@@ -136,7 +136,7 @@ ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, 
   /* Without no_new_privs installing a filter needs CAP_SYS_ADMIN: do it
    * while we still have it (runc's order); with it, the caller loads the
    * filter last, right before execve. */
-  if (s->seccomp && !s->no_new_privileges && ch_seccomp_load (s->seccomp, err) < 0)
+  if (s->seccomp && !s->no_new_privileges && ch_spec_seccomp_load (s, err) < 0)
     goto out;
   if (set_identity (s, &c, err) < 0)
     goto out;

@@ -55,8 +55,16 @@ make_target (int rootfd, const char *dest, bool is_dir, ch_error_t *err)
   int fd;
 
   if (is_dir)
-    return ch_mkdir_in_root (rootfd, dest, 0755, err);
-  parent = ch_parent_in_root (rootfd, dest, true, 0755, &name, err);
+    return ch_mkdir_in_root_follow (rootfd, dest, 0755, err);
+  {
+    cleanup_free char *dir = xstrdup (dest);
+    char *slash = strrchr (dir, '/');
+    name = xstrdup (slash + 1);
+    *slash = '\0';
+    if (*name == '\0' || strcmp (name, "..") == 0 || strcmp (name, ".") == 0)
+      return ch_error (err, EINVAL, "mount destination `%s`", dest);
+    parent = ch_mkdir_in_root_follow (rootfd, *dir ? dir : "/", 0755, err);
+  }
   if (parent < 0)
     return -1;
   fd = openat (parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -64,7 +72,18 @@ make_target (int rootfd, const char *dest, bool is_dir, ch_error_t *err)
     close (fd);
   else if (errno != EEXIST && errno != ELOOP && errno != EISDIR && errno != ETXTBSY)
     return ch_error (err, errno, "create mount point `%s`", dest);
-  return ch_open_in_root (rootfd, dest, O_PATH, 0, err);
+  fd = openat (parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return ch_error (err, errno, "open mount point `%s`", dest);
+  {
+    struct stat st;
+    if (fstat (fd, &st) < 0 || S_ISLNK (st.st_mode))
+      {
+        close (fd);
+        return ch_error (err, ELOOP, "mount point `%s` is a symlink", dest);
+      }
+  }
+  return fd;
 }
 
 static int

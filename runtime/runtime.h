@@ -31,7 +31,9 @@ struct ch_create_opts
   int err_fd;                /* >= 0: setup/exec errors of the init are written here as one line
                                 "CODE MESSAGE\n" (CODE = the exit code to report: 127 not found,
                                 126 not executable, 1 otherwise); CLOEXEC in the init so a
-                                successful exec closes it */
+                                successful exec closes it. -1: setup errors still come back
+                                as this call's error (over the sync socket); an exec failure
+                                after start is then only the init's exit code */
   bool clone_parent;         /* CLONE_PARENT: the init becomes our parent's child (the monitor) */
   int *init_exit_code;       /* optional out: the CODE of an init setup error (127/126/1) */
 };
@@ -52,8 +54,9 @@ int ch_container_delete (const char *state_dir, bool force, ch_error_t *err);
 /* CVE-2019-5736: processes that enter a container must run from a sealed
  * memfd copy of chuted, never from the host binary. ch_container_create and
  * ch_container_exec refuse to run otherwise; a main() that calls them calls
- * this first (with its own argv): it re-executes the program from a sealed
- * memfd (returns 0 at once when already sealed; does not return on success). */
+ * this first, before opening fds or sockets (ARGV: its own, or NULL for
+ * /proc/self/cmdline): it re-executes the program from a sealed memfd
+ * (returns 0 at once when already sealed; does not return on success). */
 int ch_runtime_reexec_sealed (char **argv, ch_error_t *err);
 
 struct ch_exec_opts
@@ -70,7 +73,8 @@ struct ch_exec_opts
 /* Run a process inside a running container (setns into its namespaces,
  * join its cgroup, same caps/seccomp/no_new_privs/apparmor-less profile as
  * the init). Without detach, waits and stores its exit code in *STATUS
- * (128+sig when killed). */
+ * (128+sig when killed). When the process cannot be started (e.g. exec
+ * "/nope") returns -1 and *STATUS holds the code to exit with (127/126/1). */
 int ch_container_exec (const char *state_dir, const struct ch_exec_opts *o, int *status, ch_error_t *err);
 
 #endif

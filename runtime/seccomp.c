@@ -85,6 +85,14 @@ ch_seccomp_build (const struct ch_seccomp *sc, scmp_filter_ctx *out, ch_error_t 
 }
 
 int
+ch_spec_seccomp_load (const struct ch_spec *s, ch_error_t *err)
+{
+  if (s->seccomp_bpf.prog)
+    return ch_seccomp_load_bpf (&s->seccomp_bpf, err);
+  return ch_seccomp_load (s->seccomp, err);
+}
+
+int
 ch_seccomp_load (const struct ch_seccomp *sc, ch_error_t *err)
 {
   __attribute__ ((cleanup (seccomp_releasep))) scmp_filter_ctx ctx = NULL;

@@ -5,6 +5,7 @@
 #include "runtime/runtime.h"
 #include "runtime/init.h"
 
+#include "common/file.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -39,8 +40,21 @@ ch_runtime_reexec_sealed (char **argv, ch_error_t *err)
   struct stat st;
   off_t off = 0;
 
+  cleanup_strv char **cmdline = NULL;
+
   if (ch_self_is_sealed ())
     return 0;
+  if (argv == NULL)
+    {
+      cleanup_free char *buf = NULL;
+      size_t len, i;
+      if (ch_read_file ("/proc/self/cmdline", &buf, &len, err) < 0)
+        return -1;
+      cmdline = xzalloc (sizeof (char *));
+      for (i = 0; i < len; i += strlen (buf + i) + 1)
+        ch_strv_append (&cmdline, buf + i);
+      argv = cmdline;
+    }
   exe = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (exe < 0)
     return ch_error (err, errno, "open /proc/self/exe");

@@ -235,6 +235,9 @@ ch_spec_free (struct ch_spec *s)
   ch_cgroup_resources_clear (&s->resources);
   free (s->cgroups_path);
   ch_seccomp_free (s->seccomp);
+  if (s->seccomp_json)
+    json_decref (s->seccomp_json);
+  free (s->seccomp_bpf.prog);
   ch_strv_free (s->masked_paths);
   ch_strv_free (s->readonly_paths);
   for (i = 0; i < s->n_devices; i++)

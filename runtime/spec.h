@@ -67,6 +67,13 @@ struct ch_seccomp_rule
   size_t n_args;
 };
 
+/* A compiled filter (runtime/seccomp_bpf.c). */
+struct ch_bpf
+{
+  char *prog; /* struct sock_filter[] */
+  size_t len; /* bytes */
+};
+
 struct ch_seccomp
 {
   uint32_t default_action;
@@ -130,6 +137,8 @@ struct ch_spec
   struct ch_cgroup_resources resources;
   char *cgroups_path;
   struct ch_seccomp *seccomp;
+  json_t *seccomp_json;     /* linux.seccomp as written (the cache key) */
+  struct ch_bpf seccomp_bpf; /* filled by create/exec before clone; empty: compile in the child */
   char **masked_paths;
   char **readonly_paths;
   struct ch_spec_device *devices;

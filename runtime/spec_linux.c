@@ -213,6 +213,8 @@ ch_spec_parse_linux (struct ch_spec *s, json_t *l, ch_error_t *err)
     return -1;
   if (v && ch_spec_parse_seccomp (v, "linux.seccomp", &s->seccomp, err) < 0)
     return -1;
+  if (v)
+    s->seccomp_json = json_incref (v);
   if (ch_spec_get (l, "linux", "maskedPaths", JSON_ARRAY, false, &v, err) < 0)
     return -1;
   if (v && ch_spec_strv (v, "linux.maskedPaths", &s->masked_paths, err) < 0)

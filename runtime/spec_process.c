@@ -30,22 +30,32 @@ static const struct
   { "RLIMIT_STACK", RLIMIT_STACK },
 };
 
+/* An id field of process.user: absent is 0; (uid_t) -1 is not an id. */
+static int
+parse_id (json_t *user, const char *name, uint32_t *out, ch_error_t *err)
+{
+  cleanup_free char *key = xasprintf ("process.user.%s", name);
+  json_t *v;
+  uint64_t n = 0;
+
+  if (ch_spec_get (user, "process.user", name, JSON_INTEGER, false, &v, err) < 0)
+    return -1;
+  if (v && ch_spec_u64 (v, key, &n, err) < 0)
+    return -1;
+  if (n >= UINT32_MAX)
+    return ch_spec_err (err, key, "out of range");
+  *out = (uint32_t) n;
+  return 0;
+}
+
 static int
 parse_user (struct ch_spec *s, json_t *user, ch_error_t *err)
 {
   json_t *v;
   uint64_t n;
 
-  if (ch_spec_get (user, "process.user", "uid", JSON_INTEGER, false, &v, err) < 0)
+  if (parse_id (user, "uid", &s->uid, err) < 0 || parse_id (user, "gid", &s->gid, err) < 0)
     return -1;
-  if (v && (ch_spec_u64 (v, "process.user.uid", &n, err) < 0 || (n > UINT32_MAX - 1 && ch_spec_err (err, "process.user.uid", "out of range") < 0)))
-    return -1;
-  s->uid = v ? (uid_t) n : 0;
-  if (ch_spec_get (user, "process.user", "gid", JSON_INTEGER, false, &v, err) < 0)
-    return -1;
-  if (v && (ch_spec_u64 (v, "process.user.gid", &n, err) < 0 || (n > UINT32_MAX - 1 && ch_spec_err (err, "process.user.gid", "out of range") < 0)))
-    return -1;
-  s->gid = v ? (gid_t) n : 0;
   if (ch_spec_get (user, "process.user", "umask", JSON_INTEGER, false, &v, err) < 0)
     return -1;
   if (v)

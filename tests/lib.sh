@@ -10,6 +10,11 @@ BIN=${CHUTED_BIN:-$TOP/build}
 CHUTED=$BIN/chuted
 T_NAME=$(basename "$0" .sh)
 T_FAILS=0
+if [ ! -x "$CHUTED" ]; then
+  echo "FAIL: $T_NAME: $CHUTED is not built"
+  exit 1
+fi
+
 # Everything a test creates carries this prefix so a crashed run's leftovers
 # can be found (tests/cleanup-leftovers.sh) and removed by the next run.
 TEST_PREFIX=${TEST_PREFIX:-chuted-test}
@@ -37,7 +42,7 @@ make_rootfs() {
   local d=${1:-$T_DIR/rootfs}
   mkdir -p "$d"/{bin,etc,proc,sys,dev,tmp,root,var/www}
   cp /bin/busybox "$d/bin/busybox"
-  for a in $(/bin/busybox --list); do ln -sf busybox "$d/bin/$a"; done
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$d/bin/$a"; done
   echo 'root:x:0:0:root:/root:/bin/sh' > "$d/etc/passwd"
   echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> "$d/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' > "$d/etc/group"

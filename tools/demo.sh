@@ -11,7 +11,7 @@ trap cleanup EXIT
 
 mkdir -p "$D/rootfs"/{bin,etc,proc,sys,dev,tmp,var/www}
 cp /bin/busybox "$D/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do ln -sf busybox "$D/rootfs/bin/$a"; done
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$D/rootfs/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$D/rootfs/etc/passwd"
 echo '<h1>hello from a chute</h1>' > "$D/rootfs/var/www/index.html"
 

@@ -9,7 +9,8 @@ libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libnftnl-dev zlib1g-de
 libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libmosquitto-dev libcmocka-dev
 busybox-static iproute2 nftables procps psmisc util-linux time
 crun runc umoci skopeo docker-registry mosquitto hyperfine iperf3
-qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs
+qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs python3
+apache2-utils python3-cryptography clang libclang-rt-14-dev podman
 "
 missing=""
 for p in $PKGS; do

@@ -568,6 +568,53 @@ test_destroy_kills (void **state)
   assert_nothing_left (h);
 }
 
+/* The kernel refuses memory > memsw at every step: update must order the
+ * two writes both ways (raise: memsw first; lower: memory first). */
+static void
+test_v1_update_memsw_order (void **state)
+{
+  struct host *h = need_host (state);
+  ch_error_t err = NULL;
+  struct ch_cgroup_resources r;
+  struct ch_cgroup *cg = NULL;
+  cleanup_free char *path = xasprintf ("%s/upd", h->parent);
+  const char *m = h->l.v1[CH_CG_MEMORY];
+  struct
+  {
+    int64_t mem, sw;
+    const char *want_mem, *want_sw;
+  } steps[] = {
+    { 128 << 20, 128 << 20, "134217728", "134217728" }, /* raise both */
+    { 16 << 20, 16 << 20, "16777216", "16777216" },     /* lower both */
+    { 16 << 20, 64 << 20, "16777216", "67108864" },     /* swap only up */
+    { CH_CGROUP_MAX, CH_CGROUP_MAX, "9223372036854771712", "9223372036854771712" },
+  };
+  cleanup_free char *swfile = xasprintf ("%s/memory.memsw.limit_in_bytes", m);
+
+  if (access (swfile, F_OK) < 0)
+    skip (); /* no swap accounting on this kernel */
+  ch_cgroup_resources_init (&r);
+  r.memory_limit = 32 << 20;
+  r.memory_swap = 32 << 20;
+  if (ch_cgroup_create_in (&h->l, path, &r, &cg, &err) < 0)
+    fail_msg ("create: %s", err->msg);
+  for (size_t i = 0; i < sizeof (steps) / sizeof (steps[0]); i++)
+    {
+      r.memory_limit = steps[i].mem;
+      r.memory_swap = steps[i].sw;
+      if (ch_cgroup_update (cg, &r, &err) < 0)
+        fail_msg ("update %zu: %s", i, err->msg);
+      cleanup_free char *gm = read_value (m, path, "memory.limit_in_bytes");
+      cleanup_free char *gs = read_value (m, path, "memory.memsw.limit_in_bytes");
+      assert_string_equal (gm, steps[i].want_mem);
+      assert_string_equal (gs, steps[i].want_sw);
+    }
+  if (ch_cgroup_destroy (cg, &err) < 0)
+    fail_msg ("destroy: %s", err->msg);
+  ch_cgroup_free (cg);
+  assert_nothing_left (h);
+}
+
 /* The v2 backend on a real cgroup2 fs: this host's unified mount has no
  * controllers, but the core files (procs, freeze, events, kill, cpu.stat)
  * are the kernel's own. */
@@ -644,6 +691,7 @@ main (void)
     cmocka_unit_test_teardown (test_oom_counted, scrub_all),
     cmocka_unit_test_teardown (test_pids_and_kill_from_elsewhere, scrub_all),
     cmocka_unit_test_teardown (test_destroy_kills, scrub_all),
+    cmocka_unit_test_teardown (test_v1_update_memsw_order, scrub_all),
     cmocka_unit_test_teardown (test_v2_backend_on_unified, scrub_all),
   };
   return cmocka_run_group_tests (tests, setup, teardown);

@@ -40,6 +40,7 @@ struct t
   char *dir, *root, *run;
   char fwd_orig;
   pid_t wan_httpd;
+  pid_t httpds[8]; /* killed by group_teardown even when a test fails midway */
 };
 
 static int
@@ -115,11 +116,22 @@ httpd_in (struct t *t, const char *nspath, const char *who, int port)
   if (pid == 0)
     {
       int fd = open (nspath, O_RDONLY);
+      int null = open ("/dev/null", O_RDWR);
+      /* not the test's stdout: a reader of it would wait for httpd */
+      dup2 (null, 0);
+      dup2 (null, 1);
+      dup2 (null, 2);
       if (fd < 0 || setns (fd, CLONE_NEWNET) < 0)
         _exit (126);
       execl ("/bin/busybox", "busybox", "httpd", "-f", "-p", p, "-h", www, (char *) NULL);
       _exit (127);
     }
+  for (size_t i = 0; i < 8; i++)
+    if (t->httpds[i] == 0)
+      {
+        t->httpds[i] = pid;
+        break;
+      }
   /* wait until it listens */
   for (int i = 0; i < 50; i++)
     {
@@ -133,7 +145,7 @@ httpd_in (struct t *t, const char *nspath, const char *who, int port)
 static void
 stop (pid_t pid)
 {
-  if (pid > 0)
+  if (pid > 0 && waitpid (pid, NULL, WNOHANG) == 0)
     {
       kill (pid, SIGKILL);
       waitpid (pid, NULL, 0);
@@ -172,6 +184,36 @@ group_setup (void **state)
   return 0;
 }
 
+/* every chute is "gone": the reaper removes all their networks */
+static void
+reap_all (struct t *t)
+{
+  cleanup_free char *chutes = xasprintf ("%s/chutes", t->run);
+  ch_error_t err = NULL;
+
+  for (size_t i = 0; i < 8; i++)
+    if (t->httpds[i] != t->wan_httpd)
+      {
+        stop (t->httpds[i]);
+        t->httpds[i] = 0;
+      }
+  if (access (chutes, F_OK) == 0 && ch_rm_rf (chutes, &err) < 0)
+    ch_error_release (&err);
+  if (ch_net_reap (t->root, t->run, &err) < 0)
+    {
+      print_error ("reap: %s\n", err->msg);
+      ch_error_release (&err);
+    }
+}
+
+/* a failed test must not leave chutes that fail the next ones */
+static int
+test_teardown (void **state)
+{
+  reap_all (*state);
+  return 0;
+}
+
 static int
 group_teardown (void **state)
 {
@@ -181,9 +223,9 @@ group_teardown (void **state)
   if (t == NULL)
     return 0;
   stop (t->wan_httpd);
-  ch_rm_rf (xasprintf ("%s/chutes", t->run), &err); /* every chute is now "gone" */
-  if (ch_net_reap (t->root, t->run, &err) < 0)
-    print_error ("reap: %s\n", err->msg);
+  for (size_t i = 0; i < 8; i++)
+    stop (t->httpds[i]);
+  reap_all (t);
   remove_test_net ();
   sh ("umount -R %s 2>/dev/null; rm -rf %s", t->run, t->dir);
   free (t->dir);
@@ -243,7 +285,7 @@ assert_clean (struct t *t)
 static int
 wget (const char *nspath, const char *url, const char *want)
 {
-  cleanup_free char *body = out ("nsenter --net=%s busybox wget -q -T 2 -O - %s 2>/dev/null", nspath, url);
+  cleanup_free char *body = out ("nsenter --net=%s curl -s -m 2 %s 2>/dev/null", nspath, url);
   return strcmp (body, want) == 0 ? 0 : -1;
 }
 
@@ -257,7 +299,7 @@ test_bridge_traffic (void **state)
   struct ch_net_config cfgb = { .mode = CH_NET_BRIDGE };
   ch_error_t err = NULL;
   cleanup_free char *addr = NULL, *hosts = NULL, *resolv = NULL, *table = NULL, *route = NULL;
-  cleanup_free char *b_ip = NULL, *a_ip = NULL;
+  cleanup_free char *b_ip = NULL, *a_ip = NULL, *a_url = NULL, *b_url = NULL;
   pid_t ha, hb;
 
   assert_int_equal (ch_net_parse_port ("18080:80", &ports[0], &err), 0);
@@ -294,11 +336,13 @@ test_bridge_traffic (void **state)
   /* chutes cannot reach each other, nor the host's own addresses */
   b_ip = xstrndup (rb.address, strchr (rb.address, '/') - rb.address);
   a_ip = xstrndup (ra.address, strchr (ra.address, '/') - ra.address);
-  assert_int_equal (wget (ra.netns_path, xasprintf ("http://%s/", b_ip), "chute-b"), -1);
-  assert_int_equal (wget (rb.netns_path, xasprintf ("http://%s/", a_ip), "chute-a"), -1);
+  b_url = xasprintf ("http://%s/", b_ip);
+  a_url = xasprintf ("http://%s/", a_ip);
+  assert_int_equal (wget (ra.netns_path, b_url, "chute-b"), -1);
+  assert_int_equal (wget (rb.netns_path, a_url, "chute-a"), -1);
   assert_int_equal (wget (rb.netns_path, "http://" LAN_HOST ":18080/", "chute-a"), -1);
   /* ... but the host reaches b directly (it is the bridge) */
-  assert_int_equal (wget ("/proc/1/ns/net", xasprintf ("http://%s/", b_ip), "chute-b"), 0);
+  assert_int_equal (wget ("/proc/self/ns/net", b_url, "chute-b"), 0);
   stop (ha);
   stop (hb);
 
@@ -329,7 +373,7 @@ test_net_none (void **state)
   assert_string_equal (routes, "0\n");
   links = out ("nsenter --net=%s ip -o link show up | awk -F': ' '{print $2}'", r.netns_path);
   assert_string_equal (links, "lo\n");
-  assert_int_not_equal (sh ("nsenter --net=%s busybox wget -q -T 1 -O - http://" WAN_PEER "/ 2>/dev/null", r.netns_path), 0);
+  assert_int_not_equal (sh ("nsenter --net=%s curl -s -m 1 http://" WAN_PEER "/ 2>/dev/null", r.netns_path), 0);
   ch_net_result_clear (&r);
   teardown_ok (t, "n");
   assert_clean (t);
@@ -527,6 +571,7 @@ test_reap (void **state)
   struct ch_net_config cfg = { .mode = CH_NET_BRIDGE, .wan_down_kbit = 5000 };
   struct ch_net_result r = { 0 };
   ch_error_t err = NULL;
+  cleanup_free char *dead = NULL, *alive = NULL;
 
   setup_ok (t, "alive", &cfg, &r);
   ch_net_result_clear (&r);
@@ -539,8 +584,10 @@ test_reap (void **state)
   assert_int_equal (sh ("nft list table ip " TABLE " >/dev/null"), 0);
   assert_int_equal (sh ("ip link show chv-0ae74d02 >/dev/null 2>&1"), 0);
   assert_int_not_equal (sh ("ip link show chv-0ae74d03 >/dev/null 2>&1"), 0);
-  assert_int_equal (access (xasprintf ("%s/netns/dead", t->run), F_OK), -1);
-  assert_int_equal (access (xasprintf ("%s/netns/alive", t->run), F_OK), 0);
+  dead = xasprintf ("%s/netns/dead", t->run);
+  alive = xasprintf ("%s/netns/alive", t->run);
+  assert_int_equal (access (dead, F_OK), -1);
+  assert_int_equal (access (alive, F_OK), 0);
   /* a veth nobody leases (a crash inside teardown) goes too */
   assert_int_equal (sh ("ip link add chv-0ae74d63 type veth peer name chtnorphan"), 0);
   assert_int_equal (ch_net_reap (t->root, t->run, &err), 0);
@@ -582,10 +629,14 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_bridge_traffic), cmocka_unit_test (test_net_none),
-    cmocka_unit_test (test_addresses_unique), cmocka_unit_test (test_bad_input),
-    cmocka_unit_test (test_shaping),        cmocka_unit_test (test_network_info),
-    cmocka_unit_test (test_reap),           cmocka_unit_test (test_killed_mid_setup),
+    cmocka_unit_test_teardown (test_bridge_traffic, test_teardown),
+    cmocka_unit_test_teardown (test_net_none, test_teardown),
+    cmocka_unit_test_teardown (test_addresses_unique, test_teardown),
+    cmocka_unit_test_teardown (test_bad_input, test_teardown),
+    cmocka_unit_test_teardown (test_shaping, test_teardown),
+    cmocka_unit_test_teardown (test_network_info, test_teardown),
+    cmocka_unit_test_teardown (test_reap, test_teardown),
+    cmocka_unit_test_teardown (test_killed_mid_setup, test_teardown),
   };
   return cmocka_run_group_tests (tests, group_setup, group_teardown);
 }

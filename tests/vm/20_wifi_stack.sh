@@ -12,10 +12,8 @@ mkdir -p "$D"
 stop_all() {
   for p in "$D"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
   $IP netns del "$STA" 2>/dev/null
-  sleep 0.3
-  rmmod mac80211_hwsim 2>/dev/null
 }
-trap 'stop_all; t_cleanup' EXIT
+trap 'stop_all; sleep 0.3; rmmod mac80211_hwsim 2>/dev/null; t_cleanup' EXIT
 
 check "mac80211_hwsim loads with two radios" modprobe mac80211_hwsim radios=2
 eq "two wiphys" "$(ls /sys/class/ieee80211 | wc -l)" 2
@@ -41,9 +39,12 @@ wpa_key_mgmt=WPA-PSK
 rsn_pairwise=CCMP
 wpa_passphrase=s3cretpass
 EOF
-check "hostapd starts (WPA2-PSK)" hostapd -B -P "$D/hostapd.pid" "$D/hostapd.conf"
-check "hostapd control socket reports ENABLED" \
-  wait_for 50 sh -c "hostapd_cli -p '$D/hostapd' -i '$ap_if' status | grep -q '^state=ENABLED'"
+check "hostapd starts (WPA2-PSK)" hostapd -B -f "$D/hostapd.log" -P "$D/hostapd.pid" "$D/hostapd.conf"
+if wait_for 100 sh -c "hostapd_cli -p '$D/hostapd' -i '$ap_if' status | grep -q '^state=ENABLED'"; then
+  pass "hostapd control socket reports ENABLED"
+else
+  fail "hostapd control socket reports ENABLED"; cat "$D/hostapd.log"
+fi
 
 $IP addr add 192.168.77.1/24 dev "$ap_if"
 check "dnsmasq serves a range on the AP interface" \
@@ -60,7 +61,7 @@ network={
 }
 EOF
 check "wpa_supplicant starts in the station netns" \
-  $IP netns exec "$STA" wpa_supplicant -B -i "$sta_if" -c "$D/sta.conf" -P "$D/wpa.pid"
+  $IP netns exec "$STA" wpa_supplicant -B -i "$sta_if" -c "$D/sta.conf" -P "$D/wpa.pid" -f "$D/wpa.log"
 check "station associates with WPA2 (COMPLETED)" \
   wait_for 150 sh -c "$IP netns exec '$STA' wpa_cli -p '$D/wpa' -i '$sta_if' status | grep -q '^wpa_state=COMPLETED'"
 check "AP lists the station" \

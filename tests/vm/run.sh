@@ -6,14 +6,15 @@
 # on any FAIL, a hang (bounded by CHUTED_VM_TIMEOUT seconds), a kernel panic,
 # or a suite that did not reach its end sentinel.
 #
-# Environment: CHUTED_VM_TIMEOUT (whole run, default 900 s), CHUTED_VM_TESTS
-# (glob on vm/NN_x or integration/NN_x, default all), CHUTED_VM_ACCEL (kvm|tcg,
-# default: probe), CHUTED_VM_TEST_TIMEOUT (per test inside, default 300 s).
+# Environment: CHUTED_VM_TIMEOUT (whole run, default 600 s), CHUTED_VM_TESTS
+# (glob on NN_x for tests/vm or integration/NN_x, default all), CHUTED_VM_ACCEL
+# (kvm|tcg, default: probe), CHUTED_VM_TEST_TIMEOUT (per test inside, default
+# 240 s), CHUTED_VM_VERBOSE=1 (every test's whole output, "  | " lines).
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$TOP/build/vm
 M='@@CHVM@@'
-TIMEOUT=${CHUTED_VM_TIMEOUT:-900}
+TIMEOUT=${CHUTED_VM_TIMEOUT:-600}
 SERIAL=$OUT/serial.log
 
 if ! "$TOP/tools/vm/build-image.sh"; then
@@ -29,6 +30,7 @@ qemu() { # ACCEL_ARGS TIMEOUT EXTRA_CMDLINE
   # shellcheck disable=SC2086
   timeout -k 5 "$2" qemu-system-x86_64 -M pc "${bios[@]}" $1 -m 256 -smp 2 \
     -kernel "$OUT/vmlinux" -initrd "$OUT/initramfs.cpio" \
+    -drive "file=$OUT/root.ext4,format=raw,if=virtio,snapshot=on" \
     -append "console=ttyS0 panic=-1 quiet loglevel=1 cgroup_no_v1=all $3" \
     -display none -monitor none -serial stdio -nic none -no-reboot </dev/null
 }
@@ -54,7 +56,7 @@ ACCEL=$(pick_accel)
 echo "vm: booting ($ACCEL, timeout ${TIMEOUT}s); full console log: $SERIAL"
 
 start=$SECONDS
-qemu "$ACCEL" "$TIMEOUT" "chuted.tests=${CHUTED_VM_TESTS:-*}" 2>&1 | tr -d '\r' | tee "$SERIAL" | while IFS= read -r line; do
+qemu "$ACCEL" "$TIMEOUT" "chuted.tests=${CHUTED_VM_TESTS:-*} chuted.verbose=${CHUTED_VM_VERBOSE:-0} chuted.test_timeout=${CHUTED_VM_TEST_TIMEOUT:-240}" 2>&1 | tr -d '\r' | tee "$SERIAL" | while IFS= read -r line; do
   case "$line" in
     "$M PASS: "*|"$M FAIL: "*|"$M SKIP: "*) echo "${line#"$M "}" ;;
     "$M | "*) echo "  ${line#"$M "}" ;;

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds the QEMU "APU" image under build/vm/ from Debian packages only:
 #   build/vm/vmlinux          uncompressed Debian 6.1 kernel (PVH entry, boots with qboot)
-#   build/vm/initramfs.cpio   busybox + bash + iproute2/nft + hostapd/wpa_supplicant/iw/dnsmasq
-#                             + the kernel modules they need + build/chuted* + the test suites
+#   build/vm/initramfs.cpio   small boot initramfs: busybox + virtio-blk/ext4 modules, mounts
+#                             the root disk and switch_roots to it
+#   build/vm/root.ext4        the root disk: busybox + bash + iproute2/nft + hostapd/
+#                             wpa_supplicant/iw/dnsmasq + their libraries + the kernel modules
+#                             + build/chuted* + the test suites (made by mke2fs -d, no mount)
 # The kernel .deb is fetched with `apt-get download` into build/vm/debs/ (kept as a cache)
 # and unpacked with `dpkg -x`; it is never installed on this host.
 # Rebuilds only when an input changed (hash of every input in build/vm/inputs.sha256).
 #
 # Environment: CHUTED_BIN (dir with chuted, chuted-monitor, chuted-image; default build/),
-#   CHUTED_VM_ALLOW_MISSING=1 builds without the chuted programs (their tests then SKIP).
+#   CHUTED_VM_ALLOW_MISSING=1 builds without the chuted programs (their tests then SKIP),
+#   CHUTED_VM_EXTRA="FILE..." copies more host programs (with their libraries) into
+#   /chuted/extra/ (for trying a tool inside the VM while developing).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tools/vm
@@ -53,9 +58,15 @@ host_path() { # program -> "found-path:resolved-path", empty if absent
 }
 
 progs=()
+dirs=()
 missing=()
 while read -r name pkg; do
   case "$name" in '' | '#'*) continue ;; esac
+  if [ "${name#+}" != "$name" ]; then # a directory copied whole
+    [ -d "${name#+}" ] || missing+=("${name#+} (Debian package $pkg)")
+    dirs+=("${name#+}")
+    continue
+  fi
   opt=0
   if [ "${name#\?}" != "$name" ]; then opt=1; name=${name#\?}; fi
   p=$(host_path "$name")
@@ -93,15 +104,16 @@ inputs_hash() {
   {
     echo "deb $(basename "$DEB")"
     (cd "$TOP" && sha256sum tools/vm/* $(test_files))
-    for p in "${chuted_progs[@]}"; do sha256sum "$p"; done
+    for p in "${chuted_progs[@]}" ${CHUTED_VM_EXTRA:-}; do sha256sum "$p"; done
     for e in "${progs[@]}"; do sha256sum "${e##*:}"; done
+    for d in "${dirs[@]}"; do find "$d" -type f -printf '%p %s %T@\n' | LC_ALL=C sort | sha256sum; done
     sha256sum /lib/firmware/regulatory.db
   } | sha256sum | cut -d' ' -f1
 }
 HASH=$(inputs_hash)
 if [ -f "$OUT/inputs.sha256" ] && [ "$(cat "$OUT/inputs.sha256")" = "$HASH" ] \
-  && [ -f "$OUT/vmlinux" ] && [ -f "$OUT/initramfs.cpio" ]; then
-  log "image up to date ($OUT/initramfs.cpio)"
+  && [ -f "$OUT/vmlinux" ] && [ -f "$OUT/initramfs.cpio" ] && [ -f "$OUT/root.ext4" ]; then
+  log "image up to date ($OUT/root.ext4)"
   exit 0
 fi
 rm -f "$OUT/inputs.sha256"
@@ -130,7 +142,7 @@ mv "$OUT/vmlinux.tmp" "$OUT/vmlinux"
 # --- the root tree ----------------------------------------------------------
 R=$OUT/root
 rm -rf "$R"
-mkdir -p "$R"/usr/{bin,sbin,lib,lib64} "$R"/{dev,proc,sys,run,tmp,root,mnt,newroot,etc,var/lib}
+mkdir -p "$R"/usr/{bin,sbin,lib,lib64} "$R"/{dev,proc,sys,run,tmp,root,mnt,etc,var/lib,var/tmp}
 # usr-merged like the host, so host paths (and ldd's) are valid inside.
 ln -s usr/bin "$R/bin"
 ln -s usr/sbin "$R/sbin"
@@ -158,6 +170,13 @@ for e in "${progs[@]}"; do # name:found:resolved
   copy_libs "$p"
   # the path the host finds it under (e.g. /usr/sbin/ip -> /bin/ip) works inside too
   [ -e "$R$found" ] || ln -s "$p" "$R$found"
+done
+for d in "${dirs[@]}"; do
+  mkdir -p "$R$d"
+  # tests, GUI and packaging parts of a tree are not needed to run
+  tar -C "$d" --exclude=test --exclude=tests --exclude=idlelib --exclude=tkinter --exclude=turtledemo \
+    --exclude=ensurepip --exclude=lib2to3 --exclude=dist-packages --exclude=site-packages -cf - . | tar -C "$R$d" -xf -
+  find "$R$d" -name '*.so' | while read -r so; do copy_libs "$so"; done
 done
 for t in modprobe insmod rmmod lsmod depmod modinfo; do ln -sf /usr/bin/kmod "$R/usr/sbin/$t"; done
 # busybox applets fill every name no real program took.
@@ -207,17 +226,42 @@ for p in "${chuted_progs[@]}"; do
   cp "$p" "$R/chuted/build/"
   copy_libs "$p"
 done
+mkdir -p "$R/chuted/extra"
+for p in ${CHUTED_VM_EXTRA:-}; do
+  cp "$p" "$R/chuted/extra/"
+  copy_libs "$p"
+done
 (cd "$TOP" && test_files | while read -r f; do
   mkdir -p "$R/chuted/$(dirname "$f")"
   cp -p "$f" "$R/chuted/$f"
 done)
-cp "$HERE/init.sh" "$R/init"
-cp "$HERE/run-suite.sh" "$R/chuted/tools/vm/"
-chmod 755 "$R/init" "$R/chuted/tools/vm/run-suite.sh"
+cp "$HERE/vm-init.sh" "$R/usr/sbin/chuted-vm-init"
+cp "$HERE/run-suite.sh" "$HERE/integration.list" "$R/chuted/tools/vm/"
+chmod 755 "$R/usr/sbin/chuted-vm-init" "$R/chuted/tools/vm/run-suite.sh"
 
-# --- the archive: plain newc (not gzipped) is what boots fastest under TCG --
-(cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$OUT/initramfs.cpio.tmp"
+# --- the root disk: room for the tests' files on top of the tree -----------
+size=$(( $(du -sm "$R" | cut -f1) + 256 ))
+rm -f "$OUT/root.ext4.tmp"
+truncate -s "${size}M" "$OUT/root.ext4.tmp"
+mke2fs -q -t ext4 -L chuted-vm -E root_owner=0:0 -d "$R" "$OUT/root.ext4.tmp" "${size}M" \
+  || die "mke2fs -d failed"
+mv "$OUT/root.ext4.tmp" "$OUT/root.ext4"
+
+# --- the boot initramfs: plain newc (not gzipped) boots fastest under TCG ---
+B=$OUT/boot
+rm -rf "$B"
+mkdir -p "$B"/{bin,dev,proc,newroot,modules}
+cp "$R/usr/bin/busybox" "$B/bin/busybox"
+for m in virtio_pci virtio_blk ext4; do
+  modprobe -d "$KDIR" -S "$KVER" --show-depends "$m" | awk '$1 == "insmod" {print $2}'
+done | awk '!seen[$0]++' | while read -r ko; do
+  cp "$ko" "$B/modules/"
+  basename "$ko" >> "$B/modules/order"
+done
+cp "$HERE/init.sh" "$B/init"
+chmod 755 "$B/init"
+(cd "$B" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$OUT/initramfs.cpio.tmp"
 mv "$OUT/initramfs.cpio.tmp" "$OUT/initramfs.cpio"
 echo "$KVER" > "$OUT/kernel.version"
 echo "$HASH" > "$OUT/inputs.sha256"
-log "built $OUT/initramfs.cpio ($(du -m "$OUT/initramfs.cpio" | cut -f1) MB, kernel $KVER)"
+log "built $OUT/root.ext4 (${size} MB, $(du -sm "$R" | cut -f1) MB used) and $OUT/initramfs.cpio ($(du -k "$OUT/initramfs.cpio" | cut -f1) kB), kernel $KVER"

@@ -3,12 +3,15 @@
 # tests/integration/*.sh, with a per-test timeout. Each PASS/FAIL/SKIP line is
 # relabelled "vm/<test>" and printed behind the marker so the host-side runner
 # (tests/vm/run.sh) counts only these lines and not kernel or test chatter.
-# A failing test's last output lines follow as "@@CHVM@@ | ...".
+# A failing test's last output lines follow as "@@CHVM@@ | ...", and a test's
+# "INFO: ..." lines (measurements) are passed on as "@@CHVM@@ INFO: ...".
+# With CHUTED_VM_VERBOSE=1 every test's whole output follows it that way.
 # The last line is the sentinel "@@CHVM@@ DONE passed=N failed=N skipped=N".
 set -u
 M='@@CHVM@@'
 FILTER=${1:-*}
-PER_TEST=${CHUTED_VM_TEST_TIMEOUT:-300}
+PER_TEST=${CHUTED_VM_TEST_TIMEOUT:-240}
+VERBOSE=${CHUTED_VM_VERBOSE:-0}
 LOGS=/tmp/chuted-vm-suite
 mkdir -p "$LOGS"
 passed=0 failed=0 skipped=0
@@ -39,6 +42,7 @@ run_one() { # file label-prefix
         [ "${rest#"$name": }" != "$rest" ] && rest=${rest#"$name": }
         [ "$kind" = FAIL ] && nfail=$((nfail + 1))
         result "$kind" "vm/$label" "$rest" ;;
+      INFO:\ *) echo "$M $line" ;; # measurements a test reports
     esac
   done < <(timeout "$PER_TEST" bash "$t" 2>&1; echo "__rc=$?")
   rc=$(sed -n 's/^__rc=//p' "$out" | tail -1)
@@ -47,14 +51,21 @@ run_one() { # file label-prefix
     else result FAIL "vm/$label" "exited $rc"; fi
     nfail=1
   fi
-  if [ $nfail != 0 ]; then
-    grep -v '^__rc=' "$out" | tail -15 | sed "s/^/$M | /"
+  if [ $nfail != 0 ] || [ "$VERBOSE" = 1 ]; then
+    grep -v '^__rc=' "$out" | tail -n "$([ "$VERBOSE" = 1 ] && echo 400 || echo 15)" | sed "s/^/$M | /"
   fi
   echo "$M TIME $label $((SECONDS - start))s"
 }
 
 for t in /chuted/tests/vm/[0-9]*.sh; do [ -f "$t" ] && run_one "$t" ""; done
-for t in /chuted/tests/integration/*.sh; do [ -f "$t" ] && run_one "$t" integration/; done
+mapfile -t inc < <(grep -v '^#' /chuted/tools/vm/integration.list | grep .)
+for t in /chuted/tests/integration/*.sh; do
+  [ -f "$t" ] || continue
+  for g in "${inc[@]}"; do
+    # shellcheck disable=SC2053
+    if [[ $(basename "$t") == $g ]]; then run_one "$t" integration/; break; fi
+  done
+done
 
 # Whatever a test made under its prefix must be gone once it finished.
 left=$( { grep ' /tmp/chuted-test' /proc/mounts | awk '{print $2}'

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Confinement of `chuted oci` containers: capabilities, seccomp (Docker's
+# default profile), no_new_privs, and one test per CVE class:
+# 2019-5736 (host binary overwrite), 2024-21626 (leaked fd / cwd escape),
+# 2021-30465 (mount target symlink escape).
+. "$(dirname "$0")/../lib.sh"
+
+B=$T_DIR/bundle
+mkdir -p "$B"
+make_rootfs "$B/rootfs" >/dev/null
+[ -L "$B/rootfs/bin/busybox" ] && rm "$B/rootfs/bin/busybox" && cp /bin/busybox "$B/rootfs/bin/busybox"
+if ! gcc -static -O2 -o "$B/rootfs/bin/sys_probe" "$(dirname "$0")/sys_probe.c" 2>"$T_DIR/gcc.err"; then
+  fail "build sys_probe: $(head -3 "$T_DIR/gcc.err")"; finish
+fi
+chuted oci spec --bundle "$B"
+cp "$B/config.json" "$T_DIR/config.orig"
+cfg() { jq "$1" "$T_DIR/config.orig" > "$B/config.json"; }
+N=0
+run_c() { # ARGS_JSON [JQ]
+  N=$((N + 1)); cfg ".process.args = $1 ${2:+| $2}"
+  OUT=$(timeout 20 "$CHUTED" oci run --bundle "$B" "chuted-test-s$N" 2>&1); RC=$?
+}
+val() { echo "$OUT" | sed -n "s/^$1=//p"; }
+
+# --- default profile: capabilities, no_new_privs, seccomp
+run_c '["sh", "-c", "grep -E \"^(CapEff|CapBnd|CapInh|CapAmb|NoNewPrivs|Seccomp):\" /proc/self/status | tr -d \"\\t\" | tr \":\" \"=\""]'
+eq "effective caps = Docker's 14" "$(val CapEff)" 00000000a80425fb
+eq "bounding set = Docker's 14" "$(val CapBnd)" 00000000a80425fb
+eq "no inheritable caps" "$(val CapInh)" 0000000000000000
+eq "no_new_privs set" "$(val NoNewPrivs)" 1
+eq "seccomp filter active" "$(val Seccomp)" 2
+
+run_c '["sys_probe", "mount", "keyctl", "unshare", "clone_newns", "clone3", "reboot", "personality", "vsock", "fork", "inet", "chown"]'
+eq "mount denied" "$(val mount)" EPERM
+eq "keyctl denied" "$(val keyctl)" EPERM
+eq "unshare denied" "$(val unshare)" EPERM
+eq "clone with namespace flags denied" "$(val clone_newns)" EPERM
+eq "clone3 answers ENOSYS (glibc falls back to clone)" "$(val clone3)" ENOSYS
+eq "reboot denied" "$(val reboot)" EPERM
+eq "personality outside the allowlist denied" "$(val personality)" EPERM
+eq "AF_VSOCK sockets denied" "$(val vsock)" EPERM
+eq "plain fork allowed" "$(val fork)" ok
+eq "AF_INET sockets allowed" "$(val inet)" ok
+eq "chown allowed (CAP_CHOWN)" "$(val chown)" ok
+run_c '["reboot", "-f"]'
+check_fails "busybox reboot -f fails" test "$RC" -eq 0
+
+# seccomp and capabilities each hold on their own
+run_c '["sys_probe", "keyctl", "mount", "chown"]' 'del(.linux.seccomp) | .process.capabilities = {}'
+eq "without seccomp: keyctl reaches the kernel" "$(val keyctl)" ok
+eq "without caps: mount still denied" "$(val mount)" EPERM
+eq "without CAP_CHOWN: chown denied" "$(val chown)" EPERM
+run_c '["sys_probe", "mount"]' '.process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"] | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+eq "CAP_SYS_ADMIN alone: seccomp still denies mount" "$(val mount)" EPERM
+run_c '["sys_probe", "mount"]' 'del(.linux.seccomp) | .process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"] | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+eq "CAP_SYS_ADMIN and no seccomp: mount works (the probe is real)" "$(val mount)" ok
+run_c '["sys_probe", "keyctl", "chown"]' '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["keyctl", "no_such_syscall_chuted"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}, {"names": ["chown", "fchownat"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}]}'
+eq "custom profile: errnoRet honoured, unknown names skipped" "$(val keyctl)" ENOSYS
+eq "custom profile: argument filter" "$(val chown)" EPERM
+run_c '["sh", "-c", "grep NoNewPrivs /proc/self/status | tr -d \"\\t\""]' '.process.noNewPrivileges = false'
+eq "noNewPrivileges=false honoured (filter still loads)" "$OUT" "NoNewPrivs:0"
+
+# --- CVE-2019-5736: nothing in the container may reach a writable host binary
+SHA=$(sha256sum "$CHUTED" | cut -d' ' -f1)
+cfg '.process.args = ["sh", "-c", "while :; do for e in /proc/[0-9]*/exe; do echo pwned 2>/dev/null >> $e && echo WROTE $e; done; done"]'
+"$CHUTED" oci create --bundle "$B" --pid-file "$T_DIR/pid" chuted-test-x >/dev/null 2>&1
+PID=$(cat "$T_DIR/pid")
+case "$(readlink "/proc/$PID/exe")" in
+  /memfd:*) pass "5736: the waiting init runs from a memfd, not $CHUTED" ;;
+  *) fail "5736: init exe is $(readlink "/proc/$PID/exe")" ;;
+esac
+check_fails "5736: the init's exe cannot be opened for writing" sh -c "echo pwned >> /proc/$PID/exe"
+chuted oci start chuted-test-x
+for i in 1 2 3 4 5; do "$CHUTED" oci exec chuted-test-x -- /proc/self/exe >/dev/null 2>&1; done
+OUT=$("$CHUTED" oci exec chuted-test-x -- sh -c 'readlink /proc/self/exe' 2>&1)
+eq "5736: exec'd processes run their own binary" "$OUT" /bin/busybox
+"$CHUTED" oci exec chuted-test-x -- sleep 2 & EXEC=$!
+sleep 0.3
+case "$(readlink "/proc/$EXEC/exe")" in
+  /memfd:*) pass "5736: a running oci exec is a sealed memfd" ;;
+  *) fail "5736: oci exec runs $(readlink "/proc/$EXEC/exe")" ;;
+esac
+wait $EXEC
+chuted oci delete --force chuted-test-x
+eq "5736: host binary unchanged" "$(sha256sum "$CHUTED" | cut -d' ' -f1)" "$SHA"
+
+# --- CVE-2024-21626: no fd of the host reaches the container
+# (ls without a pipe: the shell then holds no fd of its own while ls looks)
+run_c '["sh", "-c", "ls /proc/$$/fd; true"]'
+eq "21626: init holds only 0 1 2" "$(echo $OUT)" "0 1 2"
+N=$((N + 1)); cfg '.process.args = ["sh", "-c", "ls /proc/$$/fd; true"]'
+OUT=$("$CHUTED" oci run --bundle "$B" "chuted-test-s$N" 7</ 8>"$T_DIR/leak" 2>&1)
+eq "21626: fds inherited by chuted do not reach the init" "$(echo $OUT)" "0 1 2"
+for fd in 3 4 5 6 7 8 9; do
+  N=$((N + 1)); cfg ".process.args = [\"sh\", \"-c\", \"pwd; ls\"] | .process.cwd = \"/proc/self/fd/$fd\""
+  OUT=$("$CHUTED" oci run --bundle "$B" "chuted-test-s$N" 7</ 8<"$T_DIR" 2>&1); RC=$?
+  if [ $RC -ne 0 ] || { ! echo "$OUT" | grep -q "$(basename "$T_DIR")" && ! echo "$OUT" | grep -qx "boot"; }; then
+    pass "21626: cwd /proc/self/fd/$fd refused or inside ($(echo "$OUT" | head -1))"
+  else
+    fail "21626: cwd /proc/self/fd/$fd escaped: $OUT"
+  fi
+done
+cfg '.process.args = ["sleep", "60"]'
+"$CHUTED" oci create --bundle "$B" chuted-test-y >/dev/null 2>&1
+chuted oci start chuted-test-y
+OUT=$("$CHUTED" oci exec chuted-test-y -- sh -c 'ls /proc/$$/fd; true' 7</ 2>&1)
+eq "21626: exec'd process holds only 0 1 2" "$(echo $OUT)" "0 1 2"
+OUT=$("$CHUTED" oci exec --cwd /proc/self/fd/7 chuted-test-y -- pwd 7</ 2>&1); RC=$?
+check_fails "21626: exec --cwd through a leaked fd refused ($OUT)" test $RC -eq 0
+chuted oci delete --force chuted-test-y
+no_leftovers "21626"
+
+# --- CVE-2021-30465: mount targets are resolved inside the rootfs
+ESC=$T_DIR/escape
+mkdir -p "$T_DIR/src" && echo marker > "$T_DIR/src/marker"
+mkdir -p "$B/rootfs/mnt"
+ln -sfn "$ESC" "$B/rootfs/mnt/abs"
+ln -sfn "../../../../../../../../..$ESC" "$B/rootfs/mnt/rel"
+run_c '["sh", "-c", "cat /mnt/abs/marker /mnt/rel/marker '"$ESC"'/marker"]' \
+  '.mounts += [{"destination": "/mnt/abs", "type": "bind", "source": "'"$T_DIR/src"'", "options": ["bind"]}, {"destination": "/mnt/rel/x", "type": "bind", "source": "'"$T_DIR/src"'", "options": ["bind"]}]'
+check_fails "30465: absolute symlink target did not reach the host path" test -e "$ESC"
+eq "30465: the bind landed inside the rootfs" "$(echo "$OUT" | head -1)" marker
+check "30465: the symlinked path was created under the rootfs" test -d "$B/rootfs$ESC"
+# a racing loop swaps the target between a directory and a symlink to the host
+rm -rf "$B/rootfs$T_DIR" "$B/rootfs/mnt/abs" "$B/rootfs/mnt/rel"
+( end=$((SECONDS + 6)); while [ $SECONDS -lt $end ]; do
+    mkdir -p "$B/rootfs/mnt/race" 2>/dev/null; rm -rf "$B/rootfs/mnt/race" 2>/dev/null; ln -sfn "$ESC" "$B/rootfs/mnt/race" 2>/dev/null; rm -rf "$B/rootfs/mnt/race" 2>/dev/null
+  done ) & RACER=$!
+for i in $(seq 1 15); do
+  N=$((N + 1)); cfg '.process.args = ["true"] | .mounts += [{"destination": "/mnt/race/m", "type": "bind", "source": "'"$T_DIR/src"'", "options": ["bind"]}]'
+  "$CHUTED" oci run --bundle "$B" "chuted-test-s$N" >/dev/null 2>&1
+done
+kill $RACER 2>/dev/null; wait $RACER 2>/dev/null
+check_fails "30465: racing symlink swap never reached the host path" test -e "$ESC"
+no_leftovers "30465"
+check_fails "no state dirs left" sh -c "ls '$T_RUNROOT/oci' | grep -q ."
+finish

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# chuted run from images: oci-archive, a pulled registry image, the image's
+# CMD/ENTRYPOINT/ENV/WORKDIR/USER honoured, and the CLI front (`chuted pull|
+# load|images|rmi|image prune|login` exec chuted-image). Removing a chute never
+# touches the shared layers.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/registry.sh"
+MKIMAGE="$TOP/tools/mkimage"
+export CHUTED_BIN=$BIN
+trap 'stop_registry; t_cleanup' EXIT
+
+if [ ! -x "$CHUTED" ] || ! "$CHUTED" --help 2>&1 | grep -q "run"; then
+  skip "chuted (with run) not built yet"; finish
+fi
+
+make_rootfs "$T_DIR/rootfs" >/dev/null
+rm -f "$T_DIR/rootfs/bin/busybox"; cp /bin/busybox "$T_DIR/rootfs/bin/busybox"
+mkdir -p "$T_DIR/rootfs/srv"
+"$MKIMAGE" "$T_DIR/rootfs" --entrypoint '["/bin/sh","-c"]' --cmd '["echo $GREETING from $(pwd) as $(id -u)"]' \
+  --env GREETING=hello --workdir /srv --user 65534 --tag cam:1.2 -o "$T_DIR/img.tar"
+
+out=$(chuted run --rm --net none "oci-archive:$T_DIR/img.tar" 2>&1)
+eq "run oci-archive: ENTRYPOINT+CMD+ENV+WORKDIR+USER" "$out" "hello from /srv as 65534"
+eq "load via chuted" "$(chuted load "oci-archive:$T_DIR/img.tar")" "Loaded image: cam:1.2"
+eq "images via chuted" "$(chuted images -q)" "cam:1.2"
+out=$(chuted run --rm --net none cam:1.2 'echo overridden cmd' 2>&1)
+eq "run args replace CMD, keep ENTRYPOINT" "$out" "overridden cmd"
+out=$(chuted run --rm --net none -e GREETING=bye -w /tmp -u 0 cam:1.2 2>&1)
+eq "run -e/-w/-u override the image" "$out" "bye from /tmp as 0"
+
+layers=$(ls "$T_ROOT/images/layers")
+check "run -d from an image" chuted run -d --name chuted-test-img --net none cam:1.2 'echo started > /tmp/mark; exec sleep 1000'
+wait_for 50 test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/tmp/mark"
+check "the chute writes into its own upper dir" test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/tmp/mark"
+check "rm -f the chute" chuted rm -f chuted-test-img
+eq "shared layers untouched by rm" "$(ls "$T_ROOT/images/layers")" "$layers"
+check "chute overlay removed by rm" test ! -e "$T_ROOT/chutes/chuted-test-img/overlay"
+check "rmi via chuted" chuted rmi cam:1.2
+check "image prune via chuted" chuted image prune
+eq "store empty" "$(ls "$T_ROOT/images/layers" | wc -l)" 0
+
+if command -v docker-registry >/dev/null && start_registry; then
+  R=127.0.0.1:$REG_PORT
+  push_image "$T_DIR/img.tar" cam:1.2
+  check "pull via chuted" chuted pull -q "$R/cam:1.2"
+  eq "run a pulled image" "$(chuted run --rm --net none "$R/cam:1.2" 2>&1)" "hello from /srv as 65534"
+  ci_rmi=$(chuted rmi "$R/cam:1.2")
+  eq "run pulls a missing image itself" "$(chuted run --rm --net none "$R/cam:1.2" 2>&1)" "hello from /srv as 65534"
+  stop_registry
+else
+  skip "docker-registry missing"
+fi
+msg=$(chuted run --rm --net none nope:1 2>&1); rc=$?
+check "run of a missing image: fails with one line ($msg)" test $rc -ne 0 -a "$(echo "$msg" | wc -l)" = 1
+no_leftovers "run from image"
+finish

@@ -1,0 +1,196 @@
+/* mgmt/ and the monitor's pure parts: chute records, restart policies,
+ * names, docker's entrypoint/cmd rule, log records and rotation, attach frames. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "common/file.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "mgmt/bundle.h"
+#include "mgmt/chute.h"
+#include "runtime/attach.h"
+#include "runtime/log.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void
+test_chute_roundtrip (void **state)
+{
+  struct ch_chute a, b;
+  cleanup_error ch_error_t err = NULL;
+  cleanup_json json_t *j = NULL;
+
+  ch_chute_init (&a);
+  a.name = xstrdup ("web");
+  a.rootfs = xstrdup ("/srv/rootfs");
+  ch_strv_append (&a.command, "/bin/httpd");
+  ch_strv_append (&a.command, "-f");
+  ch_strv_append (&a.env, "A=1");
+  ch_strv_append (&a.ports, "8080:80/tcp");
+  a.memory = 64 << 20;
+  a.cpu_shares = 512;
+  a.restart = CH_RESTART_ON_FAILURE;
+  a.restart_max = 3;
+  a.wan_down = 25000;
+  a.tty = true;
+  j = ch_chute_to_json (&a);
+  assert_int_equal (ch_chute_from_json (j, &b, &err), 0);
+  assert_string_equal (b.name, "web");
+  assert_string_equal (b.command[1], "-f");
+  assert_int_equal (b.memory, 64 << 20);
+  assert_int_equal (b.cpu_shares, 512);
+  assert_int_equal (b.pids, -1);
+  assert_int_equal (b.restart, CH_RESTART_ON_FAILURE);
+  assert_int_equal (b.restart_max, 3);
+  assert_int_equal (b.wan_down, 25000);
+  assert_string_equal (b.ports[0], "8080:80/tcp");
+  assert_true (b.tty);
+  assert_null (b.image);
+  ch_chute_clear (&a);
+  ch_chute_clear (&b);
+}
+
+static void
+test_restart_and_names (void **state)
+{
+  cleanup_error ch_error_t err = NULL;
+  enum ch_restart r;
+  int max;
+
+  assert_int_equal (ch_restart_parse ("on-failure:5", &r, &max, &err), 0);
+  assert_int_equal (r, CH_RESTART_ON_FAILURE);
+  assert_int_equal (max, 5);
+  assert_int_equal (ch_restart_parse ("always", &r, &max, &err), 0);
+  assert_int_equal (r, CH_RESTART_ALWAYS);
+  assert_true (ch_restart_parse ("on-failure:x", &r, &max, &err) < 0);
+  assert_true (ch_restart_parse ("sometimes", &r, &max, &err) < 0);
+  assert_non_null (strstr (err->msg, "sometimes"));
+  assert_int_equal (ch_chute_name_check ("web-1.a_b", &err), 0);
+  assert_true (ch_chute_name_check ("-web", &err) < 0);
+  assert_true (ch_chute_name_check ("a/b", &err) < 0);
+  assert_true (ch_chute_name_check ("", &err) < 0);
+}
+
+static void
+test_args_rule (void **state)
+{
+  struct ch_chute c;
+  cleanup_error ch_error_t err = NULL;
+  cleanup_json json_t *img = json_pack ("{s:[s], s:[s,s]}", "Entrypoint", "/init", "Cmd", "-v", "x");
+  char **a;
+
+  ch_chute_init (&c);
+  c.name = xstrdup ("t");
+  a = ch_bundle_args (&c, img, &err); /* image entrypoint + cmd */
+  assert_int_equal (ch_strv_len (a), 3);
+  assert_string_equal (a[0], "/init");
+  assert_string_equal (a[2], "x");
+  ch_strv_free (a);
+  ch_strv_append (&c.command, "-q");
+  a = ch_bundle_args (&c, img, &err); /* our command replaces Cmd only */
+  assert_int_equal (ch_strv_len (a), 2);
+  assert_string_equal (a[1], "-q");
+  ch_strv_free (a);
+  ch_strv_free (c.command);
+  c.command = NULL;
+  c.entrypoint = xzalloc (sizeof (char *));
+  ch_strv_append (&c.entrypoint, "/bin/sh");
+  a = ch_bundle_args (&c, img, &err); /* a given entrypoint drops the image's Cmd */
+  assert_int_equal (ch_strv_len (a), 1);
+  ch_strv_free (a);
+  ch_strv_free (c.entrypoint);
+  c.entrypoint = NULL;
+  assert_null (ch_bundle_args (&c, NULL, &err));
+  assert_non_null (strstr (err->msg, "no command"));
+  ch_chute_clear (&c);
+}
+
+static void
+test_log (void **state)
+{
+  char dir[] = "/tmp/chuted-test-unit.XXXXXX";
+  cleanup_free char *path = NULL;
+  cleanup_free char *old = NULL;
+  cleanup_free char *data = NULL;
+  cleanup_error ch_error_t err = NULL;
+  struct ch_log log;
+  struct ch_log_record r;
+  struct stat st;
+  size_t len;
+
+  assert_non_null (mkdtemp (dir));
+  path = xasprintf ("%s/ctr.log", dir);
+  old = xasprintf ("%s.1", path);
+  assert_int_equal (ch_log_open (&log, path, 400, &err), 0);
+  assert_int_equal (ch_log_write (&log, "stdout", "one\ntwo\npart", 12, &err), 0);
+  assert_int_equal (ch_read_file (path, &data, &len, &err), 0);
+  {
+    char *l1 = data, *l2 = strchr (l1, '\n') + 1, *l3 = strchr (l2, '\n') + 1;
+    assert_int_equal (ch_log_parse (l1, strchr (l1, '\n') - l1, &r), 0);
+    assert_false (r.is_stderr);
+    assert_false (r.partial);
+    assert_int_equal (r.msg_len, 3);
+    assert_memory_equal (r.msg, "one", 3);
+    assert_int_equal (ch_log_parse (l3, strchr (l3, '\n') - l3, &r), 0);
+    assert_true (r.partial);
+    assert_memory_equal (r.msg, "part", 4);
+  }
+  for (int i = 0; i < 20; i++)
+    assert_int_equal (ch_log_write (&log, "stderr", "0123456789\n", 11, &err), 0);
+  assert_int_equal (stat (path, &st), 0);
+  assert_true (st.st_size <= 400);
+  assert_int_equal (stat (old, &st), 0);
+  assert_true (st.st_size <= 400 && st.st_size > 0);
+  assert_true (ch_log_parse ("garbage", 7, &r) < 0);
+  ch_log_close (&log);
+  ch_rm_rf (dir, &err);
+}
+
+static void
+test_frames (void **state)
+{
+  int sv[2];
+  struct ch_frame_reader *rd = xzalloc (sizeof (*rd));
+  cleanup_error ch_error_t err = NULL;
+  uint8_t type;
+  const uint8_t *data;
+  size_t len;
+
+  assert_int_equal (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  assert_int_equal (ch_frame_write (sv[0], CH_FRAME_STDOUT, "hello", 5, &err), 0);
+  assert_int_equal (ch_frame_write (sv[0], CH_FRAME_EXIT, "7", 1, &err), 0);
+  close (sv[0]);
+  while (ch_frame_read_some (rd, sv[1], &err) > 0)
+    ;
+  assert_int_equal (ch_frame_next (rd, &type, &data, &len, &err), 1);
+  assert_int_equal (type, CH_FRAME_STDOUT);
+  assert_int_equal (len, 5);
+  assert_memory_equal (data, "hello", 5);
+  ch_frame_consume (rd);
+  assert_int_equal (ch_frame_next (rd, &type, &data, &len, &err), 1);
+  assert_int_equal (type, CH_FRAME_EXIT);
+  ch_frame_consume (rd);
+  assert_int_equal (ch_frame_next (rd, &type, &data, &len, &err), 0);
+  /* a header announcing more than the maximum is refused */
+  memcpy (rd->buf, "\x01\xff\xff\xff\xff", 5);
+  rd->have = 5;
+  assert_true (ch_frame_next (rd, &type, &data, &len, &err) < 0);
+  close (sv[1]);
+  free (rd);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_chute_roundtrip), cmocka_unit_test (test_restart_and_names),
+    cmocka_unit_test (test_args_rule),       cmocka_unit_test (test_log),
+    cmocka_unit_test (test_frames),
+  };
+  return cmocka_run_group_tests_name ("mgmt", tests, NULL, NULL);
+}

@@ -2,7 +2,7 @@
 # each folder's *.c (except main_*.c) becomes build/lib<folder>.a; main_*.c are
 # program entry points.
 #
-#   make            build/chuted, build/chuted-monitor, build/chuted-image
+#   make            build/chuted, build/chuted-runtime, build/chuted-monitor, build/chuted-image
 #   make demo       install deps, build, run a demo chute
 #   make check      install deps, build, run every test this host can run
 #   make bench      side-by-side benchmarks (tests/bench/)
@@ -39,7 +39,7 @@ CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lyaml -lnl-route-3 -lnl-genl-3 -lnl-3
 IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson -lyaml
 MONITOR_LIBS := -ljansson
 
-PROGS := $(B)/chuted $(B)/chuted-monitor $(B)/chuted-image
+PROGS := $(B)/chuted $(B)/chuted-runtime $(B)/chuted-monitor $(B)/chuted-image
 
 all: $(PROGS)
 
@@ -63,6 +63,11 @@ $(B)/obj/empty.o:
 
 $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+# The OCI runtime alone, fully static: no shared library on the start path.
+RUNTIME_LIBS := -lseccomp -lcap -ljansson
+$(B)/chuted-runtime: $(B)/obj/mgmt/main_runtime.o $(B)/obj/mgmt/cli.o $(B)/obj/mgmt/cmd_oci.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) $(MONITOR_LDFLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
 $(B)/chuted-monitor: $(B)/obj/runtime/main_monitor.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) $(MONITOR_LDFLAGS) -o $@ $^ $(MONITOR_LIBS)

@@ -360,15 +360,22 @@ ch_store_resolve (struct ch_store *s, const char *ref, char **manifest_digest, c
       if (strchr (slash ? slash : ref, ':') == NULL)
         want = withtag = xasprintf ("%s:latest", ref);
     }
-  for (i = 0; i < n; i++)
-    {
-      const char *r = entry_ref (json_array_get (arr, i));
-      if (r && strcmp (r, want) == 0)
+  /* docker save / skopeo name images docker.io/[library/]NAME: "NAME" finds them too */
+  {
+    cleanup_free char *hub = xasprintf ("docker.io/%s", want), *lib = xasprintf ("docker.io/library/%s", want);
+    const char *cands[] = { want, hub, lib };
+    size_t k;
+    for (k = 0; k < 3; k++)
+      for (i = 0; i < n; i++)
         {
-          *manifest_digest = xstrdup (json_string_value (json_object_get (json_array_get (arr, i), "digest")));
-          return 0;
+          const char *r = entry_ref (json_array_get (arr, i));
+          if (r && strcmp (r, cands[k]) == 0)
+            {
+              *manifest_digest = xstrdup (json_string_value (json_object_get (json_array_get (arr, i), "digest")));
+              return 0;
+            }
         }
-    }
+  }
   /* An image id: a manifest or config digest, or a prefix of 6+ hex digits. */
   {
     const char *hex = ch_has_prefix (ref, "sha256:") ? ref + 7 : ref;

@@ -4,6 +4,8 @@
 
 #include "common/error.h"
 
+#include <stdio.h>
+
 struct ch_ctx
 {
   const char *root;          /* --root, $CHUTED_ROOT, /var/lib/chuted */
@@ -23,6 +25,11 @@ struct ch_cmd
   ch_cmd_fn fn;
   const char *usage; /* one line */
 };
+
+/* Global options (--root, --run-root, --cgroup-parent, their env twins,
+ * --help, --version) into CTX; returns the index of the command word, or
+ * -1 with *EXIT_CODE set when main should just exit. */
+int ch_cli_globals (int argc, char **argv, struct ch_ctx *ctx, void (*usage) (FILE *), int *exit_code);
 
 /* Each command lives in mgmt/cmd_<name>.c; the table is in mgmt/main_chuted.c. */
 int ch_cmd_oci (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);

@@ -148,6 +148,7 @@ write_monitor_config (struct ch_ctx *ctx, const struct ch_chute *c, const char *
 {
   cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_CONFIG);
   cleanup_free char *chuted = xasprintf ("%s/chuted", ctx->bin_dir);
+  cleanup_free char *runtime = xasprintf ("%s/chuted-runtime", ctx->bin_dir);
   cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
   cleanup_free char *oci = ch_chute_oci_dir (ctx, c->name);
   cleanup_free char *cg = xasprintf ("%s/%s", ctx->cgroup_parent, c->name);
@@ -156,7 +157,7 @@ write_monitor_config (struct ch_ctx *ctx, const struct ch_chute *c, const char *
                       (char *) ctx->cgroup_parent, "rm", "-f", c->name, NULL };
   struct ch_monitor_config mc = {
     .id = c->name,
-    .chuted = chuted,
+    .chuted = runtime,
     .run_root = (char *) ctx->run_root,
     .cgroup_parent = (char *) ctx->cgroup_parent,
     .bundle = bundle,

@@ -27,7 +27,6 @@ static const struct ch_cmd commands[] = {
   { "kill", ch_cmd_kill, "kill [-s SIGNAL] NAME" },
   { "update", ch_cmd_update, "update [--memory M] [--cpu-shares N] [--pids N] [--wan-down K] [--wan-up K] NAME" },
   { "network", ch_cmd_network, "network ls | network inspect [NAME]" },
-  { "oci", ch_cmd_oci, "oci spec|create|start|state|kill|delete|run|exec ... (OCI runtime CLI, runc-style)" },
   { NULL, NULL, NULL },
 };
 
@@ -41,6 +40,7 @@ usage (FILE *f)
   for (const struct ch_cmd *c = commands; c->name; c++)
     fprintf (f, "  chuted %s\n", c->usage);
   fprintf (f, "  chuted pull|load|images|rmi|image prune|login ...  (images)\n");
+  fprintf (f, "  chuted oci spec|create|start|state|kill|delete|run|exec ...  (OCI runtime, runc-style)\n");
 }
 
 static int
@@ -62,63 +62,49 @@ exec_image_tool (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   return ch_error (err, errno, "exec `%s`", tool);
 }
 
-static const char *
-env_or (const char *name, const char *dflt)
+/* The OCI runtime is its own static program (chuted-runtime): the
+ * measured container-start path loads no shared library at all. */
+static int
+exec_runtime (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  const char *v = getenv (name);
-  return v && *v ? v : dflt;
+  cleanup_free char *tool = xasprintf ("%s/chuted-runtime", ctx->bin_dir);
+  char **nargv = xzalloc ((argc + 8) * sizeof (char *));
+  int n = 0;
+
+  nargv[n++] = tool;
+  nargv[n++] = "--root";
+  nargv[n++] = (char *) ctx->root;
+  nargv[n++] = "--run-root";
+  nargv[n++] = (char *) ctx->run_root;
+  nargv[n++] = "--cgroup-parent";
+  nargv[n++] = (char *) ctx->cgroup_parent;
+  for (int i = 0; i < argc; i++)
+    nargv[n++] = argv[i];
+  execv (tool, nargv);
+  free (nargv);
+  return ch_error (err, errno, "exec `%s`", tool);
 }
 
 int
 main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
-  struct ch_ctx ctx = {
-    .root = env_or ("CHUTED_ROOT", "/var/lib/chuted"),
-    .run_root = env_or ("CHUTED_RUN_ROOT", "/run/chuted"),
-    .cgroup_parent = env_or ("CHUTED_CGROUP_PARENT", "chuted"),
-    .fail_code = 1,
-  };
-  int i, ret;
+  struct ch_ctx ctx;
+  int i, ret, code;
 
-  for (i = 1; i < argc && argv[i][0] == '-'; i++)
-    {
-      const char *o = argv[i];
-      const char **dst = strcmp (o, "--root") == 0             ? &ctx.root
-                         : strcmp (o, "--run-root") == 0      ? &ctx.run_root
-                         : strcmp (o, "--cgroup-parent") == 0 ? &ctx.cgroup_parent
-                                                              : NULL;
-      if (strcmp (o, "-h") == 0 || strcmp (o, "--help") == 0)
-        {
-          usage (stdout);
-          return 0;
-        }
-      if (strcmp (o, "--version") == 0)
-        {
-          printf ("chuted version 0.1.0\n");
-          return 0;
-        }
-      if (dst == NULL || i + 1 >= argc)
-        {
-          fprintf (stderr, "chuted: unknown global option `%s`\n", o);
-          usage (stderr);
-          return 2;
-        }
-      *dst = argv[++i];
-    }
-  if (i >= argc)
-    {
-      usage (stderr);
-      return 2;
-    }
-  if (ctx.root[0] != '/' || ctx.run_root[0] != '/')
-    {
-      fprintf (stderr, "chuted: --root and --run-root must be absolute paths\n");
-      return 2;
-    }
+  i = ch_cli_globals (argc, argv, &ctx, usage, &code);
+  if (i < 0)
+    return code;
   if (ch_self_dir (&ctx.bin_dir, &err) < 0)
     {
       ch_error_print (&err, "chuted");
+      return 1;
+    }
+  if (strcmp (argv[i], "oci") == 0)
+    {
+      exec_runtime (&ctx, argc - i, argv + i, &err);
+      ch_error_print (&err, "chuted");
+      free (ctx.bin_dir);
       return 1;
     }
 

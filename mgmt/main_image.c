@@ -244,7 +244,14 @@ cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 
   if (argc != 1)
     return ch_error (err, 0, "load: want exactly one source (oci-archive:PATH, docker-archive:PATH, oci:DIR)");
-  src = ch_import_is_transport (argv[0]) ? xstrdup (argv[0]) : xasprintf ("oci-archive:%s", argv[0]);
+  /* a bare path: a directory is an OCI layout, a file an archive of either kind */
+  if (ch_import_is_transport (argv[0]))
+    src = xstrdup (argv[0]);
+  else
+    {
+      struct stat st;
+      src = xasprintf ("%s:%s", stat (argv[0], &st) == 0 && S_ISDIR (st.st_mode) ? "oci" : "oci-archive", argv[0]);
+    }
   if (open_store (c, false, &s, err) < 0)
     return -1;
   r = ch_import (s, src, o->tag, o->platform, NULL, &ref, &digest, err);

@@ -36,17 +36,20 @@ lo_up (const char *netns_path, ch_error_t *err)
 
 /* ip_forward goes on with the first NATed chute and back to what it was
  * when the last one goes (the old value is kept in ipam.json). */
+/* ip_forward goes on with the first NATed chute and back to what it was
+ * when the last one goes. The old value is recorded in ipam.json with the
+ * first lease, before anything changes, so a crash cannot lose it. */
 static int
-ip_forward_acquire (json_t *ipam, ch_error_t *err)
+ip_forward_record (json_t *ipam, ch_error_t *err)
 {
-  if (json_object_get (ipam, "ip_forward_orig") == NULL)
-    {
-      cleanup_free char *v = NULL;
-      if (ch_read_file (IP_FORWARD, &v, NULL, err) < 0)
-        return -1;
-      json_object_set_new (ipam, "ip_forward_orig", json_string (v[0] == '1' ? "1" : "0"));
-    }
-  return ch_write_file (IP_FORWARD, "1\n", 2, 0644, err);
+  cleanup_free char *v = NULL;
+
+  if (json_object_get (ipam, "ip_forward_orig"))
+    return 0;
+  if (ch_read_file (IP_FORWARD, &v, NULL, err) < 0)
+    return -1;
+  json_object_set_new (ipam, "ip_forward_orig", json_string (v[0] == '1' ? "1" : "0"));
+  return 0;
 }
 
 int
@@ -171,7 +174,7 @@ new_lease (struct ch_net_locked *l, const char *chute, const struct ch_net_confi
           return ch_error (err, 0, "%s", l->changed);
         }
       if (ch_ipam_check_ports (l->ipam, cfg, err) < 0 || ch_nl_check_overlap (l->sk, &l->conf, err) < 0
-          || ch_ipam_alloc (l->ipam, &l->conf, &a, err) < 0)
+          || ch_ipam_alloc (l->ipam, &l->conf, &a, err) < 0 || ip_forward_record (l->ipam, err) < 0)
         {
           json_decref (lease);
           return -1;
@@ -228,7 +231,7 @@ setup_made (struct ch_net_locked *l, const char *root, const char *run_root, con
     }
   if (cfg->mode == CH_NET_BRIDGE)
     {
-      if (ip_forward_acquire (l->ipam, err) < 0 || ch_nft_apply (&l->conf, l->ipam, err) < 0)
+      if (ch_write_file (IP_FORWARD, "1\n", 2, 0644, err) < 0 || ch_nft_apply (&l->conf, l->ipam, err) < 0)
         return -1;
       if ((cfg->wan_down_kbit || cfg->wan_up_kbit)
           && shape_lease (&ctx, cfg->wan_down_kbit, cfg->wan_up_kbit, err) < 0)

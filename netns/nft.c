@@ -1,9 +1,12 @@
 /* NAT and port forwards in an nftables table of our own (`ip chuted_<bridge>`),
- * through libnftnl + libmnl. The table is rebuilt from the IPAM leases in
- * one atomic batch (add, delete, add again, chains, rules): other tables are
- * never touched, and a table lost to a foreign `nft flush ruleset` comes
- * back whole on the next apply. Conntrack keeps established NAT bindings
- * across a rebuild. */
+ * through libnftnl + libmnl. Every apply rewrites the table's rules from the
+ * IPAM leases in one atomic batch: add table and base chains (no-ops when
+ * present), flush each chain, add the rules. Other tables are never
+ * touched; a table lost to a foreign `nft flush ruleset` comes back whole on
+ * the next apply. The base chains stay between applies because deleting
+ * one unregisters its hook, an RCU grace period each (~10 ms for five);
+ * the table goes (add + delete) when no chute needs it. Conntrack keeps
+ * established NAT bindings across a rewrite. */
 #include "netns/net_internal.h"
 
 #include "common/util.h"
@@ -62,6 +65,18 @@ put_chain (struct batch *bt, const char *name, const char *type, uint32_t hook, 
   nftnl_chain_set_u32 (c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
   nftnl_chain_nlmsg_build_payload (msg_hdr (bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE), c);
   nftnl_chain_free (c);
+  nftnl_batch_update (bt->b);
+}
+
+static void
+flush_chain (struct batch *bt, const char *name)
+{
+  struct nftnl_rule *r = nftnl_rule_alloc ();
+  nftnl_rule_set_str (r, NFTNL_RULE_TABLE, bt->table);
+  nftnl_rule_set_str (r, NFTNL_RULE_CHAIN, name);
+  nftnl_rule_set_u32 (r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+  nftnl_rule_nlmsg_build_payload (msg_hdr (bt, NFT_MSG_DELRULE, 0), r);
+  nftnl_rule_free (r);
   nftnl_batch_update (bt->b);
 }
 
@@ -249,6 +264,9 @@ put_rules (struct batch *bt, const struct ch_net_conf *c, json_t *ipam)
   put_chain (bt, "postrouting", "nat", NF_INET_POST_ROUTING, 100);
   put_chain (bt, "forward", "filter", NF_INET_FORWARD, 0);
   put_chain (bt, "input", "filter", NF_INET_LOCAL_IN, 0);
+  for (const char *const *c = (const char *const[]){ "prerouting", "output", "postrouting", "forward", "input", NULL };
+       *c; c++)
+    flush_chain (bt, *c);
 
   json_object_foreach (ch_ipam_leases (ipam), name, l)
     {
@@ -353,14 +371,12 @@ ch_nft_apply (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
     return ch_error (err, ENOMEM, "nftables batch");
   nftnl_batch_begin (nftnl_batch_buffer (bt.b), bt.seq++);
   nftnl_batch_update (bt.b);
-  /* add first so the delete cannot fail on a missing table */
   put_table (&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-  put_table (&bt, NFT_MSG_DELTABLE, 0);
   if (ch_ipam_bridge_leases (ipam) > 0)
-    {
-      put_table (&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-      put_rules (&bt, c, ipam);
-    }
+    put_rules (&bt, c, ipam);
+  else
+    /* added first, so the delete cannot fail on a missing table */
+    put_table (&bt, NFT_MSG_DELTABLE, 0);
   nftnl_batch_end (nftnl_batch_buffer (bt.b), bt.seq++);
   nftnl_batch_update (bt.b);
   r = send_batch (bt.b, err);

@@ -234,6 +234,8 @@ ch_nl_veth_add (struct nl_sock *sk, const char *host, const char *peer_name, int
   rtnl_link_set_mtu (peer, mtu);
   rtnl_link_set_ns_fd (peer, peer_nsfd);
   r = rtnl_link_add (sk, l, NLM_F_CREATE | NLM_F_EXCL);
+  /* libnl >= 3.6: get_peer takes a reference of its own */
+  rtnl_link_put (peer);
   rtnl_link_veth_release (l);
   if (r < 0)
     return ch_error (err, 0, "create veth `%s`: %s", host, nl_geterror (r));

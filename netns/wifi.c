@@ -128,9 +128,9 @@ pick_radio (const struct ch_wifi_config *cfg, json_t *all, struct ch_wifi_radio 
     }
   list = ch_buf_steal (&names);
   if (cfg->radio)
-    return ch_error (err, ENODEV, "no Wi-Fi radio `%s` (radios:%s)", cfg->radio, n ? list : " none");
+    return ch_error (err, 0, "no Wi-Fi radio `%s` (radios:%s)", cfg->radio, n ? list : " none");
   (void) all;
-  return ch_error (err, ENODEV, "no Wi-Fi radio that can run an access point (radios:%s)", n ? list : " none");
+  return ch_error (err, 0, "no Wi-Fi radio that can run an access point (radios:%s)", n ? list : " none");
 }
 
 static bool
@@ -208,15 +208,15 @@ setup_locked (const char *run_root, const char *chute, const struct ch_wifi_conf
   pid_t sup;
 
   if (!in_path ("hostapd") || !in_path ("dnsmasq"))
-    return ch_error (err, ENOENT, "Wi-Fi chutes need hostapd and dnsmasq (Debian packages hostapd, dnsmasq-base)");
+    return ch_error (err, 0, "Wi-Fi chutes need hostapd and dnsmasq (Debian packages hostapd, dnsmasq-base)");
   if (load_all (run_root, &all, err) < 0)
     return -1;
   if (json_object_get (all, chute))
-    return ch_error (err, EEXIST, "chute `%s` already has a Wi-Fi network", chute);
+    return ch_error (err, 0, "chute `%s` already has a Wi-Fi network", chute);
   json_object_foreach (all, key, v)
   {
     if (strcmp (jstr (v, "ssid"), cfg->ssid) == 0)
-      return ch_error (err, EEXIST, "SSID `%s` is already the network of chute `%s`", cfg->ssid, key);
+      return ch_error (err, 0, "SSID `%s` is already the network of chute `%s`", cfg->ssid, key);
     json_int_t i = json_integer_value (json_object_get (v, "index"));
     if (i >= 0 && i < MAX_INDEX)
       used[i] = true;
@@ -224,7 +224,7 @@ setup_locked (const char *run_root, const char *chute, const struct ch_wifi_conf
   for (k = 0; k < MAX_INDEX && used[k]; k++)
     ;
   if (k == MAX_INDEX)
-    return ch_error (err, ENOSPC, "every Wi-Fi subnet 10.214.0-255.0/24 is in use");
+    return ch_error (err, 0, "every Wi-Fi subnet 10.214.0-255.0/24 is in use");
   if (pick_radio (cfg, all, &radio, err) < 0)
     return -1;
   nsfd = open (netns_path, O_RDONLY | O_CLOEXEC);
@@ -235,7 +235,7 @@ setup_locked (const char *run_root, const char *chute, const struct ch_wifi_conf
   if (ch_nl_ifindex (nsk, cfg->intf, &idx, err) < 0)
     return -1;
   if (idx != 0)
-    return ch_error (err, EEXIST, "interface `%s` already exists in chute `%s`: pick another intf", cfg->intf, chute);
+    return ch_error (err, 0, "interface `%s` already exists in chute `%s`: pick another intf", cfg->intf, chute);
 
   ap = xasprintf ("chwap%u", k);
   br = xasprintf ("chwbr%u", k);

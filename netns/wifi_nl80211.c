@@ -40,7 +40,7 @@ nl80211_open (struct nl_sock **out, int *family, ch_error_t *err)
     return ch_error (err, 0, "nl80211: connect generic netlink: %s", nl_geterror (r));
   *family = genl_ctrl_resolve (sk, NL80211_GENL_NAME);
   if (*family < 0)
-    return ch_error (err, ENODEV, "nl80211 unavailable (no cfg80211 in this kernel: no Wi-Fi radio)");
+    return ch_error (err, 0, "nl80211 unavailable (no cfg80211 in this kernel: no Wi-Fi radio)");
   *out = steal_pointer (&sk);
   return 0;
 }

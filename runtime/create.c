@@ -303,6 +303,14 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       && (write_map (c.pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0
           || write_map (c.pid, "uid_map", s->uid_maps, s->n_uid_maps, err) < 0))
     goto out;
+  /* release the init to build its rootfs while we move it into the cgroup
+   * (which may wait for an RCU grace period); it waits for 'C' before
+   * anything that needs the cgroup (see ch_cgroup_gate) */
+  if (send (sv[0], &go, 1, MSG_NOSIGNAL) != 1)
+    {
+      ch_error (err, errno, "start the container init");
+      goto out;
+    }
   if (ch_cgroup_enter (c.cg, c.pid, err) < 0)
     goto out;
   if (s->has_oom_score_adj)
@@ -312,7 +320,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       if (ch_write_file (p, v, strlen (v), 0644, err) < 0)
         goto out;
     }
-  if (send (sv[0], &go, 1, MSG_NOSIGNAL) != 1)
+  if (send (sv[0], "C", 1, MSG_NOSIGNAL) != 1)
     {
       ch_error (err, errno, "start the container init");
       goto out;

@@ -63,6 +63,7 @@ static int
 init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int *code, ch_error_t *err)
 {
   const struct ch_spec *s = a->spec;
+  struct ch_cgroup_gate gate = { .sync_fd = -1 };
   char go;
   int ret;
 
@@ -71,7 +72,8 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
     return ch_error (err, errno, "prctl(PR_SET_PDEATHSIG)");
   if (setup_stdio (a, err) < 0)
     return -1;
-  /* the parent writes our id maps and moves us into the cgroup first */
+  /* the parent writes our id maps first (and moves us into the cgroup
+   * meanwhile: see ch_cgroup_gate) */
   do
     ret = (int) read (a->sync_fd, &go, 1);
   while (ret < 0 && errno == EINTR);
@@ -83,10 +85,11 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
     return -1;
   if (a->userns_new && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
     return ch_error (err, errno, "become root in the user namespace (is 0 mapped?)");
-  if (s->ns[CH_NS_CGROUP].enabled && !s->ns[CH_NS_CGROUP].path && unshare (CLONE_NEWCGROUP) < 0)
-    return ch_error (err, errno, "unshare the cgroup namespace");
-
-  if (!s->ns[CH_NS_MOUNT].path && ch_rootfs_prepare (s, s->ns[CH_NS_USER].enabled, err) < 0)
+  gate.sync_fd = a->sync_fd;
+  gate.unshare_ns = s->ns[CH_NS_CGROUP].enabled && !s->ns[CH_NS_CGROUP].path;
+  if (!s->ns[CH_NS_MOUNT].path && ch_rootfs_prepare (s, s->ns[CH_NS_USER].enabled, &gate, err) < 0)
+    return -1;
+  if (ch_cgroup_gate_pass (&gate, err) < 0)
     return -1;
   if (s->hostname)
     {
@@ -106,6 +109,25 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
   if (!s->terminal && setsid () < 0)
     return ch_error (err, errno, "setsid");
   return ch_process_prepare (s, p, path, code, err);
+}
+
+int
+ch_cgroup_gate_pass (struct ch_cgroup_gate *g, ch_error_t *err)
+{
+  char c;
+  int ret;
+
+  if (g->passed)
+    return 0;
+  do
+    ret = (int) read (g->sync_fd, &c, 1);
+  while (ret < 0 && errno == EINTR);
+  if (ret != 1 || c != 'C')
+    return ch_error (err, ret < 0 ? errno : EPIPE, "wait for the parent to join the cgroup");
+  g->passed = true;
+  if (g->unshare_ns && unshare (CLONE_NEWCGROUP) < 0)
+    return ch_error (err, errno, "unshare the cgroup namespace");
+  return 0;
 }
 
 __attribute__ ((noreturn)) void

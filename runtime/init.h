@@ -27,8 +27,21 @@ __attribute__ ((noreturn)) void ch_init_main (const struct ch_init_args *a);
 int ch_exec_error_code (int errnum);
 void ch_report_error (int fd, int code, ch_error_t *err);
 
+/* Moving the init into its cgroup can wait for an RCU grace period (the
+ * first cgroup.procs write after a quiet spell on v1: ~10 ms), so the
+ * parent does it while the init mounts the rootfs; the init passes this
+ * gate (the parent's 'C', then its own cgroup namespace) only before what
+ * needs the cgroup: a cgroup mount, or the end of the rootfs setup. */
+struct ch_cgroup_gate
+{
+  int sync_fd;
+  bool unshare_ns; /* a new cgroup namespace is wanted */
+  bool passed;
+};
+int ch_cgroup_gate_pass (struct ch_cgroup_gate *g, ch_error_t *err);
+
 /* rootfs.c: everything from "/" propagation to pivot_root, then the rest. */
-int ch_rootfs_prepare (const struct ch_spec *s, bool userns, ch_error_t *err);
+int ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *gate, ch_error_t *err);
 int ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err);
 /* rootfs_dev.c */
 int ch_rootfs_devices (const struct ch_spec *s, int rootfd, bool userns, ch_error_t *err);

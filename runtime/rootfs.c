@@ -87,7 +87,7 @@ make_target (int rootfd, const char *dest, bool is_dir, ch_error_t *err)
 }
 
 static int
-mount_one (int rootfd, const struct ch_spec_mount *m, bool userns, ch_error_t *err)
+mount_one (int rootfd, const struct ch_spec_mount *m, bool userns, struct ch_cgroup_gate *gate, ch_error_t *err)
 {
   cleanup_close int fd = -1, top = -1;
   cleanup_free char *target = NULL;
@@ -97,7 +97,11 @@ mount_one (int rootfd, const struct ch_spec_mount *m, bool userns, ch_error_t *e
   unsigned long bind_flags = m->flags & (MS_BIND | MS_REC);
 
   if (strcmp (type, "cgroup") == 0 || strcmp (type, "cgroup2") == 0)
-    return ch_rootfs_mount_cgroup (rootfd, m, userns, err);
+    {
+      if (ch_cgroup_gate_pass (gate, err) < 0)
+        return -1;
+      return ch_rootfs_mount_cgroup (rootfd, m, userns, err);
+    }
   if (strcmp (type, "sysfs") == 0 && userns)
     {
       /* sysfs needs the netns's owner; a joined netns is not ours */
@@ -149,7 +153,7 @@ has_mount (const struct ch_spec *s, const char *dest)
 }
 
 int
-ch_rootfs_prepare (const struct ch_spec *s, bool userns, ch_error_t *err)
+ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *gate, ch_error_t *err)
 {
   cleanup_close int rootfd = -1;
   size_t i;
@@ -162,7 +166,7 @@ ch_rootfs_prepare (const struct ch_spec *s, bool userns, ch_error_t *err)
   if (rootfd < 0)
     return ch_error (err, errno, "open rootfs `%s`", s->root_path);
   for (i = 0; i < s->n_mounts; i++)
-    if (mount_one (rootfd, &s->mounts[i], userns, err) < 0)
+    if (mount_one (rootfd, &s->mounts[i], userns, gate, err) < 0)
       return ch_error_prefix (err, "mounts[%zu]", i);
   if (has_mount (s, "/dev") && ch_rootfs_devices (s, rootfd, userns, err) < 0)
     return -1;

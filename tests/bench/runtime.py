@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """chuted oci run vs crun run vs runc run, same busybox bundle, /bin/true.
 
-Runs interleaved (chuted, crun, runc, chuted, ...) so drift hits all alike.
-For each run: wall time (perf_counter around fork..wait), CPU (user+sys of
-the runtime process and everything it waited for) and the runtime process's
-own peak RSS (wait4's ru_maxrss). Prints a Markdown table with medians and
+Runs interleaved, in a shuffled order each round, so drift hits all alike.
+For each run (through tests/bench/spawn.c, a small static launcher): wall
+time around fork..wait, CPU (user+sys of the runtime process and everything
+it waited for) and the runtime process's own peak RSS (wait4's ru_maxrss). Prints a Markdown table with medians and
 ratios to crun. Must run as root inside a mount namespace where the hybrid
 cgroup2 mount is gone (crun refuses the hybrid layout): run.sh does that.
 """
-import json, os, shutil, statistics, subprocess, sys, tempfile, time
+import json, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
 N = int(os.environ.get("BENCH_RUNS", "40"))
 top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,27 +37,26 @@ def cmd(rt, i):
                 "oci", "run", "--bundle", bundle, cid]
     return [rt, "--root", os.path.join(work, rt + "-state"), "run", "--bundle", bundle, cid]
 
+spawn = os.path.join(work, "spawn")
+subprocess.run(["cc", "-O2", "-static", "-o", spawn, os.path.join(top, "tests/bench/spawn.c")], check=True)
+
 def one(argv):
-    t0 = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        fd = os.open("/dev/null", os.O_RDWR)
-        os.dup2(fd, 0); os.dup2(fd, 1)
-        try:
-            os.execv(argv[0] if os.path.isabs(argv[0]) else shutil.which(argv[0]), argv)
-        finally:
-            os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {status}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    out = subprocess.run([spawn] + argv, capture_output=True, text=True, check=True).stdout.split()
+    wall_ns, cpu_us, rss_kb, code = (int(x) for x in out)
+    if code != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: exit {code}")
+    return wall_ns / 1e9, cpu_us / 1e6, rss_kb
 
 res = {rt: [] for rt in ("chuted", "crun", "runc")}
 for rt in res:  # warm-up: page cache, first cgroup creation
     one(cmd(rt, "warm"))
+rng = random.Random(1)
 for i in range(N):
-    for rt in res:
+    # a new order each round: the first cgroup.procs write after an idle
+    # spell waits for an RCU grace period, so whoever runs first would pay more
+    order = list(res)
+    rng.shuffle(order)
+    for rt in order:
         res[rt].append(one(cmd(rt, i)))
 shutil.rmtree(work, ignore_errors=True)
 

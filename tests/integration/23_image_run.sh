@@ -29,9 +29,9 @@ out=$(chuted run --rm --net none -e GREETING=bye -w /tmp -u 0 cam:1.2 2>&1)
 eq "run -e/-w/-u override the image" "$out" "bye from /tmp as 0"
 
 layers=$(ls "$T_ROOT/images/layers")
-check "run -d from an image" chuted run -d --name chuted-test-img --net none cam:1.2 'echo started > /tmp/mark; exec sleep 1000'
-wait_for 50 test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/tmp/mark"
-check "the chute writes into its own upper dir" test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/tmp/mark"
+check "run -d from an image" chuted run -d --name chuted-test-img --net none -u 0 cam:1.2 'echo started > /srv/mark; exec sleep 1000'
+wait_for 50 test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/srv/mark"
+check "the chute writes into its own upper dir" test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/srv/mark"
 check "rm -f the chute" chuted rm -f chuted-test-img
 eq "shared layers untouched by rm" "$(ls "$T_ROOT/images/layers")" "$layers"
 check "chute overlay removed by rm" test ! -e "$T_ROOT/chutes/chuted-test-img/overlay"

@@ -45,10 +45,10 @@ check "its cgroup is gone" test ! -d "$(cgdir lim)"
 # --- cpu.max enforced: --cpus 0.25 gives a busy loop ~25% of one CPU --------
 check "run --cpus 0.25" chuted run -d --name cpuq --net none --cpus 0.25 --rootfs "$R" -- sh -c 'while :; do :; done'
 eq "cpu.max = quota period" "$(cgfile cpuq cpu.max)" "25000 100000"
-u0=$(awk '/^usage_usec/ {print $2}' "$(cgdir cpuq)/cpu.stat"); t0=$(date +%s%N)
+u0=$(awk '/^usage_usec/ {print $2}' "$(cgdir cpuq)/cpu.stat"); t0=${EPOCHREALTIME/./}
 sleep 5
-u1=$(awk '/^usage_usec/ {print $2}' "$(cgdir cpuq)/cpu.stat"); t1=$(date +%s%N)
-pct=$(( (u1 - u0) * 1000 / ((t1 - t0) / 1000) )) # tenths of a percent of one CPU
+u1=$(awk '/^usage_usec/ {print $2}' "$(cgdir cpuq)/cpu.stat"); t1=${EPOCHREALTIME/./}
+pct=$(( (u1 - u0) * 1000 / (t1 - t0) )) # tenths of a percent of one CPU
 if [ "$pct" -ge 150 ] && [ "$pct" -le 350 ]; then pass "cpu.max holds a busy loop at $((pct / 10)).$((pct % 10))% of a CPU (want 25 ±10)"
 else fail "cpu.max: busy loop got $((pct / 10)).$((pct % 10))% of a CPU (want 25 ±10)"; fi
 chuted rm -f cpuq >/dev/null

@@ -1,0 +1,65 @@
+/* chuted network ls | network inspect [NAME]: the chute bridge, its subnet
+ * and the leases in use (netns/ch_net_network_info). */
+#include "common/json.h"
+#include "common/util.h"
+#include "mgmt/commands.h"
+#include "netns/net.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+network_ls (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_json json_t *info = NULL;
+  bool json = argc > 1 && strcmp (argv[1], "--json") == 0;
+
+  if (argc > (json ? 2 : 1))
+    return ch_error (err, 0, "usage: chuted network ls [--json]");
+  if (ch_net_network_info (ctx->root, ctx->run_root, &info, err) < 0)
+    return -1;
+  if (json)
+    {
+      cleanup_free char *s = json_dumps (info, JSON_INDENT (2));
+      printf ("%s\n", s);
+      return 0;
+    }
+  printf ("%-15s %-18s %-15s %-5s %-6s %s\n", "NAME", "SUBNET", "GATEWAY", "MTU", "CHUTES", "STATE");
+  printf ("%-15s %-18s %-15s %-5lld %-6zu %s\n", json_string_value (json_object_get (info, "bridge")),
+          json_string_value (json_object_get (info, "subnet")), json_string_value (json_object_get (info, "gateway")),
+          (long long) json_integer_value (json_object_get (info, "mtu")),
+          json_array_size (json_object_get (info, "leases")),
+          json_is_true (json_object_get (info, "present")) ? "up" : "not created (made on first use)");
+  return 0;
+}
+
+static int
+network_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_json json_t *info = NULL;
+  cleanup_free char *s = NULL;
+  const char *bridge;
+
+  if (argc > 2)
+    return ch_error (err, 0, "usage: chuted network inspect [NAME]");
+  if (ch_net_network_info (ctx->root, ctx->run_root, &info, err) < 0)
+    return -1;
+  bridge = json_string_value (json_object_get (info, "bridge"));
+  if (argc == 2 && strcmp (argv[1], bridge) != 0)
+    return ch_error (err, 0, "no network `%s` (the chute network is `%s`)", argv[1], bridge);
+  s = json_dumps (info, JSON_INDENT (2));
+  printf ("%s\n", s);
+  return 0;
+}
+
+int
+ch_cmd_network (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  if (argc < 2)
+    return ch_error (err, 0, "usage: chuted network ls [--json] | network inspect [NAME]");
+  if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
+    return network_ls (ctx, argc - 1, argv + 1, err);
+  if (strcmp (argv[1], "inspect") == 0)
+    return network_inspect (ctx, argc - 1, argv + 1, err);
+  return ch_error (err, 0, "unknown network command `%s` (ls, inspect)", argv[1]);
+}

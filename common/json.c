@@ -40,3 +40,28 @@ ch_json_save_file (const char *path, json_t *j, mode_t mode, ch_error_t *err)
   line = xasprintf ("%s\n", s);
   return ch_write_file_atomic (path, line, strlen (line), mode, err);
 }
+
+char **
+ch_json_to_strv (json_t *a)
+{
+  json_t *v;
+  size_t i;
+  char **r;
+
+  if (!json_is_array (a))
+    return NULL;
+  r = xzalloc ((json_array_size (a) + 1) * sizeof (char *));
+  json_array_foreach (a, i, v)
+    r[i] = xstrdup (json_is_string (v) ? json_string_value (v) : "");
+  return r;
+}
+
+json_t *
+ch_json_from_strv (char *const *v)
+{
+  json_t *a = json_array ();
+
+  for (size_t i = 0; v && v[i]; i++)
+    json_array_append_new (a, json_string (v[i]));
+  return a;
+}

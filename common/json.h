@@ -17,6 +17,11 @@ ch_json_decrefp (json_t **j)
 
 int ch_json_load_file (const char *path, json_t **out, ch_error_t *err);
 int ch_json_load_buf (const char *what, const char *buf, size_t len, json_t **out, ch_error_t *err);
+/* A JSON array of strings to a NULL-terminated vector (non-strings become
+ * ""), NULL when A is not an array; and back. */
+char **ch_json_to_strv (json_t *a);
+json_t *ch_json_from_strv (char *const *v);
+
 /* Atomic replace (temp + rename), pretty-printed. */
 int ch_json_save_file (const char *path, json_t *j, mode_t mode, ch_error_t *err);
 

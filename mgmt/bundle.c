@@ -7,21 +7,6 @@
 #include <errno.h>
 #include <string.h>
 
-static char **
-json_strv (json_t *a)
-{
-  json_t *v;
-  size_t i;
-  char **r;
-
-  if (!json_is_array (a))
-    return NULL;
-  r = xzalloc ((json_array_size (a) + 1) * sizeof (char *));
-  json_array_foreach (a, i, v)
-    r[i] = xstrdup (json_is_string (v) ? json_string_value (v) : "");
-  return r;
-}
-
 char **
 ch_bundle_args (const struct ch_chute *c, json_t *image_config, ch_error_t *err)
 {
@@ -29,11 +14,11 @@ ch_bundle_args (const struct ch_chute *c, json_t *image_config, ch_error_t *err)
   cleanup_strv char **cmd = NULL;
   char **args = xzalloc (sizeof (char *));
 
-  ep = c->entrypoint ? ch_strv_dup (c->entrypoint) : json_strv (json_object_get (image_config, "Entrypoint"));
+  ep = c->entrypoint ? ch_strv_dup (c->entrypoint) : ch_json_to_strv (json_object_get (image_config, "Entrypoint"));
   if (c->command && c->command[0])
     cmd = ch_strv_dup (c->command);
   else if (c->entrypoint == NULL)
-    cmd = json_strv (json_object_get (image_config, "Cmd"));
+    cmd = ch_json_to_strv (json_object_get (image_config, "Cmd"));
   for (size_t i = 0; ep && ep[i]; i++)
     ch_strv_append (&args, ep[i]);
   for (size_t i = 0; cmd && cmd[i]; i++)
@@ -45,15 +30,6 @@ ch_bundle_args (const struct ch_chute *c, json_t *image_config, ch_error_t *err)
       return NULL;
     }
   return args;
-}
-
-static json_t *
-strv_to_json (char **v)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; v && v[i]; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
 }
 
 /* KEY=VALUE list where a later KEY replaces an earlier one. */
@@ -172,7 +148,7 @@ ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char 
   json_object_set_new (json_object_get (spec, "root"), "path", json_string (rootfs));
   json_object_set_new (json_object_get (spec, "root"), "readonly", json_boolean (c->read_only));
   json_object_set_new (spec, "hostname", json_string (c->hostname ? c->hostname : c->name));
-  json_object_set_new (process, "args", strv_to_json (args));
+  json_object_set_new (process, "args", ch_json_from_strv (args));
   json_object_set_new (process, "terminal", json_boolean (c->tty));
 
   env = json_array ();

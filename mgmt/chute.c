@@ -40,15 +40,6 @@ ch_chute_clear (struct ch_chute *c)
   ch_chute_init (c);
 }
 
-static json_t *
-strv_json (char **v)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; v && v[i]; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
-}
-
 static void
 set_str (json_t *o, const char *k, const char *v)
 {
@@ -74,10 +65,10 @@ ch_chute_to_json (const struct ch_chute *c)
   set_str (o, "rootfs", c->rootfs);
   set_str (o, "image", c->image);
   if (c->command)
-    json_object_set_new (o, "command", strv_json (c->command));
+    json_object_set_new (o, "command", ch_json_from_strv (c->command));
   if (c->entrypoint)
-    json_object_set_new (o, "entrypoint", strv_json (c->entrypoint));
-  json_object_set_new (o, "env", strv_json (c->env));
+    json_object_set_new (o, "entrypoint", ch_json_from_strv (c->entrypoint));
+  json_object_set_new (o, "env", ch_json_from_strv (c->env));
   set_str (o, "workdir", c->workdir);
   set_str (o, "user", c->user);
   set_str (o, "hostname", c->hostname);
@@ -100,7 +91,7 @@ ch_chute_to_json (const struct ch_chute *c)
   json_object_set_new (r, "log_max", json_integer ((json_int_t) c->log_max));
   json_object_set_new (o, "resources", r);
   set_str (n, "mode", c->net_mode);
-  json_object_set_new (n, "ports", strv_json (c->ports));
+  json_object_set_new (n, "ports", ch_json_from_strv (c->ports));
   json_object_set_new (n, "wan_down", json_integer ((json_int_t) c->wan_down));
   json_object_set_new (n, "wan_up", json_integer ((json_int_t) c->wan_up));
   set_str (n, "wifi", c->wifi);
@@ -126,16 +117,7 @@ get_int (json_t *o, const char *k, int64_t dflt)
 static char **
 get_strv (json_t *o, const char *k)
 {
-  json_t *a = json_object_get (o, k), *v;
-  size_t i;
-  char **r;
-
-  if (!json_is_array (a))
-    return NULL;
-  r = xzalloc ((json_array_size (a) + 1) * sizeof (char *));
-  json_array_foreach (a, i, v)
-    r[i] = xstrdup (json_is_string (v) ? json_string_value (v) : "");
-  return r;
+  return ch_json_to_strv (json_object_get (o, k));
 }
 
 int

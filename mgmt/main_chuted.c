@@ -30,7 +30,7 @@ static const struct ch_cmd commands[] = {
   { NULL, NULL, NULL },
 };
 
-/* Handled by chuted-image: it links libcurl/libarchive, which the runtime path must not load. */
+/* Handled by chuted-image (see exec_sibling). */
 static const char *const image_commands[] = { "pull", "load", "images", "rmi", "image", "login", "logout", NULL };
 
 static void
@@ -43,31 +43,13 @@ usage (FILE *f)
   fprintf (f, "  chuted oci spec|create|start|state|kill|delete|run|exec ...  (OCI runtime, runc-style)\n");
 }
 
+/* Hand the command to a sibling program: chuted-runtime (the OCI runtime,
+ * static: the measured start path loads no shared library) or chuted-image
+ * (libcurl/libarchive, which the runtime path must not load). */
 static int
-exec_image_tool (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_error_t *err)
 {
-  cleanup_free char *tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
-  char **nargv = xzalloc ((argc + 6) * sizeof (char *));
-  int n = 0;
-
-  nargv[n++] = tool;
-  nargv[n++] = "--root";
-  nargv[n++] = (char *) ctx->root;
-  nargv[n++] = "--run-root";
-  nargv[n++] = (char *) ctx->run_root;
-  for (int i = 0; i < argc; i++)
-    nargv[n++] = argv[i];
-  execv (tool, nargv);
-  free (nargv);
-  return ch_error (err, errno, "exec `%s`", tool);
-}
-
-/* The OCI runtime is its own static program (chuted-runtime): the
- * measured container-start path loads no shared library at all. */
-static int
-exec_runtime (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
-{
-  cleanup_free char *tool = xasprintf ("%s/chuted-runtime", ctx->bin_dir);
+  cleanup_free char *tool = xasprintf ("%s/%s", ctx->bin_dir, prog);
   char **nargv = xzalloc ((argc + 8) * sizeof (char *));
   int n = 0;
 
@@ -76,8 +58,11 @@ exec_runtime (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   nargv[n++] = (char *) ctx->root;
   nargv[n++] = "--run-root";
   nargv[n++] = (char *) ctx->run_root;
-  nargv[n++] = "--cgroup-parent";
-  nargv[n++] = (char *) ctx->cgroup_parent;
+  if (strcmp (prog, "chuted-runtime") == 0)
+    {
+      nargv[n++] = "--cgroup-parent";
+      nargv[n++] = (char *) ctx->cgroup_parent;
+    }
   for (int i = 0; i < argc; i++)
     nargv[n++] = argv[i];
   execv (tool, nargv);
@@ -100,18 +85,11 @@ main (int argc, char **argv)
       ch_error_print (&err, "chuted");
       return 1;
     }
-  if (strcmp (argv[i], "oci") == 0)
-    {
-      exec_runtime (&ctx, argc - i, argv + i, &err);
-      ch_error_print (&err, "chuted");
-      free (ctx.bin_dir);
-      return 1;
-    }
-
   for (const char *const *ic = image_commands; *ic; ic++)
-    if (strcmp (argv[i], *ic) == 0)
+    if (strcmp (argv[i], *ic) == 0 || strcmp (argv[i], "oci") == 0)
       {
-        exec_image_tool (&ctx, argc - i, argv + i, &err);
+        exec_sibling (&ctx, strcmp (argv[i], "oci") == 0 ? "chuted-runtime" : "chuted-image", argc - i, argv + i,
+                      &err);
         ch_error_print (&err, "chuted");
         free (ctx.bin_dir);
         return 1;

@@ -5,6 +5,7 @@
 #include "common/path.h"
 #include "common/util.h"
 #include "mgmt/bundle.h"
+#include "runtime/passwd.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,49 +24,28 @@ is_number (const char *s)
   return true;
 }
 
-/* Find NAME in a passwd/group-format FILE; field 2 (id) and for passwd field 3 (gid). */
 static int
-lookup (int rootfd, const char *file, const char *name, uint32_t *id, uint32_t *gid, ch_error_t *err)
+read_in_root (int rootfd, const char *file, char **buf, ch_error_t *err)
 {
   cleanup_close int fd = ch_open_in_root (rootfd, file, O_RDONLY, 0, err);
-  cleanup_free char *data = NULL;
-  char *line, *save = NULL;
 
   if (fd < 0)
     return -1;
-  if (ch_read_fd (fd, &data, NULL, err) < 0)
-    return -1;
-  for (line = strtok_r (data, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
-    {
-      char *f[4] = { 0 }, *p = line;
-      int n;
-      for (n = 0; n < 4; n++)
-        {
-          f[n] = p;
-          p = strchr (p, ':');
-          if (p == NULL)
-            break;
-          *p++ = '\0';
-        }
-      if (n < 2 || strcmp (f[0], name) != 0 || !is_number (f[2]))
-        continue;
-      *id = (uint32_t) strtoul (f[2], NULL, 10);
-      if (gid)
-        *gid = (f[3] && is_number (f[3])) ? (uint32_t) strtoul (f[3], NULL, 10) : *id;
-      return 0;
-    }
-  return ch_error (err, 0, "`%s` not found in the chute's %s", name, file);
+  return ch_read_fd (fd, buf, NULL, err);
 }
 
 int
 ch_user_resolve (const char *rootfs, const char *spec, uint32_t *uid, uint32_t *gid, ch_error_t *err)
 {
   cleanup_free char *u = xstrdup (spec);
+  cleanup_free char *passwd = NULL;
+  cleanup_free char *group = NULL;
   cleanup_close int rootfd = -1;
   char *g = strchr (u, ':');
 
   if (g)
     *g++ = '\0';
+  *gid = 0;
   if (is_number (u) && (g == NULL || is_number (g)))
     {
       *uid = (uint32_t) strtoul (u, NULL, 10);
@@ -76,12 +56,28 @@ ch_user_resolve (const char *rootfs, const char *spec, uint32_t *uid, uint32_t *
   if (rootfd < 0)
     return ch_error (err, errno, "open rootfs `%s`", rootfs);
   if (is_number (u))
-    *uid = (uint32_t) strtoul (u, NULL, 10), *gid = 0;
-  else if (lookup (rootfd, "/etc/passwd", u, uid, gid, err) < 0)
-    return ch_error_prefix (err, "user `%s`", spec);
+    *uid = (uint32_t) strtoul (u, NULL, 10);
+  else
+    {
+      struct ch_pwent pw = { 0 };
+      if (read_in_root (rootfd, "/etc/passwd", &passwd, err) < 0)
+        return ch_error_prefix (err, "user `%s`", spec);
+      if (ch_passwd_find (passwd, u, 0, &pw) != 1)
+        return ch_error (err, 0, "user `%s`: `%s` not found in the chute's /etc/passwd", spec, u);
+      *uid = pw.uid;
+      *gid = pw.gid;
+      ch_pwent_clear (&pw);
+    }
   if (g && is_number (g))
     *gid = (uint32_t) strtoul (g, NULL, 10);
-  else if (g && lookup (rootfd, "/etc/group", g, gid, NULL, err) < 0)
-    return ch_error_prefix (err, "user `%s`", spec);
+  else if (g)
+    {
+      gid_t gg;
+      if (read_in_root (rootfd, "/etc/group", &group, err) < 0)
+        return ch_error_prefix (err, "user `%s`", spec);
+      if (ch_group_find (group, g, &gg) != 1)
+        return ch_error (err, 0, "user `%s`: group `%s` not found in the chute's /etc/group", spec, g);
+      *gid = gg;
+    }
   return 0;
 }

@@ -1,12 +1,15 @@
 /* NAT and port forwards in an nftables table of our own (`ip chuted_<bridge>`),
- * through libnftnl + libmnl. Every apply rewrites the table's rules from the
- * IPAM leases in one atomic batch: add table and base chains (no-ops when
- * present), flush each chain, add the rules. Other tables are never
- * touched; a table lost to a foreign `nft flush ruleset` comes back whole on
- * the next apply. The base chains stay between applies because deleting
- * one unregisters its hook, an RCU grace period each (~10 ms for five);
- * the table goes (add + delete) when no chute needs it. Conntrack keeps
- * established NAT bindings across a rewrite. */
+ * through libnftnl + libmnl. Other tables are never touched.
+ *
+ * ch_nft_apply reconciles the table with the IPAM leases: it is built whole
+ * (base chains, NAT/isolation rules, every lease's port forwards) when it is
+ * missing, e.g. after a foreign `nft flush ruleset`; otherwise only the port
+ * forwards change: each carries the comment "chute:NAME", forwards of
+ * chutes without a lease are deleted by handle and chutes whose forwards are
+ * missing get them, in one atomic batch. Incremental because any deletion
+ * costs a full RCU grace period (the kernel flushes its destroy work on the
+ * next socket release, ~10 ms here), which would otherwise land on every
+ * `chuted run`. With no lease left the table goes. */
 #include "netns/net_internal.h"
 
 #include "common/util.h"
@@ -19,6 +22,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
@@ -34,6 +38,7 @@ struct batch
   struct nftnl_batch *b;
   uint32_t seq;
   const char *table;
+  int ops;
 };
 
 static struct nlmsghdr *
@@ -51,6 +56,7 @@ put_table (struct batch *bt, uint16_t type, uint16_t flags)
   nftnl_table_nlmsg_build_payload (msg_hdr (bt, type, flags), t);
   nftnl_table_free (t);
   nftnl_batch_update (bt->b);
+  bt->ops++;
 }
 
 static void
@@ -69,15 +75,17 @@ put_chain (struct batch *bt, const char *name, const char *type, uint32_t hook, 
 }
 
 static void
-flush_chain (struct batch *bt, const char *name)
+del_rule (struct batch *bt, const char *chain, uint64_t handle)
 {
   struct nftnl_rule *r = nftnl_rule_alloc ();
   nftnl_rule_set_str (r, NFTNL_RULE_TABLE, bt->table);
-  nftnl_rule_set_str (r, NFTNL_RULE_CHAIN, name);
+  nftnl_rule_set_str (r, NFTNL_RULE_CHAIN, chain);
   nftnl_rule_set_u32 (r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+  nftnl_rule_set_u64 (r, NFTNL_RULE_HANDLE, handle);
   nftnl_rule_nlmsg_build_payload (msg_hdr (bt, NFT_MSG_DELRULE, 0), r);
   nftnl_rule_free (r);
   nftnl_batch_update (bt->b);
+  bt->ops++;
 }
 
 static struct nftnl_rule *
@@ -91,11 +99,21 @@ rule_new (struct batch *bt, const char *chain)
 }
 
 static void
+rule_comment (struct nftnl_rule *r, const char *comment)
+{
+  struct nftnl_udata_buf *u = nftnl_udata_buf_alloc (NFT_USERDATA_MAXLEN);
+  nftnl_udata_put_strz (u, NFTNL_UDATA_RULE_COMMENT, comment);
+  nftnl_rule_set_data (r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data (u), nftnl_udata_buf_len (u));
+  nftnl_udata_buf_free (u);
+}
+
+static void
 rule_put (struct batch *bt, struct nftnl_rule *r)
 {
   nftnl_rule_nlmsg_build_payload (msg_hdr (bt, NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE), r);
   nftnl_rule_free (r);
   nftnl_batch_update (bt->b);
+  bt->ops++;
 }
 
 /* --- expressions: each loads into register 1 unless told otherwise --- */
@@ -204,9 +222,11 @@ e_counter (struct nftnl_rule *r)
 
 /* The port forward of one published port, in CHAIN (prerouting or output). */
 static void
-put_forward (struct batch *bt, const struct ch_net_conf *c, const char *chain, json_t *port, uint32_t chute_addr)
+put_forward (struct batch *bt, const struct ch_net_conf *c, const char *chain, const char *chute, json_t *port,
+             uint32_t chute_addr)
 {
   struct nftnl_rule *r = rule_new (bt, chain);
+  cleanup_free char *comment = xasprintf ("chute:%s", chute);
   const char *host_ip = json_string_value (json_object_get (port, "host_ip"));
   const char *proto = json_string_value (json_object_get (port, "proto"));
   uint8_t l4 = proto && strcmp (proto, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
@@ -248,41 +268,45 @@ put_forward (struct batch *bt, const struct ch_net_conf *c, const char *chain, j
   nftnl_expr_set_u32 (nat, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
   nftnl_expr_set_u32 (nat, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED);
   nftnl_rule_add_expr (r, nat);
+  rule_comment (r, comment);
   rule_put (bt, r);
 }
 
+/* The port forwards of one leased chute. */
 static void
-put_rules (struct batch *bt, const struct ch_net_conf *c, json_t *ipam)
+put_forwards (struct batch *bt, const struct ch_net_conf *c, const char *name, json_t *lease)
+{
+  const char *a = json_string_value (json_object_get (lease, "address"));
+  struct in_addr in;
+  size_t i;
+  json_t *p;
+
+  if (a == NULL || inet_pton (AF_INET, a, &in) != 1)
+    return;
+  json_array_foreach (json_object_get (lease, "ports"), i, p)
+    {
+      put_forward (bt, c, "prerouting", name, p, ntohl (in.s_addr));
+      put_forward (bt, c, "output", name, p, ntohl (in.s_addr));
+    }
+}
+
+/* Table, base chains and the rules that do not depend on leases. */
+static void
+put_table_whole (struct batch *bt, const struct ch_net_conf *c, json_t *ipam)
 {
   struct nftnl_rule *r;
   const char *name;
   json_t *l;
   uint32_t net = htonl (c->net);
 
+  put_table (bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
   put_chain (bt, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
   put_chain (bt, "output", "nat", NF_INET_LOCAL_OUT, -100);
   put_chain (bt, "postrouting", "nat", NF_INET_POST_ROUTING, 100);
   put_chain (bt, "forward", "filter", NF_INET_FORWARD, 0);
   put_chain (bt, "input", "filter", NF_INET_LOCAL_IN, 0);
-  for (const char *const *c = (const char *const[]){ "prerouting", "output", "postrouting", "forward", "input", NULL };
-       *c; c++)
-    flush_chain (bt, *c);
-
   json_object_foreach (ch_ipam_leases (ipam), name, l)
-    {
-      const char *a = json_string_value (json_object_get (l, "address"));
-      struct in_addr in;
-      size_t i;
-      json_t *p;
-
-      if (a == NULL || inet_pton (AF_INET, a, &in) != 1)
-        continue;
-      json_array_foreach (json_object_get (l, "ports"), i, p)
-        {
-          put_forward (bt, c, "prerouting", p, ntohl (in.s_addr));
-          put_forward (bt, c, "output", p, ntohl (in.s_addr));
-        }
-    }
+    put_forwards (bt, c, name, l);
 
   /* ip saddr SUBNET oifname != BRIDGE masquerade */
   r = rule_new (bt, "postrouting");
@@ -332,9 +356,8 @@ mnl_closep (struct mnl_socket **nl)
 }
 
 static int
-send_batch (struct nftnl_batch *b, ch_error_t *err)
+send_batch (struct mnl_socket *nl, struct nftnl_batch *b, ch_error_t *err)
 {
-  __attribute__ ((cleanup (mnl_closep))) struct mnl_socket *nl = mnl_socket_open (NETLINK_NETFILTER);
   int n = nftnl_batch_iovec_len (b);
   cleanup_free struct iovec *iov = xmalloc (sizeof (struct iovec) * n);
   cleanup_free char *buf = xmalloc (MNL_SOCKET_BUFFER_SIZE);
@@ -343,10 +366,6 @@ send_batch (struct nftnl_batch *b, ch_error_t *err)
   int first_err = 0;
   ssize_t r;
 
-  if (nl == NULL)
-    return ch_error (err, errno, "open netfilter netlink socket");
-  if (mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0)
-    return ch_error (err, errno, "bind netfilter netlink socket");
   nftnl_batch_iovec (b, iov, n);
   if (sendmsg (mnl_socket_get_fd (nl), &msg, 0) < 0)
     return ch_error (err, errno, "send nftables batch");
@@ -360,27 +379,165 @@ send_batch (struct nftnl_batch *b, ch_error_t *err)
   return 0;
 }
 
+struct dumped
+{
+  char **chains, **chutes; /* parallel, NULL-terminated */
+  uint64_t *handles;
+  size_t n;
+};
+
+static int
+comment_cb (const struct nftnl_udata *attr, void *data)
+{
+  const char **out = data;
+  if (nftnl_udata_type (attr) == NFTNL_UDATA_RULE_COMMENT)
+    *out = nftnl_udata_get (attr);
+  return MNL_CB_OK;
+}
+
+static int
+rule_cb (const struct nlmsghdr *nlh, void *data)
+{
+  struct dumped *d = data;
+  struct nftnl_rule *r = nftnl_rule_alloc ();
+  const char *comment = NULL;
+  const void *ud;
+  uint32_t len = 0;
+
+  if (nftnl_rule_nlmsg_parse (nlh, r) == 0 && (ud = nftnl_rule_get_data (r, NFTNL_RULE_USERDATA, &len))
+      && nftnl_udata_parse (ud, len, comment_cb, &comment) >= 0 && comment && ch_has_prefix (comment, "chute:"))
+    {
+      d->handles = xrealloc (d->handles, (d->n + 1) * sizeof (uint64_t));
+      d->handles[d->n++] = nftnl_rule_get_u64 (r, NFTNL_RULE_HANDLE);
+      ch_strv_append (&d->chains, nftnl_rule_get_str (r, NFTNL_RULE_CHAIN));
+      ch_strv_append (&d->chutes, comment + strlen ("chute:"));
+    }
+  nftnl_rule_free (r);
+  return MNL_CB_OK;
+}
+
+/* The tagged rules of TABLE; *EXISTS = false when the table is missing. */
+static int
+dump_rules (struct mnl_socket *nl, const char *table, struct dumped *d, bool *exists, ch_error_t *err)
+{
+  cleanup_free char *buf = xmalloc (MNL_SOCKET_BUFFER_SIZE);
+  struct nftnl_rule *r = nftnl_rule_alloc ();
+  struct nlmsghdr *nlh;
+  uint32_t portid = mnl_socket_get_portid (nl);
+  ssize_t n;
+  int ret;
+
+  /* a rule dump filtered on a missing table is just empty: ask for the table */
+  {
+    struct nftnl_table *t = nftnl_table_alloc ();
+    nlh = nftnl_nlmsg_build_hdr (buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK, 1);
+    nftnl_table_set_str (t, NFTNL_TABLE_NAME, table);
+    nftnl_table_nlmsg_build_payload (nlh, t);
+    nftnl_table_free (t);
+    if (mnl_socket_sendto (nl, nlh, nlh->nlmsg_len) < 0)
+      return ch_error (err, errno, "get table `%s`", table);
+    do
+      {
+        n = mnl_socket_recvfrom (nl, buf, MNL_SOCKET_BUFFER_SIZE);
+        if (n < 0)
+          return ch_error (err, errno, "get table `%s`", table);
+        ret = mnl_cb_run (buf, n, 1, portid, NULL, NULL);
+      }
+    while (ret > MNL_CB_STOP);
+    if (ret < 0 && errno == ENOENT)
+      {
+        nftnl_rule_free (r);
+        *exists = false;
+        return 0;
+      }
+    if (ret < 0)
+      return ch_error (err, errno, "get table `%s`", table);
+  }
+  nlh = nftnl_nlmsg_build_hdr (buf, NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP, 2);
+  nftnl_rule_set_str (r, NFTNL_RULE_TABLE, table);
+  nftnl_rule_nlmsg_build_payload (nlh, r);
+  nftnl_rule_free (r);
+  if (mnl_socket_sendto (nl, nlh, nlh->nlmsg_len) < 0)
+    return ch_error (err, errno, "list rules of table `%s`", table);
+  *exists = true;
+  do
+    {
+      n = mnl_socket_recvfrom (nl, buf, MNL_SOCKET_BUFFER_SIZE);
+      if (n < 0)
+        return ch_error (err, errno, "list rules of table `%s`", table);
+      ret = mnl_cb_run (buf, n, 2, portid, rule_cb, d);
+    }
+  while (ret > MNL_CB_STOP);
+  if (ret < 0)
+    return ch_error (err, errno, "list rules of table `%s`", table);
+  return 0;
+}
+
+static void
+dumped_clear (struct dumped *d)
+{
+  ch_strv_free (d->chains);
+  ch_strv_free (d->chutes);
+  free (d->handles);
+}
+
+static bool
+has_forwards (const struct dumped *d, const char *chute)
+{
+  for (size_t i = 0; i < d->n; i++)
+    if (strcmp (d->chutes[i], chute) == 0)
+      return true;
+  return false;
+}
+
 int
 ch_nft_apply (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
 {
-  struct batch bt = { .b = nftnl_batch_alloc (MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE), .seq = 1,
-                      .table = c->nft_table };
-  int r;
+  __attribute__ ((cleanup (mnl_closep))) struct mnl_socket *nl = mnl_socket_open (NETLINK_NETFILTER);
+  struct batch bt = { .seq = 2, .table = c->nft_table };
+  struct dumped d = { 0 };
+  bool exists;
+  int r = 0;
 
-  if (bt.b == NULL)
-    return ch_error (err, ENOMEM, "nftables batch");
+  if (nl == NULL)
+    return ch_error (err, errno, "open netfilter netlink socket");
+  if (mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0)
+    return ch_error (err, errno, "bind netfilter netlink socket");
+  if (dump_rules (nl, c->nft_table, &d, &exists, err) < 0)
+    {
+      dumped_clear (&d);
+      return ch_error_prefix (err, "nftables");
+    }
+  bt.b = nftnl_batch_alloc (MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE);
   nftnl_batch_begin (nftnl_batch_buffer (bt.b), bt.seq++);
   nftnl_batch_update (bt.b);
-  put_table (&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-  if (ch_ipam_bridge_leases (ipam) > 0)
-    put_rules (&bt, c, ipam);
+  if (ch_ipam_bridge_leases (ipam) == 0)
+    {
+      if (exists)
+        put_table (&bt, NFT_MSG_DELTABLE, 0);
+    }
+  else if (!exists)
+    put_table_whole (&bt, c, ipam);
   else
-    /* added first, so the delete cannot fail on a missing table */
-    put_table (&bt, NFT_MSG_DELTABLE, 0);
+    {
+      const char *name;
+      json_t *l;
+      for (size_t i = 0; i < d.n; i++)
+        {
+          l = json_object_get (ch_ipam_leases (ipam), d.chutes[i]);
+          if (l == NULL || json_object_get (l, "address") == NULL)
+            del_rule (&bt, d.chains[i], d.handles[i]);
+        }
+      json_object_foreach (ch_ipam_leases (ipam), name, l)
+        if (!has_forwards (&d, name))
+          put_forwards (&bt, c, name, l);
+    }
   nftnl_batch_end (nftnl_batch_buffer (bt.b), bt.seq++);
   nftnl_batch_update (bt.b);
-  r = send_batch (bt.b, err);
+  if (bt.ops > 0)
+    r = send_batch (nl, bt.b, err);
   nftnl_batch_free (bt.b);
+  dumped_clear (&d);
   if (r < 0)
     return ch_error_prefix (err, "table `ip %s`", c->nft_table);
   return 0;

@@ -4,6 +4,7 @@
 #define CH_INIT_H
 
 #include "runtime/runtime.h"
+#include "runtime/passwd.h"
 #include "runtime/spec.h"
 
 #include <seccomp.h>
@@ -72,22 +73,6 @@ int ch_seccomp_load_bpf (const struct ch_bpf *b, ch_error_t *err);
 void ch_bpf_clear (struct ch_bpf *b);
 /* STATE_DIR/../.seccomp: shared by the containers of one state root. */
 char *ch_seccomp_cache_dir (const char *state_dir);
-
-/* passwd.c: /etc/passwd and /etc/group of the container (buffers parsed). */
-struct ch_pwent
-{
-  char *name;
-  uid_t uid;
-  gid_t gid;
-  char *home;
-};
-/* Find by NAME (when non-NULL) or by UID; 1 found, 0 not. */
-int ch_passwd_find (const char *buf, const char *name, uid_t uid, struct ch_pwent *out);
-void ch_pwent_clear (struct ch_pwent *p);
-/* Group id of group NAME; 1 found, 0 not. */
-int ch_group_find (const char *buf, const char *name, gid_t *gid);
-/* Append the gids of groups listing USER as a member. */
-void ch_group_members (const char *buf, const char *user, gid_t **gids, size_t *n);
 
 /* The credentials a process gets: resolved from spec numbers or a "user[:group]" string. */
 struct ch_creds

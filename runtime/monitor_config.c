@@ -16,9 +16,8 @@ int
 ch_monitor_config_load (const char *path, struct ch_monitor_config *c, ch_error_t *err)
 {
   cleanup_json json_t *j = NULL;
-  json_t *a, *v;
+  json_t *a;
   const char *restart;
-  size_t i;
 
   memset (c, 0, sizeof (*c));
   if (ch_json_load_file (path, &j, err) < 0)
@@ -43,19 +42,15 @@ ch_monitor_config_load (const char *path, struct ch_monitor_config *c, ch_error_
   c->attach_wait = json_is_true (json_object_get (j, "attach_wait"));
   c->log_max = json_integer_value (json_object_get (j, "log_max"));
   a = json_object_get (j, "on_exit");
-  if (json_is_array (a) && json_array_size (a) > 0)
-    {
-      c->on_exit = xzalloc ((json_array_size (a) + 1) * sizeof (char *));
-      json_array_foreach (a, i, v)
-        c->on_exit[i] = xstrdup (json_is_string (v) ? json_string_value (v) : "");
-    }
+  if (json_array_size (a) > 0)
+    c->on_exit = ch_json_to_strv (a);
   return 0;
 }
 
 json_t *
 ch_monitor_config_to_json (const struct ch_monitor_config *c)
 {
-  json_t *o = json_object (), *a = json_array ();
+  json_t *o = json_object ();
   static const char *const restart[] = { "no", "on-failure", "always" };
 
   json_object_set_new (o, "id", json_string (c->id));
@@ -73,9 +68,7 @@ ch_monitor_config_to_json (const struct ch_monitor_config *c)
   json_object_set_new (o, "interactive", json_boolean (c->interactive));
   json_object_set_new (o, "attach_wait", json_boolean (c->attach_wait));
   json_object_set_new (o, "log_max", json_integer ((json_int_t) c->log_max));
-  for (size_t i = 0; c->on_exit && c->on_exit[i]; i++)
-    json_array_append_new (a, json_string (c->on_exit[i]));
-  json_object_set_new (o, "on_exit", a);
+  json_object_set_new (o, "on_exit", ch_json_from_strv (c->on_exit));
   return o;
 }
 

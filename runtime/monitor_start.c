@@ -3,6 +3,7 @@
  * its exec worked. */
 #include "common/file.h"
 #include "common/util.h"
+#include "runtime/init.h"
 #include "runtime/monitor_int.h"
 #include "runtime/runtime.h"
 
@@ -16,29 +17,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int
-recv_fd (int sock)
-{
-  char dummy;
-  struct iovec iov = { .iov_base = &dummy, .iov_len = 1 };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof (u.buf) };
-  struct cmsghdr *c;
-  int fd;
-
-  if (recvmsg (sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
-    return -1;
-  c = CMSG_FIRSTHDR (&msg);
-  if (c == NULL || c->cmsg_type != SCM_RIGHTS)
-    return -1;
-  memcpy (&fd, CMSG_DATA (c), sizeof (int));
-  return fd;
-}
 
 /* Read what is available without blocking (the writer has exited). */
 static char *
@@ -192,9 +170,11 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
 
   if (cs_parent >= 0)
     {
-      int master = recv_fd (cs_parent);
-      if (master < 0)
-        return ch_error (err, 0, "the container did not send its terminal");
+      int master = -1;
+      /* sent during setup, before the creator exited: never blocks */
+      fcntl (cs_parent, F_SETFL, O_NONBLOCK);
+      if (ch_recv_fd (cs_parent, &master, err) < 0)
+        return ch_error_prefix (err, "the container's terminal");
       m->out_fd = master;
       m->in_fd = dup (master);
       fcntl (m->in_fd, F_SETFD, FD_CLOEXEC);

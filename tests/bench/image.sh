@@ -73,7 +73,7 @@ rm -rf "$W/root" "$W/oci" "$W/bundle"
 stop_registry
 
 # ---- 3. run from a present image
-rc="n/a" rp="n/a"
+rc="n/a" rp="n/a" rm_="n/a"
 if [ -x "$BIN/chuted" ] && "$BIN/chuted" --root "$W/croot" --run-root "$W/crun" load "oci-archive:$W/small.tar" >/dev/null 2>&1; then
   : > "$W/r.chuted"; : > "$W/r.podman"
   havepod=0
@@ -82,9 +82,15 @@ if [ -x "$BIN/chuted" ] && "$BIN/chuted" --root "$W/croot" --run-root "$W/crun" 
   fi
   for i in $(seq "$N"); do
     ms "$BIN/chuted" --root "$W/croot" --run-root "$W/crun" run --rm --net none small /bin/true >> "$W/r.chuted"
-    [ $havepod = 1 ] && ms podman --root "$W/proot" --runroot "$W/prun" run --rm --network none \
+    # crun refuses this host's hybrid cgroup layout; podman's runc works
+    [ $havepod = 1 ] && ms podman --root "$W/proot" --runroot "$W/prun" --runtime runc run --rm --network none \
       --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 localhost/small /bin/true >> "$W/r.podman"
   done
+  : > "$W/m.chuted"
+  for i in $(seq "$N"); do
+    ms sh -c "'$IMG' --root '$W/croot' --run-root '$W/crun' mount small --chute chuted-test-bench && '$IMG' --root '$W/croot' --run-root '$W/crun' unmount --chute chuted-test-bench" >> "$W/m.chuted"
+  done
+  rm_=$(median "$W/m.chuted")
   rc=$(median "$W/r.chuted")
   [ $havepod = 1 ] && rp=$(median "$W/r.podman")
   podman --root "$W/proot" --runroot "$W/prun" rmi -a -f >/dev/null 2>&1
@@ -101,7 +107,8 @@ Image: two layers (/usr/lib/python3.11, /usr/share/perl), $((gz / 1000000)) MB g
 | unpack both layers | $uc ms | tar -xzf: $ut ms | $(ratio "$uc" "$ut") × tar | ≤ 1.1 × tar |
 | unpack both layers | $uc ms | umoci unpack: $uu ms | umoci = $(ratio "$uu" "$ut") × tar | (umoci 2.65 × tar in the issue) |
 | pull + unpack (loopback registry) | $pc ms | skopeo copy + umoci unpack: $ps ms | $(ratio "$pc" "$ps") × | ≤ 0.4 × |
-| run --rm IMG /bin/true, image present | $rc ms | podman run --rm: $rp ms | $(ratio "$rc" "$rp") × | ≤ 0.1 × |
+| run --rm IMG /bin/true, image present | $rc ms | podman --runtime runc run --rm: $rp ms | $(ratio "$rc" "$rp") × | ≤ 0.1 × |
+| of which chuted-image mount + unmount (overlay) | $rm_ ms | | | |
 | peak RSS of chuted pull (this image) | $((rss / 1024)) MB (${rss} kB) | | | ≤ 8 MB |
 | peak RSS of chuted pull (one 160 MB layer) | $((rss_big / 1024)) MB (${rss_big} kB) | | | ≤ 8 MB |
 

@@ -36,6 +36,9 @@ skopeo copy --quiet "oci-archive:$T_DIR/img.tar" "docker-archive:$T_DIR/docker.t
 eq "load docker-archive" "$(ci load "docker-archive:$T_DIR/docker.tar")" "Loaded image: docker.io/cam/docker:2"
 skopeo copy --quiet "oci-archive:$T_DIR/img.tar" "oci:$T_DIR/layout:fromdir" >/dev/null 2>&1
 eq "load oci dir" "$(ci load "oci:$T_DIR/layout:fromdir")" "Loaded image: fromdir:latest"
+check "docker.io/ names resolve without the prefix" ci image inspect cam/docker:2
+eq "load a bare directory (OCI layout)" "$(ci load --tag bare:1 "$T_DIR/layout")" "Loaded image: bare:1"
+ci rmi bare:1 >/dev/null
 eq "load --tag" "$(ci load --tag renamed:9 "oci-archive:$T_DIR/img.tar")" "Loaded image: renamed:9"
 eq "four refs" "$(ci images -q | sort | tr '\n' ' ')" "cam:1.2 docker.io/cam/docker:2 fromdir:latest renamed:9 "
 

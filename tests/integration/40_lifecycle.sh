@@ -43,6 +43,13 @@ eq "run -i: stdin reaches the chute" "$out" piped-in
 out=$(chuted run --rm -e FOO=bar -w /tmp -u nobody --net none --rootfs "$R" -- /bin/sh -c 'echo $FOO $(pwd) $(id -u)')
 eq "env, workdir, user" "$out" "bar /tmp 65534"
 
+# -t: a pty inside the chute, attached to ours (script(1) gives us one)
+out=$(CHUTED_ROOT=$T_ROOT script -qec "'$CHUTED' run --rm -t --net none --rootfs '$R' -- /bin/sh -c 'tty; exit 4'" /dev/null | tr -d '\r'); rc=$?
+eq "run -t: the chute's stdio is its own pty" "$out" /dev/pts/0
+out=$(printf 'echo typed-$((6*7))\rexit 3\r' | CHUTED_ROOT=$T_ROOT script -qec "'$CHUTED' run --rm -it --net none --rootfs '$R' -- /bin/sh" /dev/null | tr -d '\r')
+if echo "$out" | grep -q typed-42; then pass "run -it: typed input reaches the chute's shell"; else fail "run -it: $out"; fi
+eq "run -t: nothing kept" "$(chuted ps -a -q)" ""
+
 # errors reach the user
 out=$(chuted run --net none --rootfs "$R" -- /nope 2>&1); rc=$?
 eq "exec /nope: exit 127" "$rc" 127

@@ -325,6 +325,7 @@ test_bridge_traffic (void **state)
   table = out ("nft list table ip " TABLE);
   assert_non_null (strstr (table, "dnat to 10.231.77.2:80"));
   assert_non_null (strstr (table, "masquerade"));
+  assert_non_null (strstr (table, "comment \"chute:a\""));
   assert_int_equal (sh ("grep -q 1 /proc/sys/net/ipv4/ip_forward"), 0);
 
   ha = httpd_in (t, ra.netns_path, "chute-a", 80);

@@ -2,6 +2,7 @@
 #include "image.h"
 #include "common/util.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ ch_hash_new (void)
 {
   struct ch_hash *h = xzalloc (sizeof (*h));
 
+  /* sha256 needs no openssl.cnf: skipping it saves milliseconds per exec
+   * (every `chuted run` mounts); idempotent after the first call */
+  OPENSSL_init_crypto (OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
   h->ctx = EVP_MD_CTX_new ();
   if (h->ctx == NULL || EVP_DigestInit_ex (h->ctx, EVP_sha256 (), NULL) != 1)
     abort ();

@@ -307,11 +307,10 @@ ch_snapshot_unmount (const char *root, const char *run_root, const char *name, c
   if (!ch_chute_name_valid (name))
     return ch_error (err, 0, "invalid chute name `%s`", name);
   paths (root, run_root, name, &cdir, &mnt);
-  if (umount2 (mnt, 0) < 0 && errno != EINVAL && errno != ENOENT)
-    {
-      if (errno != EBUSY || umount2 (mnt, MNT_DETACH) < 0)
-        return ch_error (err, errno, "chute `%s`: umount `%s`", name, mnt);
-    }
+  /* lazy: a plain umount of an overlay waits ~12 ms here for an RCU grace
+   * period, a quarter of a `chuted run --rm`; the chute is stopped by now */
+  if (umount2 (mnt, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+    return ch_error (err, errno, "chute `%s`: umount `%s`", name, mnt);
   if (rmdir (mnt) < 0 && errno != ENOENT)
     return ch_error (err, errno, "chute `%s`: rmdir `%s`", name, mnt);
   if (ch_rm_rf (cdir, err) < 0)

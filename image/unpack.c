@@ -15,8 +15,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -515,25 +517,175 @@ fail:
   return ch_error_prefix (err, "layer %s", l->digest);
 }
 
+/* Unpack layer I in a child process; its error line comes back through a pipe. */
+static pid_t
+unpack_child (struct ch_store *s, const struct ch_layer *l, const struct ch_unpack_opts *opts, int *rfd,
+              ch_error_t *err)
+{
+  int p[2];
+  pid_t pid;
+
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return ch_error (err, errno, "pipe");
+  fflush (stderr);
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (p[0]);
+      close (p[1]);
+      return ch_error (err, errno, "fork");
+    }
+  if (pid == 0)
+    {
+      ch_error_t e = NULL;
+      uint64_t sz;
+      close (p[0]);
+      if (ch_store_unpack_layer (s, l, opts, &sz, &e) < 0)
+        {
+          (void) ch_write_all (p[1], e->msg, strlen (e->msg), &(ch_error_t){ NULL });
+          _exit (1);
+        }
+      _exit (0);
+    }
+  close (p[1]);
+  *rfd = p[0];
+  return pid;
+}
+
+/* Layers are independent directories: unpack the missing ones in parallel
+ * (one process each, up to the CPU count), since unpacking is bound by file
+ * creation in the kernel. Each layer is bounded by the limit on its own, and
+ * the sum is checked once all are there. */
 int
 ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch_unpack_opts *opts, ch_error_t *err)
 {
   uint64_t total = 0, limit = opts->limit ? opts->limit : CH_DEFAULT_DISK_LIMIT, sz;
-  size_t i;
+  size_t n = img->manifest->n_layers, i, next = 0, running = 0, missing = 0;
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  size_t jobs = cpus > 1 ? (size_t) cpus : 1;
+  struct ch_unpack_opts o = *opts;
+  pid_t *pids;
+  int *fds, ret = 0;
+  char **msgs;
 
-  for (i = 0; i < img->manifest->n_layers; i++)
+  o.limit = limit;
+  for (i = 0; i < n; i++)
     {
-      struct ch_unpack_opts o = *opts;
-      o.limit = limit - total;
-      if (total >= limit)
-        return ch_image_error (err, EFBIG, "image %s: layers exceed the disk limit of %llu bytes", img->manifest_digest,
-                         (unsigned long long) limit);
-      if (ch_store_unpack_layer (s, &img->manifest->layers[i], &o, &sz, err) < 0)
-        return -1;
+      cleanup_free char *dir = ch_store_layer_dir (s, img->manifest->layers[i].digest);
+      missing += read_size (dir, &sz) < 0;
+    }
+  if (missing <= 1 || jobs == 1)
+    {
+      for (i = 0; i < n; i++)
+        {
+          if (ch_store_unpack_layer (s, &img->manifest->layers[i], &o, &sz, err) < 0)
+            return -1;
+          total += sz;
+        }
+      goto check;
+    }
+  pids = xzalloc (sizeof (*pids) * n);
+  fds = xzalloc (sizeof (*fds) * n);
+  msgs = xzalloc (sizeof (*msgs) * n);
+  for (i = 0; i < n; i++)
+    fds[i] = -1;
+  while (next < n || running > 0)
+    {
+      int st = 0;
+      while (ret == 0 && next < n && running < jobs)
+        {
+          cleanup_free char *dir = ch_store_layer_dir (s, img->manifest->layers[next].digest);
+          if (read_size (dir, &sz) == 0)
+            {
+              next++;
+              continue;
+            }
+          pids[next] = unpack_child (s, &img->manifest->layers[next], &o, &fds[next], err);
+          if (pids[next] < 0)
+            {
+              pids[next] = 0;
+              ret = -1;
+              break;
+            }
+          next++;
+          running++;
+        }
+      if (running == 0)
+        break;
+      /* a child's pipe reaches EOF when it exits: wait for exactly our children */
+      {
+        struct pollfd *pf = xzalloc (sizeof (*pf) * running);
+        size_t *idx = xzalloc (sizeof (*idx) * running), k = 0, j;
+        for (i = 0; i < n; i++)
+          if (pids[i] > 0)
+            {
+              pf[k].fd = fds[i];
+              pf[k].events = POLLIN;
+              idx[k++] = i;
+            }
+        while (poll (pf, k, -1) < 0 && errno == EINTR)
+          ;
+        for (j = 0; j < k; j++)
+          {
+            cleanup_error ch_error_t e = NULL;
+            char *msg = NULL;
+            size_t len = 0;
+            i = idx[j];
+            if (!(pf[j].revents & (POLLIN | POLLHUP | POLLERR)))
+              continue;
+            (void) ch_read_fd (fds[i], &msg, &len, &e);
+            while (waitpid (pids[i], &st, 0) < 0 && errno == EINTR)
+              ;
+            pids[i] = 0;
+            running--;
+            close (fds[i]);
+            fds[i] = -1;
+            if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
+              {
+                msgs[i] = len ? msg : xasprintf ("layer %s: unpack died", img->manifest->layers[i].digest);
+                if (len == 0)
+                  free (msg);
+                msg = NULL;
+                if (ret == 0)
+                  ret = 1;
+              }
+            free (msg);
+          }
+        free (pf);
+        free (idx);
+      }
+    }
+  /* the first failing layer in manifest order names the error */
+  if (ret > 0)
+    for (i = 0; i < n; i++)
+      if (msgs[i])
+        {
+          ret = ch_error (err, 0, "%s", msgs[i]);
+          break;
+        }
+  for (i = 0; i < n; i++)
+    {
+      if (pids[i] > 0)
+        waitpid (pids[i], NULL, 0);
+      if (fds[i] >= 0)
+        close (fds[i]);
+      free (msgs[i]);
+    }
+  free (pids);
+  free (fds);
+  free (msgs);
+  if (ret < 0)
+    return -1;
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *dir = ch_store_layer_dir (s, img->manifest->layers[i].digest);
+      if (read_size (dir, &sz) < 0)
+        return ch_image_error (err, ENOENT, "layer %s: not unpacked", img->manifest->layers[i].digest);
       total += sz;
     }
+check:
   if (total > limit)
     return ch_image_error (err, EFBIG, "image %s: layers take %llu bytes, more than the disk limit of %llu",
-                     img->manifest_digest, (unsigned long long) total, (unsigned long long) limit);
+                           img->manifest_digest, (unsigned long long) total, (unsigned long long) limit);
   return 0;
 }

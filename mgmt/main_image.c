@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct ctx
 {
   const char *root, *run_root;
+  char **argv; /* the command and its arguments, as given */
 };
 
 static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] COMMAND ...\n"
@@ -201,38 +203,55 @@ open_store (struct ctx *c, bool exclusive, struct ch_store **s, ch_error_t *err)
   return ch_store_open (c->root, exclusive, s, err);
 }
 
-static void
-fill_pull_opts (struct ctx *c, struct opts *o, struct ch_pull_opts *po)
+/* pull and login live in chuted-image-pull (the only program linking
+ * libcurl): run it with our own arguments. */
+static int
+run_pull_tool (struct ctx *c, char **args, bool wait_for_it, ch_error_t *err)
 {
-  memset (po, 0, sizeof (*po));
-  po->platform = o->platform;
-  po->root = c->root;
-  po->ca_file = o->ca;
-  po->insecure = o->insecure;
-  po->progress = !o->quiet && isatty (2);
-  po->jobs = 3;
+  cleanup_free char *dir = NULL, *tool = NULL;
+  cleanup_strv char **argv = NULL;
+  size_t i;
+
+  if (ch_self_dir (&dir, err) < 0)
+    return -1;
+  tool = xasprintf ("%s/chuted-image-pull", dir);
+  ch_strv_append (&argv, tool);
+  ch_strv_append (&argv, "--root");
+  ch_strv_append (&argv, c->root);
+  for (i = 0; args[i]; i++)
+    ch_strv_append (&argv, args[i]);
+  if (!wait_for_it)
+    {
+      fflush (stdout);
+      execv (tool, argv);
+      return ch_error (err, errno, "exec `%s`", tool);
+    }
+  {
+    pid_t pid = fork ();
+    int st;
+    if (pid < 0)
+      return ch_error (err, errno, "fork");
+    if (pid == 0)
+      {
+        int nul = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (nul >= 0)
+          dup2 (nul, 1); /* our stdout is the mount JSON */
+        execv (tool, argv);
+        _exit (127);
+      }
+    while (waitpid (pid, &st, 0) < 0)
+      if (errno != EINTR)
+        return ch_error (err, errno, "waitpid");
+    if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
+      return ch_image_error (err, EIO, "`%s` failed", tool);
+  }
+  return 0;
 }
 
 static int
 cmd_pull (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
-  struct ch_store *s = NULL;
-  struct ch_pull_opts po;
-  cleanup_free char *digest = NULL;
-  int r;
-
-  if (argc != 1)
-    return ch_error (err, 0, "pull: want exactly one image reference");
-  if (open_store (c, false, &s, err) < 0)
-    return -1;
-  fill_pull_opts (c, o, &po);
-  r = ch_pull (s, argv[0], &po, &digest, err);
-  ch_store_free (s);
-  if (r < 0)
-    return -1;
-  if (!o->quiet)
-    printf ("%s\n", digest);
-  return 0;
+  return run_pull_tool (c, c->argv, false, err);
 }
 
 static int
@@ -445,31 +464,7 @@ cmd_image (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
 static int
 cmd_login (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
-  struct ch_pull_opts po;
-  cleanup_free char *pw = NULL;
-
-  if (argc != 1)
-    return ch_error (err, 0, "login: want exactly one registry");
-  if (o->user == NULL)
-    return ch_error (err, 0, "login: -u USER is required");
-  if (o->pw_stdin)
-    {
-      size_t cap = 0;
-      ssize_t n = getline (&pw, &cap, stdin);
-      if (n < 0)
-        return ch_error (err, 0, "login: no password on stdin");
-      while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-        pw[--n] = '\0';
-    }
-  else if (o->pass)
-    pw = xstrdup (o->pass);
-  else
-    return ch_error (err, 0, "login: -p PASS or --password-stdin is required");
-  fill_pull_opts (c, o, &po);
-  if (ch_login (&po, argv[0], o->user, pw, err) < 0)
-    return -1;
-  printf ("Login Succeeded\n");
-  return 0;
+  return run_pull_tool (c, c->argv, false, err);
 }
 
 static int
@@ -505,11 +500,22 @@ resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char 
       if (r < 0 && (*err)->status == ENOENT && strcmp (pr.registry, "docker.io") != 0
           && (ch_has_prefix (ref, pr.registry)))
         {
-          struct ch_pull_opts po;
+          cleanup_strv char **pa = NULL;
           ch_error_release (err);
-          fill_pull_opts (c, o, &po);
-          po.progress = false;
-          r = ch_pull (s, ref, &po, &d, err);
+          ch_strv_append (&pa, "pull");
+          ch_strv_append (&pa, "-q");
+          if (o->insecure)
+            ch_strv_append (&pa, "--insecure-registry");
+          if (o->platform)
+            {
+              ch_strv_append (&pa, "--platform");
+              ch_strv_append (&pa, o->platform);
+            }
+          ch_strv_append (&pa, ref);
+          /* the pull tool takes the store lock itself (shared, as ours) */
+          r = run_pull_tool (c, pa, true, err);
+          if (r == 0)
+            r = ch_store_resolve (s, pr.name, &d, err);
         }
       *name = xstrdup (pr.name);
       ch_ref_free (&pr);
@@ -650,7 +656,7 @@ int
 main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
-  struct ctx c = { getenv ("CHUTED_ROOT"), getenv ("CHUTED_RUN_ROOT") };
+  struct ctx c = { getenv ("CHUTED_ROOT"), getenv ("CHUTED_RUN_ROOT"), NULL };
   struct opts o = { 0 };
   const struct command *cmd;
   const char *prog = strrchr (argv[0], '/') ? strrchr (argv[0], '/') + 1 : argv[0];
@@ -698,6 +704,7 @@ main (int argc, char **argv)
       fprintf (stderr, "%s: unknown command `%s`\n%s", prog, argv[i], usage);
       return 2;
     }
+  c.argv = argv + i;
   o.config = json_object ();
   o.mtime = 0;
   {

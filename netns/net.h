@@ -73,7 +73,7 @@ int ch_net_set_shaping (const char *root, const char *run_root, const char *chut
                         ch_error_t *err);
 /* {mode, address, gateway, bridge, veth, ports[], wan{down_kbit,up_kbit},
  *  counters{rx_bytes,tx_bytes,rx_packets,tx_packets} (as seen by the chute)};
- * a chute without a network record gives {"mode": "host"}. */
+ * a chute without a network record (host mode) gives {}. */
 int ch_net_inspect (const char *root, const char *run_root, const char *chute, json_t **out, ch_error_t *err);
 /* Tear down the networks of chutes whose RUN_ROOT/chutes/NAME is gone, then
  * re-apply the nftables table (a foreign `nft flush ruleset` removes it). */

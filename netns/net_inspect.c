@@ -18,7 +18,8 @@ ch_net_inspect (const char *root, const char *run_root, const char *chute, json_
   lease = json_object_get (ch_ipam_leases (l.ipam), chute);
   if (lease == NULL)
     {
-      *out = json_pack ("{s:s}", "mode", "host");
+      /* host mode, or a netns chuted did not make: only the caller knows */
+      *out = json_object ();
       return 0;
     }
   o = json_pack ("{s:O}", "mode", json_object_get (lease, "mode"));

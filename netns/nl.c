@@ -1,6 +1,7 @@
 /* Links, addresses and routes through libnl-route. */
 #include "netns/net_internal.h"
 
+#include "common/file.h"
 #include "common/util.h"
 
 #include <arpa/inet.h>
@@ -197,6 +198,13 @@ ch_nl_bridge_ensure (struct nl_sock *sk, const struct ch_net_conf *c, int *ifind
   else if (rtnl_link_get_type (l) == NULL || strcmp (rtnl_link_get_type (l), "bridge") != 0)
     return ch_error (err, 0, "link `%s` exists and is not a bridge", c->bridge);
   *ifindex = rtnl_link_get_ifindex (l);
+  {
+    /* no IPv6 on the bridge: chutes would reach the host's services over
+       link-local addresses, which the (IPv4) input rules do not see */
+    cleanup_free char *p = xasprintf ("/proc/sys/net/ipv6/conf/%s/disable_ipv6", c->bridge);
+    if (access (p, F_OK) == 0 && ch_write_file (p, "1\n", 2, 0644, err) < 0)
+      return ch_error_prefix (err, "bridge `%s`", c->bridge);
+  }
   if (ch_nl_addr_add (sk, *ifindex, c->gw, c->prefix, err) < 0)
     return ch_error_prefix (err, "bridge `%s`", c->bridge);
   return ch_nl_link_up (sk, *ifindex, err);

@@ -10,7 +10,7 @@ libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libmosquitto-dev libcmocka-dev
 busybox-static iproute2 nftables procps psmisc util-linux time
 crun runc umoci skopeo docker-registry mosquitto hyperfine iperf3
 qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs python3
-apache2-utils python3-cryptography clang libclang-rt-14-dev podman
+apache2-utils python3-cryptography clang libclang-rt-14-dev podman gnuplot-nox
 "
 missing=""
 for p in $PKGS; do

@@ -28,6 +28,7 @@ ms() { local a b; a=$(date +%s%N); "$@" >/dev/null 2>"$W/err" || { echo "bench: 
 median() { sort -n "$1" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "building the images..." >&2
 "$BIN/chuted-image" mkimage /usr/lib/python3.11 /usr/share/perl --cmd /bin/true --tag bench -o "$W/two.tar"
 mkdir -p "$W/lay" && tar -xf "$W/two.tar" -C "$W/lay"
@@ -99,6 +100,8 @@ fi
 section=$(cat <<MD
 <!-- image-bench:start -->
 ## Images (tests/bench/image.sh, $(date -u +%Y-%m-%d), $(nproc) CPUs, median of $N interleaved rounds)
+
+Load average when the bench started: $LOAD (the host is shared: medians move by ±30 % between runs).
 
 Image: two layers (/usr/lib/python3.11, /usr/share/perl), $((gz / 1000000)) MB gzipped, $((size / 1000000)) MB / $files files unpacked.
 

@@ -72,6 +72,15 @@ refused badwhiteout "invalid whiteout"
 mk symlinkout  's("esc", OUT); f("esc/pwned")'
 refused symlinkout "entry \`esc/pwned\`"
 
+# a good layer and a hostile one, unpacked in parallel: the hostile one's line comes through
+mkdir -p "$T_DIR/good"; echo ok > "$T_DIR/good/ok"
+"$MKIMAGE" "$T_DIR/good" --layer-tar "$T_DIR/dotdot.layer" --tag hostile/mixed:1 -o "$T_DIR/mixed.tar"
+before=$(state)
+msg=$(ci load "oci-archive:$T_DIR/mixed.tar" 2>&1)
+eq "mixed: load refused" "$?" 1
+check "mixed: one clear line naming the bad entry ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F "would leave the root")"
+eq "mixed: no image, nothing outside" "$(state | sed 's/layers=[0-9]*//')" "$(echo "$before" | sed 's/layers=[0-9]*//')"
+
 # a symlink to / or ../.. then a write through it: neutralised, lands inside the rootfs
 mk symlinkroot 's("top", "/"); s("up", UP); f("top/landed"); f("up/landed2")'
 check "symlink through /: loads" ci load "oci-archive:$T_DIR/symlinkroot.tar"

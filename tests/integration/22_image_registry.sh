@@ -15,7 +15,6 @@ for tool in docker-registry skopeo htpasswd; do
 done
 
 make_rootfs "$T_DIR/rootfs" >/dev/null
-rm -f "$T_DIR/rootfs/bin/busybox"; cp /bin/busybox "$T_DIR/rootfs/bin/busybox"
 mkdir -p "$T_DIR/app"; echo v1 > "$T_DIR/app/version"
 "$MKIMAGE" "$T_DIR/rootfs" "$T_DIR/app" --cmd '["/bin/cat","/version"]' --tag cam:1.2 -o "$T_DIR/img.tar"
 

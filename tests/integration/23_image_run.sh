@@ -14,7 +14,6 @@ if [ ! -x "$CHUTED" ] || ! "$CHUTED" --help 2>&1 | grep -q "run"; then
 fi
 
 make_rootfs "$T_DIR/rootfs" >/dev/null
-rm -f "$T_DIR/rootfs/bin/busybox"; cp /bin/busybox "$T_DIR/rootfs/bin/busybox"
 mkdir -p "$T_DIR/rootfs/srv"
 "$MKIMAGE" "$T_DIR/rootfs" --entrypoint '["/bin/sh","-c"]' --cmd '["echo $GREETING from $(pwd) as $(id -u)"]' \
   --env GREETING=hello --workdir /srv --user 65534 --tag cam:1.2 -o "$T_DIR/img.tar"

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "common/error.h"
+#include "common/file.h"
 #include "common/util.h"
 #include "netns/wifi.h"
 #include "netns/wifi_internal.h"
@@ -16,6 +17,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static int
+mkdir_all (const char *p)
+{
+  ch_error_t err = NULL;
+  int r = ch_mkdir_p (p, 0700, &err);
+  ch_error_release (&err);
+  return r;
+}
 
 static void
 test_parse_full (void **state)
@@ -152,13 +162,40 @@ test_setup_without_radio (void **state)
   }
 }
 
+/* A Wi-Fi record whose chute is gone is removed by reap; a live chute's is kept. */
+static void
+test_reap (void **state)
+{
+  char tmpl[] = "/tmp/chuted-test-wifi.XXXXXX";
+  char *rr = mkdtemp (tmpl);
+  ch_error_t err = NULL;
+  char *ghost, *live, *live_chute, *cmd;
+
+  assert_non_null (rr);
+  ghost = xasprintf ("%s/wifi/ghost", rr);
+  live = xasprintf ("%s/wifi/live", rr);
+  live_chute = xasprintf ("%s/chutes/live", rr);
+  assert_int_equal (mkdir_all (ghost), 0);
+  assert_int_equal (mkdir_all (live), 0);
+  assert_int_equal (mkdir_all (live_chute), 0);
+  assert_int_equal (ch_wifi_reap ("/nonexistent", rr, &err), 0);
+  assert_int_equal (access (ghost, F_OK), -1);
+  assert_int_equal (access (live, F_OK), 0);
+  cmd = xasprintf ("rm -rf '%s'", rr);
+  assert_int_equal (system (cmd), 0);
+  free (cmd);
+  free (ghost);
+  free (live);
+  free (live_chute);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_parse_full),         cmocka_unit_test (test_parse_defaults),
     cmocka_unit_test (test_parse_errors),       cmocka_unit_test (test_ctrl_value),
-    cmocka_unit_test (test_setup_without_radio),
+    cmocka_unit_test (test_setup_without_radio), cmocka_unit_test (test_reap),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -17,12 +17,12 @@ check "idle chute 1" chuted run -d --name idle1 --rootfs "$R" -- sleep 100000
 check "idle chute 2" chuted run -d --name idle2 --rootfs "$R" -- sleep 100000
 wifi=""
 modprobe mac80211_hwsim radios=2 2>/dev/null
-if chuted run --help 2>&1 | grep -q -- '--wifi' &&
+if chuted wifi ls > /dev/null 2>&1 &&
   chuted run -d --name idle3 --wifi "ssid=$TEST_PREFIX-mem,key=s3cretpass,intf=wlan0,dhcp=100:50:12h" --rootfs "$R" -- sleep 100000 > "$T_DIR/run3.out" 2>&1; then
   wifi=" (with Wi-Fi)"
   pass "idle chute 3 with a Wi-Fi network"
 else
-  skip "chute 3 without Wi-Fi ($(tail -1 "$T_DIR/run3.out" 2>/dev/null))"
+  skip "chute 3 without Wi-Fi ($(tail -1 "$T_DIR/run3.out" 2>/dev/null || echo "\`chuted wifi\` not wired into the CLI"))"
   check "idle chute 3" chuted run -d --name idle3 --rootfs "$R" -- sleep 100000
 fi
 sleep 2
@@ -32,7 +32,7 @@ own_kb=0 n_own=0
 report() { # pid label
   local pss rss
   pss=$(kb "/proc/$1/smaps_rollup" Pss)
-  rss=$(kb "/proc/$1/status" VmRSS)
+  rss=$(kb "/proc/$1/smaps_rollup" Rss)
   echo "INFO: memory: $2 pid $1: PSS ${pss:-?} kB, RSS ${rss:-?} kB"
 }
 for p in /proc/[0-9]*; do

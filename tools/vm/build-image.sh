@@ -19,7 +19,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tools/vm
 OUT=$TOP/build/vm
 BIN=${CHUTED_BIN:-$TOP/build}
-PROGS="chuted chuted-monitor chuted-image"
+REQUIRED="chuted chuted-monitor"
 
 die() { echo "tools/vm/build-image: $*" >&2; exit 1; }
 log() { echo "tools/vm/build-image: $*" >&2; }
@@ -82,11 +82,15 @@ for t in depmod modprobe cpio dpkg xz ldd; do
   PATH=$PATH:/usr/sbin:/sbin command -v "$t" >/dev/null || die "missing host tool $t"
 done
 
+# Every program `make all` left in build/ (chuted, chuted-monitor, chuted-runtime,
+# chuted-image, ...): chuted finds its siblings next to itself.
 chuted_progs=()
-for p in $PROGS; do
-  if [ -x "$BIN/$p" ]; then
-    chuted_progs+=("$BIN/$p")
-  elif [ "${CHUTED_VM_ALLOW_MISSING:-0}" = 1 ]; then
+for p in "$BIN"/chuted*; do
+  [ -f "$p" ] && [ -x "$p" ] && chuted_progs+=("$p")
+done
+for p in $REQUIRED; do
+  [ -x "$BIN/$p" ] && continue
+  if [ "${CHUTED_VM_ALLOW_MISSING:-0}" = 1 ]; then
     log "warning: $BIN/$p missing, image built without it"
   else
     die "$BIN/$p missing: run \`make all\` first"
@@ -178,6 +182,7 @@ for d in "${dirs[@]}"; do
     --exclude=ensurepip --exclude=lib2to3 --exclude=dist-packages --exclude=site-packages -cf - . | tar -C "$R$d" -xf -
   find "$R$d" -name '*.so' | while read -r so; do copy_libs "$so"; done
 done
+ln -sf dash "$R/usr/bin/sh"
 for t in modprobe insmod rmmod lsmod depmod modinfo; do ln -sf /usr/bin/kmod "$R/usr/sbin/$t"; done
 # busybox applets fill every name no real program took.
 for a in $("$R/usr/bin/busybox" --list); do

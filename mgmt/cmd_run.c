@@ -9,6 +9,7 @@
 #include "mgmt/lifecycle.h"
 #include "mgmt/reap.h"
 #include "netns/net.h"
+#include "netns/wifi.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -209,7 +210,16 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
           if (ch_net_parse_rate (optarg, o == O_WAN_DOWN ? &c->wan_down : &c->wan_up, err) < 0)
             return ch_error_prefix (err, "--%s", o == O_WAN_DOWN ? "wan-down" : "wan-up");
           break;
-        case O_WIFI: free (c->wifi); c->wifi = xstrdup (optarg); break;
+        case O_WIFI:
+          {
+            struct ch_wifi_config wc = { 0 };
+            if (ch_wifi_parse (optarg, &wc, err) < 0)
+              return ch_error_prefix (err, "--wifi");
+            ch_wifi_config_clear (&wc);
+            free (c->wifi);
+            c->wifi = xstrdup (optarg);
+            break;
+          }
         case O_DISK:
           {
             int64_t d;
@@ -248,6 +258,8 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
     }
   if (c->net_mode && strcmp (c->net_mode, "bridge") != 0 && (c->wan_down || c->wan_up))
     return ch_error (err, 0, "--wan-down/--wan-up need the bridge network, not --net %s", c->net_mode);
+  if (c->wifi && c->net_mode && strcmp (c->net_mode, "bridge") != 0)
+    return ch_error (err, 0, "--wifi needs the bridge network (the chute's own netns), not --net %s", c->net_mode);
   if (c->ports && c->net_mode && strcmp (c->net_mode, "bridge") != 0)
     return ch_error (err, 0, "--publish needs the bridge network, not --net %s", c->net_mode);
   if (c->memory_swap >= 0 && c->memory >= 0 && c->memory_swap < c->memory)

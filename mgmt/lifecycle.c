@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "mgmt/bundle.h"
 #include "netns/net.h"
+#include "netns/wifi.h"
 #include "runtime/monitor.h"
 #include "runtime/runtime.h"
 
@@ -266,6 +267,22 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
         goto out;
       have_net = true;
     }
+  if (c->wifi)
+    {
+      struct ch_wifi_config wc = { 0 };
+      int r;
+      if (!have_net)
+        {
+          ch_error (err, 0, "chute `%s`: Wi-Fi needs the bridge network", c->name);
+          goto out;
+        }
+      if (ch_wifi_parse (c->wifi, &wc, err) < 0)
+        goto out;
+      r = ch_wifi_setup (ctx->root, ctx->run_root, c->name, &wc, net.netns_path, err);
+      ch_wifi_config_clear (&wc);
+      if (r < 0)
+        goto out;
+    }
   if (ch_bundle_write (ctx, c, rootfs, image_config, have_net ? &net : NULL, bundle, err) < 0)
     goto out;
   if (write_monitor_config (ctx, c, run_dir, attach_wait, err) < 0)
@@ -390,7 +407,8 @@ ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   /* the OCI container first: nothing may still run on the mounts below */
   if (access (oci, F_OK) == 0 && ch_container_delete (oci, true, err) < 0)
     return ch_error_prefix (err, "chute `%s`", name);
-  if (ch_net_teardown (ctx->root, ctx->run_root, name, err) < 0)
+  if (ch_wifi_teardown (ctx->root, ctx->run_root, name, err) < 0
+      || ch_net_teardown (ctx->root, ctx->run_root, name, err) < 0)
     return ch_error_prefix (err, "chute `%s`", name);
   {
     cleanup_error ch_error_t e = NULL;

@@ -5,6 +5,7 @@
 #include "mgmt/chute.h"
 #include "mgmt/lifecycle.h"
 #include "netns/net.h"
+#include "netns/wifi.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,4 +52,7 @@ ch_reap (struct ch_ctx *ctx)
   ch_error_release (&err);
   if (ch_net_reap (ctx->root, ctx->run_root, &err) < 0)
     fprintf (stderr, "chuted: warning: network cleanup: %s\n", err->msg);
+  ch_error_release (&err);
+  if (ch_wifi_reap (ctx->root, ctx->run_root, &err) < 0)
+    fprintf (stderr, "chuted: warning: Wi-Fi cleanup: %s\n", err->msg);
 }

@@ -152,6 +152,10 @@ ch_wifi_supervise (const struct ch_wifi_procs *p, pid_t *pid, ch_error_t *err)
       if (chdir ("/") < 0)
         _exit (1);
       prctl (PR_SET_NAME, "chuted-wifi");
+      /* the CLI may ignore some of these: an ignored SIGCHLD would reap for us */
+      for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+          signal (sig, SIG_DFL);
       sigemptyset (&set);
       sigaddset (&set, SIGTERM);
       sigaddset (&set, SIGINT);

@@ -3,6 +3,7 @@
  * tty → identity/caps/no_new_privs → cwd → "ready" → exec.fifo → seccomp → execve. */
 #include "runtime/init.h"
 
+#include "common/file.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -125,6 +126,12 @@ ch_cgroup_gate_pass (struct ch_cgroup_gate *g, ch_error_t *err)
   if (ret != 1 || c != 'C')
     return ch_error (err, ret < 0 ? errno : EPIPE, "wait for the parent to join the cgroup");
   g->passed = true;
+  {
+    cleanup_error ch_error_t e = NULL;
+    cleanup_free char *self = NULL;
+    if (ch_read_file ("/proc/self/cgroup", &self, NULL, &e) == 0 && ch_has_prefix (self, "0::/"))
+      g->v2_path = xstrndup (self + 3, strcspn (self + 3, "\n"));
+  }
   if (g->unshare_ns && unshare (CLONE_NEWCGROUP) < 0)
     return ch_error (err, errno, "unshare the cgroup namespace");
   return 0;

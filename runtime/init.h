@@ -38,6 +38,7 @@ struct ch_cgroup_gate
   int sync_fd;
   bool unshare_ns; /* a new cgroup namespace is wanted */
   bool passed;
+  char *v2_path;   /* our cgroup on a v2 host, read before the namespace hides it */
 };
 int ch_cgroup_gate_pass (struct ch_cgroup_gate *g, ch_error_t *err);
 
@@ -47,7 +48,8 @@ int ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err);
 /* rootfs_dev.c */
 int ch_rootfs_devices (const struct ch_spec *s, int rootfd, bool userns, ch_error_t *err);
 /* rootfs_cgroup.c: a "cgroup" mount at TARGETFD (v1 hierarchies or v2). */
-int ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, ch_error_t *err);
+int ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, const struct ch_cgroup_gate *gate,
+                            ch_error_t *err);
 /* rootfs_path.c: mkdir -p PATH in root following (dangling) symlinks
  * inside it; returns an O_PATH fd of the directory. */
 int ch_mkdir_in_root_follow (int rootfd, const char *path, mode_t mode, ch_error_t *err);

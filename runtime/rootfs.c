@@ -100,7 +100,7 @@ mount_one (int rootfd, const struct ch_spec_mount *m, bool userns, struct ch_cgr
     {
       if (ch_cgroup_gate_pass (gate, err) < 0)
         return -1;
-      return ch_rootfs_mount_cgroup (rootfd, m, userns, err);
+      return ch_rootfs_mount_cgroup (rootfd, m, userns, gate, err);
     }
   if (strcmp (type, "sysfs") == 0 && userns)
     {

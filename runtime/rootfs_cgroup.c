@@ -40,7 +40,8 @@ mount_hierarchy (int rootfd, const char *dest, const char *dir, const char *cont
 }
 
 int
-ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, ch_error_t *err)
+ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, const struct ch_cgroup_gate *gate,
+                        ch_error_t *err)
 {
   cleanup_close int fd = ch_mkdir_in_root (rootfd, m->destination, 0755, err);
   cleanup_close int top = -1;
@@ -55,9 +56,18 @@ ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, 
   target = ch_fd_path (fd);
   if (statfs ("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
     {
-      if (mount ("cgroup2", target, "cgroup2", flags, NULL) < 0)
-        return ch_error (err, errno, "mount cgroup2 on `%s`", m->destination);
-      return 0;
+      if (mount ("cgroup2", target, "cgroup2", flags, NULL) == 0)
+        return 0;
+      /* a user namespace may not mount cgroup2 where the host's cgroup
+       * namespace owns the tree (EPERM/EBUSY): bind our own subtree, as crun */
+      if (userns && (errno == EPERM || errno == EBUSY) && gate && gate->v2_path)
+        {
+          cleanup_free char *src = xasprintf ("/sys/fs/cgroup%s", gate->v2_path);
+          if (mount (src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return ch_error (err, errno, "bind `%s` on `%s`", src, m->destination);
+          return 0;
+        }
+      return ch_error (err, errno, "mount cgroup2 on `%s`", m->destination);
     }
   if (mount ("tmpfs", target, "tmpfs", flags & ~MS_RDONLY, "mode=755") < 0)
     return ch_error (err, errno, "mount tmpfs on `%s`", m->destination);

@@ -13,21 +13,25 @@ TABLE=chuted_chtint0
 FWD_ORIG=$(cat /proc/sys/net/ipv4/ip_forward)
 PIDS=""
 
-net_cleanup() {
-  for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-  t_cleanup
+net_leftovers() { # of this test, also of a crashed earlier run
   ip netns del $LAN_NS 2>/dev/null; ip netns del $WAN_NS 2>/dev/null
   ip link del chtilan0 2>/dev/null; ip link del chtiwan0 2>/dev/null
   for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^chv-0ae764'); do ip link del "$l"; done
   ip link del chtint0 2>/dev/null; nft delete table ip $TABLE 2>/dev/null
+}
+net_cleanup() {
+  for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+  t_cleanup
+  net_leftovers
   echo "$FWD_ORIG" > /proc/sys/net/ipv4/ip_forward
 }
 trap net_cleanup EXIT
 
 if [ "$(id -u)" != 0 ]; then skip "needs root"; exit 0; fi
-net_cleanup 2>/dev/null # leftovers of a crashed earlier run
-T_DIR=$(mktemp -d "/tmp/$TEST_PREFIX-$T_NAME.XXXXXX"); T_ROOT=$T_DIR/root; T_RUNROOT=$T_DIR/run
-mkdir -p "$T_ROOT" "$T_RUNROOT"; export CHUTED_ROOT=$T_ROOT CHUTED_RUN_ROOT=$T_RUNROOT
+# Fixed names (so a crashed run's leftovers are found): one instance at a time.
+exec 9>/run/lock/chuted-test-30_net.lock
+flock 9
+net_leftovers
 
 peer_ns() { # NS HOSTIF HOST_IP PEER_IP
   ip netns add "$1" && ip link add "$2" type veth peer name eth0 netns "$1" &&

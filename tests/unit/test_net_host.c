@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,6 +42,7 @@ struct t
   char fwd_orig;
   pid_t wan_httpd;
   pid_t httpds[8]; /* killed by group_teardown even when a test fails midway */
+  int lock;
 };
 
 static int
@@ -164,6 +166,14 @@ group_setup (void **state)
       print_message ("not root: skipping\n");
       return -1;
     }
+  /* fixed names (so a crashed run's leftovers are found): one instance at a
+     time, e.g. the plain and the ASan build run side by side */
+  t->lock = open ("/run/lock/chuted-test-net_host.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (t->lock < 0 || flock (t->lock, LOCK_EX) < 0)
+    {
+      print_error ("lock: %s\n", strerror (errno));
+      return -1;
+    }
   t->dir = xstrdup ("/tmp/chuted-test-net.XXXXXX");
   assert_non_null (mkdtemp (t->dir));
   t->root = xasprintf ("%s/root", t->dir);
@@ -232,6 +242,7 @@ group_teardown (void **state)
   free (t->dir);
   free (t->root);
   free (t->run);
+  close (t->lock);
   free (t);
   return 0;
 }
@@ -318,6 +329,10 @@ test_bridge_traffic (void **state)
   assert_non_null (strstr (route, "default via 10.231.77.1 dev eth0"));
   assert_int_equal (sh ("ip -d link show chv-0ae74d02 | grep -q 'master " BRIDGE "'"), 0);
   assert_int_equal (sh ("ip -d link show chv-0ae74d02 | grep -q 'isolated on'"), 0);
+  /* no IPv6 link-local path from chutes to the host's services */
+  assert_int_equal (sh ("test ! -e /proc/sys/net/ipv6/conf/" BRIDGE " || grep -q 1 /proc/sys/net/ipv6/conf/" BRIDGE
+                        "/disable_ipv6"),
+                    0);
   assert_int_equal (ch_read_file (ra.hosts_path, &hosts, NULL, &err), 0);
   assert_non_null (strstr (hosts, "10.231.77.2\tweb\n"));
   assert_int_equal (ch_read_file (ra.resolv_path, &resolv, NULL, &err), 0);

@@ -47,7 +47,7 @@ $IP netns add "$STA"
 iw phy "$sta_phy" set netns name "$STA"
 $IP netns exec "$STA" $IP link set lo up
 # the AP radio's own station interface would only get in the way
-for i in $(ls /sys/class/ieee80211/"$ap_phy"/device/net); do $IP link set "$i" down; done
+for i in /sys/class/ieee80211/"$ap_phy"/device/net/*; do $IP link set "${i##*/}" down; done
 
 links() { $IP -o link | awk -F': ' '{print $2}' | grep '^chw' | tr '\n' ' '; }
 
@@ -129,7 +129,13 @@ else fail "Wi-Fi side: got $n bytes in ${ms} ms (shaped by the WAN limit?)"; fi
 hpid=$(pgrep -f "wifi/cam/hostapd.conf" | head -1)
 if [ -n "$hpid" ]; then
   kill -9 "$hpid"
-  check "hostapd restarted after it died" wait_for 300 sh -c "pgrep -f wifi/cam/hostapd.conf | grep -vqx $hpid && $CHUTED wifi ls --json 2>/dev/null | jq -e '.networks[] | select(.chute == \"cam\") | .hostapd.state == \"ENABLED\"' | grep -q true"
+  hostapd_back() {
+    local p
+    p=$(pgrep -f "wifi/cam/hostapd.conf" | head -1)
+    [ -n "$p" ] && [ "$p" != "$hpid" ] &&
+      [ "$(wifi_ls | jq -r '.networks[] | select(.chute == "cam") | .hostapd.state')" = ENABLED ]
+  }
+  check "hostapd restarted after it died" wait_for 300 hostapd_back
 else
   fail "no hostapd process for cam"
 fi

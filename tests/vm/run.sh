@@ -42,7 +42,8 @@ TCG_ARGS="-accel tcg,thread=multi -cpu max"
 # with "emulation failure"): only a trial boot tells. Cached per host boot.
 pick_accel() {
   case "${CHUTED_VM_ACCEL:-}" in kvm) echo "$KVM_ARGS"; return ;; tcg) echo "$TCG_ARGS"; return ;; esac
-  local cache=$OUT/accel.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
+  local cache
+  cache=$OUT/accel.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
   if [ -f "$cache" ]; then cat "$cache"; return; fi
   local a=$TCG_ARGS
   if [ -r /dev/kvm ] && [ -w /dev/kvm ] && qemu "$KVM_ARGS" 15 chuted.vm=probe 2>/dev/null | grep -q "$M PROBE-OK"; then

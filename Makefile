@@ -89,7 +89,12 @@ $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(LIBS_A) -Wl,--end-group $(ALL_LIBS)
 
-unit: $(UNIT_BIN)
+# A static syscall probe the security tests run inside chutes (beside the
+# programs, so the VM image picks it up with them).
+$(B)/chuted-sys-probe: tests/integration/sys_probe.c
+	$(CC) -O2 -static -D_GNU_SOURCE -o $@ $<
+
+unit: $(UNIT_BIN) $(B)/chuted-sys-probe
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c) over image/ + common/, built with clang.
 FUZZ_TIME ?= 30
@@ -102,7 +107,9 @@ build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(wildcard image/*.h common/*.h)
 	$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Werror -Wno-unused-parameter \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRC) $(IMAGE_LIBS)
 
-fuzz: $(FUZZ_BIN)
+fuzz:
+	tools/install-deps.sh --fuzz
+	$(MAKE) $(FUZZ_BIN)
 	tests/fuzz/run.sh $(FUZZ_TIME)
 
 deps:
@@ -117,7 +124,8 @@ demo: deps
 	$(MAKE) all
 	tools/demo.sh
 
-bench: deps all
+bench: all
+	tools/install-deps.sh --bench
 	tests/bench/run.sh
 
 # QEMU APU image (tools/vm/, cached under build/vm/) and the suite run inside it.

@@ -7,6 +7,7 @@
 #include "mgmt/commands.h"
 #include "mgmt/lifecycle.h"
 #include "netns/net.h"
+#include "netns/wifi.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,18 @@ inspect_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
     json_object_set_new (o, "network", net);
   else
     json_object_set_new (o, "network", json_pack ("{s:s}", "error", nerr->msg));
+  if (c.wifi)
+    {
+      cleanup_json json_t *all = NULL;
+      cleanup_error ch_error_t werr = NULL;
+      json_t *n, *found = NULL;
+      size_t i;
+      if (ch_wifi_list (ctx->root, ctx->run_root, &all, &werr) == 0)
+        json_array_foreach (json_object_get (all, "networks"), i, n)
+          if (strcmp (json_string_value (json_object_get (n, "chute")) ?: "", name) == 0)
+            found = n;
+      json_object_set_new (o, "wifi", found ? json_incref (found) : json_pack ("{s:s}", "spec", c.wifi));
+    }
   {
     cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
     json_object_set_new (o, "log_path", json_pack_ex (NULL, 0, "s+", run_dir, "/ctr.log"));

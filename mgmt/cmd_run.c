@@ -214,7 +214,7 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
           {
             struct ch_wifi_config wc = { 0 };
             if (ch_wifi_parse (optarg, &wc, err) < 0)
-              return ch_error_prefix (err, "--wifi");
+              return -1; /* the message already says --wifi */
             ch_wifi_config_clear (&wc);
             free (c->wifi);
             c->wifi = xstrdup (optarg);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Installs what chuted builds, tests and benchmarks with, from Debian 12's
-# archive only. Fast when everything is already there (no apt-get update).
+# Installs what chuted builds and tests with (and, with --bench / --fuzz,
+# what the benchmarks and fuzzers need), from Debian 12's archive only.
+# Fast when everything is already there (no apt-get update).
 set -e
 PKGS="
 build-essential pkg-config
@@ -8,10 +9,15 @@ libseccomp-dev libcap-dev libarchive-dev libyaml-dev libjansson-dev
 libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libnftnl-dev zlib1g-dev
 libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libmosquitto-dev libcmocka-dev
 busybox-static iproute2 nftables procps psmisc util-linux time
-crun runc umoci skopeo docker-registry mosquitto hyperfine iperf3
+crun runc umoci skopeo docker-registry mosquitto
 qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs python3
-apache2-utils python3-cryptography clang libclang-rt-14-dev podman gnuplot-nox
+apache2-utils python3-cryptography
 "
+# benchmarks: peers and measuring tools; fuzzing: clang's libFuzzer
+case "${1:-}" in
+  --bench) PKGS="$PKGS hyperfine iperf3 podman gnuplot-nox" ;;
+  --fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
+esac
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"

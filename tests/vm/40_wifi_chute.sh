@@ -75,7 +75,7 @@ eq "wifi ls: the radio lists both chutes" "$(jq -r --arg p "$ap_phy" '.radios[] 
 cam_addr=$(jq -r '.networks[] | select(.chute == "cam") | .address' "$D/ls.json")
 door_addr=$(jq -r '.networks[] | select(.chute == "door") | .address' "$D/ls.json")
 net=${cam_addr%.*}
-check "the chute sees wlan0 with ${cam_addr}" sh -c "chuted exec cam ip -4 addr show wlan0 | grep -q 'inet ${cam_addr}'"
+check "the chute sees wlan0 with ${cam_addr}" sh -c "'$CHUTED' exec cam ip -4 addr show wlan0 | grep -q 'inet ${cam_addr}'"
 
 # --- a station associates, gets a lease, fetches a page ----------------------
 cat > "$D/sta.conf" << EOF

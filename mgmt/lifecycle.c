@@ -93,8 +93,9 @@ mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t
                    "--chute", c->name, "--disk-limit", disk, NULL };
   const char *r;
 
+  /* chuted-image's line already names the image */
   if (ch_run_capture (argv, &out, err) < 0)
-    return ch_error_prefix (err, "image `%s`", c->image);
+    return -1;
   if (ch_json_load_buf ("chuted-image mount", out, strlen (out), &j, err) < 0)
     return -1;
   r = json_string_value (json_object_get (j, "rootfs"));

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/cli.h"
 #include "mgmt/commands.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -66,9 +67,15 @@ exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_er
     }
   for (int i = 0; i < argc; i++)
     nargv[n++] = argv[i];
-  execv (tool, nargv);
+  /* commands that enter a container run from a sealed copy anyway
+   * (CVE-2019-5736): start it that way, not exec it to have it re-exec */
+  if (argc > 1 && strcmp (prog, "chuted-runtime") == 0
+      && (strcmp (argv[1], "run") == 0 || strcmp (argv[1], "create") == 0 || strcmp (argv[1], "exec") == 0))
+    ch_runtime_exec_sealed (tool, nargv, err);
+  else
+    execv (tool, nargv);
   free (nargv);
-  return ch_error (err, errno, "exec `%s`", tool);
+  return *err ? -1 : ch_error (err, errno, "exec `%s`", tool);
 }
 
 int

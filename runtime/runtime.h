@@ -58,6 +58,8 @@ int ch_container_delete (const char *state_dir, bool force, ch_error_t *err);
  * /proc/self/cmdline): it re-executes the program from a sealed memfd
  * (returns 0 at once when already sealed; does not return on success). */
 int ch_runtime_reexec_sealed (char **argv, ch_error_t *err);
+/* The same for another program: run PATH from a sealed memfd copy. */
+int ch_runtime_exec_sealed (const char *path, char **argv, ch_error_t *err);
 
 struct ch_exec_opts
 {

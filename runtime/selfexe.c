@@ -33,13 +33,38 @@ ch_self_is_sealed (void)
 }
 
 int
-ch_runtime_reexec_sealed (char **argv, ch_error_t *err)
+ch_runtime_exec_sealed (const char *path, char **argv, ch_error_t *err)
 {
   cleanup_close int exe = -1, mfd = -1;
   extern char **environ;
   struct stat st;
   off_t off = 0;
 
+  exe = open (path, O_RDONLY | O_CLOEXEC);
+  if (exe < 0)
+    return ch_error (err, errno, "open `%s`", path);
+  if (fstat (exe, &st) < 0)
+    return ch_error (err, errno, "stat `%s`", path);
+  mfd = memfd_create ("chuted", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0)
+    return ch_error (err, errno, "memfd_create");
+  while (off < st.st_size)
+    {
+      ssize_t n = sendfile (mfd, exe, &off, (size_t) (st.st_size - off));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return ch_error (err, n < 0 ? errno : EIO, "copy `%s` to a memfd", path);
+    }
+  if (fcntl (mfd, F_ADD_SEALS, SEALS) < 0)
+    return ch_error (err, errno, "seal the memfd");
+  syscall (SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
+  return ch_error (err, errno, "exec `%s` from a sealed memfd", path);
+}
+
+int
+ch_runtime_reexec_sealed (char **argv, ch_error_t *err)
+{
   cleanup_strv char **cmdline = NULL;
 
   if (ch_self_is_sealed ())
@@ -55,24 +80,5 @@ ch_runtime_reexec_sealed (char **argv, ch_error_t *err)
         ch_strv_append (&cmdline, buf + i);
       argv = cmdline;
     }
-  exe = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (exe < 0)
-    return ch_error (err, errno, "open /proc/self/exe");
-  if (fstat (exe, &st) < 0)
-    return ch_error (err, errno, "stat /proc/self/exe");
-  mfd = memfd_create ("chuted", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (mfd < 0)
-    return ch_error (err, errno, "memfd_create");
-  while (off < st.st_size)
-    {
-      ssize_t n = sendfile (mfd, exe, &off, (size_t) (st.st_size - off));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return ch_error (err, n < 0 ? errno : EIO, "copy /proc/self/exe to a memfd");
-    }
-  if (fcntl (mfd, F_ADD_SEALS, SEALS) < 0)
-    return ch_error (err, errno, "seal the memfd");
-  syscall (SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
-  return ch_error (err, errno, "re-exec from the sealed memfd");
+  return ch_runtime_exec_sealed ("/proc/self/exe", argv, err);
 }

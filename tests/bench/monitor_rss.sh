@@ -10,7 +10,7 @@ R=$D/rootfs; mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc}; cp /bin/busybox "$R/bin/"
 sleep 0.5
 mp=$(python3 -c "import json; print(json.load(open('$D/run/chutes/idle/status.json'))['monitor_pid'])")
 rss=$(awk '/VmRSS/{print $2}' /proc/$mp/status); anon=$(awk '/RssAnon/{print $2}' /proc/$mp/status)
-echo "## Monitor memory"
+echo "### Monitor memory"
 echo
 echo "| process | VmRSS (KiB) | RssAnon (KiB) |"
 echo "|---|---|---|"

@@ -136,14 +136,12 @@ frames, as \`tc\` rates do; the last column adds the headers back.
 
 $(cat "$W/section")
 
-Read: on the wire the shaper holds every limit to within 2 % (means 98.2-101.1 %);
-TCP payload therefore gets 94-97 % of the limit, 4.4 points of the gap being
-header overhead alone (1448 payload bytes per 1514-byte frame). The ±5 % target
-holds for every mean but not for every single run: here one 100 Mbit/s upstream
-run reached 93.2 % while other tests loaded the host, and with 5 s runs single
-1-2 Mbit/s upstream runs dipped to 85 % (the sender is local to the chute's
-netns, one loss costs a short run more); 10 s runs smooth that. Counting IP
-bytes instead would need a tc size table, which libnl 3.7 refused to build.
+Read: tbf counts whole Ethernet frames, so TCP payload can get at most
+1448/1514 = 95.6 % of a limit; the "on the wire" column adds the headers back
+and shows how close the shaper itself holds. Single runs vary more than means
+on a loaded host (an upstream sender is local to the chute's netns, and one
+loss costs a short run more), which is why runs last 10 s. Counting IP bytes
+instead would need a tc size table, which libnl 3.7 refused to build.
 
 ![limit vs achieved](bench/net_shaping.png)
 <!-- net-bench:end -->

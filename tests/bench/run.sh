@@ -1,17 +1,41 @@
 #!/usr/bin/env bash
-# make bench: every side-by-side benchmark, results as Markdown on stdout.
-# Benchmarks measure; they assert nothing (tests do that).
+# make bench: every side-by-side benchmark. Each writes its section of
+# docs/BENCHMARKS.md (between its markers) and prints it. Benchmarks
+# measure; they assert nothing (tests do that). BENCH_ONLY=runtime: only
+# the runtime part.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP"
 export CHUTED_BIN=${CHUTED_BIN:-$TOP/build}
-echo "## Runtime: chuted oci run vs crun vs runc ($(date -u +%F), $(nproc) cores, $(uname -r))"
-echo
-# crun refuses this host's hybrid layout: run all three where the empty
-# cgroup2 mount is gone, so they see the same v1 hierarchy.
-unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; python3 tests/bench/runtime.py'
-echo
-tests/bench/monitor_rss.sh
+out=$(mktemp)
+{
+  echo "<!-- runtime-bench:start -->"
+  echo "## Runtime: chuted oci run vs crun run vs runc run (tests/bench/runtime.py, $(date -u +%F), $(nproc) CPUs, $(uname -r))"
+  echo
+  echo "Command: \`make bench\` (or \`unshare -m sh -c 'umount /sys/fs/cgroup/unified; python3 tests/bench/runtime.py'\`)."
+  echo "All three run in a mount namespace without the hybrid layout's empty cgroup2 mount, which crun refuses;"
+  echo "the first \`cgroup.procs\` write of each run waits for an RCU grace period (v1), which all three pay."
+  echo
+  # crun refuses this host's hybrid layout: run all three where the empty
+  # cgroup2 mount is gone, so they see the same v1 hierarchy.
+  unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; python3 tests/bench/runtime.py'
+  echo
+  tests/bench/monitor_rss.sh
+  echo
+  echo "Targets: chuted <= 0.9 x crun wall; runtime peak RSS <= 2 MB; monitor RSS <= 1 MB."
+  echo "<!-- runtime-bench:end -->"
+} > "$out"
+cat "$out"
+python3 - "$out" docs/BENCHMARKS.md <<'PY'
+import re, sys
+sec = open(sys.argv[1]).read().strip() + "\n"
+doc = open(sys.argv[2]).read()
+pat = re.compile(r"<!-- runtime-bench:start -->.*?<!-- runtime-bench:end -->\n", re.S)
+doc = pat.sub(lambda m: sec, doc) if pat.search(doc) else doc.replace("\n<!-- image-bench:start -->", "\n" + sec + "\n<!-- image-bench:start -->", 1)
+open(sys.argv[2], "w").write(doc)
+PY
+rm -f "$out"
+[ "${BENCH_ONLY:-}" = runtime ] && exit 0
 for b in tests/bench/image*.sh tests/bench/net*.sh; do
   [ -x "$b" ] || continue
   echo

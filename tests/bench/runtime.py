@@ -10,7 +10,7 @@ cgroup2 mount is gone (crun refuses the hybrid layout): run.sh does that.
 """
 import json, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
-N = int(os.environ.get("BENCH_RUNS", "40"))
+N = int(os.environ.get("BENCH_RUNS", "200"))
 top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 chuted = os.path.join(os.environ.get("CHUTED_BIN", os.path.join(top, "build")), "chuted")
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static time_t
 parse_time (const char *s)
@@ -52,10 +53,25 @@ ch_ps_row (struct ch_ctx *ctx, const char *name)
       json_decref (cmd);
       return NULL;
     }
-  for (size_t i = 0; c.entrypoint && c.entrypoint[i]; i++)
-    json_array_append_new (cmd, json_string (c.entrypoint[i]));
-  for (size_t i = 0; c.command && c.command[i]; i++)
-    json_array_append_new (cmd, json_string (c.command[i]));
+  {
+    /* what actually runs (the image's Entrypoint/Cmd resolved) is in the bundle */
+    cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+    cleanup_free char *cfg = xasprintf ("%s/bundle/config.json", run_dir);
+    cleanup_json json_t *spec = NULL;
+    cleanup_error ch_error_t jerr = NULL;
+    json_t *args = NULL;
+    if (access (cfg, F_OK) == 0 && ch_json_load_file (cfg, &spec, &jerr) == 0)
+      args = json_object_get (json_object_get (spec, "process"), "args");
+    if (json_is_array (args))
+      json_array_extend (cmd, args);
+    else
+      {
+        for (size_t i = 0; c.entrypoint && c.entrypoint[i]; i++)
+          json_array_append_new (cmd, json_string (c.entrypoint[i]));
+        for (size_t i = 0; c.command && c.command[i]; i++)
+          json_array_append_new (cmd, json_string (c.command[i]));
+      }
+  }
   row = json_pack ("{s:s, s:s, s:s?, s:s?}", "name", name, "status",
                    running ? (strcmp (state, "restarting") == 0 ? "restarting" : "running")
                    : state  ? "exited"

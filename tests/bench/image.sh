@@ -15,11 +15,14 @@ BIN=${CHUTED_BIN:-$TOP/build}
 N=${BENCH_RUNS:-5}
 TEST_PREFIX=chuted-test
 W=$(mktemp -d /tmp/chuted-test-bench-image.XXXXXX)
+# chutes the bench runs go under a cgroup parent of its own, removed at the end
+export CHUTED_CGROUP_PARENT=chuted-test-bench-image
 . "$TOP/tests/registry.sh"
 cleanup() {
   stop_registry
   grep " $W" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$W"
+  rmdir /sys/fs/cgroup/*/"$CHUTED_CGROUP_PARENT" 2>/dev/null
 }
 trap cleanup EXIT
 IMG=$BIN/chuted-image

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum
@@ -316,6 +318,29 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
   return 0;
 }
 
+/* With --rm the monitor removes the chute once it ended (its on_exit):
+ * wait for the monitor to be gone, so nothing is left when we return. */
+static void
+wait_monitor_gone (struct ch_ctx *ctx, const char *name)
+{
+  cleanup_free char *dir = ch_chute_dir (ctx, name);
+  cleanup_close int pidfd = -1;
+  pid_t mp = 0;
+
+  ch_chute_running (ctx, name, &mp);
+  if (mp > 0)
+    pidfd = (int) syscall (SYS_pidfd_open, mp, 0);
+  if (pidfd >= 0)
+    {
+      struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+      while (poll (&pf, 1, 10000) < 0 && errno == EINTR)
+        ;
+      return;
+    }
+  for (int i = 0; i < 2000 && access (dir, F_OK) == 0; i++)
+    usleep (5000);
+}
+
 static void
 forget_chute (struct ch_ctx *ctx, const char *name)
 {
@@ -380,12 +405,7 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
       return -1;
     }
   if (c.autoremove)
-    {
-      /* the monitor removes it (on_exit); wait so nothing is left when we return */
-      cleanup_free char *dir = ch_chute_dir (ctx, c.name);
-      for (int i = 0; i < 500 && access (dir, F_OK) == 0; i++)
-        usleep (20000);
-    }
+    wait_monitor_gone (ctx, c.name);
   ch_chute_clear (&c);
   return code < 0 ? 0 : code;
 

@@ -432,7 +432,7 @@ ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 static bool
 wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
 {
-  for (int waited = 0;; waited += 20)
+  for (int waited = 0;; waited += 5)
     {
       cleanup_json json_t *st = ch_chute_status (ctx, name);
       const char *state = json_string_value (json_object_get (st, "state"));
@@ -441,7 +441,7 @@ wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
         return true;
       if (waited >= timeout_ms)
         return false;
-      usleep (20000);
+      usleep (5000);
     }
 }
 

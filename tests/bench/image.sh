@@ -125,13 +125,4 @@ streams blobs into the store while hashing, then unpacks, as one program.
 MD
 )
 echo "$section"
-doc=$TOP/docs/BENCHMARKS.md
-[ -f "$doc" ] || printf '# Benchmarks\n\nProduced by `make bench` (tests/bench/); numbers from this host.\n\n' > "$doc"
-/usr/bin/python3 - "$doc" "$section" <<'PY'
-import re, sys
-p, sec = sys.argv[1], sys.argv[2]
-s = open(p).read()
-pat = re.compile(r"<!-- image-bench:start -->.*?<!-- image-bench:end -->", re.S)
-s = pat.sub(lambda m: sec, s) if pat.search(s) else s.rstrip("\n") + "\n\n" + sec + "\n"
-open(p, "w").write(s)
-PY
+printf '%s\n' "$section" | /usr/bin/python3 "$TOP/tests/bench/put_section.py" image-bench

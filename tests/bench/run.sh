@@ -26,14 +26,7 @@ out=$(mktemp)
   echo "<!-- runtime-bench:end -->"
 } > "$out"
 cat "$out"
-python3 - "$out" docs/BENCHMARKS.md <<'PY'
-import re, sys
-sec = open(sys.argv[1]).read().strip() + "\n"
-doc = open(sys.argv[2]).read()
-pat = re.compile(r"<!-- runtime-bench:start -->.*?<!-- runtime-bench:end -->\n", re.S)
-doc = pat.sub(lambda m: sec, doc) if pat.search(doc) else doc.replace("\n<!-- image-bench:start -->", "\n" + sec + "\n<!-- image-bench:start -->", 1)
-open(sys.argv[2], "w").write(doc)
-PY
+python3 tests/bench/put_section.py runtime-bench < "$out"
 rm -f "$out"
 [ "${BENCH_ONLY:-}" = runtime ] && exit 0
 for b in tests/bench/image*.sh tests/bench/net*.sh; do

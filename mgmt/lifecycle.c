@@ -434,10 +434,7 @@ wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
 {
   for (int waited = 0;; waited += 5)
     {
-      cleanup_json json_t *st = ch_chute_status (ctx, name);
-      const char *state = json_string_value (json_object_get (st, "state"));
-      pid_t mp = (pid_t) json_integer_value (json_object_get (st, "monitor_pid"));
-      if (state == NULL || strcmp (state, "exited") == 0 || !is_monitor (mp))
+      if (!ch_chute_running (ctx, name, NULL))
         return true;
       if (waited >= timeout_ms)
         return false;

@@ -61,7 +61,7 @@ $(B)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	echo '' | $(CC) -x c -c -o $@ -
 
-$(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+$(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # The OCI runtime alone, fully static: no shared library on the start path.

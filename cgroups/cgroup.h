@@ -77,7 +77,28 @@ int ch_cgroup_create (const char *path, const struct ch_cgroup_resources *res, s
 int ch_cgroup_open (const char *path, struct ch_cgroup **out, ch_error_t *err);
 void ch_cgroup_free (struct ch_cgroup *cg);
 
+/* Move PID into the cgroup (every hierarchy) by writing cgroup.procs. */
 int ch_cgroup_enter (struct ch_cgroup *cg, pid_t pid, ch_error_t *err);
+
+/* join.c: a new process joins without anyone writing its pid to
+ * cgroup.procs, whose global lock makes the first writer after a quiet
+ * spell wait for an RCU grace period (~10 ms on this host, the longest step
+ * of a chute start): the v2 hierarchy is joined at birth (clone3
+ * CLONE_INTO_CGROUP with V2_FD), each v1 one by the process itself writing
+ * "0" to its `tasks` (moving one thread, `current`, takes no such lock). */
+struct ch_cgroup_join
+{
+  int v2_fd;        /* for clone_args.cgroup; -1 when no v2 hierarchy */
+  int *tasks_fds;   /* v1 `tasks` files, opened for writing */
+  char **tasks_names; /* their hierarchies, for errors */
+  size_t n_tasks;
+};
+int ch_cgroup_join_open (struct ch_cgroup *cg, struct ch_cgroup_join *j, ch_error_t *err);
+/* In the new (single-threaded) process: join every v1 hierarchy. */
+int ch_cgroup_join_self (const struct ch_cgroup_join *j, ch_error_t *err);
+/* When clone3 refused CLONE_INTO_CGROUP: PID joins the v2 hierarchy the old way. */
+int ch_cgroup_enter_v2 (struct ch_cgroup *cg, pid_t pid, ch_error_t *err);
+void ch_cgroup_join_close (struct ch_cgroup_join *j);
 int ch_cgroup_update (struct ch_cgroup *cg, const struct ch_cgroup_resources *res, ch_error_t *err);
 int ch_cgroup_stats (struct ch_cgroup *cg, struct ch_cgroup_stats *st, ch_error_t *err);
 int ch_cgroup_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err);

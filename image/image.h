@@ -42,8 +42,6 @@ int ch_image_error (ch_error_t *err, int status, const char *fmt, ...) __attribu
 
 /* ---- digest.c: sha256 while streaming ---- */
 
-/* "sha256:" followed by exactly 64 lowercase hex digits. */
-bool ch_digest_valid (const char *digest);
 /* "sha256:<hex>" of DATA. */
 char *ch_digest_buf (const void *data, size_t len);
 
@@ -53,7 +51,9 @@ void ch_hash_update (struct ch_hash *h, const void *data, size_t len);
 char *ch_hash_final (struct ch_hash *h); /* "sha256:<hex>"; H can't be updated after */
 void ch_hash_free (struct ch_hash *h);
 
-/* ---- store.c: the OCI layout ---- */
+/* ---- store.c: the OCI layout; links no libcrypto or libarchive, so that
+ * `chuted run` mounts a present image in-process ---- */
+struct ch_image;
 
 struct ch_store
 {
@@ -69,11 +69,18 @@ int ch_store_open (const char *root, bool exclusive, struct ch_store **out, ch_e
 void ch_store_free (struct ch_store *s);
 char *ch_store_blob_path (struct ch_store *s, const char *digest);
 bool ch_store_has_blob (struct ch_store *s, const char *digest, int64_t size);
-/* Read a small blob (<= CH_MAX_JSON_BLOB), verifying its digest again. */
+/* Read a small blob (<= CH_MAX_JSON_BLOB). Not hashed again: every blob
+ * entered through the verifying writer below, into a root-only store. */
 int ch_store_read_blob (struct ch_store *s, const char *digest, char **buf, size_t *len, ch_error_t *err);
-int ch_store_put_blob (struct ch_store *s, const void *data, size_t len, char **digest_out, ch_error_t *err);
+/* layers/<hex>, where a layer is unpacked once; its size in bytes, < 0 when not (yet) unpacked. */
+char *ch_store_layer_dir (struct ch_store *s, const char *digest);
+int ch_store_layer_size (struct ch_store *s, const char *digest, uint64_t *out);
+/* Every layer of IMG unpacked (else ENOENT) and, with LIMIT, fitting in it (else EFBIG). */
+int ch_store_image_size (struct ch_store *s, const struct ch_image *img, uint64_t limit, uint64_t *total_out,
+                         ch_error_t *err);
 
-/* Streaming blob write: temp file in tmp/, sha256 and size checked at commit,
+/* ---- blob.c: the only way in ----
+ * Streaming blob write: temp file in tmp/, sha256 and size checked at commit,
  * then an atomic rename into blobs/. Freed uncommitted = temp removed. */
 struct ch_blob_writer;
 /* EXPECT_DIGEST may be NULL (computed), EXPECT_SIZE < 0 when unknown. */
@@ -86,6 +93,7 @@ uint64_t ch_blob_writer_size (struct ch_blob_writer *w);
  * On a mismatch the partial blob is deleted and the error names the digest. */
 int ch_blob_writer_commit (struct ch_blob_writer *w, char **digest_out, ch_error_t *err);
 void ch_blob_writer_free (struct ch_blob_writer *w);
+int ch_store_put_blob (struct ch_store *s, const void *data, size_t len, char **digest_out, ch_error_t *err);
 
 /* index.json: refs are the org.opencontainers.image.ref.name annotations. */
 int ch_store_index_load (struct ch_store *s, json_t **out, ch_error_t *err);
@@ -97,6 +105,9 @@ int ch_store_untag (struct ch_store *s, const char *ref, char **digest_out, ch_e
 int ch_store_resolve (struct ch_store *s, const char *ref, char **manifest_digest, ch_error_t *err);
 
 /* ---- ref.c: image references ---- */
+
+/* "sha256:" followed by exactly 64 lowercase hex digits. */
+bool ch_digest_valid (const char *digest);
 
 struct ch_ref
 {
@@ -172,9 +183,9 @@ int ch_unpack_fd (int fd, int rootfd, const struct ch_unpack_opts *opts, struct 
 /* Unpack a stored layer blob once into layers/<hex> (temp dir + rename). */
 int ch_store_unpack_layer (struct ch_store *s, const struct ch_layer *l, const struct ch_unpack_opts *opts,
                            uint64_t *size_out, ch_error_t *err);
+/* Unpack IMG's missing layers (in parallel), then check the whole fits OPTS->limit. */
 int ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch_unpack_opts *opts,
                            ch_error_t *err);
-char *ch_store_layer_dir (struct ch_store *s, const char *digest);
 
 /* ---- import.c: oci-archive:, docker-archive:, oci: ---- */
 
@@ -215,15 +226,27 @@ struct ch_mount_opts
   uint64_t disk_limit; /* the layers' unpacked size must fit (0 = default 1 GiB) */
   bool force_copy;     /* don't try overlay */
   bool allow_suid;     /* mount without nosuid */
-  bool privileged;     /* keep device nodes when unpacking */
+  bool volatile_upper; /* overlay "volatile": for chutes removed when they stop */
 };
-/* Mount IMG for chute NAME at <run_root>/chutes/NAME/rootfs; *ROOTFS_OUT is that path. */
+/* Mount IMG for chute NAME at <run_root>/chutes/NAME/rootfs; *ROOTFS_OUT is
+ * that path. IMG's layers must be unpacked already (ENOENT if one is not). */
 int ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_root, const char *name,
                        struct ch_image *img, const struct ch_mount_opts *opts, char **rootfs_out, ch_error_t *err);
 int ch_snapshot_unmount (const char *root, const char *run_root, const char *name, ch_error_t *err);
 /* Copy fallback: apply each layer dir (bottom first) onto DSTFD, honouring whiteouts. */
 int ch_snapshot_copy_layer (int srcfd, int dstfd, ch_error_t *err);
 bool ch_chute_name_valid (const char *name);
+
+/* ---- lookup.c: a present image, from reference to mounted chute rootfs ---- */
+
+/* REF (name, image id, or a name as written) -> the store's *NAME for it and
+ * the manifest for PLATFORM (NULL: this host's). ENOENT when not present. */
+int ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, char **name, char **manifest_digest,
+                     ch_error_t *err);
+/* Mount IMG (stored as NAME) for CHUTE; *OUT = {rootfs, config (Cmd, Env, ...),
+ * image (config digest), ref}. ENOENT when a layer is not unpacked yet. */
+int ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
+                          struct ch_image *img, const struct ch_mount_opts *mo, json_t **out, ch_error_t *err);
 
 /* ---- gc.c ---- */
 

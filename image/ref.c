@@ -5,6 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool
+ch_digest_valid (const char *digest)
+{
+  size_t i;
+
+  if (digest == NULL || strncmp (digest, "sha256:", 7) != 0 || strlen (digest) != 7 + 64)
+    return false;
+  for (i = 7; i < 7 + 64; i++)
+    if (!((digest[i] >= '0' && digest[i] <= '9') || (digest[i] >= 'a' && digest[i] <= 'f')))
+      return false;
+  return true;
+}
+
 static bool
 repo_valid (const char *r)
 {

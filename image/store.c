@@ -1,6 +1,6 @@
-/* The OCI image layout under <root>/images/oci: blobs written through a
- * temp file and renamed only once their digest and size check out, and
- * index.json replaced atomically under its own lock. */
+/* The OCI image layout under <root>/images/oci (blobs arrive through
+ * blob.c's verifying writer), index.json replaced atomically under its own
+ * lock, and layers/<hex>, each layer unpacked once. */
 #include "image.h"
 #include "common/file.h"
 #include "common/json.h"
@@ -13,16 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct ch_blob_writer
-{
-  struct ch_store *s;
-  int fd;
-  char *tmp_path;
-  char *expect_digest;
-  int64_t expect_size;
-  uint64_t size;
-  struct ch_hash *hash;
-};
 
 int
 ch_store_open (const char *root, bool exclusive, struct ch_store **out, ch_error_t *err)
@@ -99,7 +89,7 @@ ch_store_has_blob (struct ch_store *s, const char *digest, int64_t size)
 int
 ch_store_read_blob (struct ch_store *s, const char *digest, char **buf, size_t *len, ch_error_t *err)
 {
-  cleanup_free char *p = NULL, *data = NULL, *got = NULL;
+  cleanup_free char *p = NULL, *data = NULL;
   cleanup_close int fd = -1;
   struct stat st;
 
@@ -116,110 +106,51 @@ ch_store_read_blob (struct ch_store *s, const char *digest, char **buf, size_t *
                      (long long) st.st_size);
   if (ch_read_fd (fd, &data, len, err) < 0)
     return ch_error_prefix (err, "blob %s", digest);
-  got = ch_digest_buf (data, *len);
-  if (strcmp (got, digest) != 0)
-    return ch_error (err, 0, "blob %s: digest mismatch (content is %s)", digest, got);
   *buf = steal_pointer (&data);
   return 0;
 }
 
+char *
+ch_store_layer_dir (struct ch_store *s, const char *digest)
+{
+  return xasprintf ("%s/%s", s->layers, digest + 7);
+}
+
+/* layers/<hex>/size is written last, inside the temp dir renamed into place:
+ * a layer with it is complete. */
 int
-ch_blob_writer_new (struct ch_store *s, const char *expect_digest, int64_t expect_size, struct ch_blob_writer **out,
-                    ch_error_t *err)
+ch_store_layer_size (struct ch_store *s, const char *digest, uint64_t *out)
 {
-  struct ch_blob_writer *w;
+  cleanup_free char *p = xasprintf ("%s/%s/size", s->layers, digest + 7), *buf = NULL;
+  cleanup_error ch_error_t e = NULL;
+  size_t len;
+  char *end;
 
-  if (expect_digest && !ch_digest_valid (expect_digest))
-    return ch_error (err, 0, "invalid digest `%s` (want sha256:<64 hex>)", expect_digest);
-  w = xzalloc (sizeof (*w));
-  w->s = s;
-  w->tmp_path = xasprintf ("%s/blob-XXXXXX", s->tmp);
-  w->fd = mkostemp (w->tmp_path, O_CLOEXEC);
-  if (w->fd < 0)
-    {
-      int e = errno;
-      free (w->tmp_path);
-      free (w);
-      return ch_error (err, e, "create temp blob in `%s`", s->tmp);
-    }
-  w->expect_digest = expect_digest ? xstrdup (expect_digest) : NULL;
-  w->expect_size = expect_size;
-  w->hash = ch_hash_new ();
-  *out = w;
-  return 0;
-}
-
-int
-ch_blob_writer_write (struct ch_blob_writer *w, const void *data, size_t len, ch_error_t *err)
-{
-  if (w->expect_size >= 0 && w->size + len > (uint64_t) w->expect_size)
-    return ch_error (err, 0, "blob %s: more than the %lld bytes declared", w->expect_digest ? w->expect_digest : "",
-                     (long long) w->expect_size);
-  if (ch_write_all (w->fd, data, len, err) < 0)
-    return ch_error_prefix (err, "write blob");
-  ch_hash_update (w->hash, data, len);
-  w->size += len;
-  return 0;
-}
-
-uint64_t
-ch_blob_writer_size (struct ch_blob_writer *w)
-{
-  return w->size;
-}
-
-int
-ch_blob_writer_commit (struct ch_blob_writer *w, char **digest_out, ch_error_t *err)
-{
-  cleanup_free char *got = ch_hash_final (w->hash);
-  cleanup_free char *final = NULL;
-  const char *name = w->expect_digest ? w->expect_digest : got;
-
-  if (w->expect_size >= 0 && w->size != (uint64_t) w->expect_size)
-    return ch_error (err, 0, "blob %s: truncated: %llu of %lld bytes", name, (unsigned long long) w->size,
-                     (long long) w->expect_size);
-  if (w->expect_digest && strcmp (got, w->expect_digest) != 0)
-    return ch_error (err, 0, "blob %s: digest mismatch (content is %s)", w->expect_digest, got);
-  if (fchmod (w->fd, 0644) < 0)
-    return ch_error (err, errno, "chmod blob %s", got);
-  final = ch_store_blob_path (w->s, got);
-  if (rename (w->tmp_path, final) < 0)
-    return ch_error (err, errno, "rename blob %s into place", got);
-  free (w->tmp_path);
-  w->tmp_path = NULL;
-  if (digest_out)
-    *digest_out = steal_pointer (&got);
-  return 0;
-}
-
-void
-ch_blob_writer_free (struct ch_blob_writer *w)
-{
-  if (w == NULL)
-    return;
-  if (w->fd >= 0)
-    close (w->fd);
-  if (w->tmp_path)
-    unlink (w->tmp_path);
-  free (w->tmp_path);
-  free (w->expect_digest);
-  ch_hash_free (w->hash);
-  free (w);
-}
-
-int
-ch_store_put_blob (struct ch_store *s, const void *data, size_t len, char **digest_out, ch_error_t *err)
-{
-  struct ch_blob_writer *w = NULL;
-  int r;
-
-  if (ch_blob_writer_new (s, NULL, -1, &w, err) < 0)
+  if (ch_read_file (p, &buf, &len, &e) < 0)
     return -1;
-  r = ch_blob_writer_write (w, data, len, err);
-  if (r == 0)
-    r = ch_blob_writer_commit (w, digest_out, err);
-  ch_blob_writer_free (w);
-  return r;
+  *out = strtoull (buf, &end, 10);
+  return end == buf ? -1 : 0;
+}
+
+int
+ch_store_image_size (struct ch_store *s, const struct ch_image *img, uint64_t limit, uint64_t *total_out,
+                     ch_error_t *err)
+{
+  uint64_t total = 0, sz;
+  size_t i;
+
+  for (i = 0; i < img->manifest->n_layers; i++)
+    {
+      if (ch_store_layer_size (s, img->manifest->layers[i].digest, &sz) < 0)
+        return ch_image_error (err, ENOENT, "layer %s: not unpacked", img->manifest->layers[i].digest);
+      total += sz;
+    }
+  if (limit && total > limit)
+    return ch_image_error (err, EFBIG, "image %s: layers take %llu bytes, more than the disk limit of %llu",
+                           img->manifest_digest, (unsigned long long) total, (unsigned long long) limit);
+  if (total_out)
+    *total_out = total;
+  return 0;
 }
 
 int

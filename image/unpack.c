@@ -436,26 +436,6 @@ out:
   return ret;
 }
 
-char *
-ch_store_layer_dir (struct ch_store *s, const char *digest)
-{
-  return xasprintf ("%s/%s", s->layers, digest + 7);
-}
-
-static int
-read_size (const char *dir, uint64_t *out)
-{
-  cleanup_free char *p = xasprintf ("%s/size", dir), *buf = NULL;
-  cleanup_error ch_error_t e = NULL;
-  size_t len;
-  char *end;
-
-  if (ch_read_file (p, &buf, &len, &e) < 0)
-    return -1;
-  *out = strtoull (buf, &end, 10);
-  return end == buf ? -1 : 0;
-}
-
 int
 ch_store_unpack_layer (struct ch_store *s, const struct ch_layer *l, const struct ch_unpack_opts *opts,
                        uint64_t *size_out, ch_error_t *err)
@@ -467,7 +447,7 @@ ch_store_unpack_layer (struct ch_store *s, const struct ch_layer *l, const struc
   char buf[32];
   int n;
 
-  if (read_size (dir, size_out) == 0)
+  if (ch_store_layer_size (s, l->digest, size_out) == 0)
     return 0;
   tmp = xasprintf ("%s/layer-%.12s-XXXXXX", s->tmp, l->digest + 7);
   if (mkdtemp (tmp) == NULL)
@@ -495,7 +475,7 @@ ch_store_unpack_layer (struct ch_store *s, const struct ch_layer *l, const struc
   if (rename (tmp, dir) < 0)
     {
       /* someone else finished the same layer first: theirs is as good */
-      if ((errno == EEXIST || errno == ENOTEMPTY) && read_size (dir, size_out) == 0)
+      if ((errno == EEXIST || errno == ENOTEMPTY) && ch_store_layer_size (s, l->digest, size_out) == 0)
         {
           cleanup_error ch_error_t e = NULL;
           ch_rm_rf (tmp, &e);
@@ -559,7 +539,7 @@ unpack_child (struct ch_store *s, const struct ch_layer *l, const struct ch_unpa
 int
 ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch_unpack_opts *opts, ch_error_t *err)
 {
-  uint64_t total = 0, limit = opts->limit ? opts->limit : CH_DEFAULT_DISK_LIMIT, sz;
+  uint64_t limit = opts->limit ? opts->limit : CH_DEFAULT_DISK_LIMIT, sz;
   size_t n = img->manifest->n_layers, i, next = 0, running = 0, missing = 0;
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   size_t jobs = cpus > 1 ? (size_t) cpus : 1;
@@ -570,19 +550,15 @@ ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch
 
   o.limit = limit;
   for (i = 0; i < n; i++)
-    {
-      cleanup_free char *dir = ch_store_layer_dir (s, img->manifest->layers[i].digest);
-      missing += read_size (dir, &sz) < 0;
-    }
+    missing += ch_store_layer_size (s, img->manifest->layers[i].digest, &sz) < 0;
   if (missing <= 1 || jobs == 1)
     {
       for (i = 0; i < n; i++)
         {
           if (ch_store_unpack_layer (s, &img->manifest->layers[i], &o, &sz, err) < 0)
             return -1;
-          total += sz;
         }
-      goto check;
+      return ch_store_image_size (s, img, limit, NULL, err);
     }
   pids = xzalloc (sizeof (*pids) * n);
   fds = xzalloc (sizeof (*fds) * n);
@@ -594,8 +570,7 @@ ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch
       int st = 0;
       while (ret == 0 && next < n && running < jobs)
         {
-          cleanup_free char *dir = ch_store_layer_dir (s, img->manifest->layers[next].digest);
-          if (read_size (dir, &sz) == 0)
+          if (ch_store_layer_size (s, img->manifest->layers[next].digest, &sz) == 0)
             {
               next++;
               continue;
@@ -676,16 +651,5 @@ ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch
   free (msgs);
   if (ret < 0)
     return -1;
-  for (i = 0; i < n; i++)
-    {
-      cleanup_free char *dir = ch_store_layer_dir (s, img->manifest->layers[i].digest);
-      if (read_size (dir, &sz) < 0)
-        return ch_image_error (err, ENOENT, "layer %s: not unpacked", img->manifest->layers[i].digest);
-      total += sz;
-    }
-check:
-  if (total > limit)
-    return ch_image_error (err, EFBIG, "image %s: layers take %llu bytes, more than the disk limit of %llu",
-                           img->manifest_digest, (unsigned long long) total, (unsigned long long) limit);
-  return 0;
+  return ch_store_image_size (s, img, limit, NULL, err);
 }

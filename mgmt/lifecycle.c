@@ -2,6 +2,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "image/image.h"
 #include "mgmt/bundle.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
@@ -75,29 +76,63 @@ ch_run_capture (char *const argv[], char **out, ch_error_t *err)
   return 0;
 }
 
-static char *
-image_tool (const struct ch_ctx *ctx)
+/* An image already in the store and unpacked is mounted in-process; anything
+ * else (an archive to import, a registry to pull from, layers to unpack) is
+ * chuted-image's job: that program links libarchive, libcrypto and, through
+ * chuted-image-pull, libcurl, which `chuted` itself does not load. */
+static int
+mount_present (struct ch_ctx *ctx, const struct ch_chute *c, json_t **res, ch_error_t *err)
 {
-  return xasprintf ("%s/chuted-image", ctx->bin_dir);
+  struct ch_store *s = NULL;
+  struct ch_image *img = NULL;
+  cleanup_free char *name = NULL, *md = NULL;
+  struct ch_mount_opts mo = { .disk_limit = c->disk,
+                              .force_copy = getenv ("CHUTED_IMAGE_NO_OVERLAY") != NULL,
+                              .volatile_upper = c->autoremove };
+  int r;
+
+  if (ch_store_open (ctx->root, false, &s, err) < 0)
+    return -1;
+  r = ch_image_lookup (s, c->image, NULL, &name, &md, err);
+  if (r == 0)
+    r = ch_image_load (s, md, &img, err);
+  if (r == 0)
+    r = ch_image_mount_chute (s, ctx->root, ctx->run_root, c->name, name, img, &mo, res, err);
+  ch_image_free (img);
+  ch_store_free (s);
+  return r;
 }
 
-/* chuted-image mount: the chute's rootfs and its image's config. */
 static int
-mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t **config, ch_error_t *err)
+mount_fetch (struct ch_ctx *ctx, const struct ch_chute *c, json_t **res, ch_error_t *err)
 {
-  cleanup_free char *tool = image_tool (ctx);
+  cleanup_free char *tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
   cleanup_free char *disk = xasprintf ("%llu", (unsigned long long) c->disk);
   cleanup_free char *out = NULL;
-  cleanup_json json_t *j = NULL;
   char *argv[] = { tool, "--root", (char *) ctx->root, "--run-root", (char *) ctx->run_root, "mount", c->image,
-                   "--chute", c->name, "--disk-limit", disk, NULL };
-  const char *r;
+                   "--chute", c->name, "--disk-limit", disk, c->autoremove ? "--volatile" : NULL, NULL };
 
   /* chuted-image's line already names the image */
   if (ch_run_capture (argv, &out, err) < 0)
     return -1;
-  if (ch_json_load_buf ("chuted-image mount", out, strlen (out), &j, err) < 0)
-    return -1;
+  return ch_json_load_buf ("chuted-image mount", out, strlen (out), res, err);
+}
+
+/* The chute's rootfs and its image's config. */
+static int
+mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t **config, ch_error_t *err)
+{
+  cleanup_json json_t *j = NULL;
+  const char *r;
+
+  if (mount_present (ctx, c, &j, err) < 0)
+    {
+      if ((*err)->status != ENOENT)
+        return ch_error_prefix (err, "mount %s", c->image);
+      ch_error_release (err);
+      if (mount_fetch (ctx, c, &j, err) < 0)
+        return -1;
+    }
   r = json_string_value (json_object_get (j, "rootfs"));
   if (r == NULL)
     return ch_error (err, 0, "image `%s`: chuted-image mount gave no rootfs", c->image);
@@ -109,12 +144,7 @@ mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t
 static int
 unmount_image (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
-  cleanup_free char *tool = image_tool (ctx);
-  cleanup_free char *out = NULL;
-  char *argv[] = { tool, "--root", (char *) ctx->root, "--run-root", (char *) ctx->run_root, "unmount", "--chute",
-                   (char *) name, NULL };
-
-  return ch_run_capture (argv, &out, err);
+  return ch_snapshot_unmount (ctx->root, ctx->run_root, name, err);
 }
 
 static int

@@ -33,7 +33,7 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  image prune | image ls [--json] | image inspect REF\n"
                             "  login [--insecure-registry] -u USER (-p PASS | --password-stdin) REGISTRY\n"
                             "  logout REGISTRY\n"
-                            "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged]\n"
+                            "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged] [--volatile]\n"
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
@@ -49,6 +49,7 @@ enum
   O_CHUTE,
   O_DISK,
   O_COPY,
+  O_VOLATILE,
   O_SUID,
   O_PRIV,
   O_STDIN,
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
   { "chute", required_argument, NULL, O_CHUTE },
   { "disk-limit", required_argument, NULL, O_DISK },
   { "copy", no_argument, NULL, O_COPY },
+  { "volatile", no_argument, NULL, O_VOLATILE },
   { "allow-suid", no_argument, NULL, O_SUID },
   { "privileged", no_argument, NULL, O_PRIV },
   { "username", required_argument, NULL, 'u' },
@@ -91,7 +93,7 @@ static const struct option long_opts[] = {
 
 struct opts
 {
-  bool insecure, json, quiet, copy, suid, priv, pw_stdin;
+  bool insecure, json, quiet, copy, suid, priv, pw_stdin, volatile_upper;
   const char *platform, *ca, *tag, *chute, *user, *pass, *output, *arch;
   uint64_t disk_limit;
   int64_t mtime;
@@ -157,6 +159,7 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
           return ch_error_prefix (err, "--disk-limit");
         break;
       case O_COPY: o->copy = true; break;
+      case O_VOLATILE: o->volatile_upper = true; break;
       case O_SUID: o->suid = true; break;
       case O_PRIV: o->priv = true; break;
       case 'u': o->user = optarg; break;
@@ -483,59 +486,42 @@ static int
 resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char *ref, char **md, char **name,
                   ch_error_t *err)
 {
-  cleanup_free char *d = NULL;
+  cleanup_strv char **pa = NULL;
+  cleanup_error ch_error_t perr = NULL;
   struct ch_ref pr;
+  bool pullable;
 
   if (ch_import_is_transport (ref))
     {
       struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
-      if (ch_import (s, ref, o->tag, o->platform, &uo, name, &d, err) < 0)
-        return -1;
-      *md = steal_pointer (&d);
-      return 0;
+      return ch_import (s, ref, o->tag, o->platform, &uo, name, md, err);
     }
-  if (ch_ref_parse (ref, &pr, err) == 0)
+  if (ch_image_lookup (s, ref, o->platform, name, md, err) == 0)
+    return 0;
+  if ((*err)->status != ENOENT)
+    return -1;
+  /* absent, and naming a registry of its own (docker.io is never contacted) */
+  if (ch_ref_parse (ref, &pr, &perr) < 0)
+    return -1;
+  pullable = strcmp (pr.registry, "docker.io") != 0 && ch_has_prefix (ref, pr.registry);
+  ch_ref_free (&pr);
+  if (!pullable)
+    return -1;
+  ch_error_release (err);
+  ch_strv_append (&pa, "pull");
+  ch_strv_append (&pa, "-q");
+  if (o->insecure)
+    ch_strv_append (&pa, "--insecure-registry");
+  if (o->platform)
     {
-      int r = ch_store_resolve (s, pr.name, &d, err);
-      if (r < 0 && (*err)->status == ENOENT && strcmp (pr.registry, "docker.io") != 0
-          && (ch_has_prefix (ref, pr.registry)))
-        {
-          cleanup_strv char **pa = NULL;
-          ch_error_release (err);
-          ch_strv_append (&pa, "pull");
-          ch_strv_append (&pa, "-q");
-          if (o->insecure)
-            ch_strv_append (&pa, "--insecure-registry");
-          if (o->platform)
-            {
-              ch_strv_append (&pa, "--platform");
-              ch_strv_append (&pa, o->platform);
-            }
-          ch_strv_append (&pa, ref);
-          /* the pull tool takes the store lock itself (shared, as ours) */
-          r = run_pull_tool (c, pa, true, err);
-          if (r == 0)
-            r = ch_store_resolve (s, pr.name, &d, err);
-        }
-      *name = xstrdup (pr.name);
-      ch_ref_free (&pr);
-      if (r < 0)
-        {
-          if ((*err)->status != ENOENT)
-            return -1;
-          ch_error_release (err);
-        }
+      ch_strv_append (&pa, "--platform");
+      ch_strv_append (&pa, o->platform);
     }
-  else
-    ch_error_release (err);
-  if (d == NULL)
-    {
-      free (*name);
-      *name = xstrdup (ref);
-      if (ch_store_resolve (s, ref, &d, err) < 0)
-        return -1;
-    }
-  return ch_store_manifest_for_platform (s, d, o->platform, md, err);
+  ch_strv_append (&pa, ref);
+  /* the pull tool takes the store lock itself (shared, as ours) */
+  if (run_pull_tool (c, pa, true, err) < 0)
+    return -1;
+  return ch_image_lookup (s, ref, o->platform, name, md, err);
 }
 
 static int
@@ -543,10 +529,11 @@ cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
 {
   struct ch_store *s = NULL;
   struct ch_image *img = NULL;
-  cleanup_free char *md = NULL, *name = NULL, *rootfs = NULL, *out = NULL;
-  cleanup_json json_t *cfg = NULL, *res = NULL;
+  cleanup_free char *md = NULL, *name = NULL, *out = NULL;
+  cleanup_json json_t *res = NULL;
   struct ch_mount_opts mo = { .disk_limit = o->disk_limit, .force_copy = o->copy, .allow_suid = o->suid,
-                              .privileged = o->priv };
+                              .volatile_upper = o->volatile_upper };
+  struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
   int r = -1;
 
   if (argc != 1 || o->chute == NULL)
@@ -555,19 +542,10 @@ cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
     mo.force_copy = true;
   if (open_store (c, false, &s, err) < 0)
     return -1;
-  if (resolve_or_fetch (c, o, s, argv[0], &md, &name, err) < 0 || ch_image_load (s, md, &img, err) < 0)
+  if (resolve_or_fetch (c, o, s, argv[0], &md, &name, err) < 0 || ch_image_load (s, md, &img, err) < 0
+      || ch_store_unpack_image (s, img, &uo, err) < 0
+      || ch_image_mount_chute (s, c->root, c->run_root, o->chute, name, img, &mo, &res, err) < 0)
     goto out;
-  {
-    cleanup_free char *cbuf = NULL;
-    size_t clen;
-    if (ch_store_read_blob (s, img->manifest->config_digest, &cbuf, &clen, err) < 0
-        || ch_config_parse (cbuf, clen, &cfg, err) < 0)
-      goto out;
-  }
-  if (ch_snapshot_mount (s, c->root, c->run_root, o->chute, img, &mo, &rootfs, err) < 0)
-    goto out;
-  res = json_pack ("{s:s, s:O, s:s, s:s}", "rootfs", rootfs, "config", cfg, "image", img->manifest->config_digest,
-                   "ref", name);
   out = json_dumps (res, JSON_COMPACT);
   printf ("%s\n", out);
   r = 0;

@@ -193,6 +193,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
   cleanup_close int fifo_fd = -1;
   int sv[2] = { -1, -1 }, saved[CH_NS_COUNT], t, code = 1, ret = -1;
   struct clone_args ca = { 0 };
+  struct ch_cgroup_join join = { .v2_fd = -1 };
   struct ch_init_args ia;
   uint64_t flags = 0;
   long pid;
@@ -259,6 +260,8 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       goto out;
     }
 
+  if (ch_cgroup_join_open (c.cg, &join, err) < 0)
+    goto out;
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {
       ch_error (err, errno, "socketpair");
@@ -270,7 +273,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
   ia = (struct ch_init_args) {
     .spec = s, .sync_fd = sv[1], .fifo_fd = fifo_fd, .err_fd = o->err_fd,
     .console_fd = o->console_socket_fd, .stdio = { o->stdin_fd, o->stdout_fd, o->stderr_fd },
-    .userns_new = s->ns[CH_NS_USER].enabled && !s->ns[CH_NS_USER].path,
+    .userns_new = s->ns[CH_NS_USER].enabled && !s->ns[CH_NS_USER].path, .cg_join = &join,
   };
   if (enter_ns (s, saved, err) < 0)
     {
@@ -281,7 +284,19 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
   ca.pidfd = (uint64_t) (uintptr_t) &c.pidfd;
   /* clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours */
   ca.exit_signal = o->clone_parent ? 0 : SIGCHLD;
+  if (join.v2_fd >= 0)
+    {
+      ca.flags |= CLONE_INTO_CGROUP;
+      ca.cgroup = (uint64_t) join.v2_fd;
+    }
   pid = syscall (SYS_clone3, &ca, sizeof (ca));
+  /* kernels before 5.7, or a v2 cgroup a process may not be born into */
+  if (pid < 0 && (ca.flags & CLONE_INTO_CGROUP))
+    {
+      ca.flags &= ~(uint64_t) CLONE_INTO_CGROUP;
+      ca.cgroup = 0;
+      pid = syscall (SYS_clone3, &ca, sizeof (ca));
+    }
   if (pid == 0)
     {
       close (sv[0]);
@@ -303,15 +318,15 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       && (write_map (c.pid, "gid_map", s->gid_maps, s->n_gid_maps, err) < 0
           || write_map (c.pid, "uid_map", s->uid_maps, s->n_uid_maps, err) < 0))
     goto out;
-  /* release the init to build its rootfs while we move it into the cgroup
-   * (which may wait for an RCU grace period); it waits for 'C' before
-   * anything that needs the cgroup (see ch_cgroup_gate) */
+  /* the init joins the v1 hierarchies itself, first thing after 'G'; it
+   * waits for 'C' before anything that needs the v2 one (see
+   * ch_cgroup_gate), joined at birth unless clone3 refused that */
   if (send (sv[0], &go, 1, MSG_NOSIGNAL) != 1)
     {
       ch_error (err, errno, "start the container init");
       goto out;
     }
-  if (ch_cgroup_enter (c.cg, c.pid, err) < 0)
+  if (!(ca.flags & CLONE_INTO_CGROUP) && ch_cgroup_enter_v2 (c.cg, c.pid, err) < 0)
     goto out;
   if (s->has_oom_score_adj)
     {
@@ -336,6 +351,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
   *init_pid = c.pid;
   ret = 0;
 out:
+  ch_cgroup_join_close (&join);
   if (sv[0] >= 0)
     close (sv[0]);
   if (sv[1] >= 0)

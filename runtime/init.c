@@ -73,13 +73,16 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
     return ch_error (err, errno, "prctl(PR_SET_PDEATHSIG)");
   if (setup_stdio (a, err) < 0)
     return -1;
-  /* the parent writes our id maps first (and moves us into the cgroup
-   * meanwhile: see ch_cgroup_gate) */
+  /* the parent writes our id maps first */
   do
     ret = (int) read (a->sync_fd, &go, 1);
   while (ret < 0 && errno == EINTR);
   if (ret != 1 || go != 'G')
     return ch_error (err, ret < 0 ? errno : EPIPE, "wait for the parent");
+  /* before anything is allocated or forked, so it is all accounted to the chute */
+  if (ch_cgroup_join_self (a->cg_join, err) < 0)
+    return -1;
+  ch_cgroup_join_close (a->cg_join);
   if (s->ns[CH_NS_USER].path && join_ns (s->ns[CH_NS_USER].path, CLONE_NEWUSER, err) < 0)
     return -1;
   if (s->ns[CH_NS_MOUNT].path && join_ns (s->ns[CH_NS_MOUNT].path, CLONE_NEWNS, err) < 0)

@@ -19,6 +19,7 @@ struct ch_init_args
   int console_fd;  /* unix socket for the pty master, or -1 */
   int stdio[3];    /* -1: /dev/null */
   bool userns_new; /* created by our clone: ids come from the parent's maps */
+  struct ch_cgroup_join *cg_join; /* the v1 hierarchies to join (see ch_cgroup_join_self) */
 };
 
 /* Never returns: execs the container process or writes the error and _exits. */
@@ -28,11 +29,12 @@ __attribute__ ((noreturn)) void ch_init_main (const struct ch_init_args *a);
 int ch_exec_error_code (int errnum);
 void ch_report_error (int fd, int code, ch_error_t *err);
 
-/* Moving the init into its cgroup can wait for an RCU grace period (the
- * first cgroup.procs write after a quiet spell on v1: ~10 ms), so the
- * parent does it while the init mounts the rootfs; the init passes this
- * gate (the parent's 'C', then its own cgroup namespace) only before what
- * needs the cgroup: a cgroup mount, or the end of the rootfs setup. */
+/* The parent finishes what it does for the init's cgroup (oom_score_adj;
+ * the v2 hierarchy where clone3 could not place the init in it, a
+ * cgroup.procs write that may wait ~10 ms for an RCU grace period) while
+ * the init mounts the rootfs; the init passes this gate (the parent's 'C',
+ * then its own cgroup namespace) only before what needs the cgroup: a
+ * cgroup mount, or the end of the rootfs setup. */
 struct ch_cgroup_gate
 {
   int sync_fd;

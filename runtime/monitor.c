@@ -485,7 +485,9 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
           run_loop (&m, &wstatus);
           close_chute_fds (&m);
           record_exit (&m, wstatus);
-          delete_container (&m);
+          /* the on-exit command (rm -f) deletes it anyway: one exec less */
+          if (m.cfg.on_exit == NULL || should_restart (&m))
+            delete_container (&m);
         }
       first = false;
       if (!should_restart (&m) || !backoff (&m, &quick))

@@ -27,10 +27,26 @@ eq "run args replace CMD, keep ENTRYPOINT" "$out" "overridden cmd"
 out=$(chuted run --rm --net none -e GREETING=bye -w /tmp -u 0 cam:1.2 2>&1)
 eq "run -e/-w/-u override the image" "$out" "bye from /tmp as 0"
 
+# a present image is mounted by chuted itself: it runs with no chuted-image
+# next to it; anything to import or pull still needs chuted-image
+mkdir -p "$T_DIR/bin"
+cp "$BIN/chuted" "$BIN/chuted-runtime" "$BIN/chuted-monitor" "$T_DIR/bin/"
+eq "a present image runs without chuted-image" \
+  "$(CHUTED_BIN=$T_DIR/bin "$T_DIR/bin/chuted" run --rm --net none cam:1.2 'echo in-process' 2>&1)" "in-process"
+msg=$("$T_DIR/bin/chuted" run --rm --net none "oci-archive:$T_DIR/img.tar" 2>&1); rc=$?
+check "an archive to import needs chuted-image, says so ($msg)" test $rc -ne 0 -a "$(grep -c chuted-image <<<"$msg")" = 1
+# --rm: nothing of the upper dir survives, so no syncs for it (podman does the same)
+root_line=$(chuted run --rm --net none cam:1.2 'grep " / / " /proc/self/mountinfo' 2>&1)
+check "a --rm chute's root is an overlay ($root_line)" grep -q " - overlay " <<<"$root_line"
+check "...mounted volatile" grep -q "volatile" <<<"$root_line"
+
 layers=$(ls "$T_ROOT/images/layers")
 check "run -d from an image" chuted run -d --name chuted-test-img --net none -u 0 cam:1.2 'echo started > /srv/mark; exec sleep 1000'
 wait_for 50 test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/srv/mark"
 check "the chute writes into its own upper dir" test -f "$T_ROOT/chutes/chuted-test-img/overlay/upper/srv/mark"
+mnt=$(grep " $T_RUNROOT/chutes/chuted-test-img/rootfs " /proc/self/mountinfo)
+check "a kept chute's rootfs is an overlay" grep -q " - overlay " <<<"$mnt"
+check "...not volatile" test "$(grep -c volatile <<<"$mnt")" = 0
 check "rm -f the chute" chuted rm -f chuted-test-img
 eq "shared layers untouched by rm" "$(ls "$T_ROOT/images/layers")" "$layers"
 check "chute overlay removed by rm" test ! -e "$T_ROOT/chutes/chuted-test-img/overlay"

@@ -14,6 +14,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -568,6 +570,75 @@ test_destroy_kills (void **state)
   assert_nothing_left (h);
 }
 
+/* A new process joins without anyone writing its pid to cgroup.procs:
+ * born into the v2 hierarchy (CLONE_INTO_CGROUP), joining each v1 one
+ * itself through `tasks`. /proc/PID/cgroup must then name the chute's path
+ * in every hierarchy the chute has. */
+static void
+test_join_without_procs_write (void **state)
+{
+  struct host *h = need_host (state);
+  ch_error_t err = NULL;
+  struct ch_cgroup *cg = NULL;
+  struct ch_cgroup_join j;
+  struct clone_args ca = { .exit_signal = SIGCHLD };
+  cleanup_free char *path = xasprintf ("%s/join", h->parent);
+  cleanup_free char *s = NULL, *p = NULL;
+  int fds[2], status, want = 0, seen = 0;
+  long pid;
+  char c;
+
+  if (ch_cgroup_create_in (&h->l, path, NULL, &cg, &err) < 0)
+    fail_msg ("create: %s", err->msg);
+  if (ch_cgroup_join_open (cg, &j, &err) < 0)
+    fail_msg ("join_open: %s", err->msg);
+  assert_int_equal (j.v2_fd >= 0, h->l.unified != NULL);
+  if (j.v2_fd >= 0)
+    {
+      ca.flags = CLONE_INTO_CGROUP;
+      ca.cgroup = (uint64_t) j.v2_fd;
+    }
+  assert_int_equal (pipe (fds), 0);
+  pid = syscall (SYS_clone3, &ca, sizeof (ca));
+  assert_true (pid >= 0);
+  if (pid == 0)
+    {
+      ch_error_t e = NULL;
+      close (fds[0]);
+      if (ch_cgroup_join_self (&j, &e) < 0)
+        _exit (3);
+      if (write (fds[1], "j", 1) != 1)
+        _exit (2);
+      for (;;)
+        pause ();
+    }
+  close (fds[1]);
+  ch_cgroup_join_close (&j);
+  assert_int_equal (j.v2_fd, -1);
+  assert_int_equal (read (fds[0], &c, 1), 1);
+  close (fds[0]);
+  p = xasprintf ("/proc/%ld/cgroup", pid);
+  assert_int_equal (ch_read_file (p, &s, NULL, &err), 0);
+  for (char *line = strtok (s, "\n"); line; line = strtok (NULL, "\n"))
+    {
+      const char *ctrl = strchr (line, ':') + 1, *at = strchr (ctrl, ':') + 1;
+      bool ours = h->l.unified && ctrl[0] == ':';
+      for (int i = 0; i < CH_CG_NCTRL; i++)
+        ours |= h->l.v1[i] && strncmp (ctrl, "name=", 5) != 0 && ch_has_prefix (ctrl, ch_cgroup_ctrl_names[i]);
+      if (!ours)
+        continue;
+      want++;
+      seen += strcmp (at + 1, path) == 0;
+    }
+  assert_true (want > 0);
+  assert_int_equal (seen, want);
+  if (ch_cgroup_destroy (cg, &err) < 0)
+    fail_msg ("destroy: %s", err->msg);
+  ch_cgroup_free (cg);
+  assert_int_equal (waitpid ((pid_t) pid, &status, 0), pid);
+  assert_nothing_left (h);
+}
+
 /* The kernel refuses memory > memsw at every step: update must order the
  * two writes both ways (raise: memsw first; lower: memory first). */
 static void
@@ -691,6 +762,7 @@ main (void)
     cmocka_unit_test_teardown (test_oom_counted, scrub_all),
     cmocka_unit_test_teardown (test_pids_and_kill_from_elsewhere, scrub_all),
     cmocka_unit_test_teardown (test_destroy_kills, scrub_all),
+    cmocka_unit_test_teardown (test_join_without_procs_write, scrub_all),
     cmocka_unit_test_teardown (test_v1_update_memsw_order, scrub_all),
     cmocka_unit_test_teardown (test_v2_backend_on_unified, scrub_all),
   };

@@ -1,0 +1,65 @@
+/* An image already in the store, from reference to mounted chute root
+ * filesystem. `chuted run` does this in-process (nothing here fetches,
+ * unpacks or hashes, so it links neither libcurl, libarchive nor libcrypto);
+ * `chuted-image mount` does the same after fetching and unpacking. */
+#include "image.h"
+#include "common/json.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, char **name, char **manifest_digest,
+                 ch_error_t *err)
+{
+  cleanup_free char *d = NULL, *n = NULL;
+  struct ch_ref pr;
+
+  /* a reference names the image as the store does ("cam" = "cam:latest") */
+  if (ch_ref_parse (ref, &pr, err) == 0)
+    {
+      int r = ch_store_resolve (s, pr.name, &d, err);
+      n = xstrdup (pr.name);
+      ch_ref_free (&pr);
+      if (r < 0)
+        {
+          if ((*err)->status != ENOENT)
+            return -1;
+          ch_error_release (err);
+        }
+    }
+  else
+    ch_error_release (err);
+  /* or it is an image id, or a name the store holds as written */
+  if (d == NULL)
+    {
+      free (n);
+      n = xstrdup (ref);
+      if (ch_store_resolve (s, ref, &d, err) < 0)
+        return -1;
+    }
+  if (ch_store_manifest_for_platform (s, d, platform, manifest_digest, err) < 0)
+    return -1;
+  *name = steal_pointer (&n);
+  return 0;
+}
+
+int
+ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
+                      struct ch_image *img, const struct ch_mount_opts *mo, json_t **out, ch_error_t *err)
+{
+  cleanup_free char *cbuf = NULL, *rootfs = NULL;
+  cleanup_json json_t *cfg = NULL;
+  size_t clen;
+
+  if (ch_store_read_blob (s, img->manifest->config_digest, &cbuf, &clen, err) < 0
+      || ch_config_parse (cbuf, clen, &cfg, err) < 0)
+    return -1;
+  if (ch_snapshot_mount (s, root, run_root, chute, img, mo, &rootfs, err) < 0)
+    return -1;
+  *out = json_pack ("{s:s, s:O, s:s, s:s}", "rootfs", rootfs, "config", cfg, "image", img->manifest->config_digest,
+                    "ref", name);
+  return 0;
+}

@@ -1,8 +1,11 @@
 /* chuted network ls | network inspect [NAME]: the chute bridge, its subnet
- * and the leases in use (netns/ch_net_network_info). */
+ * and the leases in use (netns/ch_net_network_info); network prune: remove
+ * the bridge and nftables table the last chute left (netns/ch_net_prune). */
 #include "common/json.h"
 #include "common/util.h"
+#include "mgmt/chute.h"
 #include "mgmt/commands.h"
+#include "mgmt/reap.h"
 #include "netns/net.h"
 
 #include <stdio.h>
@@ -52,14 +55,36 @@ network_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   return 0;
 }
 
+static int
+network_prune (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_close int lock = -1;
+  cleanup_free char *removed = NULL;
+
+  (void) argv;
+  if (argc > 1)
+    return ch_error (err, 0, "usage: chuted network prune");
+  /* chutes that died without cleaning up must not hold the network */
+  if (ch_lock_global (ctx, &lock, err) < 0)
+    return -1;
+  ch_reap (ctx);
+  if (ch_net_prune (ctx->root, ctx->run_root, &removed, err) < 0)
+    return -1;
+  if (removed)
+    printf ("%s\n", removed);
+  return 0;
+}
+
 int
 ch_cmd_network (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   if (argc < 2)
-    return ch_error (err, 0, "usage: chuted network ls [--json] | network inspect [NAME]");
+    return ch_error (err, 0, "usage: chuted network ls [--json] | network inspect [NAME] | network prune");
   if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
     return network_ls (ctx, argc - 1, argv + 1, err);
   if (strcmp (argv[1], "inspect") == 0)
     return network_inspect (ctx, argc - 1, argv + 1, err);
-  return ch_error (err, 0, "unknown network command `%s` (ls, inspect)", argv[1]);
+  if (strcmp (argv[1], "prune") == 0)
+    return network_prune (ctx, argc - 1, argv + 1, err);
+  return ch_error (err, 0, "unknown network command `%s` (ls, inspect, prune)", argv[1]);
 }

@@ -40,7 +40,16 @@ veth_setup (struct ch_net_ctx *ctx, json_t *iface, ch_error_t *err)
   if (nsfd < 0)
     return ch_error (err, errno, "open netns `%s`", ctx->netns_path);
   if (ch_nl_veth_add (ctx->sk, host, name, nsfd, br, ctx->conf->mtu, err) < 0)
-    return -1;
+    {
+      /* the chute that had this address a moment ago: its netns is still
+         being destroyed (or something holds it); its veth must go now */
+      if ((*err)->status != EEXIST)
+        return -1;
+      ch_error_release (err);
+      if (ch_nl_link_del (ctx->sk, host, err) < 0
+          || ch_nl_veth_add (ctx->sk, host, name, nsfd, br, ctx->conf->mtu, err) < 0)
+        return -1;
+    }
   if (ch_nl_ifindex (ctx->sk, host, &hidx, err) < 0)
     return -1;
   if (hidx == 0)
@@ -60,12 +69,15 @@ veth_setup (struct ch_net_ctx *ctx, json_t *iface, ch_error_t *err)
   return 0;
 }
 
+/* Nothing to do: the pair goes with the netns once its bind mount is gone
+ * (the kernel's cleanup_net, asynchronous), instead of an RTM_DELLINK that
+ * waits out an RCU grace period (~10 ms) here. A pair whose netns something
+ * keeps alive is found by ch_net_reap (no lease, not released in the last
+ * seconds, peer netns not dying). */
 static int
 veth_teardown (struct ch_net_ctx *ctx, json_t *iface, ch_error_t *err)
 {
-  const char *host = json_string_value (json_object_get (iface, "host"));
-  /* the peer inside the netns goes with it */
-  return host ? ch_nl_link_del (ctx->sk, host, err) : 0;
+  return 0;
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
@@ -34,8 +35,6 @@ lo_up (const char *netns_path, ch_error_t *err)
   return ch_nl_link_up (ns, lo, err);
 }
 
-/* ip_forward goes on with the first NATed chute and back to what it was
- * when the last one goes (the old value is kept in ipam.json). */
 /* ip_forward goes on with the first NATed chute and back to what it was
  * when the last one goes. The old value is recorded in ipam.json with the
  * first lease, before anything changes, so a crash cannot lose it. */
@@ -96,6 +95,44 @@ write_files (const char *run_root, const char *chute, const struct ch_net_conf *
   return 0;
 }
 
+#define RELEASED_GRACE_S 5
+
+static json_int_t
+boot_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_BOOTTIME, &ts);
+  return ts.tv_sec;
+}
+
+bool
+ch_net_released_recently (json_t *ipam, const char *veth)
+{
+  json_t *t = json_object_get (json_object_get (ipam, "released"), veth);
+  json_int_t now = boot_seconds ();
+  /* a time ahead of now is from before a reboot */
+  return t && json_integer_value (t) <= now && now - json_integer_value (t) <= RELEASED_GRACE_S;
+}
+
+void
+ch_net_released_add (json_t *ipam, const char *veth)
+{
+  json_t *rel = json_object_get (ipam, "released");
+  const char *name;
+  json_t *t;
+  void *tmp;
+
+  if (!json_is_object (rel))
+    {
+      rel = json_object ();
+      json_object_set_new (ipam, "released", rel);
+    }
+  json_object_foreach_safe (rel, tmp, name, t)
+    if (!ch_net_released_recently (ipam, name))
+      json_object_del (rel, name);
+  json_object_set_new (rel, veth, json_integer (boot_seconds ()));
+}
+
 /* Undo everything of CHUTE; keep going past errors, report the first. */
 int
 ch_net_teardown_locked (const char *root, const char *run_root, const char *chute, const struct ch_net_conf *c,
@@ -141,17 +178,90 @@ ch_net_teardown_locked (const char *root, const char *run_root, const char *chut
     return ret; /* keep the lease: the next teardown or reap retries */
   if (lease)
     {
+      size_t i;
+      json_t *iface;
+      json_array_foreach (json_object_get (lease, "ifaces"), i, iface)
+        if (strcmp (json_string_value (json_object_get (iface, "kind")) ?: "", "veth") == 0
+            && json_object_get (iface, "host"))
+          ch_net_released_add (ipam, json_string_value (json_object_get (iface, "host")));
       json_object_del (ch_ipam_leases (ipam), chute);
+      /* the bridge and the table stay (their removal costs ~80 ms of RCU
+         grace periods, on every lone `chuted run --rm`); `chuted network
+         prune` removes them */
       KEEP (ch_nft_apply (c, ipam, &e));
       if (ch_ipam_bridge_leases (ipam) == 0)
-        {
-          KEEP (ch_nl_link_del (sk, c->bridge, &e));
-          KEEP (ch_net_ip_forward_release (ipam, &e));
-        }
+        KEEP (ch_net_ip_forward_release (ipam, &e));
       KEEP (ch_ipam_save (root, ipam, &e));
     }
 #undef KEEP
   return ret;
+}
+
+/* Remove the bridge and table recorded in IPAM (made by chuted, left
+ * behind by the last chute); nothing recorded: those of the configuration. */
+static int
+remove_network (struct nl_sock *sk, json_t *ipam, const struct ch_net_conf *c, ch_error_t *err)
+{
+  const char *br = json_string_value (json_object_get (ipam, "bridge"));
+  cleanup_free char *table = NULL;
+
+  if (br == NULL)
+    br = c->bridge;
+  table = xasprintf ("chuted_%s", br);
+  if (ch_nft_table_del (table, err) < 0 || ch_nl_link_del (sk, br, err) < 0)
+    return -1;
+  json_object_del (ipam, "bridge");
+  json_object_del (ipam, "subnet");
+  return 0;
+}
+
+/* The network the configuration asks for is not the one recorded and no
+ * chute holds an address on the old one: the old bridge and table go
+ * before the new ones are made (a stale gateway address would shadow the
+ * new subnet, or trip the overlap check). */
+static int
+drop_stale_network (struct ch_net_locked *l, ch_error_t *err)
+{
+  const char *br = json_string_value (json_object_get (l->ipam, "bridge"));
+  const char *subnet = json_string_value (json_object_get (l->ipam, "subnet"));
+  cleanup_free char *net = ch_net_ip4_str (l->conf.net);
+  cleanup_free char *want = xasprintf ("%s/%d", net, l->conf.prefix);
+
+  if (br == NULL || subnet == NULL || (strcmp (br, l->conf.bridge) == 0 && strcmp (subnet, want) == 0))
+    return 0;
+  if (remove_network (l->sk, l->ipam, &l->conf, err) < 0)
+    return ch_error_prefix (err, "remove the old network %s %s", br, subnet);
+  return 0;
+}
+
+int
+ch_net_prune (const char *root, const char *run_root, char **removed, ch_error_t *err)
+{
+  cleanup_net_locked struct ch_net_locked l = { .lock = -1 };
+  const char *rec;
+  size_t n;
+  int br = 0;
+
+  *removed = NULL;
+  if (ch_net_lock_and_load (root, &l, err) < 0)
+    return -1;
+  n = ch_ipam_bridge_leases (l.ipam);
+  if (n > 0)
+    return ch_error (err, 0, "%zu chute%s hold%s addresses on `%s`: remove %s first", n, n == 1 ? "" : "s",
+                     n == 1 ? "s" : "", l.conf.bridge, n == 1 ? "it" : "them");
+  rec = json_string_value (json_object_get (l.ipam, "bridge"));
+  if (ch_nl_ifindex (l.sk, rec ? rec : l.conf.bridge, &br, err) < 0)
+    return -1;
+  if (br)
+    *removed = xstrdup (rec ? rec : l.conf.bridge);
+  if (remove_network (l.sk, l.ipam, &l.conf, err) < 0 || ch_net_ip_forward_release (l.ipam, err) < 0
+      || ch_ipam_save (root, l.ipam, err) < 0)
+    {
+      free (*removed);
+      *removed = NULL;
+      return ch_error_prefix (err, "prune network");
+    }
+  return 0;
 }
 
 static int
@@ -172,6 +282,11 @@ new_lease (struct ch_net_locked *l, const char *chute, const struct ch_net_confi
         {
           json_decref (lease);
           return ch_error (err, 0, "%s", l->changed);
+        }
+      if (drop_stale_network (l, err) < 0)
+        {
+          json_decref (lease);
+          return -1;
         }
       if (ch_ipam_check_ports (l->ipam, cfg, err) < 0 || ch_nl_check_overlap (l->sk, &l->conf, err) < 0
           || ch_ipam_alloc (l->ipam, &l->conf, &a, err) < 0 || ip_forward_record (l->ipam, err) < 0)

@@ -17,7 +17,15 @@
  * (no chute-to-chute traffic), and reach the host only with replies; the
  * bridge has IPv6 disabled. net.ipv4.ip_forward is turned on with the first
  * bridge chute and set back to its old value (kept in ipam.json) when the
- * last one goes. The bridge and the table are removed with the last chute.
+ * last one goes. The bridge and the table, made on first use, stay when the
+ * last chute goes (as docker0 does: making and removing them cost ~90 ms of
+ * RCU grace periods per lone `chuted run --rm`); ch_net_prune removes them,
+ * and a setup whose configured bridge/subnet differ from the recorded ones
+ * removes the old ones when no chute holds an address there. A chute's veth
+ * goes with its netns (the kernel destroys the pair when the bind mount is
+ * unmounted, asynchronously); a setup that finds the host name still taken
+ * by a dying netns deletes that link itself, and the reaper leaves veths
+ * released in the last seconds to the kernel.
  * Shaping: tbf, rates counted on Ethernet frames as tc does (TCP payload
  * gets ~95.6 % of a limit at MTU 1500). */
 #ifndef CH_NET_H
@@ -85,6 +93,10 @@ int ch_net_inspect (const char *root, const char *run_root, const char *chute, j
 /* Tear down the networks of chutes whose RUN_ROOT/chutes/NAME is gone, then
  * re-apply the nftables table (a foreign `nft flush ruleset` removes it). */
 int ch_net_reap (const char *root, const char *run_root, ch_error_t *err);
+/* Remove the bridge, the nftables table, restore ip_forward and forget the
+ * recorded network; refused (one line naming how many) while chutes hold
+ * addresses. *REMOVED = the bridge removed, NULL when there was none. */
+int ch_net_prune (const char *root, const char *run_root, char **removed, ch_error_t *err);
 /* {bridge, subnet, gateway, mtu, present, nft_table, leases[{chute, mode, address, veth, ports}]} */
 int ch_net_network_info (const char *root, const char *run_root, json_t **out, ch_error_t *err);
 

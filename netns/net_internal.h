@@ -62,6 +62,7 @@ int ch_nl_ifindex (struct nl_sock *sk, const char *name, int *ifindex, ch_error_
 int ch_nl_bridge_ensure (struct nl_sock *sk, const struct ch_net_conf *c, int *ifindex, ch_error_t *err);
 /* Missing links are not an error. */
 int ch_nl_link_del (struct nl_sock *sk, const char *name, ch_error_t *err);
+/* (*err)->status is EEXIST when a link named HOST already exists. */
 int ch_nl_veth_add (struct nl_sock *sk, const char *host, const char *peer, int peer_nsfd, int master, int mtu,
                     ch_error_t *err);
 int ch_nl_brport_isolate (struct nl_sock *sk, int ifindex, ch_error_t *err);
@@ -72,8 +73,10 @@ int ch_nl_route_default (struct nl_sock *sk, int ifindex, uint32_t gw, ch_error_
 int ch_nl_check_overlap (struct nl_sock *sk, const struct ch_net_conf *c, ch_error_t *err);
 /* rx_bytes, tx_bytes, rx_packets, tx_packets of NAME. */
 int ch_nl_link_stats (struct nl_sock *sk, const char *name, uint64_t st[4], ch_error_t *err);
-/* NAMES of links whose name starts with PREFIX. */
-int ch_nl_links_with_prefix (struct nl_sock *sk, const char *prefix, char ***names, ch_error_t *err);
+/* NAMES of links whose name starts with PREFIX; SKIP_DYING leaves out links
+ * whose peer is in a netns the kernel is destroying (they go with it). */
+int ch_nl_links_with_prefix (struct nl_sock *sk, const char *prefix, bool skip_dying, char ***names,
+                             ch_error_t *err);
 
 /* --- bind-mounted network namespaces (netns_file.c) --- */
 int ch_netns_create (const char *path, ch_error_t *err);
@@ -81,9 +84,13 @@ int ch_netns_create (const char *path, ch_error_t *err);
 int ch_netns_remove (const char *path, ch_error_t *err);
 
 /* --- nftables (nft.c) --- */
-/* Replace the table `ip C->nft_table` atomically with the rules the leases
- * of IPAM call for; with no bridge lease the table is removed. */
+/* Bring the table `ip C->nft_table` in line with the leases of IPAM, in one
+ * atomic batch: made whole when missing and a bridge lease exists, else
+ * only the port forwards change. The table outlives the last lease (its
+ * removal costs an RCU grace period); ch_nft_table_del removes it. */
 int ch_nft_apply (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
+/* Remove the table `ip TABLE`; a missing table is not an error. */
+int ch_nft_table_del (const char *table, ch_error_t *err);
 
 /* --- shaping through tc over netlink (tc.c) --- */
 /* Root tbf on IFINDEX at KBIT; KBIT == 0 removes our root qdisc. */
@@ -134,5 +141,11 @@ void ch_net_locked_release (struct ch_net_locked *l);
 int ch_net_teardown_locked (const char *root, const char *run_root, const char *chute, const struct ch_net_conf *c,
                             struct nl_sock *sk, json_t *ipam, ch_error_t *err);
 int ch_net_ip_forward_release (json_t *ipam, ch_error_t *err);
+/* Host veth ends of torn-down chutes, for a few seconds: their netns is
+ * destroyed asynchronously, the reaper must not race the kernel for them
+ * (an explicit delete costs an RCU grace period). ipam.json "released":
+ * {NAME: CLOCK_BOOTTIME seconds}. */
+void ch_net_released_add (json_t *ipam, const char *veth);
+bool ch_net_released_recently (json_t *ipam, const char *veth);
 
 #endif

@@ -1,6 +1,7 @@
 /* Leftovers of crashed runs: networks of chutes whose RUN_ROOT/chutes/NAME
- * is gone, netns files and `chv-` veths nobody holds, and our nftables
- * table if a foreign `nft flush ruleset` removed it. */
+ * is gone, netns files and `chv-` veths nobody holds (but not those of a
+ * netns being destroyed), and our nftables table if a foreign
+ * `nft flush ruleset` removed it while chutes hold addresses. */
 #include "netns/net_internal.h"
 
 #include "common/util.h"
@@ -48,6 +49,9 @@ orphan_veth (const char *name, const struct ch_net_conf *c, json_t *ipam)
   a = strtoul (name + 4, &end, 16);
   if (*end || ((uint32_t) a & ch_net_mask (c->prefix)) != c->net)
     return false;
+  /* its netns is still being destroyed, most likely */
+  if (ch_net_released_recently (ipam, name))
+    return false;
   s = ch_net_ip4_str ((uint32_t) a);
   json_object_foreach (ch_ipam_leases (ipam), lname, l)
     {
@@ -89,17 +93,16 @@ ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
         keep_first (ch_netns_remove (p, &e), &first, &e);
       }
 
-  if (keep_first (ch_nl_links_with_prefix (l.sk, "chv-", &links, &e), &first, &e) == 0)
+  /* veths of netns the kernel is destroying go by themselves */
+  if (keep_first (ch_nl_links_with_prefix (l.sk, "chv-", true, &links, &e), &first, &e) == 0)
     for (i = 0; links[i]; i++)
       if (orphan_veth (links[i], &l.conf, l.ipam))
         keep_first (ch_nl_link_del (l.sk, links[i], &e), &first, &e);
 
   keep_first (ch_nft_apply (&l.conf, l.ipam, &e), &first, &e);
+  /* the bridge and the table stay (see net.h) */
   if (ch_ipam_bridge_leases (l.ipam) == 0)
     {
-      int br = 0;
-      if (keep_first (ch_nl_ifindex (l.sk, l.conf.bridge, &br, &e), &first, &e) == 0 && br)
-        keep_first (ch_nl_link_del (l.sk, l.conf.bridge, &e), &first, &e);
       keep_first (ch_net_ip_forward_release (l.ipam, &e), &first, &e);
       keep_first (ch_ipam_save (root, l.ipam, &e), &first, &e);
     }

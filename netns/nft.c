@@ -8,8 +8,10 @@
  * chutes without a lease are deleted by handle and chutes whose forwards are
  * missing get them, in one atomic batch. Incremental because any deletion
  * costs a full RCU grace period (the kernel flushes its destroy work on the
- * next socket release, ~10 ms here), which would otherwise land on every
- * `chuted run`. With no lease left the table goes. */
+ * next socket release, ~10 ms here, ~19 ms for a whole table), which would
+ * otherwise land on every `chuted run`. For the same reason the table stays
+ * when the last lease goes (like the bridge); `chuted network prune`
+ * removes it through ch_nft_table_del. */
 #include "netns/net_internal.h"
 
 #include "common/util.h"
@@ -416,50 +418,58 @@ rule_cb (const struct nlmsghdr *nlh, void *data)
   return MNL_CB_OK;
 }
 
+/* A rule dump filtered on a missing table is just empty: ask for the table. */
+static int
+table_exists (struct mnl_socket *nl, const char *table, bool *exists, ch_error_t *err)
+{
+  cleanup_free char *buf = xmalloc (MNL_SOCKET_BUFFER_SIZE);
+  struct nftnl_table *t = nftnl_table_alloc ();
+  struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr (buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK, 1);
+  uint32_t portid = mnl_socket_get_portid (nl);
+  ssize_t n;
+  int ret;
+
+  nftnl_table_set_str (t, NFTNL_TABLE_NAME, table);
+  nftnl_table_nlmsg_build_payload (nlh, t);
+  nftnl_table_free (t);
+  if (mnl_socket_sendto (nl, nlh, nlh->nlmsg_len) < 0)
+    return ch_error (err, errno, "get table `%s`", table);
+  do
+    {
+      n = mnl_socket_recvfrom (nl, buf, MNL_SOCKET_BUFFER_SIZE);
+      if (n < 0)
+        return ch_error (err, errno, "get table `%s`", table);
+      ret = mnl_cb_run (buf, n, 1, portid, NULL, NULL);
+    }
+  while (ret > MNL_CB_STOP);
+  *exists = ret >= 0;
+  if (ret < 0 && errno != ENOENT)
+    return ch_error (err, errno, "get table `%s`", table);
+  return 0;
+}
+
 /* The tagged rules of TABLE; *EXISTS = false when the table is missing. */
 static int
 dump_rules (struct mnl_socket *nl, const char *table, struct dumped *d, bool *exists, ch_error_t *err)
 {
   cleanup_free char *buf = xmalloc (MNL_SOCKET_BUFFER_SIZE);
-  struct nftnl_rule *r = nftnl_rule_alloc ();
+  struct nftnl_rule *r;
   struct nlmsghdr *nlh;
   uint32_t portid = mnl_socket_get_portid (nl);
   ssize_t n;
   int ret;
 
-  /* a rule dump filtered on a missing table is just empty: ask for the table */
-  {
-    struct nftnl_table *t = nftnl_table_alloc ();
-    nlh = nftnl_nlmsg_build_hdr (buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK, 1);
-    nftnl_table_set_str (t, NFTNL_TABLE_NAME, table);
-    nftnl_table_nlmsg_build_payload (nlh, t);
-    nftnl_table_free (t);
-    if (mnl_socket_sendto (nl, nlh, nlh->nlmsg_len) < 0)
-      return ch_error (err, errno, "get table `%s`", table);
-    do
-      {
-        n = mnl_socket_recvfrom (nl, buf, MNL_SOCKET_BUFFER_SIZE);
-        if (n < 0)
-          return ch_error (err, errno, "get table `%s`", table);
-        ret = mnl_cb_run (buf, n, 1, portid, NULL, NULL);
-      }
-    while (ret > MNL_CB_STOP);
-    if (ret < 0 && errno == ENOENT)
-      {
-        nftnl_rule_free (r);
-        *exists = false;
-        return 0;
-      }
-    if (ret < 0)
-      return ch_error (err, errno, "get table `%s`", table);
-  }
+  if (table_exists (nl, table, exists, err) < 0)
+    return -1;
+  if (!*exists)
+    return 0;
+  r = nftnl_rule_alloc ();
   nlh = nftnl_nlmsg_build_hdr (buf, NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP, 2);
   nftnl_rule_set_str (r, NFTNL_RULE_TABLE, table);
   nftnl_rule_nlmsg_build_payload (nlh, r);
   nftnl_rule_free (r);
   if (mnl_socket_sendto (nl, nlh, nlh->nlmsg_len) < 0)
     return ch_error (err, errno, "list rules of table `%s`", table);
-  *exists = true;
   do
     {
       n = mnl_socket_recvfrom (nl, buf, MNL_SOCKET_BUFFER_SIZE);
@@ -490,19 +500,59 @@ has_forwards (const struct dumped *d, const char *chute)
   return false;
 }
 
+static int
+nft_open (struct mnl_socket **out, ch_error_t *err)
+{
+  struct mnl_socket *nl = mnl_socket_open (NETLINK_NETFILTER);
+
+  if (nl == NULL)
+    return ch_error (err, errno, "open netfilter netlink socket");
+  if (mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0)
+    {
+      int e = errno;
+      mnl_socket_close (nl);
+      return ch_error (err, e, "bind netfilter netlink socket");
+    }
+  *out = nl;
+  return 0;
+}
+
+int
+ch_nft_table_del (const char *table, ch_error_t *err)
+{
+  __attribute__ ((cleanup (mnl_closep))) struct mnl_socket *nl = NULL;
+  struct batch bt = { .seq = 2, .table = table };
+  bool exists;
+  int r;
+
+  if (nft_open (&nl, err) < 0 || table_exists (nl, table, &exists, err) < 0)
+    return ch_error_prefix (err, "nftables");
+  if (!exists)
+    return 0;
+  bt.b = nftnl_batch_alloc (MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE);
+  nftnl_batch_begin (nftnl_batch_buffer (bt.b), bt.seq++);
+  nftnl_batch_update (bt.b);
+  put_table (&bt, NFT_MSG_DELTABLE, 0);
+  nftnl_batch_end (nftnl_batch_buffer (bt.b), bt.seq++);
+  nftnl_batch_update (bt.b);
+  r = send_batch (nl, bt.b, err);
+  nftnl_batch_free (bt.b);
+  if (r < 0)
+    return ch_error_prefix (err, "delete table `ip %s`", table);
+  return 0;
+}
+
 int
 ch_nft_apply (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
 {
-  __attribute__ ((cleanup (mnl_closep))) struct mnl_socket *nl = mnl_socket_open (NETLINK_NETFILTER);
+  __attribute__ ((cleanup (mnl_closep))) struct mnl_socket *nl = NULL;
   struct batch bt = { .seq = 2, .table = c->nft_table };
   struct dumped d = { 0 };
   bool exists;
   int r = 0;
 
-  if (nl == NULL)
-    return ch_error (err, errno, "open netfilter netlink socket");
-  if (mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0)
-    return ch_error (err, errno, "bind netfilter netlink socket");
+  if (nft_open (&nl, err) < 0)
+    return ch_error_prefix (err, "nftables");
   if (dump_rules (nl, c->nft_table, &d, &exists, err) < 0)
     {
       dumped_clear (&d);
@@ -511,13 +561,12 @@ ch_nft_apply (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
   bt.b = nftnl_batch_alloc (MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE);
   nftnl_batch_begin (nftnl_batch_buffer (bt.b), bt.seq++);
   nftnl_batch_update (bt.b);
-  if (ch_ipam_bridge_leases (ipam) == 0)
+  if (!exists)
     {
-      if (exists)
-        put_table (&bt, NFT_MSG_DELTABLE, 0);
+      /* nothing to forward to: no table until a chute needs one */
+      if (ch_ipam_bridge_leases (ipam) > 0)
+        put_table_whole (&bt, c, ipam);
     }
-  else if (!exists)
-    put_table_whole (&bt, c, ipam);
   else
     {
       const char *name;

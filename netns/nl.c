@@ -246,7 +246,12 @@ ch_nl_veth_add (struct nl_sock *sk, const char *host, const char *peer_name, int
   rtnl_link_put (peer);
   rtnl_link_veth_release (l);
   if (r < 0)
-    return ch_error (err, 0, "create veth `%s`: %s", host, nl_geterror (r));
+    {
+      ch_error (err, 0, "create veth `%s`: %s", host, nl_geterror (r));
+      /* callers tell a name still taken (by a dying netns's veth) from other failures */
+      (*err)->status = r == -NLE_EXIST ? EEXIST : 0;
+      return -1;
+    }
   return 0;
 }
 
@@ -358,8 +363,17 @@ ch_nl_link_stats (struct nl_sock *sk, const char *name, uint64_t st[4], ch_error
   return 0;
 }
 
+/* The kernel reports the peer netns of a link as "not assigned" (-1) once
+ * that netns is being destroyed (refcount 0): its cleanup removes the link. */
+static bool
+peer_netns_dying (struct rtnl_link *l)
+{
+  int32_t id;
+  return rtnl_link_get_link_netnsid (l, &id) == 0 && id < 0;
+}
+
 int
-ch_nl_links_with_prefix (struct nl_sock *sk, const char *prefix, char ***names, ch_error_t *err)
+ch_nl_links_with_prefix (struct nl_sock *sk, const char *prefix, bool skip_dying, char ***names, ch_error_t *err)
 {
   cleanup_cache struct nl_cache *links = NULL;
   struct nl_object *o;
@@ -371,7 +385,7 @@ ch_nl_links_with_prefix (struct nl_sock *sk, const char *prefix, char ***names, 
   for (o = nl_cache_get_first (links); o; o = nl_cache_get_next (o))
     {
       const char *n = rtnl_link_get_name ((struct rtnl_link *) o);
-      if (n && ch_has_prefix (n, prefix))
+      if (n && ch_has_prefix (n, prefix) && !(skip_dying && peer_netns_dying ((struct rtnl_link *) o)))
         ch_strv_append (names, n);
     }
   return 0;

@@ -58,9 +58,26 @@ leftovers() {
   grep -q "$T_DIR" /proc/mounts && out="$out mounts:$(grep "$T_DIR" /proc/mounts | awk '{print $2}' | tr '\n' ' ')"
   local c; c=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$T_CGPARENT*" 2>/dev/null | while read -r d; do find "$d" -mindepth 1 -type d; done | head -3)
   [ -n "$c" ] && out="$out cgroups:$c"
+  # a test with a bridge of its own (CHUTED_BRIDGE) removes it at its end
+  # with `chuted network prune`; veths of its subnet (a /24) go with their netns
+  if [ -n "${CHUTED_BRIDGE:-}" ]; then
+    ip link show "$CHUTED_BRIDGE" >/dev/null 2>&1 && out="$out bridge:$CHUTED_BRIDGE"
+    nft list table ip "chuted_$CHUTED_BRIDGE" >/dev/null 2>&1 && out="$out nft:chuted_$CHUTED_BRIDGE"
+  fi
+  if [ -n "${CHUTED_SUBNET:-}" ]; then
+    local v; v=$(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 |
+      grep "^$(printf 'chv-%02x%02x%02x' $(echo "${CHUTED_SUBNET%/*}" | cut -d. -f1-3 | tr . ' '))" | tr '\n' ' ')
+    [ -n "$v" ] && out="$out veths:$v"
+  fi
   echo "$out"
 }
-no_leftovers() { local l; l=$(leftovers); if [ -z "$l" ]; then pass "$1: nothing left behind"; else fail "$1: left behind:$l"; fi; }
+# The kernel destroys a removed chute's netns (and its veth) asynchronously:
+# give it up to 2 s.
+no_leftovers() {
+  local l n=20
+  while l=$(leftovers); [ -n "$l" ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+  if [ -z "$l" ]; then pass "$1: nothing left behind"; else fail "$1: left behind:$l"; fi
+}
 
 t_cleanup() {
   # stop whatever the test left running in its own root, then remove it all

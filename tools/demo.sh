@@ -6,7 +6,12 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=$TOP/build
 D=$(mktemp -d /tmp/chuted-demo.XXXXXX)
 export CHUTED_ROOT=$D/root CHUTED_RUN_ROOT=$D/run CHUTED_CGROUP_PARENT=chuted-demo
-cleanup() { "$B/chuted" rm -f demo >/dev/null 2>&1 || true; rm -rf "$D"; rmdir /sys/fs/cgroup/*/chuted-demo 2>/dev/null || true; }
+# the bridge and its nftables table outlive the last chute: prune them too
+cleanup() {
+  "$B/chuted" rm -f demo >/dev/null 2>&1 || true
+  "$B/chuted" network prune >/dev/null 2>&1 || true
+  rm -rf "$D"; rmdir /sys/fs/cgroup/*/chuted-demo 2>/dev/null || true
+}
 trap cleanup EXIT
 
 mkdir -p "$D/rootfs"/{bin,etc,proc,sys,dev,tmp,var/www}

@@ -23,6 +23,7 @@ FWD_ORIG=$(cat /proc/sys/net/ipv4/ip_forward)
 
 cleanup() {
   for c in $("$C" ps -a -q 2>/dev/null); do "$C" rm -f "$c" >/dev/null 2>&1; done
+  "$C" network prune >/dev/null 2>&1 # the bridge and table outlive the last chute
   [ -f "$W/iperf.pid" ] && kill "$(cat "$W/iperf.pid")" 2>/dev/null
   ip netns del $WAN_NS 2>/dev/null; ip link del chtbwan0 2>/dev/null
   ip link del chtbench0 2>/dev/null; nft delete table ip chuted_chtbench0 2>/dev/null

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Chute networks through `chuted run`: port forwards from a LAN client netns,
 # NAT to a WAN server netns, isolation between chutes, --net none, unique
-# addresses, bad input, shaping, teardown after kill -9. Traffic stays
-# inside namespaces this test makes. Needs root.
+# addresses, bad input, shaping, teardown after kill -9, the bridge outliving
+# the last chute until `chuted network prune`, a changed configuration.
+# Traffic stays inside namespaces this test makes. Needs root.
 . "$(dirname "$0")/../lib.sh"
 
 # A bridge, subnet and table of our own, never the default chuted0.
@@ -10,14 +11,17 @@ export CHUTED_BRIDGE=chtint0 CHUTED_SUBNET=10.231.100.0/24 CHUTED_DNS=10.231.102
 LAN_NS=chuted-test-ilan WAN_NS=chuted-test-iwan
 LAN_HOST=10.231.101.1 LAN_PEER=10.231.101.2 WAN_HOST=10.231.102.1 WAN_PEER=10.231.102.2
 TABLE=chuted_chtint0
+# the network a changed configuration moves to
+BRIDGE2=chtint1 SUBNET2=10.231.103.0/24 TABLE2=chuted_chtint1
 FWD_ORIG=$(cat /proc/sys/net/ipv4/ip_forward)
 PIDS=""
 
 net_leftovers() { # of this test, also of a crashed earlier run
   ip netns del $LAN_NS 2>/dev/null; ip netns del $WAN_NS 2>/dev/null
   ip link del chtilan0 2>/dev/null; ip link del chtiwan0 2>/dev/null
-  for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^chv-0ae764'); do ip link del "$l"; done
+  for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^chv-0ae764\|^chv-0ae767'); do ip link del "$l"; done
   ip link del chtint0 2>/dev/null; nft delete table ip $TABLE 2>/dev/null
+  ip link del $BRIDGE2 2>/dev/null; nft delete table ip $TABLE2 2>/dev/null
 }
 net_cleanup() {
   for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -110,9 +114,54 @@ bad "port out of range" "not in 1-65535" httpd_chute oor -p 70000:80
 bad "bad rate string" "rate" httpd_chute badrate --wan-down fast
 eq "nothing made by bad input" "$(snapshot)" "$BEFORE"
 check "rm web other" chuted rm -f web other
-check_fails "bridge gone with the last chute" ip link show chtint0
-check_fails "nft table gone with the last chute" nft list table ip $TABLE
+# like docker0, the bridge and its table outlive the last chute
+check "the bridge stays after the last chute" ip link show chtint0
+check "the nft table stays (base rules)" sh -c "nft list table ip $TABLE | grep -q masquerade"
+eq "no port forward left" "$(nft list table ip $TABLE | grep -c 'dnat to')" "0"
+veths_gone() { [ "$(ip -o link show | grep -c 'chv-0ae764')" = 0 ]; }
+check "the veths went with their netns" wait_for 20 veths_gone
 eq "ip_forward restored" "$(cat /proc/sys/net/ipv4/ip_forward)" "$FWD_ORIG"
+
+# --- an address reused right after rm (the old netns may still be dying) ---
+check "run r1" chuted run -d --name r1 --rootfs "$ROOTFS" /bin/sleep 1000
+A1=$(jq_net r1 "['address']")
+chuted rm -f r1 >/dev/null
+check "run r2 right after rm r1" httpd_chute r2
+eq "r2 got r1's address" "$(jq_net r2 "['address']")" "$A1"
+wait_for 30 curl -s -m 1 "http://${A1%/*}/"
+eq "the host reaches r2 at that address" "$(curl -s -m 2 "http://${A1%/*}/")" "chute-page"
+eq "r2 reaches the WAN server" "$(chute_get r2 $WAN_PEER)" "wan-page"
+check "rm r2" chuted rm -f r2
+
+# --- network prune ---
+check "run keeper" chuted run -d --name keeper --rootfs "$ROOTFS" /bin/sleep 1000
+bad "prune refused while a chute holds an address" "1 chute holds addresses on \`chtint0\`" chuted network prune
+check "the bridge survives the refused prune" ip link show chtint0
+check "rm keeper" chuted rm -f keeper
+eq "network prune names the bridge it removed" "$(chuted network prune)" "chtint0"
+check_fails "prune removed the bridge" ip link show chtint0
+check_fails "prune removed the nft table" nft list table ip $TABLE
+eq "ip_forward restored after prune" "$(cat /proc/sys/net/ipv4/ip_forward)" "$FWD_ORIG"
+eq "ipam.json forgets the network" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("bridge"))' "$T_ROOT/net/ipam.json")" "None"
+eq "prune again: nothing to remove" "$(chuted network prune; echo rc=$?)" "rc=0"
+check_fails "network ls says not created" sh -c "$CHUTED network ls | grep -q ' up$'"
+
+# --- a changed configuration with no chute left: the old network goes ---
+check "run --rm on chtint0" chuted run --rm --rootfs "$ROOTFS" /bin/true
+check "chtint0 made on first use" ip link show chtint0
+check "run --rm on $BRIDGE2 $SUBNET2" env CHUTED_BRIDGE=$BRIDGE2 CHUTED_SUBNET=$SUBNET2 "$CHUTED" run --rm --rootfs "$ROOTFS" /bin/true
+check_fails "the old bridge is gone" ip link show chtint0
+check_fails "the old nft table is gone" nft list table ip $TABLE
+check "the new bridge is there" ip link show $BRIDGE2
+check "run on $SUBNET2" env CHUTED_BRIDGE=$BRIDGE2 CHUTED_SUBNET=$SUBNET2 "$CHUTED" run -d --name moved --rootfs "$ROOTFS" /bin/sleep 1000
+eq "with an address of the new subnet" "$(jq_net moved "['address']")" "10.231.103.2/24"
+bad "back to the old network refused while a chute holds an address on the new" "changed from $BRIDGE2 $SUBNET2 to chtint0 10.231.100.0/24" \
+  "$CHUTED" run -d --name back --rootfs "$ROOTFS" /bin/sleep 1000
+check "rm moved" chuted rm -f moved
+eq "prune removes $BRIDGE2" "$(CHUTED_BRIDGE=$BRIDGE2 CHUTED_SUBNET=$SUBNET2 "$CHUTED" network prune)" "$BRIDGE2"
+check_fails "$BRIDGE2 gone" ip link show $BRIDGE2
+check_fails "$TABLE2 gone" nft list table ip $TABLE2
+
 bad "overlapping subnet" "overlaps" env CHUTED_SUBNET=10.231.101.0/25 "$CHUTED" run -d --name ovl --rootfs "$ROOTFS" /bin/sleep 100
 check_fails "no bridge after the overlap error" ip link show chtint0
 
@@ -127,7 +176,7 @@ eq "u7's address is reused after rm" "$(jq_net again "['address']")" "$A7"
 eq "nobody else's" "$(for i in $(seq 1 20); do [ $i = 7 ] || jq_net "u$i" "['address']"; done | grep -c "^$A7$")" "0"
 for i in $(seq 1 20); do [ $i = 7 ] || chuted rm -f "u$i" >/dev/null; done
 chuted rm -f again >/dev/null
-eq "no veth left after 21 rm" "$(ip -o link show | grep -c 'chv-0ae764')" "0"
+check "no veth left after 21 rm" wait_for 20 veths_gone
 
 # --- kill -9 of the monitor, and of `chuted run` mid-setup: the next
 # `chuted run` (which reaps) cleans up ---
@@ -147,7 +196,9 @@ for delay in 0.002 0.005 0.01 0.02 0.04 0.08; do
   KP=$!; sleep $delay; kill -9 $KP 2>/dev/null; wait $KP 2>/dev/null
   probe
   chuted rm -f k >/dev/null 2>&1
-  eq "chuted run killed after ${delay}s: nothing left" "$(snapshot 2>/dev/null | cut -d' ' -f1,2) $(ip link show chtint0 >/dev/null 2>&1 && echo bridge)" "0 0 "
+  wait_for 20 veths_gone
+  eq "chuted run killed after ${delay}s: nothing left" "$(snapshot 2>/dev/null | cut -d' ' -f1,2)" "0 0"
 done
+check "network prune at the end" chuted network prune
 no_leftovers "30_net"
 finish

@@ -29,6 +29,9 @@
 #define BRIDGE "chtnet0"
 #define SUBNET "10.231.77.0/24"
 #define TABLE "chuted_" BRIDGE
+#define BRIDGE2 "chtnet1"
+#define SUBNET2 "10.231.80.0/24"
+#define TABLE2 "chuted_" BRIDGE2
 #define LAN_NS "chuted-test-nlan"
 #define WAN_NS "chuted-test-nwan"
 #define LAN_HOST "10.231.78.1"
@@ -85,8 +88,9 @@ remove_test_net (void)
   /* leftovers of an earlier crashed run of this test */
   sh ("ip netns del " LAN_NS " 2>/dev/null; ip netns del " WAN_NS " 2>/dev/null; ip link del chtnlan0 2>/dev/null;"
       "ip link del chtnwan0 2>/dev/null; nft delete table ip " TABLE " 2>/dev/null;"
-      "for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^chv-0ae74d'); do ip link del $l; done;"
-      "ip link del " BRIDGE " 2>/dev/null; true");
+      "nft delete table ip " TABLE2 " 2>/dev/null;"
+      "for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^chv-0ae74d\\|^chv-0ae750'); do ip link del $l; done;"
+      "ip link del " BRIDGE " 2>/dev/null; ip link del " BRIDGE2 " 2>/dev/null; true");
 }
 
 /* A netns wired to the host by a veth: HOST_IP on the host end, PEER_IP inside. */
@@ -277,21 +281,54 @@ teardown_ok (struct t *t, const char *name)
   mark_alive (t, name, false);
 }
 
-/* nothing of ours left on the host */
+/* a veth goes with its netns, which the kernel destroys asynchronously */
+static bool
+veths_gone (void)
+{
+  for (int i = 0; i < 40; i++)
+    {
+      if (sh ("ip -o link show | grep -q 'chv-0ae74d\\|chv-0ae750'") != 0)
+        return true;
+      usleep (50000);
+    }
+  return false;
+}
+
+static void
+assert_pruned (struct t *t)
+{
+  cleanup_free char *removed = NULL;
+  cleanup_free char *ipam = NULL;
+  cleanup_free char *ipam_path = xasprintf ("%s/net/ipam.json", t->root);
+  ch_error_t err = NULL;
+
+  if (ch_net_prune (t->root, t->run, &removed, &err) < 0)
+    fail_msg ("prune: %s", err->msg);
+  assert_int_not_equal (sh ("ip link show " BRIDGE " >/dev/null 2>&1"), 0);
+  assert_int_not_equal (sh ("nft list table ip " TABLE " >/dev/null 2>&1"), 0);
+  if (access (ipam_path, F_OK) == 0)
+    {
+      assert_int_equal (ch_read_file (ipam_path, &ipam, NULL, &err), 0);
+      assert_null (strstr (ipam, "\"bridge\""));
+    }
+}
+
+/* nothing of the torn-down chutes left on the host (the bridge and the
+ * table stay, without forwards); then the prune removes those too */
 static void
 assert_clean (struct t *t)
 {
-  cleanup_free char *links = out ("ip -o link show | grep -c 'chv-0ae74d\\|" BRIDGE "'");
   cleanup_free char *ns = out ("ls %s/netns 2>/dev/null | wc -l", t->run);
   cleanup_free char *fwd = NULL;
   ch_error_t err = NULL;
 
-  assert_string_equal (links, "0\n");
+  assert_true (veths_gone ());
   assert_string_equal (ns, "0\n");
-  assert_int_not_equal (sh ("nft list table ip " TABLE " >/dev/null 2>&1"), 0);
+  assert_int_not_equal (sh ("nft list table ip " TABLE " 2>/dev/null | grep -q 'dnat to'"), 0);
   assert_int_equal (sh ("grep -q ' %s/' /proc/mounts", t->run), 1);
   assert_int_equal (ch_read_file ("/proc/sys/net/ipv4/ip_forward", &fwd, NULL, &err), 0);
   assert_int_equal (fwd[0], t->fwd_orig);
+  assert_pruned (t);
 }
 
 static int
@@ -581,9 +618,120 @@ test_network_info (void **state)
   assert_int_equal (json_array_size (json_object_get (j, "leases")), 1);
   json_decref (j);
   teardown_ok (t, "i");
+  /* the bridge outlives its last chute, until pruned */
+  assert_int_equal (ch_net_network_info (t->root, t->run, &j, &err), 0);
+  assert_true (json_is_true (json_object_get (j, "present")));
+  json_decref (j);
+  assert_clean (t);
   assert_int_equal (ch_net_network_info (t->root, t->run, &j, &err), 0);
   assert_true (json_is_false (json_object_get (j, "present")));
   json_decref (j);
+}
+
+/* prune: refused while a chute holds an address, then removes bridge,
+ * table and the recorded network; nothing to do the second time */
+static void
+test_prune (void **state)
+{
+  struct t *t = *state;
+  struct ch_net_port ports[1];
+  struct ch_net_config cfg = { .mode = CH_NET_BRIDGE, .ports = ports, .n_ports = 1 };
+  struct ch_net_result r = { 0 };
+  cleanup_free char *removed = NULL;
+  ch_error_t err = NULL;
+
+  assert_int_equal (ch_net_parse_port ("18083:80", &ports[0], &err), 0);
+  setup_ok (t, "pr", &cfg, &r);
+  ch_net_port_clear (&ports[0]);
+  ch_net_result_clear (&r);
+  assert_int_equal (ch_net_prune (t->root, t->run, &removed, &err), -1);
+  assert_string_equal (err->msg, "1 chute holds addresses on `" BRIDGE "`: remove it first");
+  ch_error_release (&err);
+  assert_null (removed);
+  assert_int_equal (sh ("ip link show " BRIDGE " >/dev/null && nft list table ip " TABLE " | grep -q 'dnat to'"), 0);
+  teardown_ok (t, "pr");
+  assert_int_equal (sh ("ip link show " BRIDGE " >/dev/null"), 0);
+  assert_int_equal (sh ("nft list table ip " TABLE " | grep -q masquerade"), 0);
+  assert_int_not_equal (sh ("nft list table ip " TABLE " | grep -q 'dnat to'"), 0);
+  assert_true (veths_gone ());
+  assert_int_equal (ch_net_prune (t->root, t->run, &removed, &err), 0);
+  assert_string_equal (removed, BRIDGE);
+  free (steal_pointer (&removed));
+  assert_clean (t);
+  assert_int_equal (ch_net_prune (t->root, t->run, &removed, &err), 0);
+  assert_null (removed);
+}
+
+/* a changed configuration, no chute left on the old network: the next
+ * setup removes the old bridge and table */
+static void
+test_config_change (void **state)
+{
+  struct t *t = *state;
+  struct ch_net_config cfg = { .mode = CH_NET_BRIDGE };
+  struct ch_net_result r = { 0 };
+  cleanup_free char *removed = NULL;
+  ch_error_t err = NULL;
+
+  setup_ok (t, "c1", &cfg, &r);
+  ch_net_result_clear (&r);
+  teardown_ok (t, "c1");
+  assert_int_equal (sh ("ip link show " BRIDGE " >/dev/null && nft list table ip " TABLE " >/dev/null"), 0);
+  setenv ("CHUTED_BRIDGE", BRIDGE2, 1);
+  setenv ("CHUTED_SUBNET", SUBNET2, 1);
+  setup_ok (t, "c2", &cfg, &r);
+  assert_string_equal (r.address, "10.231.80.2/24");
+  ch_net_result_clear (&r);
+  assert_int_not_equal (sh ("ip link show " BRIDGE " >/dev/null 2>&1"), 0);
+  assert_int_not_equal (sh ("nft list table ip " TABLE " >/dev/null 2>&1"), 0);
+  assert_int_equal (sh ("ip -d link show chv-0ae75002 | grep -q 'master " BRIDGE2 "'"), 0);
+  teardown_ok (t, "c2");
+  assert_true (veths_gone ());
+  assert_int_equal (ch_net_prune (t->root, t->run, &removed, &err), 0);
+  assert_string_equal (removed, BRIDGE2);
+  assert_int_not_equal (sh ("ip link show " BRIDGE2 " >/dev/null 2>&1"), 0);
+  assert_int_not_equal (sh ("nft list table ip " TABLE2 " >/dev/null 2>&1"), 0);
+  setenv ("CHUTED_BRIDGE", BRIDGE, 1);
+  setenv ("CHUTED_SUBNET", SUBNET, 1);
+  assert_clean (t);
+}
+
+/* the netns of a removed chute is kept alive (an open fd): its veth stays
+ * under the host name the next chute with that address needs; the setup
+ * deletes the stale link and goes on */
+static void
+test_address_reused_while_netns_held (void **state)
+{
+  struct t *t = *state;
+  struct ch_net_config cfg = { .mode = CH_NET_BRIDGE };
+  struct ch_net_result r = { 0 };
+  cleanup_free char *addr = NULL;
+  cleanup_close int held = -1;
+
+  setup_ok (t, "old", &cfg, &r);
+  held = open (r.netns_path, O_RDONLY | O_CLOEXEC);
+  assert_true (held >= 0);
+  ch_net_result_clear (&r);
+  teardown_ok (t, "old");
+  assert_int_equal (sh ("ip link show chv-0ae74d02 >/dev/null"), 0);
+  /* just released: the reaper leaves it to the kernel for a few seconds */
+  {
+    ch_error_t err = NULL;
+    assert_int_equal (ch_net_reap (t->root, t->run, &err), 0);
+    assert_int_equal (sh ("ip link show chv-0ae74d02 >/dev/null"), 0);
+  }
+  setup_ok (t, "new", &cfg, &r);
+  assert_string_equal (r.address, "10.231.77.2/24");
+  assert_int_equal (sh ("ip -d link show chv-0ae74d02 | grep -q 'master " BRIDGE "'"), 0);
+  addr = out ("nsenter --net=%s ip -o -4 addr show dev eth0 | awk '{print $4}'", r.netns_path);
+  assert_string_equal (addr, "10.231.77.2/24\n");
+  /* the host reaches it (it is the bridge) */
+  assert_int_equal (sh ("busybox ping -c 1 -W 2 10.231.77.2 >/dev/null"), 0);
+  ch_net_result_clear (&r);
+  /* the held netns lost its eth0 with the stale link */
+  assert_int_equal (sh ("nsenter --net=/proc/%d/fd/%d ip -o link show | grep -c eth0 | grep -q '^0$'", (int) getpid (), held), 0);
+  teardown_ok (t, "new");
+  assert_clean (t);
 }
 
 static void
@@ -605,6 +753,8 @@ test_reap (void **state)
   assert_int_equal (ch_net_reap (t->root, t->run, &err), 0);
   assert_int_equal (sh ("nft list table ip " TABLE " >/dev/null"), 0);
   assert_int_equal (sh ("ip link show chv-0ae74d02 >/dev/null 2>&1"), 0);
+  for (int i = 0; i < 40 && sh ("ip link show chv-0ae74d03 >/dev/null 2>&1") == 0; i++)
+    usleep (50000);
   assert_int_not_equal (sh ("ip link show chv-0ae74d03 >/dev/null 2>&1"), 0);
   dead = xasprintf ("%s/netns/dead", t->run);
   alive = xasprintf ("%s/netns/alive", t->run);
@@ -657,6 +807,9 @@ main (void)
     cmocka_unit_test_teardown (test_bad_input, test_teardown),
     cmocka_unit_test_teardown (test_shaping, test_teardown),
     cmocka_unit_test_teardown (test_network_info, test_teardown),
+    cmocka_unit_test_teardown (test_prune, test_teardown),
+    cmocka_unit_test_teardown (test_config_change, test_teardown),
+    cmocka_unit_test_teardown (test_address_reused_while_netns_held, test_teardown),
     cmocka_unit_test_teardown (test_reap, test_teardown),
     cmocka_unit_test_teardown (test_killed_mid_setup, test_teardown),
   };

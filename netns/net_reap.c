@@ -72,12 +72,15 @@ ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
   cleanup_strv char **links = NULL;
   cleanup_free char *nsdir = xasprintf ("%s/netns", run_root);
   cleanup_dir DIR *d = NULL;
+  cleanup_free char *before = NULL, *after = NULL;
   const char *name;
   json_t *lease;
   size_t i;
 
   if (ch_net_lock_and_load (root, &l, err) < 0)
     return -1;
+  /* every `chuted run` reaps: rewrite ipam.json only when something changed */
+  before = json_dumps (l.ipam, JSON_COMPACT | JSON_SORT_KEYS);
   json_object_foreach (ch_ipam_leases (l.ipam), name, lease)
     if (!chute_exists (run_root, name))
       ch_strv_append (&dead, name);
@@ -102,10 +105,10 @@ ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
   keep_first (ch_nft_apply (&l.conf, l.ipam, &e), &first, &e);
   /* the bridge and the table stay (see net.h) */
   if (ch_ipam_bridge_leases (l.ipam) == 0)
-    {
-      keep_first (ch_net_ip_forward_release (l.ipam, &e), &first, &e);
-      keep_first (ch_ipam_save (root, l.ipam, &e), &first, &e);
-    }
+    keep_first (ch_net_ip_forward_release (l.ipam, &e), &first, &e);
+  after = json_dumps (l.ipam, JSON_COMPACT | JSON_SORT_KEYS);
+  if (before == NULL || after == NULL || strcmp (before, after) != 0)
+    keep_first (ch_ipam_save (root, l.ipam, &e), &first, &e);
   if (first)
     {
       *err = steal_pointer (&first);

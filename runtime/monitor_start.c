@@ -141,8 +141,13 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
         }
       argv[n++] = m->cfg.id;
       argv[n] = NULL;
-      execv (m->cfg.chuted, argv);
-      dprintf (3, "1 exec `%s`: %s\n", m->cfg.chuted, strerror (errno));
+      /* the runtime would copy itself into a sealed memfd and re-exec
+       * (CVE-2019-5736) first thing: start it that way, one exec less */
+      {
+        ch_error_t e = NULL;
+        ch_runtime_exec_sealed (m->cfg.chuted, argv, &e);
+        dprintf (3, "1 %s\n", e ? e->msg : "exec failed");
+      }
       _exit (1);
     }
   close (steal_fd (&errp_w));

@@ -31,7 +31,14 @@ trap cleanup EXIT
 IMG=$BIN/chuted-image
 BR=chuted-tbench
 
-ms() { local a b; a=$(date +%s%N); "$@" >/dev/null 2>"$W/err" || { echo "bench: $* failed: $(tail -2 "$W/err")" >&2; }; b=$(date +%s%N); echo $(((b - a) / 1000000)); }
+# wall time of a command in ms, from bash's own clock (no `date` processes in the interval)
+ms() {
+  local a b
+  a=${EPOCHREALTIME/./}
+  "$@" >/dev/null 2>"$W/err" || echo "bench: $* failed: $(tail -2 "$W/err")" >&2
+  b=${EPOCHREALTIME/./}
+  echo $(((b - a) / 1000))
+}
 median() { sort -n "$1" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 mb() { awk -v k="$1" 'BEGIN{ if (k + 0 > 0) printf "%.1f", k / 1024; else print "n/a" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -145,7 +152,7 @@ if [ -x "$BIN/chuted" ] && "${C[@]}" load "oci-archive:$W/small.tar" >/dev/null 
   fi
   # chuted's default network on a bridge of the bench's own
   export CHUTED_BRIDGE=$BR CHUTED_SUBNET=10.218.0.0/24
-  for i in $(seq "$((N * 4))"); do
+  for i in $(seq "$((N * 8))"); do
     ms "${C[@]}" run --rm --net none small /bin/true >> "$W/r.chuted"
     ms "${C[@]}" run --rm small /bin/true >> "$W/rb.chuted"
     # crun refuses this host's hybrid cgroup layout; podman's runc works
@@ -189,11 +196,11 @@ streams blobs into the store while hashing, then unpacks, as one program,
 linked statically with a libcurl built from Debian's curl source for HTTP(S)
 over OpenSSL only (tools/libcurl-min.sh; Debian's libcurl4 loads ~40 shared
 libraries: 15.6 MB peak).
-The run rows are medians of $((N * 4)) interleaved runs each; both tools keep
+The run rows are medians of $((N * 8)) interleaved runs each; both tools keep
 their run state on a tmpfs (as /run is on an AP) and their images on the
-host's disk. A present image is mounted by `chuted` itself (no libarchive,
-libcrypto or libcurl loaded); a `--rm` chute's overlay is "volatile" (no
-syncfs of the host disk when it goes), as podman does for `--rm`.
+host's disk. A present image is mounted by chuted itself (no libarchive,
+libcrypto or libcurl loaded); a --rm chute's overlay is "volatile" (no
+syncfs of the host disk when it goes), as podman does for --rm.
 <!-- image-bench:end -->
 MD
 )

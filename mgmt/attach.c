@@ -42,6 +42,12 @@ ch_attach_connect (const struct ch_ctx *ctx, const char *name, int *fd, ch_error
   return 0;
 }
 
+int
+ch_attach_will_remove (int fd, ch_error_t *err)
+{
+  return ch_frame_write (fd, CH_FRAME_RM, NULL, 0, err);
+}
+
 static void
 send_size (int fd)
 {

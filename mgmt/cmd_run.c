@@ -318,8 +318,8 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
   return 0;
 }
 
-/* With --rm the monitor removes the chute once it ended (its on_exit):
- * wait for the monitor to be gone, so nothing is left when we return. */
+/* Wait for the monitor to be gone (with --rm it may be removing the chute:
+ * its on-exit command), so nothing is left when we return. */
 static void
 wait_monitor_gone (struct ch_ctx *ctx, const char *name)
 {
@@ -339,6 +339,27 @@ wait_monitor_gone (struct ch_ctx *ctx, const char *name)
     }
   for (int i = 0; i < 2000 && access (dir, F_OK) == 0; i++)
     usleep (5000);
+}
+
+/* --rm in the foreground: we told the monitor (CH_FRAME_RM) that we remove
+ * the chute ourselves, in-process, which spares the monitor's exec of
+ * `chuted rm -f` on every run. Had the monitor not seen that in time, it
+ * removed the chute itself before exiting, and there is nothing left to do;
+ * had we died before this, the next chuted's reaper removes the chute. */
+static void
+remove_after_run (struct ch_ctx *ctx, const char *name)
+{
+  cleanup_error ch_error_t e = NULL;
+  cleanup_close int lock = -1;
+  struct ch_chute c;
+
+  wait_monitor_gone (ctx, name);
+  ch_chute_init (&c);
+  if (ch_chute_load (ctx, name, &c, &e) < 0)
+    return;
+  ch_chute_clear (&c);
+  if (ch_lock_chute (ctx, name, &lock, &e) < 0 || ch_chute_remove (ctx, name, true, &e) < 0)
+    fprintf (stderr, "chuted: warning: removing chute `%s`: %s\n", name, e->msg);
 }
 
 static void
@@ -386,7 +407,8 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
   r = ch_chute_wait_started (ctx, &up, &init_pid, err);
   if (r == 1)
     {
-      if (ch_attach_connect (ctx, c.name, &afd, err) < 0)
+      if (ch_attach_connect (ctx, c.name, &afd, err) < 0
+          || (c.autoremove && ch_attach_will_remove (afd, err) < 0))
         goto fail;
       r = ch_chute_wait_started (ctx, &up, &init_pid, err);
     }
@@ -405,7 +427,7 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
       return -1;
     }
   if (c.autoremove)
-    wait_monitor_gone (ctx, c.name);
+    remove_after_run (ctx, c.name);
   ch_chute_clear (&c);
   return code < 0 ? 0 : code;
 

@@ -35,7 +35,19 @@ reap_one (struct ch_ctx *ctx, const char *name)
   st = ch_chute_status (ctx, name);
   state = json_string_value (json_object_get (st, "state"));
   if (state && strcmp (state, "exited") == 0)
-    return; /* ended by itself: keeps its resources until stop/rm, by design */
+    {
+      struct ch_chute c;
+      bool rm;
+      /* ended by itself: keeps its resources until stop/rm, by design,
+       * unless it is a --rm chute whose `chuted run` died before removing it */
+      ch_chute_init (&c);
+      rm = ch_chute_load (ctx, name, &c, &err) == 0 && c.autoremove;
+      ch_chute_clear (&c);
+      ch_error_release (&err);
+      if (rm && ch_chute_remove (ctx, name, true, &err) < 0)
+        fprintf (stderr, "chuted: warning: removing chute `%s`: %s\n", name, err->msg);
+      return;
+    }
   if (ch_chute_stop (ctx, name, 0, &err) < 0)
     fprintf (stderr, "chuted: warning: cleaning up chute `%s`: %s\n", name, err->msg);
 }

@@ -18,6 +18,9 @@ enum ch_frame_type
   CH_FRAME_EXIT = 3,   /* payload: decimal exit code */
   CH_FRAME_RESIZE = 4, /* payload: "ROWS COLS" */
   CH_FRAME_EOF = 5,    /* client's stdin ended */
+  CH_FRAME_RM = 6,     /* client -> monitor: the client removes the chute once
+                          it has ended (run --rm in the foreground); the
+                          monitor's on-exit command is for when no client does */
 };
 
 #define CH_FRAME_MAX (64 * 1024)

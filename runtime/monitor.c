@@ -117,6 +117,8 @@ handle_client (struct ch_mon *m)
           if (ch_write_all (m->in_fd, data, len, &err) < 0)
             ch_error_release (&err);
         }
+      else if (type == CH_FRAME_RM)
+        m->client_removes = true;
       else if (type == CH_FRAME_EOF && m->in_fd >= 0 && !m->cfg.tty)
         {
           close (m->in_fd);
@@ -432,7 +434,7 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
                       .out_fd = -1, .err_fd = -1, .in_fd = -1, .log = { .fd = -1 } };
   cleanup_free char *attach = xasprintf ("%s/%s", run_dir, CH_MON_ATTACH);
   int quick = 0, ret = 0;
-  bool first = true;
+  bool first = true, handed_over = false;
 
   m.rd = xzalloc (sizeof (*m.rd));
   if (setup (&m, run_dir, err) < 0)
@@ -497,8 +499,14 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
   write_status (&m, "exited");
   {
     char code[16];
+    struct pollfd pf = { .fd = m.client_fd, .events = POLLIN };
+    /* a chute that ends at once may beat the client's frames: read them */
+    if (m.client_fd >= 0 && poll (&pf, 1, 0) == 1)
+      handle_client (&m);
     snprintf (code, sizeof (code), "%d", m.exit_code);
     send_client (&m, CH_FRAME_EXIT, code, strlen (code));
+    /* the client got the exit and said it removes the chute */
+    handed_over = m.client_removes && m.client_fd >= 0;
   }
 out:
   if (ready_fd >= 0)
@@ -510,7 +518,8 @@ out:
       close (m.listen_fd);
       unlink (attach);
     }
-  run_on_exit (&m);
+  if (!handed_over)
+    run_on_exit (&m);
   ch_log_close (&m.log);
   if (m.sigfd >= 0)
     close (m.sigfd);

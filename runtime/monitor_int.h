@@ -23,6 +23,7 @@ struct ch_mon
   pid_t pid;          /* the init, our child */
   int restarts;
   bool stopping;
+  bool client_removes; /* the attached client sent CH_FRAME_RM */
   /* last run */
   char started_at[40], finished_at[40];
   int exit_code, signal;

@@ -50,6 +50,26 @@ out=$(printf 'echo typed-$((6*7))\rexit 3\r' | CHUTED_ROOT=$T_ROOT script -qec "
 if echo "$out" | grep -q typed-42; then pass "run -it: typed input reaches the chute's shell"; else fail "run -it: $out"; fi
 eq "run -t: nothing kept" "$(chuted ps -a -q)" ""
 
+# --rm in the foreground: the client removes the chute itself once it ended
+# (the monitor leaves that to it); a client that dies just then leaves an
+# exited --rm chute, which the next command's reaper removes
+"$CHUTED" run --rm --name chuted-test-orphan --net none --rootfs "$R" -- /bin/sh -c 'sleep 1' & CLI=$!
+wait_for 100 test -e "$T_RUNROOT/chutes/chuted-test-orphan/init.pid"
+kill -STOP $CLI
+wait_for 100 sh -c "'$CHUTED' ps -a | grep chuted-test-orphan | grep -q exited"
+kill -9 $CLI; wait $CLI 2>/dev/null
+eq "an exited --rm chute whose client died is left" "$(chuted ps -a -q)" chuted-test-orphan
+check "...the next run reaps it" chuted run --rm --net none --rootfs "$R" -- /bin/true
+eq "...and it is gone" "$(chuted ps -a -q)" ""
+no_leftovers "reaped --rm chute"
+# a client killed while its --rm chute runs: the monitor removes it at the end
+"$CHUTED" run --rm --name chuted-test-orphan --net none --rootfs "$R" -- /bin/sh -c 'sleep 1' & CLI=$!
+wait_for 100 test -e "$T_RUNROOT/chutes/chuted-test-orphan/init.pid"
+kill -9 $CLI; wait $CLI 2>/dev/null
+check "a --rm chute whose client was killed is removed by its monitor" \
+  wait_for 100 sh -c "test -z \"\$('$CHUTED' ps -a -q)\""
+no_leftovers "--rm chute of a killed client"
+
 # errors reach the user
 out=$(chuted run --net none --rootfs "$R" -- /nope 2>&1); rc=$?
 eq "exec /nope: exit 127" "$rc" 127

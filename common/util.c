@@ -119,6 +119,15 @@ ch_has_suffix (const char *s, const char *suffix)
   return ls >= lf && strcmp (s + ls - lf, suffix) == 0;
 }
 
+bool
+ch_strv_contains (char *const *v, const char *s)
+{
+  for (; v && *v; v++)
+    if (strcmp (*v, s) == 0)
+      return true;
+  return false;
+}
+
 size_t
 ch_strv_len (char *const *v)
 {

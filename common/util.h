@@ -53,6 +53,7 @@ bool ch_has_suffix (const char *s, const char *suffix);
 
 /* NULL-terminated string vectors. */
 size_t ch_strv_len (char *const *v);
+bool ch_strv_contains (char *const *v, const char *s);
 char **ch_strv_dup (char *const *v);
 void ch_strv_append (char ***v, const char *s);
 void ch_strv_free (char **v);

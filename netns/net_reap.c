@@ -74,7 +74,7 @@ ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
   cleanup_dir DIR *d = NULL;
   cleanup_free char *before = NULL, *after = NULL;
   const char *name;
-  json_t *lease;
+  json_t *lease, *released;
   size_t i;
 
   if (ch_net_lock_and_load (root, &l, err) < 0)
@@ -96,13 +96,27 @@ ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
         keep_first (ch_netns_remove (p, &e), &first, &e);
       }
 
-  /* veths of netns the kernel is destroying go by themselves */
-  if (keep_first (ch_nl_links_with_prefix (l.sk, "chv-", true, &links, &e), &first, &e) == 0)
-    for (i = 0; links[i]; i++)
-      if (orphan_veth (links[i], &l.conf, l.ipam))
-        keep_first (ch_nl_link_del (l.sk, links[i], &e), &first, &e);
-
-  keep_first (ch_nft_apply (&l.conf, l.ipam, &e), &first, &e);
+  /* no lease and no veth released lately: nothing of ours can be left in
+   * the kernel, which spares every lone `chuted run` two netlink round trips */
+  released = json_object_get (l.ipam, "released");
+  if (json_object_size (ch_ipam_leases (l.ipam)) > 0 || json_object_size (released) > 0)
+    {
+      /* veths of netns the kernel is destroying go by themselves */
+      if (keep_first (ch_nl_links_with_prefix (l.sk, "chv-", true, &links, &e), &first, &e) == 0)
+        {
+          const char *v;
+          json_t *t;
+          void *tmp;
+          for (i = 0; links[i]; i++)
+            if (orphan_veth (links[i], &l.conf, l.ipam))
+              keep_first (ch_nl_link_del (l.sk, links[i], &e), &first, &e);
+          /* a released veth that is gone (or going) needs no more care */
+          json_object_foreach_safe (released, tmp, v, t)
+            if (!ch_strv_contains (links, v))
+              json_object_del (released, v);
+        }
+      keep_first (ch_nft_apply (&l.conf, l.ipam, &e), &first, &e);
+    }
   /* the bridge and the table stay (see net.h) */
   if (ch_ipam_bridge_leases (l.ipam) == 0)
     keep_first (ch_net_ip_forward_release (l.ipam, &e), &first, &e);

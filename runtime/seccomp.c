@@ -60,6 +60,10 @@ ch_seccomp_build (const struct ch_seccomp *sc, scmp_filter_ctx *out, ch_error_t 
     return ch_error (err, EINVAL, "seccomp_init");
   /* no_new_privs is the spec's business (process.noNewPrivileges), not libseccomp's */
   seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
+  /* a binary search over the syscall numbers instead of a chain of ~350
+   * comparisons per architecture: shorter to load into the kernel at every
+   * start and cheaper on every syscall the chute makes (libseccomp >= 2.5) */
+  seccomp_attr_set (ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (i = 0; i < sc->n_arches; i++)
     {
       ret = seccomp_arch_add (ctx, sc->arches[i]);

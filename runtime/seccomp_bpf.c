@@ -2,7 +2,9 @@
  * for three ABIs into BPF, on every container start. The program depends
  * only on the profile and the libseccomp version, so it is compiled once
  * and kept in CACHE_DIR (root-only, under the run root) keyed by a hash of
- * both; the init then loads the raw program with seccomp(2). */
+ * both; the init then loads the raw program with seccomp(2). The profile
+ * itself is kept next to it and compared on every hit, so that two
+ * profiles with the same (non-cryptographic) hash never share a program. */
 #include "runtime/init.h"
 
 #include "common/file.h"
@@ -18,6 +20,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* bump when compile() changes what it makes of the same profile */
+#define CACHE_FORMAT "v2:optimize=2"
 
 static uint64_t
 fnv1a (uint64_t h, const void *data, size_t len)
@@ -58,28 +63,44 @@ ch_seccomp_compile (const struct ch_seccomp *sc, json_t *profile, const char *ca
                     ch_error_t *err)
 {
   cleanup_free char *text = profile ? json_dumps (profile, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  cleanup_free char *path = NULL;
+  cleanup_free char *path = NULL, *keypath = NULL, *key = NULL;
   const struct scmp_version *v = seccomp_version ();
+  size_t keylen;
   uint64_t h = 0xcbf29ce484222325ULL;
   cleanup_error ch_error_t ignore = NULL;
 
   memset (out, 0, sizeof (*out));
   if (text && cache_dir)
     {
+      h = fnv1a (h, CACHE_FORMAT, sizeof (CACHE_FORMAT));
       h = fnv1a (h, text, strlen (text));
       h = fnv1a (h, v, sizeof (*v));
       path = xasprintf ("%s/%016llx.bpf", cache_dir, (unsigned long long) h);
-      if (ch_read_file (path, &out->prog, &out->len, &ignore) == 0 && out->len > 0
-          && out->len % sizeof (struct sock_filter) == 0)
-        return 0;
+      keypath = xasprintf ("%s/%016llx.json", cache_dir, (unsigned long long) h);
+      if (ch_read_file (keypath, &key, &keylen, &ignore) == 0)
+        {
+          if (keylen != strlen (text) || memcmp (key, text, keylen) != 0)
+            {
+              /* another profile with the same hash: compile, cache nothing */
+              free (path);
+              path = NULL;
+            }
+          else if (ch_read_file (path, &out->prog, &out->len, &ignore) == 0 && out->len > 0
+                   && out->len % sizeof (struct sock_filter) == 0)
+            return 0;
+        }
       free (out->prog);
       out->prog = NULL;
       ch_error_release (&ignore);
     }
   if (compile (sc, &out->prog, &out->len, err) < 0)
     return -1;
-  /* a cache that cannot be written only costs time */
-  if (path && (ch_mkdir_p (cache_dir, 0700, &ignore) < 0 || ch_write_file_atomic (path, out->prog, out->len, 0600, &ignore) < 0))
+  /* a cache that cannot be written only costs time; the profile goes first,
+   * so a program is never found without the profile it was made from */
+  if (path
+      && (ch_mkdir_p (cache_dir, 0700, &ignore) < 0
+          || ch_write_file_atomic (keypath, text, strlen (text), 0600, &ignore) < 0
+          || ch_write_file_atomic (path, out->prog, out->len, 0600, &ignore) < 0))
     ch_error_release (&ignore);
   return 0;
 }

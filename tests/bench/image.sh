@@ -6,7 +6,8 @@
 #      the same blobs vs umoci unpack
 #   2. pull + unpack from a loopback docker-registry: chuted pull vs
 #      skopeo copy + umoci unpack
-#   3. run from a present image: chuted run --rm IMG /bin/true vs podman run --rm,
+#   3. run from a present image (run first, on a quiet disk): chuted run --rm
+#      IMG /bin/true vs podman run --rm,
 #      with no network and with each one's default bridge network; run state
 #      (--run-root / --runroot) of both on a tmpfs, where it lives on an AP
 #   + peak RSS of `chuted pull` for that image and for a 160 MB layer.
@@ -54,6 +55,40 @@ mkdir -p "$W/rootfs/bin" "$W/rootfs/tmp"; cp /bin/busybox "$W/rootfs/bin/"; ln -
 "$BIN/chuted-image" mkimage "$W/rootfs" --tag small -o "$W/small.tar"
 mkdir -p "$W/big"; head -c 160M /dev/urandom > "$W/big/blob"
 "$BIN/chuted-image" mkimage "$W/big" -o "$W/big.tar"
+
+# ---- 3. run from a present image
+rc="n/a" rp="n/a" rcb="n/a" rpb="n/a"
+mkdir -p "$W/run" && mount -t tmpfs -o size=64m,mode=0755 chuted-test-bench "$W/run"
+# building the images above leaves ~350 MB of writeback in flight, which
+# would slow whichever tool writes to the disk next: let them finish
+sync; sleep 3
+C=("$BIN/chuted" --root "$W/croot" --run-root "$W/run/crun")
+P=(podman --root "$W/proot" --runroot "$W/run/prun" --runtime runc)
+PFLAGS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
+if [ -x "$BIN/chuted" ] && "${C[@]}" load "oci-archive:$W/small.tar" >/dev/null 2>&1; then
+  : > "$W/r.chuted"; : > "$W/r.podman"; : > "$W/rb.chuted"; : > "$W/rb.podman"
+  havepod=0
+  if command -v podman >/dev/null && "${P[@]}" load -q -i "$W/small.tar" >/dev/null 2>&1; then
+    havepod=1
+  fi
+  # chuted's default network on a bridge of the bench's own
+  export CHUTED_BRIDGE=$BR CHUTED_SUBNET=10.218.0.0/24
+  for i in $(seq "$((N * 8))"); do
+    ms "${C[@]}" run --rm --net none small /bin/true >> "$W/r.chuted"
+    ms "${C[@]}" run --rm small /bin/true >> "$W/rb.chuted"
+    # crun refuses this host's hybrid cgroup layout; podman's runc works
+    if [ $havepod = 1 ]; then
+      ms "${P[@]}" run --rm --network none "${PFLAGS[@]}" localhost/small /bin/true >> "$W/r.podman"
+      ms "${P[@]}" run --rm "${PFLAGS[@]}" localhost/small /bin/true >> "$W/rb.podman"
+    fi
+  done
+  "${C[@]}" network prune >/dev/null
+  unset CHUTED_BRIDGE CHUTED_SUBNET
+  rc=$(median "$W/r.chuted") rcb=$(median "$W/rb.chuted")
+  [ $havepod = 1 ] && rp=$(median "$W/r.podman") rpb=$(median "$W/rb.podman")
+  "${P[@]}" rmi -a -f >/dev/null 2>&1
+fi
+umount "$W/run"
 
 # ---- 1. unpack
 : > "$W/u.chuted"; : > "$W/u.tar"; : > "$W/u.umoci"
@@ -137,37 +172,6 @@ if start_registry --tls; then
   rm -rf "$W/root"
   stop_registry
 fi
-
-# ---- 3. run from a present image
-rc="n/a" rp="n/a" rcb="n/a" rpb="n/a"
-mkdir -p "$W/run" && mount -t tmpfs -o size=64m,mode=0755 chuted-test-bench "$W/run"
-C=("$BIN/chuted" --root "$W/croot" --run-root "$W/run/crun")
-P=(podman --root "$W/proot" --runroot "$W/run/prun" --runtime runc)
-PFLAGS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
-if [ -x "$BIN/chuted" ] && "${C[@]}" load "oci-archive:$W/small.tar" >/dev/null 2>&1; then
-  : > "$W/r.chuted"; : > "$W/r.podman"; : > "$W/rb.chuted"; : > "$W/rb.podman"
-  havepod=0
-  if command -v podman >/dev/null && "${P[@]}" load -q -i "$W/small.tar" >/dev/null 2>&1; then
-    havepod=1
-  fi
-  # chuted's default network on a bridge of the bench's own
-  export CHUTED_BRIDGE=$BR CHUTED_SUBNET=10.218.0.0/24
-  for i in $(seq "$((N * 8))"); do
-    ms "${C[@]}" run --rm --net none small /bin/true >> "$W/r.chuted"
-    ms "${C[@]}" run --rm small /bin/true >> "$W/rb.chuted"
-    # crun refuses this host's hybrid cgroup layout; podman's runc works
-    if [ $havepod = 1 ]; then
-      ms "${P[@]}" run --rm --network none "${PFLAGS[@]}" localhost/small /bin/true >> "$W/r.podman"
-      ms "${P[@]}" run --rm "${PFLAGS[@]}" localhost/small /bin/true >> "$W/rb.podman"
-    fi
-  done
-  "${C[@]}" network prune >/dev/null
-  unset CHUTED_BRIDGE CHUTED_SUBNET
-  rc=$(median "$W/r.chuted") rcb=$(median "$W/rb.chuted")
-  [ $havepod = 1 ] && rp=$(median "$W/r.podman") rpb=$(median "$W/rb.podman")
-  "${P[@]}" rmi -a -f >/dev/null 2>&1
-fi
-umount "$W/run"
 
 section=$(cat <<MD
 <!-- image-bench:start -->

@@ -59,6 +59,14 @@ eq "CAP_SYS_ADMIN and no seccomp: mount works (the probe is real)" "$(val mount)
 run_c '["sys_probe", "keyctl", "chown"]' '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["keyctl", "no_such_syscall_chuted"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}, {"names": ["chown", "fchownat"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}]}'
 eq "custom profile: errnoRet honoured, unknown names skipped" "$(val keyctl)" ENOSYS
 eq "custom profile: argument filter" "$(val chown)" EPERM
+# compiled programs are cached under a non-cryptographic hash of the profile:
+# one whose stored profile is not this one is never used (here: an allow-all
+# program next to another profile's text, as a hash collision would leave)
+SC=$T_RUNROOT/oci/.seccomp
+eq "the compiled filters are cached with their profiles" "$(ls "$SC"/*.bpf | wc -l)" "$(ls "$SC"/*.json | wc -l)"
+for f in "$SC"/*.bpf; do printf '\x06\x00\x00\x00\x00\x00\xff\x7f' > "$f"; echo '{"other": "profile"}' > "${f%.bpf}.json"; done
+run_c '["sys_probe", "keyctl"]' '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["keyctl", "no_such_syscall_chuted"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}, {"names": ["chown", "fchownat"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 2, "value": 1, "op": "SCMP_CMP_EQ"}]}]}'
+eq "a cached program made from another profile is not used" "$(val keyctl)" ENOSYS
 run_c '["sh", "-c", "grep NoNewPrivs /proc/self/status | tr -d \"\\t\""]' '.process.noNewPrivileges = false'
 eq "noNewPrivileges=false honoured (filter still loads)" "$OUT" "NoNewPrivs:0"
 

@@ -215,6 +215,20 @@ remove_network (struct nl_sock *sk, json_t *ipam, const struct ch_net_conf *c, c
   return 0;
 }
 
+/* The bridge and subnet ipam.json records (*BR, *SUBNET) are not the ones
+ * the configuration asks for (*WANT, "NET/PREFIX"); false when nothing is
+ * recorded or they are the same. */
+static bool
+recorded_differs (struct ch_net_locked *l, const char **br, const char **subnet, char **want)
+{
+  cleanup_free char *net = ch_net_ip4_str (l->conf.net);
+
+  *br = json_string_value (json_object_get (l->ipam, "bridge"));
+  *subnet = json_string_value (json_object_get (l->ipam, "subnet"));
+  *want = xasprintf ("%s/%d", net, l->conf.prefix);
+  return *br && *subnet && (strcmp (*br, l->conf.bridge) != 0 || strcmp (*subnet, *want) != 0);
+}
+
 /* The network the configuration asks for is not the one recorded and no
  * chute holds an address on the old one: the old bridge and table go
  * before the new ones are made (a stale gateway address would shadow the
@@ -222,12 +236,10 @@ remove_network (struct nl_sock *sk, json_t *ipam, const struct ch_net_conf *c, c
 static int
 drop_stale_network (struct ch_net_locked *l, ch_error_t *err)
 {
-  const char *br = json_string_value (json_object_get (l->ipam, "bridge"));
-  const char *subnet = json_string_value (json_object_get (l->ipam, "subnet"));
-  cleanup_free char *net = ch_net_ip4_str (l->conf.net);
-  cleanup_free char *want = xasprintf ("%s/%d", net, l->conf.prefix);
+  const char *br, *subnet;
+  cleanup_free char *want = NULL;
 
-  if (br == NULL || subnet == NULL || (strcmp (br, l->conf.bridge) == 0 && strcmp (subnet, want) == 0))
+  if (!recorded_differs (l, &br, &subnet, &want))
     return 0;
   if (remove_network (l->sk, l->ipam, &l->conf, err) < 0)
     return ch_error_prefix (err, "remove the old network %s %s", br, subnet);
@@ -453,14 +465,10 @@ ch_net_locked_release (struct ch_net_locked *l)
 static int
 follow_recorded (struct ch_net_locked *l, ch_error_t *err)
 {
-  const char *br = json_string_value (json_object_get (l->ipam, "bridge"));
-  const char *subnet = json_string_value (json_object_get (l->ipam, "subnet"));
-  cleanup_free char *net = ch_net_ip4_str (l->conf.net);
-  cleanup_free char *want = xasprintf ("%s/%d", net, l->conf.prefix);
+  const char *br, *subnet;
+  cleanup_free char *want = NULL;
 
-  if (br == NULL || subnet == NULL || ch_ipam_bridge_leases (l->ipam) == 0)
-    return 0;
-  if (strcmp (br, l->conf.bridge) == 0 && strcmp (subnet, want) == 0)
+  if (ch_ipam_bridge_leases (l->ipam) == 0 || !recorded_differs (l, &br, &subnet, &want))
     return 0;
   l->changed = xasprintf ("the network changed from %s %s to %s %s while %zu chutes hold addresses on it", br,
                           subnet, l->conf.bridge, want, ch_ipam_bridge_leases (l->ipam));

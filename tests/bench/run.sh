@@ -14,7 +14,8 @@ out=$(mktemp)
   echo
   echo "Command: \`make bench\` (or \`unshare -m sh -c 'umount /sys/fs/cgroup/unified; python3 tests/bench/runtime.py'\`)."
   echo "All three run in a mount namespace without the hybrid layout's empty cgroup2 mount, which crun refuses;"
-  echo "the first \`cgroup.procs\` write of each run waits for an RCU grace period (v1), which all three pay."
+  echo "crun and runc move the init with a \`cgroup.procs\` write (on v1 the first one after a quiet spell waits for an"
+  echo "RCU grace period); chuted's init joins each v1 hierarchy itself through \`tasks\`, which takes no such lock."
   echo
   # crun refuses this host's hybrid layout: run all three where the empty
   # cgroup2 mount is gone, so they see the same v1 hierarchy.

@@ -210,20 +210,27 @@ write_monitor_config (struct ch_ctx *ctx, const struct ch_chute *c, const char *
   return ch_json_save_file (path, j, 0600, err);
 }
 
+/* The monitor is started first and waits on a "go" pipe while we mount the
+ * rootfs and write the bundle: its exec overlaps that work. */
 static int
 spawn_monitor (struct ch_ctx *ctx, const char *run_dir, struct ch_up *up, ch_error_t *err)
 {
   cleanup_free char *mon = xasprintf ("%s/chuted-monitor", ctx->bin_dir);
   cleanup_free char *errlog = xasprintf ("%s/monitor.err", run_dir);
-  int p[2], st;
+  int p[2], g[2], st;
   pid_t pid;
 
   if (pipe2 (p, O_CLOEXEC) < 0)
     return ch_error (err, errno, "pipe");
+  if (pipe2 (g, O_CLOEXEC) < 0)
+    {
+      close (p[0]), close (p[1]);
+      return ch_error (err, errno, "pipe");
+    }
   pid = fork ();
   if (pid < 0)
     {
-      close (p[0]), close (p[1]);
+      close (p[0]), close (p[1]), close (g[0]), close (g[1]);
       return ch_error (err, errno, "fork");
     }
   if (pid == 0)
@@ -240,17 +247,20 @@ spawn_monitor (struct ch_ctx *ctx, const char *run_dir, struct ch_up *up, ch_err
       dup2 (null, 1);
       dup2 (log >= 0 ? log : null, 2);
       dup2 (p[1], 3);
-      syscall (SYS_close_range, 4, ~0U, 0);
+      dup2 (g[0], 4);
+      syscall (SYS_close_range, 5, ~0U, 0);
       if (chdir ("/") < 0)
         _exit (1);
-      execl (mon, mon, run_dir, "3", (char *) NULL);
+      execl (mon, mon, run_dir, "3", "4", (char *) NULL);
       dprintf (3, "err 1 exec `%s`: %s\n", mon, strerror (errno));
       _exit (127);
     }
   close (p[1]);
+  close (g[0]);
   while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
     ;
   up->ready_fd = p[0];
+  up->go_fd = g[1];
   up->monitor_pid = 0;
   return 0;
 }
@@ -267,7 +277,7 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
   bool have_net = false;
   int ret = -1;
 
-  up->ready_fd = -1;
+  up->ready_fd = up->go_fd = -1;
   if (ch_mkdir_p (run_dir, 0700, err) < 0)
     return -1;
   for (const char *const *f = (const char *const[]){ CH_MON_STOPPING, CH_MON_ATTACH, CH_MON_INIT_PID, CH_MON_STATUS, NULL };
@@ -276,6 +286,8 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
       cleanup_free char *p = xasprintf ("%s/%s", run_dir, *f);
       unlink (p);
     }
+  if (spawn_monitor (ctx, run_dir, up, err) < 0)
+    return -1;
 
   if (net_config (c, &nc, err) < 0)
     goto out;
@@ -318,15 +330,24 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
     goto out;
   if (write_monitor_config (ctx, c, run_dir, attach_wait, err) < 0)
     goto out;
-  if (spawn_monitor (ctx, run_dir, up, err) < 0)
-    goto out;
+  if (write (up->go_fd, "g", 1) != 1)
+    {
+      ch_error (err, errno, "start the monitor of `%s`", c->name);
+      goto out;
+    }
   ret = 0;
 out:
+  /* on failure the monitor sees EOF and exits without doing anything */
+  close (up->go_fd);
+  up->go_fd = -1;
   net_config_clear (&nc);
   ch_net_result_clear (&net);
   if (ret < 0)
     {
       cleanup_error ch_error_t e2 = NULL;
+      if (up->ready_fd >= 0)
+        close (up->ready_fd);
+      up->ready_fd = -1;
       ch_chute_down (ctx, c->name, &e2);
     }
   return ret;

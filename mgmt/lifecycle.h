@@ -14,6 +14,7 @@ struct ch_up
 {
   pid_t monitor_pid;
   int ready_fd; /* monitor's report pipe */
+  int go_fd;    /* write 'g' once monitor.json and the bundle are in place */
 };
 
 /* Prepare and start the monitor. With ATTACH_WAIT the monitor waits for

@@ -157,6 +157,7 @@ struct ch_image
   char *manifest_digest;
   struct ch_manifest *manifest;
   json_t *config; /* the whole config document */
+  json_t *run;    /* what a chute takes from it: {Cmd, Entrypoint, Env, WorkingDir, User} */
 };
 int ch_image_load (struct ch_store *s, const char *manifest_digest, struct ch_image **out, ch_error_t *err);
 void ch_image_free (struct ch_image *img);

@@ -50,16 +50,11 @@ int
 ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
                       struct ch_image *img, const struct ch_mount_opts *mo, json_t **out, ch_error_t *err)
 {
-  cleanup_free char *cbuf = NULL, *rootfs = NULL;
-  cleanup_json json_t *cfg = NULL;
-  size_t clen;
+  cleanup_free char *rootfs = NULL;
 
-  if (ch_store_read_blob (s, img->manifest->config_digest, &cbuf, &clen, err) < 0
-      || ch_config_parse (cbuf, clen, &cfg, err) < 0)
-    return -1;
   if (ch_snapshot_mount (s, root, run_root, chute, img, mo, &rootfs, err) < 0)
     return -1;
-  *out = json_pack ("{s:s, s:O, s:s, s:s}", "rootfs", rootfs, "config", cfg, "image", img->manifest->config_digest,
+  *out = json_pack ("{s:s, s:O, s:s, s:s}", "rootfs", rootfs, "config", img->run, "image", img->manifest->config_digest,
                     "ref", name);
   return 0;
 }

@@ -320,6 +320,8 @@ ch_image_free (struct ch_image *img)
   ch_manifest_free (img->manifest);
   if (img->config)
     json_decref (img->config);
+  if (img->run)
+    json_decref (img->run);
   free (img);
 }
 
@@ -329,7 +331,6 @@ ch_image_load (struct ch_store *s, const char *manifest_digest, struct ch_image 
   cleanup_free char *mbuf = NULL, *cbuf = NULL;
   size_t mlen, clen;
   struct ch_image *img = xzalloc (sizeof (*img));
-  json_t *small = NULL;
   size_t i;
 
   img->manifest_digest = xstrdup (manifest_digest);
@@ -337,10 +338,8 @@ ch_image_load (struct ch_store *s, const char *manifest_digest, struct ch_image 
       || ch_manifest_parse (mbuf, mlen, &img->manifest, err) < 0)
     goto fail;
   if (ch_store_read_blob (s, img->manifest->config_digest, &cbuf, &clen, err) < 0
-      || ch_config_parse (cbuf, clen, &small, err) < 0)
-    goto fail;
-  json_decref (small);
-  if (ch_json_load_buf ("image config", cbuf, clen, &img->config, err) < 0)
+      || ch_config_parse (cbuf, clen, &img->run, err) < 0
+      || ch_json_load_buf ("image config", cbuf, clen, &img->config, err) < 0)
     goto fail;
   for (i = 0; i < img->manifest->n_layers; i++)
     if (!ch_store_has_blob (s, img->manifest->layers[i].digest, img->manifest->layers[i].size))

@@ -20,7 +20,7 @@ main (int argc, char **argv)
 
   if (argc < 2)
     {
-      fprintf (stderr, "usage: chuted-monitor RUN_DIR [READY_FD]\n");
+      fprintf (stderr, "usage: chuted-monitor RUN_DIR [READY_FD [GO_FD]]\n");
       return 2;
     }
   if (go_fd >= 0)

@@ -2,7 +2,7 @@
  * image/: manifest kind + parse, index platform selection, image config,
  * references, WWW-Authenticate. Must never crash, leak or hang. */
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

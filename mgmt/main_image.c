@@ -34,6 +34,7 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  login [--insecure-registry] -u USER (-p PASS | --password-stdin) REGISTRY\n"
                             "  logout REGISTRY\n"
                             "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged] [--volatile]\n"
+                            "        [--result-fd FD]\n"
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
@@ -61,6 +62,7 @@ enum
   O_USER,
   O_ARCH,
   O_MTIME,
+  O_RESULT_FD,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +90,7 @@ static const struct option long_opts[] = {
   { "arch", required_argument, NULL, O_ARCH },
   { "mtime", required_argument, NULL, O_MTIME },
   { "output", required_argument, NULL, 'o' },
+  { "result-fd", required_argument, NULL, O_RESULT_FD },
   { NULL, 0, NULL, 0 },
 };
 
@@ -97,6 +100,7 @@ struct opts
   const char *platform, *ca, *tag, *chute, *user, *pass, *output, *arch;
   uint64_t disk_limit;
   int64_t mtime;
+  int result_fd; /* mount: send the image record here, result or error (-1: JSON on stdout, errors on stderr) */
   char **layer_tars;
   json_t *config;
 };
@@ -168,6 +172,14 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
       case 'o': o->output = optarg; break;
       case O_ARCH: o->arch = optarg; break;
       case O_LAYERTAR: ch_strv_append (&o->layer_tars, optarg); break;
+      case O_RESULT_FD:
+        {
+          int64_t v;
+          if (ch_parse_int (optarg, 0, INT32_MAX, &v, err) < 0)
+            return ch_error_prefix (err, "--result-fd");
+          o->result_fd = v;
+          break;
+        }
       case O_MTIME:
         {
           int64_t v;
@@ -207,54 +219,41 @@ open_store (struct ctx *c, bool exclusive, struct ch_store **s, ch_error_t *err)
 }
 
 /* pull and login live in chuted-image-pull (the only program linking
- * libcurl): run it with our own arguments. */
-static int
-run_pull_tool (struct ctx *c, char **args, bool wait_for_it, ch_error_t *err)
+ * libcurl): with our own arguments it replaces us; with ARGS of our own it
+ * runs as a child that sends its record on fd 3. */
+static char **
+pull_tool_argv (struct ctx *c, char **args, ch_error_t *err)
 {
   cleanup_free char *dir = NULL, *tool = NULL;
-  cleanup_strv char **argv = NULL;
-  size_t i;
+  char **argv = NULL;
 
   if (ch_self_dir (&dir, err) < 0)
-    return -1;
+    return NULL;
   tool = xasprintf ("%s/chuted-image-pull", dir);
   ch_strv_append (&argv, tool);
   ch_strv_append (&argv, "--root");
   ch_strv_append (&argv, c->root);
-  for (i = 0; args[i]; i++)
+  for (size_t i = 0; args[i]; i++)
     ch_strv_append (&argv, args[i]);
-  if (!wait_for_it)
-    {
-      fflush (stdout);
-      execv (tool, argv);
-      return ch_error (err, errno, "exec `%s`", tool);
-    }
-  {
-    pid_t pid = fork ();
-    int st;
-    if (pid < 0)
-      return ch_error (err, errno, "fork");
-    if (pid == 0)
-      {
-        int nul = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (nul >= 0)
-          dup2 (nul, 1); /* our stdout is the mount JSON */
-        execv (tool, argv);
-        _exit (127);
-      }
-    while (waitpid (pid, &st, 0) < 0)
-      if (errno != EINTR)
-        return ch_error (err, errno, "waitpid");
-    if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
-      return ch_image_error (err, EIO, "`%s` failed", tool);
-  }
-  return 0;
+  return argv;
+}
+
+static int
+exec_pull_tool (struct ctx *c, ch_error_t *err)
+{
+  cleanup_strv char **argv = pull_tool_argv (c, c->argv, err);
+
+  if (argv == NULL)
+    return -1;
+  fflush (stdout);
+  execv (argv[0], argv);
+  return ch_error (err, errno, "exec `%s`", argv[0]);
 }
 
 static int
 cmd_pull (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
-  return run_pull_tool (c, c->argv, false, err);
+  return exec_pull_tool (c, err);
 }
 
 static int
@@ -467,7 +466,7 @@ cmd_image (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
 static int
 cmd_login (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
-  return run_pull_tool (c, c->argv, false, err);
+  return exec_pull_tool (c, err);
 }
 
 static int
@@ -517,10 +516,22 @@ resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char 
       ch_strv_append (&pa, "--platform");
       ch_strv_append (&pa, o->platform);
     }
+  ch_strv_append (&pa, "--result-fd");
+  ch_strv_append (&pa, "3");
   ch_strv_append (&pa, ref);
-  /* the pull tool takes the store lock itself (shared, as ours) */
-  if (run_pull_tool (c, pa, true, err) < 0)
-    return -1;
+  /* the pull tool takes the store lock itself (shared, as ours); its error
+   * comes back with its class (unreachable, unauthorized, not found) */
+  {
+    cleanup_strv char **argv = pull_tool_argv (c, pa, err);
+    struct ch_image_result res;
+    int r;
+    if (argv == NULL || ch_image_run_child (argv, "chuted-image-pull", &res, err) < 0)
+      return -1;
+    r = res.status == CH_IMAGE_OK ? 0 : ch_image_result_error (&res, err);
+    ch_image_result_clear (&res);
+    if (r < 0)
+      return -1;
+  }
   return ch_image_lookup (s, ref, o->platform, name, md, err);
 }
 
@@ -530,31 +541,40 @@ cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
   struct ch_store *s = NULL;
   struct ch_image *img = NULL;
   cleanup_free char *md = NULL, *name = NULL, *out = NULL;
-  cleanup_json json_t *res = NULL;
+  struct ch_image_result res = { 0 };
   struct ch_mount_opts mo = { .disk_limit = o->disk_limit, .force_copy = o->copy, .allow_suid = o->suid,
                               .volatile_upper = o->volatile_upper };
   struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
   int r = -1;
 
   if (argc != 1 || o->chute == NULL)
-    return ch_error (err, 0, "mount: want REF --chute NAME");
-  if (getenv ("CHUTED_IMAGE_NO_OVERLAY"))
-    mo.force_copy = true;
-  if (open_store (c, false, &s, err) < 0)
-    return -1;
-  if (resolve_or_fetch (c, o, s, argv[0], &md, &name, err) < 0 || ch_image_load (s, md, &img, err) < 0
-      || ch_store_unpack_image (s, img, &uo, err) < 0
-      || ch_image_mount_chute (s, c->root, c->run_root, o->chute, name, img, &mo, &res, err) < 0)
-    goto out;
-  out = json_dumps (res, JSON_COMPACT);
-  printf ("%s\n", out);
-  r = 0;
-out:
-  ch_image_free (img);
-  ch_store_free (s);
+    r = ch_error (err, 0, "mount: want REF --chute NAME");
+  else
+    {
+      if (getenv ("CHUTED_IMAGE_NO_OVERLAY"))
+        mo.force_copy = true;
+      if (open_store (c, false, &s, err) == 0 && resolve_or_fetch (c, o, s, argv[0], &md, &name, err) == 0
+          && ch_image_load (s, md, &img, err) == 0 && ch_store_unpack_image (s, img, &uo, err) == 0
+          && ch_image_mount_chute (s, c->root, c->run_root, o->chute, name, img, &mo, &res, err) == 0)
+        r = 0;
+      ch_image_free (img);
+      ch_store_free (s);
+      if (r < 0)
+        ch_error_prefix (err, "mount %s", argv[0]);
+    }
+  if (o->result_fd < 0)
+    {
+      if (r == 0)
+        printf ("%s\n", out = ch_image_result_encode (&res));
+      ch_image_result_clear (&res);
+      return r;
+    }
+  /* the caller reads the outcome, either way, from the record */
   if (r < 0)
-    return ch_error_prefix (err, "mount %s", argv[0]);
-  return 0;
+    ch_image_result_fail (&res, err);
+  r = ch_image_result_send (o->result_fd, &res, err) < 0 ? -1 : res.status == CH_IMAGE_OK ? 0 : 1;
+  ch_image_result_clear (&res);
+  return r;
 }
 
 static int
@@ -685,6 +705,7 @@ main (int argc, char **argv)
   c.argv = argv + i;
   o.config = json_object ();
   o.mtime = 0;
+  o.result_fd = -1;
   {
     const char *sde = getenv ("SOURCE_DATE_EPOCH");
     if (sde)

@@ -4,6 +4,7 @@
  * libcrypto never load on the runtime path. */
 #include "common/error.h"
 #include "common/file.h"
+#include "common/globals.h"
 #include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
@@ -39,6 +40,12 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
                             "          [--workdir DIR] [--user USER] [--tag NAME] [--arch ARCH] [--mtime SECS] -o OUT\n";
+
+static void
+print_usage (FILE *f)
+{
+  fputs (usage, f);
+}
 
 enum
 {
@@ -654,46 +661,18 @@ int
 main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
-  struct ctx c = { getenv ("CHUTED_ROOT"), getenv ("CHUTED_RUN_ROOT"), NULL };
+  struct ctx c = { 0 };
+  struct ch_globals g;
   struct opts o = { 0 };
   const struct command *cmd;
   const char *prog = strrchr (argv[0], '/') ? strrchr (argv[0], '/') + 1 : argv[0];
-  int i = 1, r = -1;
+  int i, r = -1, code;
 
-  while (i < argc && argv[i][0] == '-')
-    {
-      if ((strcmp (argv[i], "--root") == 0 || strcmp (argv[i], "--run-root") == 0) && i + 1 < argc)
-        {
-          if (strcmp (argv[i], "--root") == 0)
-            c.root = argv[i + 1];
-          else
-            c.run_root = argv[i + 1];
-          i += 2;
-        }
-      else if (ch_has_prefix (argv[i], "--root="))
-        c.root = argv[i++] + 7;
-      else if (ch_has_prefix (argv[i], "--run-root="))
-        c.run_root = argv[i++] + 11;
-      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
-        {
-          fputs (usage, stdout);
-          return 0;
-        }
-      else
-        {
-          fprintf (stderr, "%s: unknown option `%s`\n%s", prog, argv[i], usage);
-          return 2;
-        }
-    }
-  if (c.root == NULL || *c.root == '\0')
-    c.root = "/var/lib/chuted";
-  if (c.run_root == NULL || *c.run_root == '\0')
-    c.run_root = "/run/chuted";
-  if (i >= argc)
-    {
-      fputs (usage, stderr);
-      return 2;
-    }
+  i = ch_globals_main (argc, argv, prog, print_usage, &g, &code);
+  if (i < 0)
+    return code;
+  c.root = g.root;
+  c.run_root = g.run_root;
   for (cmd = commands; cmd->name; cmd++)
     if (strcmp (cmd->name, argv[i]) == 0)
       break;

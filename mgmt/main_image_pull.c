@@ -7,6 +7,7 @@
  * record (image/image.h), as chuted-image mount wants it.
  *   chuted-image-pull [--root R] login [--insecure-registry] [--ca-file F] -u USER (-p PASS | --password-stdin) REGISTRY */
 #include "common/error.h"
+#include "common/globals.h"
 #include "common/parse.h"
 #include "common/util.h"
 #include "image/image.h"
@@ -121,36 +122,24 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
   return ch_error (err, 0, "unknown command `%s` (pull, login)", argv[0]);
 }
 
+static void
+usage (FILE *f)
+{
+  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login ...\n");
+}
+
 int
 main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
-  const char *root = getenv ("CHUTED_ROOT");
   const char *prog = getenv ("CHUTED_PROG") ? getenv ("CHUTED_PROG") : "chuted-image";
-  int i = 1, r;
+  struct ch_globals g;
+  int i, r, code;
 
-  while (i < argc && argv[i][0] == '-')
-    {
-      if ((strcmp (argv[i], "--root") == 0 || strcmp (argv[i], "--run-root") == 0) && i + 1 < argc)
-        {
-          if (strcmp (argv[i], "--root") == 0)
-            root = argv[i + 1];
-          i += 2;
-        }
-      else
-        {
-          fprintf (stderr, "%s: unknown option `%s`\n", prog, argv[i]);
-          return 2;
-        }
-    }
-  if (root == NULL || *root == '\0')
-    root = "/var/lib/chuted";
-  if (i >= argc)
-    {
-      fprintf (stderr, "usage: chuted-image-pull [--root R] pull|login ...\n");
-      return 2;
-    }
-  r = run (root, argc - i, argv + i, &err);
+  i = ch_globals_main (argc, argv, prog, usage, &g, &code);
+  if (i < 0)
+    return code;
+  r = run (g.root, argc - i, argv + i, &err);
   if (r < 0)
     {
       ch_error_print (&err, prog);

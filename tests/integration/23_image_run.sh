@@ -22,6 +22,15 @@ out=$(chuted run --rm --net none "oci-archive:$T_DIR/img.tar" 2>&1)
 eq "run oci-archive: ENTRYPOINT+CMD+ENV+WORKDIR+USER" "$out" "hello from /srv as 65534"
 eq "load via chuted" "$(chuted load "oci-archive:$T_DIR/img.tar")" "Loaded image: cam:1.2"
 eq "images via chuted" "$(chuted images -q)" "cam:1.2"
+# every program reads the global options with the one parser (common/globals.c)
+eq "--root=DIR and --root DIR alike, in chuted and chuted-image" \
+  "$(CHUTED_ROOT= chuted --root="$T_ROOT" images -q)|$(CHUTED_ROOT= "$BIN/chuted-image" --root "$T_ROOT" images -q)" \
+  "cam:1.2|cam:1.2"
+for p in chuted chuted-runtime chuted-image chuted-image-pull; do
+  msg=$("$BIN/$p" --root=rel/dir list 2>&1); rc=$?
+  check "$p: a relative --root is refused ($(head -1 <<<"$msg"))" \
+    test $rc = 2 -a "$(grep -c "\-\-root \`rel/dir\`: not an absolute path" <<<"$msg")" = 1
+done
 out=$(chuted run --rm --net none cam:1.2 'echo overridden cmd' 2>&1)
 eq "run args replace CMD, keep ENTRYPOINT" "$out" "overridden cmd"
 out=$(chuted run --rm --net none -e GREETING=bye -w /tmp -u 0 cam:1.2 2>&1)

@@ -2,7 +2,7 @@
  * static program of runtime/, cgroups/ and common/ only: what a podman
  * --runtime or the chute monitor runs on the container-start path. */
 #include "common/error.h"
-#include "mgmt/cli.h"
+#include "runtime/oci_cli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,16 +18,16 @@ int
 main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
-  struct ch_ctx ctx;
+  struct ch_oci_ctx ctx;
   int i, ret, code;
 
-  i = ch_cli_globals (argc, argv, &ctx, usage, &code);
+  i = ch_oci_globals (argc, argv, &ctx, usage, &code);
   if (i < 0)
     return code;
   /* "chuted-runtime run ..." and "chuted-runtime oci run ..." alike */
   if (strcmp (argv[i], "oci") != 0)
     i--;
-  ret = ch_cmd_oci (&ctx, argc - i, argv + i, &err);
+  ret = ch_oci_cli (&ctx, argc - i, argv + i, &err);
   if (ret < 0)
     {
       ch_error_print (&err, "chuted");

@@ -71,7 +71,7 @@ $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/lib
 # The OCI runtime alone, fully static: no shared library on the start path.
 # Without debug info: every container start copies it into a sealed memfd.
 RUNTIME_LIBS := -lseccomp -lcap -ljansson
-$(B)/chuted-runtime: $(B)/obj/mgmt/main_runtime.o $(B)/obj/mgmt/cli.o $(B)/obj/mgmt/cmd_oci.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+$(B)/chuted-runtime: $(B)/obj/runtime/main_runtime.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) $(MONITOR_LDFLAGS) -Wl,--strip-debug -o $@ $^ $(RUNTIME_LIBS)
 
 $(B)/chuted-monitor: $(B)/obj/runtime/main_monitor.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a

@@ -31,7 +31,4 @@ struct ch_cmd
  * command word, or -1 with *EXIT_CODE set when main should just exit. */
 int ch_cli_globals (int argc, char **argv, struct ch_ctx *ctx, void (*usage) (FILE *), int *exit_code);
 
-/* Each command lives in mgmt/cmd_<name>.c; the table is in mgmt/main_chuted.c. */
-int ch_cmd_oci (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
-
 #endif

@@ -155,7 +155,8 @@ bench: all
 vm:
 	tools/vm/build-image.sh
 
-vm-check:
+# the VM suite runs the programs and the static probe its security tests need
+vm-check: all $(B)/chuted-sys-probe
 	tests/vm/run.sh
 
 clean:

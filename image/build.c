@@ -3,7 +3,7 @@
  * and mode as on disk, gzip without a timestamp. Each directory is one layer,
  * tarred and gzipped in a single pass that hashes both the tar (diff_id) and
  * the gzip stream (blob digest). */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"

@@ -1,7 +1,7 @@
 /* Garbage collection: a blob or an unpacked layer survives while a ref in
  * index.json or a mounted chute (<root>/chutes/ * /overlay/mount.json) needs
  * it. Runs under the exclusive store lock, so no pull is mid-way. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"

@@ -2,7 +2,7 @@
  * filesystem. `chuted run` does this in-process (nothing here fetches,
  * unpacks or hashes, so it links neither libcurl, libarchive nor libcrypto);
  * `chuted-image mount` does the same after fetching and unpacking. */
-#include "image.h"
+#include "internal.h"
 #include "common/json.h"
 #include "common/util.h"
 

@@ -1,5 +1,5 @@
 /* Image references: [REGISTRY/]REPO[:TAG][@sha256:HEX]. */
-#include "image.h"
+#include "internal.h"
 #include "common/util.h"
 
 #include <stdlib.h>

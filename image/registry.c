@@ -4,7 +4,7 @@
  * multi interface straight into digest-checking blob writers, resuming with a
  * Range request when a connection drops. Memory stays flat whatever the
  * layer size: nothing is buffered beyond curl's own receive buffer. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"

@@ -5,7 +5,7 @@
  *   <root>/chutes/NAME/overlay/copy           the copy fallback
  *   <root>/chutes/NAME/overlay/mount.json     what is mounted (gc keeps its layers)
  *   <run-root>/chutes/NAME/rootfs             the mount point handed to the runtime */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"

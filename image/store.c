@@ -1,7 +1,7 @@
 /* The OCI image layout under <root>/images/oci (blobs arrive through
  * blob.c's verifying writer), index.json replaced atomically under its own
  * lock, and layers/<hex>, each layer unpacked once. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"

@@ -7,7 +7,7 @@
 #include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

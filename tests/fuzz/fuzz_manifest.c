@@ -1,7 +1,7 @@
 /* libFuzzer: an image manifest (OCI or Docker v2, from a registry or an
  * archive): its kind, then the parse. Must never crash, leak or hang. */
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

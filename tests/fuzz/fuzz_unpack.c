@@ -3,7 +3,7 @@
  * must stay empty whatever the input: an escape aborts the run. */
 #include "common/file.h"
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -8,7 +8,7 @@
 
 #include "common/file.h"
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* libFuzzer: a registry's WWW-Authenticate header value. */
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

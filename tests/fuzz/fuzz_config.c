@@ -1,6 +1,6 @@
 /* libFuzzer: an image config (what a chute takes from it: Cmd, Env, ...). */
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * leave no name behind. */
 #include "common/file.h"
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,7 +1,7 @@
 /* libFuzzer: an image index / manifest list, platform selection for the
  * platforms chuted runs on. */
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * annotations). A parsed repository never has an empty or `..` component
  * and a name never carries a line break. */
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

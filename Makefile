@@ -119,21 +119,37 @@ $(B)/chuted-sys-probe: tests/integration/sys_probe.c
 
 unit: $(UNIT_BIN) $(B)/chuted-sys-probe
 
-# libFuzzer targets (tests/fuzz/fuzz_*.c) over image/ + common/, built with clang.
-FUZZ_TIME ?= 30
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over image/ + common/ (fuzz_spec:
+# + runtime/ + cgroups/, where config.json's parser lives), built with clang.
+# Objects are built once (instrumented) and linked into every target.
+FUZZ_RUNS ?= 0
 FUZZ_CC ?= clang
-FUZZ_SRC := $(filter-out %/main_%.c,$(wildcard image/*.c common/*.c))
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Werror -Wno-unused-parameter -MMD -MP \
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC := $(filter-out $(wildcard */main_*.c),$(wildcard image/*.c common/*.c))
+FUZZ_RT_SRC := $(filter-out $(wildcard */main_*.c),$(wildcard runtime/*.c cgroups/*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIBS := $(IMAGE_LIBS) -lseccomp -lcap
 
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(wildcard image/*.h common/*.h)
-	@mkdir -p build-fuzz
-	$(FUZZ_CC) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Werror -Wno-unused-parameter \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_SRC) $(IMAGE_LIBS)
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build-fuzz/obj/runtime/seccomp_embed.o: runtime/seccomp_default.json
+.PRECIOUS: build-fuzz/obj/%.o
 
-fuzz:
+build-fuzz/%: build-fuzz/obj/tests/fuzz/%.o $(FUZZ_SRC:%.c=build-fuzz/obj/%.o)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--gc-sections -o $@ $^ $(FUZZ_LIBS)
+build-fuzz/fuzz_spec: $(FUZZ_RT_SRC:%.c=build-fuzz/obj/%.o)
+
+fuzz-build:
 	tools/install-deps.sh --fuzz
 	$(MAKE) $(FUZZ_BIN)
-	tests/fuzz/run.sh $(FUZZ_TIME)
+
+# make fuzz: each target for its share of >= 10 M execs (tests/fuzz/run.sh).
+fuzz: fuzz-build
+	tests/fuzz/run.sh
+
+-include $(shell find build-fuzz/obj -name '*.d' 2>/dev/null)
 
 deps:
 	tools/install-deps.sh
@@ -155,7 +171,8 @@ bench: all
 vm:
 	tools/vm/build-image.sh
 
-vm-check:
+# the VM suite runs the programs and the static probe its security tests need
+vm-check: all $(B)/chuted-sys-probe
 	tests/vm/run.sh
 
 clean:
@@ -163,4 +180,4 @@ clean:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all unit deps check demo bench clean fuzz vm vm-check
+.PHONY: all unit deps check demo bench clean fuzz fuzz-build vm vm-check

@@ -10,8 +10,9 @@
  *   tmp/              partial blobs and unpacks; a crash leaves only this
  *   lock              flock: shared while pulling/loading/mounting, exclusive for gc
  *   index.lock        flock around read-modify-write of oci/index.json
- * Per chute: <root>/chutes/NAME/overlay/{upper,work,mount.json} (+ copy/ when
- * overlay is unavailable), mounted at <run-root>/chutes/NAME/rootfs. */
+ * Per chute (directories mgmt/ hands down, see struct ch_snapshot_dirs):
+ * STATE_DIR/overlay/{upper,work,mount.json} (+ copy/ when overlay is
+ * unavailable), mounted at RUN_DIR/rootfs. */
 #ifndef CH_IMAGE_H
 #define CH_IMAGE_H
 
@@ -229,14 +230,21 @@ struct ch_mount_opts
   bool allow_suid;     /* mount without nosuid */
   bool volatile_upper; /* overlay "volatile": for chutes removed when they stop */
 };
-/* Mount IMG for chute NAME at <run_root>/chutes/NAME/rootfs; *ROOTFS_OUT is
- * that path. IMG's layers must be unpacked already (ENOENT if one is not). */
-int ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_root, const char *name,
-                       struct ch_image *img, const struct ch_mount_opts *opts, char **rootfs_out, ch_error_t *err);
-int ch_snapshot_unmount (const char *root, const char *run_root, const char *name, ch_error_t *err);
+/* A chute's directories, from mgmt/ (which alone knows names and layout). */
+struct ch_snapshot_dirs
+{
+  const char *chute;     /* its name, for messages */
+  const char *state_dir; /* persistent, absolute: the snapshot is STATE_DIR/overlay */
+  const char *run_dir;   /* volatile, absolute: the mount point is RUN_DIR/rootfs */
+};
+/* Mount IMG at D->run_dir/rootfs; *ROOTFS_OUT is that path. IMG's layers
+ * must be unpacked already (ENOENT if one is not). */
+int ch_snapshot_mount (struct ch_store *s, const struct ch_snapshot_dirs *d, struct ch_image *img,
+                       const struct ch_mount_opts *opts, char **rootfs_out, ch_error_t *err);
+/* Unmount and remove the snapshot; D's directories go too if left empty. */
+int ch_snapshot_unmount (const struct ch_snapshot_dirs *d, ch_error_t *err);
 /* Copy fallback: apply each layer dir (bottom first) onto DSTFD, honouring whiteouts. */
 int ch_snapshot_copy_layer (int srcfd, int dstfd, ch_error_t *err);
-bool ch_chute_name_valid (const char *name);
 
 /* ---- lookup.c: a present image, from reference to mounted chute rootfs ---- */
 
@@ -246,8 +254,8 @@ int ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, 
                      ch_error_t *err);
 /* Mount IMG (stored as NAME) for CHUTE; *OUT = {rootfs, config (Cmd, Env, ...),
  * image (config digest), ref}. ENOENT when a layer is not unpacked yet. */
-int ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
-                          struct ch_image *img, const struct ch_mount_opts *mo, json_t **out, ch_error_t *err);
+int ch_image_mount_chute (struct ch_store *s, const struct ch_snapshot_dirs *chute, const char *name, struct ch_image *img,
+                          const struct ch_mount_opts *mo, json_t **out, ch_error_t *err);
 
 /* ---- gc.c ---- */
 
@@ -256,8 +264,9 @@ struct ch_gc_stats
   unsigned blobs, layers;
   uint64_t bytes;
 };
-/* Remove blobs and unpacked layers no ref (and no mounted chute) uses. */
-int ch_gc_prune (struct ch_store *s, const char *root, struct ch_gc_stats *stats, ch_error_t *err);
+/* Remove blobs and unpacked layers no ref (and no chute mounted from a
+ * state dir in CHUTES_DIR) uses. */
+int ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *stats, ch_error_t *err);
 
 /* ---- build.c: an OCI image archive from directories (tools/mkimage) ---- */
 

@@ -47,12 +47,12 @@ ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, char
 }
 
 int
-ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
-                      struct ch_image *img, const struct ch_mount_opts *mo, json_t **out, ch_error_t *err)
+ch_image_mount_chute (struct ch_store *s, const struct ch_snapshot_dirs *chute, const char *name, struct ch_image *img,
+                      const struct ch_mount_opts *mo, json_t **out, ch_error_t *err)
 {
   cleanup_free char *rootfs = NULL;
 
-  if (ch_snapshot_mount (s, root, run_root, chute, img, mo, &rootfs, err) < 0)
+  if (ch_snapshot_mount (s, chute, img, mo, &rootfs, err) < 0)
     return -1;
   *out = json_pack ("{s:s, s:O, s:s, s:s}", "rootfs", rootfs, "config", img->run, "image", img->manifest->config_digest,
                     "ref", name);

@@ -153,6 +153,13 @@ rm -rf "$T_DIR/x"
 out=$(chuted run --rm --net none -u 4294967296 --rootfs "$R" -- id -u 2>&1); rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q 'out of range'; then pass "-u 4294967296 refused"; else fail "-u 4294967296: rc=$rc out=$out"; fi
 eq "-u 4294967296: no chute kept" "$(chuted ps -a -q)" ""
+check "run uid" chuted run -d --name uid --net none --rootfs "$R" -- sleep 1000
+out=$(chuted exec -u 4294967296 uid -- id -u 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'out of range'; then pass "exec -u 4294967296 refused"; else fail "exec -u 4294967296: rc=$rc out=$out"; fi
+out=$(chuted exec -u 0:4294967296 uid -- id -g 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'out of range'; then pass "exec -u 0:4294967296 refused"; else fail "exec -u 0:4294967296: rc=$rc out=$out"; fi
+eq "exec -u 65534 still works" "$(chuted exec -u 65534 uid -- id -u 2>&1)" 65534
+check "rm -f uid" chuted rm -f uid
 eq "-u 65534:65534 still runs" "$(chuted run --rm --net none -u 65534:65534 --rootfs "$R" -- id -u 2>&1)" 65534
 
 # rootfs: a file is not a directory; a directory given as the image hints --rootfs

@@ -169,6 +169,19 @@ out=$(cd "$(dirname "$R")" && "$CHUTED" run "./$(basename "$R")" true 2>&1); rc=
 if [ $rc -ne 0 ] && echo "$out" | grep -q -- "give --rootfs ./$(basename "$R")"; then pass "run ./DIR hints --rootfs"; else fail "run ./DIR: rc=$rc out=$out"; fi
 eq "bad rootfs: no chute kept" "$(chuted ps -a -q)" ""
 
+# a start that fails and whose undoing fails too says both (it was silent)
+RB=$T_RUNROOT/chutes/rb
+mkdir -p "$RB/monitor.json/x" "$RB/bundle/sub"; touch "$RB/bundle/sub/f"
+if command -v chattr >/dev/null && chattr +i "$RB/bundle/sub/f" 2>/dev/null; then
+  out=$(chuted run -d --name rb --net none --rootfs "$R" -- /bin/true 2>&1); rc=$?
+  if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q 'monitor.json.*(and undoing the start failed: .*Operation not permitted)'; then
+    pass "a failed rollback is reported"; else fail "failed rollback: rc=$rc out=$out"; fi
+  chattr -i "$RB/bundle/sub/f"
+else skip "failed rollback: no chattr +i here"; fi
+rm -rf "$RB/monitor.json"
+chuted rm -f rb >/dev/null 2>&1; rm -rf "$RB"
+eq "failed rollback: cleaned up" "$(chuted ps -a -q)" ""
+
 # chuted's own state is 0700
 rm -rf "$T_DIR/fresh"
 CHUTED_ROOT=$T_DIR/fresh/root "$CHUTED" images >/dev/null 2>&1

@@ -12,8 +12,9 @@
  *   tmp/              partial blobs and unpacks; a crash leaves only this
  *   lock              flock: shared while pulling/loading/mounting, exclusive for gc
  *   index.lock        flock around read-modify-write of oci/index.json
- * Per chute: <root>/chutes/NAME/overlay/{upper,work,mount.json} (+ copy/ when
- * overlay is unavailable), mounted at <run-root>/chutes/NAME/rootfs. */
+ * Per chute (directories mgmt/ hands down, see struct ch_snapshot_dirs):
+ * STATE_DIR/overlay/{upper,work,mount.json} (+ copy/ when overlay is
+ * unavailable), mounted at RUN_DIR/rootfs. */
 #ifndef CH_IMAGE_H
 #define CH_IMAGE_H
 
@@ -85,14 +86,22 @@ struct ch_mount_opts
   bool allow_suid;     /* mount without nosuid */
   bool volatile_upper; /* overlay "volatile": for chutes removed when they stop */
 };
-/* Mount the image REF names (a name, an image id) for CHUTE at
- * <run_root>/chutes/CHUTE/rootfs. OUT->status is CH_IMAGE_OK (rootfs,
+/* A chute's directories, from mgmt/ (which alone knows names and layout). */
+struct ch_snapshot_dirs
+{
+  const char *chute;     /* its name, for messages */
+  const char *state_dir; /* persistent, absolute: the snapshot is STATE_DIR/overlay */
+  const char *run_dir;   /* volatile, absolute: the mount point is RUN_DIR/rootfs */
+};
+/* Mount the image REF names (a name, an image id) from the store under ROOT
+ * for the chute D at D->run_dir/rootfs. OUT->status is CH_IMAGE_OK (rootfs,
  * config, ref, manifest, image_id set) or CH_IMAGE_ABSENT when the image is
  * not in the store or a layer is not unpacked yet: then chuted-image mount
  * fetches it. Nothing here fetches, unpacks or hashes. */
-int ch_image_mount (const char *root, const char *run_root, const char *chute, const char *ref,
+int ch_image_mount (const char *root, const struct ch_snapshot_dirs *d, const char *ref,
                     const struct ch_mount_opts *mo, struct ch_image_result *out, ch_error_t *err);
-int ch_snapshot_unmount (const char *root, const char *run_root, const char *name, ch_error_t *err);
+/* Unmount and remove the snapshot; D's directories go too if left empty. */
+int ch_snapshot_unmount (const struct ch_snapshot_dirs *d, ch_error_t *err);
 
 /* ---- unpack.c: a layer tar into a directory, never leaving it ---- */
 struct ch_unpack_opts
@@ -142,7 +151,7 @@ struct ch_gc_stats
   uint64_t bytes;
 };
 /* Remove blobs and unpacked layers no ref (and no mounted chute) uses. */
-int ch_gc_prune (struct ch_store *s, const char *root, struct ch_gc_stats *stats, ch_error_t *err);
+int ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *stats, ch_error_t *err);
 
 /* ---- build.c: an OCI image archive from directories (tools/mkimage) ---- */
 struct ch_build_opts

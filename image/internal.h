@@ -163,13 +163,12 @@ int ch_auth_store (const char *root, const char *registry, const char *user, con
 int ch_auth_parse_challenge (const char *hdr, char **scheme, char **realm, char **service, char **scope);
 
 /* ---- snapshot.c: a chute's root filesystem ---- */
-/* Mount IMG for chute NAME at <run_root>/chutes/NAME/rootfs; *ROOTFS_OUT is
- * that path. IMG's layers must be unpacked already (ENOENT if one is not). */
-int ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_root, const char *name,
-                       struct ch_image *img, const struct ch_mount_opts *opts, char **rootfs_out, ch_error_t *err);
+/* Mount IMG at D->run_dir/rootfs; *ROOTFS_OUT is that path. IMG's layers
+ * must be unpacked already (ENOENT if one is not). */
+int ch_snapshot_mount (struct ch_store *s, const struct ch_snapshot_dirs *d, struct ch_image *img,
+                       const struct ch_mount_opts *opts, char **rootfs_out, ch_error_t *err);
 /* Copy fallback: apply each layer dir (bottom first) onto DSTFD, honouring whiteouts. */
 int ch_snapshot_copy_layer (int srcfd, int dstfd, ch_error_t *err);
-bool ch_chute_name_valid (const char *name);
 
 /* ---- lookup.c ---- */
 /* REF (name, image id, or a name as written) -> the store's *NAME for it and
@@ -178,7 +177,7 @@ int ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, 
                      ch_error_t *err);
 /* Mount IMG (stored as NAME) for CHUTE into OUT (status OK). ENOENT when a
  * layer is not unpacked yet. */
-int ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
+int ch_image_mount_chute (struct ch_store *s, const struct ch_snapshot_dirs *chute, const char *name,
                           struct ch_image *img, const struct ch_mount_opts *mo, struct ch_image_result *out,
                           ch_error_t *err);
 

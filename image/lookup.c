@@ -46,13 +46,13 @@ ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, char
 }
 
 int
-ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
+ch_image_mount_chute (struct ch_store *s, const struct ch_snapshot_dirs *chute, const char *name,
                       struct ch_image *img, const struct ch_mount_opts *mo, struct ch_image_result *out,
                       ch_error_t *err)
 {
   cleanup_free char *rootfs = NULL;
 
-  if (ch_snapshot_mount (s, root, run_root, chute, img, mo, &rootfs, err) < 0)
+  if (ch_snapshot_mount (s, chute, img, mo, &rootfs, err) < 0)
     return -1;
   ch_image_result_clear (out);
   out->status = CH_IMAGE_OK;
@@ -65,7 +65,7 @@ ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root
 }
 
 int
-ch_image_mount (const char *root, const char *run_root, const char *chute, const char *ref,
+ch_image_mount (const char *root, const struct ch_snapshot_dirs *d, const char *ref,
                 const struct ch_mount_opts *mo, struct ch_image_result *out, ch_error_t *err)
 {
   struct ch_store *s = NULL;
@@ -80,7 +80,7 @@ ch_image_mount (const char *root, const char *run_root, const char *chute, const
   if (r == 0)
     r = ch_image_load (s, md, &img, err);
   if (r == 0)
-    r = ch_image_mount_chute (s, root, run_root, chute, name, img, mo, out, err);
+    r = ch_image_mount_chute (s, d, name, img, mo, out, err);
   ch_image_free (img);
   ch_store_free (s);
   /* not stored, or stored with a layer still packed: the store's ENOENT ends here */

@@ -30,12 +30,14 @@ static int
 mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t **config, ch_error_t *err)
 {
   struct ch_image_result res;
+  cleanup_free char *state_dir = ch_chute_dir (ctx, c->name), *run_dir = ch_chute_run_dir (ctx, c->name);
+  struct ch_snapshot_dirs dirs = { .chute = c->name, .state_dir = state_dir, .run_dir = run_dir };
   struct ch_mount_opts mo = { .disk_limit = c->disk,
                               .force_copy = getenv ("CHUTED_IMAGE_NO_OVERLAY") != NULL,
                               .volatile_upper = c->autoremove };
   int r = 0;
 
-  if (ch_image_mount (ctx->root, ctx->run_root, c->name, c->image, &mo, &res, err) < 0)
+  if (ch_image_mount (ctx->root, &dirs, c->image, &mo, &res, err) < 0)
     return ch_error_prefix (err, "mount %s", c->image);
   if (res.status == CH_IMAGE_ABSENT)
     {
@@ -63,7 +65,10 @@ mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t
 static int
 unmount_image (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
-  return ch_snapshot_unmount (ctx->root, ctx->run_root, name, err);
+  cleanup_free char *state_dir = ch_chute_dir (ctx, name), *run_dir = ch_chute_run_dir (ctx, name);
+  struct ch_snapshot_dirs dirs = { .chute = name, .state_dir = state_dir, .run_dir = run_dir };
+
+  return ch_snapshot_unmount (&dirs, err);
 }
 
 static int
@@ -102,7 +107,7 @@ write_monitor_config (struct ch_ctx *ctx, const struct ch_chute *c, const char *
   cleanup_free char *runtime = xasprintf ("%s/chuted-runtime", ctx->bin_dir);
   cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
   cleanup_free char *oci = ch_chute_oci_dir (ctx, c->name);
-  cleanup_free char *cg = xasprintf ("%s/%s", ctx->cgroup_parent, c->name);
+  cleanup_free char *cg = ch_chute_cgroup_path (ctx, c->name);
   cleanup_json json_t *j = NULL;
   char *on_exit[] = { chuted, "--root", (char *) ctx->root, "--run-root", (char *) ctx->run_root, "--cgroup-parent",
                       (char *) ctx->cgroup_parent, "rm", "-f", c->name, NULL };
@@ -212,12 +217,9 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
     goto out;
   if (c->rootfs)
     {
-      struct stat st;
-      if (stat (c->rootfs, &st) < 0 || !S_ISDIR (st.st_mode))
-        {
-          ch_error (err, errno ? errno : ENOTDIR, "rootfs `%s`", c->rootfs);
-          goto out;
-        }
+      /* again: the directory may have changed since `run` checked it */
+      if (ch_rootfs_check (c->rootfs, c->read_only, err) < 0)
+        goto out;
       rootfs = xstrdup (c->rootfs);
     }
   else if (mount_image (ctx, c, &rootfs, &image_config, err) < 0)
@@ -267,7 +269,14 @@ out:
       if (up->ready_fd >= 0)
         close (up->ready_fd);
       up->ready_fd = -1;
-      ch_chute_down (ctx, c->name, &e2);
+      /* what is left must be said: the user has to clean it up */
+      if (ch_chute_down (ctx, c->name, &e2) < 0)
+        {
+          cleanup_free char *m = xasprintf ("%s (and undoing the start failed: %s)", (*err)->msg, e2->msg);
+          int status = (*err)->status;
+          ch_error (err, 0, "%s", m);
+          (*err)->status = status;
+        }
     }
   return ret;
 }
@@ -328,11 +337,16 @@ ch_chute_wait_started (struct ch_ctx *ctx, struct ch_up *up, pid_t *init_pid, ch
 json_t *
 ch_chute_status (const struct ch_ctx *ctx, const char *name)
 {
-  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
-  cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_STATUS);
+  cleanup_free char *run_dir = NULL;
+  cleanup_free char *path = NULL;
   cleanup_error ch_error_t err = NULL;
   json_t *j = NULL;
 
+  /* never a path outside the run root, whoever calls */
+  if (ch_chute_name_check (name, &err) < 0)
+    return NULL;
+  run_dir = ch_chute_run_dir (ctx, name);
+  path = xasprintf ("%s/%s", run_dir, CH_MON_STATUS);
   if (access (path, F_OK) < 0 || ch_json_load_file (path, &j, &err) < 0)
     return NULL;
   return j;
@@ -443,7 +457,7 @@ ch_chute_remove (struct ch_ctx *ctx, const char *name, bool force, ch_error_t *e
 {
   cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
   cleanup_free char *dir = ch_chute_dir (ctx, name);
-  cleanup_free char *lock = xasprintf ("%s/chutes/%s.lock", ctx->run_root, name);
+  cleanup_free char *lock = ch_chute_lock_path (ctx, name);
 
   if (ch_chute_running (ctx, name, NULL))
     {

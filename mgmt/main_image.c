@@ -9,6 +9,7 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "image/internal.h"
+#include "mgmt/chute.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -370,7 +371,9 @@ static int
 cmd_prune_after (struct ch_store *s, struct ctx *c, bool quiet, ch_error_t *err)
 {
   struct ch_gc_stats st;
-  if (ch_gc_prune (s, c->root, &st, err) < 0)
+  struct ch_ctx cx = { .root = c->root, .run_root = c->run_root };
+  cleanup_free char *chutes = ch_chutes_dir (&cx);
+  if (ch_gc_prune (s, chutes, &st, err) < 0)
     return -1;
   if (!quiet)
     printf ("removed %u blobs (%.1f MB) and %u unpacked layers\n", st.blobs, st.bytes / 1e6, st.layers);
@@ -542,6 +545,21 @@ resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char 
   return ch_image_lookup (s, ref, o->platform, name, md, err);
 }
 
+/* A chute's names and paths are mgmt/chute.c's (image/ only gets the dirs). */
+static int
+chute_dirs (const struct ctx *c, const char *chute, char **state_dir, char **run_dir, struct ch_snapshot_dirs *d,
+            ch_error_t *err)
+{
+  struct ch_ctx cx = { .root = c->root, .run_root = c->run_root };
+
+  if (ch_chute_name_check (chute, err) < 0)
+    return -1;
+  *state_dir = ch_chute_dir (&cx, chute);
+  *run_dir = ch_chute_run_dir (&cx, chute);
+  *d = (struct ch_snapshot_dirs){ .chute = chute, .state_dir = *state_dir, .run_dir = *run_dir };
+  return 0;
+}
+
 static int
 cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
@@ -552,17 +570,19 @@ cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
   struct ch_mount_opts mo = { .disk_limit = o->disk_limit, .force_copy = o->copy, .allow_suid = o->suid,
                               .volatile_upper = o->volatile_upper };
   struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
+  cleanup_free char *state_dir = NULL, *run_dir = NULL;
+  struct ch_snapshot_dirs dirs;
   int r = -1;
 
   if (argc != 1 || o->chute == NULL)
     r = ch_error (err, 0, "mount: want REF --chute NAME");
-  else
+  else if (chute_dirs (c, o->chute, &state_dir, &run_dir, &dirs, err) == 0)
     {
       if (getenv ("CHUTED_IMAGE_NO_OVERLAY"))
         mo.force_copy = true;
       if (open_store (c, false, &s, err) == 0 && resolve_or_fetch (c, o, s, argv[0], &md, &name, err) == 0
           && ch_image_load (s, md, &img, err) == 0 && ch_store_unpack_image (s, img, &uo, err) == 0
-          && ch_image_mount_chute (s, c->root, c->run_root, o->chute, name, img, &mo, &res, err) == 0)
+          && ch_image_mount_chute (s, &dirs, name, img, &mo, &res, err) == 0)
         r = 0;
       ch_image_free (img);
       ch_store_free (s);
@@ -587,9 +607,14 @@ cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
 static int
 cmd_unmount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
+  cleanup_free char *state_dir = NULL, *run_dir = NULL;
+  struct ch_snapshot_dirs dirs;
+
   if (argc != 0 || o->chute == NULL)
     return ch_error (err, 0, "unmount: want --chute NAME");
-  return ch_snapshot_unmount (c->root, c->run_root, o->chute, err);
+  if (chute_dirs (c, o->chute, &state_dir, &run_dir, &dirs, err) < 0)
+    return -1;
+  return ch_snapshot_unmount (&dirs, err);
 }
 
 static int

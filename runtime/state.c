@@ -271,3 +271,21 @@ ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
   ch_state_clear (&st);
   return ch_rm_rf (state_dir, err);
 }
+
+int
+ch_container_cgroup_path (const char *state_dir, char **path, ch_error_t *err)
+{
+  struct ch_state st;
+
+  if (ch_state_load (state_dir, &st, err) < 0)
+    return -1;
+  if (st.cgroup_path == NULL)
+    {
+      ch_error (err, 0, "container `%s` has no cgroup", st.id);
+      ch_state_clear (&st);
+      return -1;
+    }
+  *path = xstrdup (st.cgroup_path);
+  ch_state_clear (&st);
+  return 0;
+}

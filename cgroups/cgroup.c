@@ -35,6 +35,7 @@ ch_cgroup_resources_clear (struct ch_cgroup_resources *r)
   free (r->write_bps);
   free (r->read_iops);
   free (r->write_iops);
+  free (r->devices);
   ch_cgroup_resources_init (r);
 }
 

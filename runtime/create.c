@@ -254,6 +254,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
     cgpath = xstrdup (s->cgroups_path + (s->cgroups_path[0] == '/'));
   else
     cgpath = xasprintf ("%s/%s", o->cgroup_parent ? o->cgroup_parent : "chuted", o->id);
+  ch_spec_device_policy (s);
   if (ch_cgroup_create (cgpath, &s->resources, &c.cg, err) < 0)
     {
       ch_error_prefix (err, "cgroup `%s`", cgpath);

@@ -96,6 +96,18 @@ const char *ch_cgroup_mode_name (enum ch_cgroup_mode mode);
  * made) if a limit cannot be applied. */
 int ch_cgroup_create (const char *path, const struct ch_cgroup_resources *res, struct ch_cgroup **out,
                       ch_error_t *err);
+/* Did this create make the chute's directory in every hierarchy (the
+ * cgroup is the chute's own, and killing all in it kills only the chute)?
+ * False when the leaf existed already (an empty cgroup an OCI cgroupsPath
+ * named); create refuses one that holds processes. */
+bool ch_cgroup_is_own (const struct ch_cgroup *cg);
+/* The directories this create made (parents first), NULL-terminated. */
+char **ch_cgroup_made_dirs (const struct ch_cgroup *cg);
+/* Undo a create without killing anything: remove only what it made. */
+void ch_cgroup_release (struct ch_cgroup *cg);
+/* rmdir DIRS (as ch_cgroup_made_dirs gave them) deepest first; one that
+ * still holds a process or a child cgroup stays. */
+void ch_cgroup_remove_dirs (char *const *dirs);
 /* Open an existing one (no creation). */
 int ch_cgroup_open (const char *path, struct ch_cgroup **out, ch_error_t *err);
 void ch_cgroup_free (struct ch_cgroup *cg);

@@ -130,6 +130,9 @@ struct ch_state
   pid_t pid;
   unsigned long long start_time;
   const char *cgroup_path, *bundle, *id;
+  /* the cgroup was made for this container (else: an existing empty one
+   * that config.json named, where only the init is ours) */
+  bool cgroup_owned;
   enum ch_status status;
 };
 int ch_state_load (const char *state_dir, struct ch_state *st, ch_error_t *err);

@@ -166,6 +166,10 @@ int ch_spec_parse_linux (struct ch_spec *s, json_t *linux_, ch_error_t *err);
 int ch_spec_parse_seccomp (json_t *seccomp, const char *key, struct ch_seccomp **out, ch_error_t *err);
 void ch_seccomp_free (struct ch_seccomp *sc);
 int ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t *err);
+/* The device cgroup policy create applies: config.json's
+ * linux.resources.devices, then runc's default set, then mknod of each
+ * linux.devices node. */
+void ch_spec_device_policy (struct ch_spec *s);
 
 /* Capability names <-> numbers ("CAP_NET_RAW"); -1 when unknown. */
 int ch_cap_from_name (const char *name);

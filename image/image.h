@@ -103,6 +103,16 @@ int ch_image_mount (const char *root, const struct ch_snapshot_dirs *d, const ch
 /* Unmount and remove the snapshot; D's directories go too if left empty. */
 int ch_snapshot_unmount (const struct ch_snapshot_dirs *d, ch_error_t *err);
 
+/* ---- catalog.c: what is stored ---- */
+/* [{ref, digest, id, size, created} or {ref, digest, error}] for each index entry. */
+int ch_image_list (struct ch_store *s, json_t **out, ch_error_t *err);
+/* REF's image config (for PLATFORM, NULL: this host's), plus "_manifest". */
+int ch_image_inspect (struct ch_store *s, const char *ref, const char *platform, json_t **out, ch_error_t *err);
+/* Untag REF when it is a stored name (*UNTAGGED), else drop every name of
+ * the image REF is the id or manifest digest of; *REMOVED says which.
+ * What no name needs any more goes with ch_gc_prune. */
+int ch_image_remove (struct ch_store *s, const char *ref, char **removed, bool *untagged, ch_error_t *err);
+
 /* ---- unpack.c: a layer tar into a directory, never leaving it ---- */
 struct ch_unpack_opts
 {
@@ -118,6 +128,23 @@ struct ch_unpack_stats
  * resolved inside ROOTFD (openat2 RESOLVE_IN_ROOT). */
 int ch_unpack_fd (int fd, int rootfd, const struct ch_unpack_opts *opts, struct ch_unpack_stats *stats,
                   ch_error_t *err);
+
+/* ---- fetch.c: chuted-image mount, for what ch_image_mount found absent ---- */
+struct ch_fetch_opts
+{
+  const char *platform;         /* NULL: this host's */
+  const char *tag;              /* the name an imported archive gets (NULL: its own) */
+  struct ch_unpack_opts unpack; /* bounds of the layers' unpacking */
+  struct ch_mount_opts mount;
+  /* Pull REF into the store (NULL: nothing is pulled). */
+  int (*pull) (const char *ref, void *data, ch_error_t *err);
+  void *pull_data;
+};
+/* REF imported (an archive), found in the store, or pulled when it names a
+ * registry of its own (docker.io is never contacted); then its layers
+ * unpacked and mounted for CHUTE as ch_image_mount does (OUT->status OK). */
+int ch_image_fetch_mount (struct ch_store *s, const struct ch_snapshot_dirs *chute, const char *ref,
+                          const struct ch_fetch_opts *fo, struct ch_image_result *out, ch_error_t *err);
 
 /* ---- import.c: oci-archive:, docker-archive:, oci: ---- */
 bool ch_import_is_transport (const char *ref);

@@ -1,8 +1,7 @@
 /* image/ inside: media types, hashing, the store's layout and its only
  * writer, references, manifests, the unpacker's store side, snapshots.
- * Included by every file of image/, the chuted-image front end (mgmt/main_image.c) where
- * it lists and inspects the store, and the unit tests and fuzzers of these
- * parts. Everything else goes through image/image.h. */
+ * Included by the files of image/ and by the unit tests and fuzzers of
+ * these parts; every program goes through image/image.h. */
 #ifndef CH_IMAGE_INTERNAL_H
 #define CH_IMAGE_INTERNAL_H
 

@@ -8,7 +8,7 @@
 #include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
-#include "image/internal.h"
+#include "image/image.h"
 #include "mgmt/chute.h"
 
 #include <errno.h>
@@ -18,13 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+struct opts;
 struct ctx
 {
   const char *root, *run_root;
-  char **argv; /* the command and its arguments, as given */
+  char **argv;       /* the command and its arguments, as given */
+  struct opts *opts; /* the command's options */
 };
 
 static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] COMMAND ...\n"
@@ -52,7 +53,6 @@ enum
 {
   O_INSECURE = 256,
   O_PLATFORM,
-  O_CA,
   O_TAG,
   O_JSON,
   O_CHUTE,
@@ -61,7 +61,6 @@ enum
   O_VOLATILE,
   O_SUID,
   O_PRIV,
-  O_STDIN,
   O_LAYERTAR,
   O_CMD,
   O_EP,
@@ -76,7 +75,6 @@ enum
 static const struct option long_opts[] = {
   { "insecure-registry", no_argument, NULL, O_INSECURE },
   { "platform", required_argument, NULL, O_PLATFORM },
-  { "ca-file", required_argument, NULL, O_CA },
   { "tag", required_argument, NULL, O_TAG },
   { "json", no_argument, NULL, O_JSON },
   { "quiet", no_argument, NULL, 'q' },
@@ -86,9 +84,6 @@ static const struct option long_opts[] = {
   { "volatile", no_argument, NULL, O_VOLATILE },
   { "allow-suid", no_argument, NULL, O_SUID },
   { "privileged", no_argument, NULL, O_PRIV },
-  { "username", required_argument, NULL, 'u' },
-  { "password", required_argument, NULL, 'p' },
-  { "password-stdin", no_argument, NULL, O_STDIN },
   { "layer-tar", required_argument, NULL, O_LAYERTAR },
   { "cmd", required_argument, NULL, O_CMD },
   { "entrypoint", required_argument, NULL, O_EP },
@@ -104,8 +99,8 @@ static const struct option long_opts[] = {
 
 struct opts
 {
-  bool insecure, json, quiet, copy, suid, priv, pw_stdin, volatile_upper;
-  const char *platform, *ca, *tag, *chute, *user, *pass, *output, *arch;
+  bool insecure, json, quiet, copy, suid, priv, volatile_upper;
+  const char *platform, *tag, *chute, *output, *arch;
   uint64_t disk_limit;
   int64_t mtime;
   int result_fd; /* mount: send the image record here, result or error (-1: JSON on stdout, errors on stderr) */
@@ -156,12 +151,11 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
 
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "qu:p:o:", long_opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "qo:", long_opts, NULL)) != -1)
     switch (c)
       {
       case O_INSECURE: o->insecure = true; break;
       case O_PLATFORM: o->platform = optarg; break;
-      case O_CA: o->ca = optarg; break;
       case O_TAG: o->tag = optarg; break;
       case O_JSON: o->json = true; break;
       case 'q': o->quiet = true; break;
@@ -174,9 +168,6 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
       case O_VOLATILE: o->volatile_upper = true; break;
       case O_SUID: o->suid = true; break;
       case O_PRIV: o->priv = true; break;
-      case 'u': o->user = optarg; break;
-      case 'p': o->pass = optarg; break;
-      case O_STDIN: o->pw_stdin = true; break;
       case 'o': o->output = optarg; break;
       case O_ARCH: o->arch = optarg; break;
       case O_LAYERTAR: ch_strv_append (&o->layer_tars, optarg); break;
@@ -259,12 +250,6 @@ exec_pull_tool (struct ctx *c, ch_error_t *err)
 }
 
 static int
-cmd_pull (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
-{
-  return exec_pull_tool (c, err);
-}
-
-static int
 cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
   struct ch_store *s = NULL;
@@ -292,44 +277,6 @@ cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
   return 0;
 }
 
-static json_t *
-image_list (struct ch_store *s, ch_error_t *err)
-{
-  cleanup_json json_t *idx = NULL;
-  json_t *out = json_array (), *m;
-  size_t i;
-
-  if (ch_store_index_load (s, &idx, err) < 0)
-    {
-      json_decref (out);
-      return NULL;
-    }
-  json_array_foreach (json_object_get (idx, "manifests"), i, m)
-  {
-    const char *d = json_string_value (json_object_get (m, "digest"));
-    const char *r = json_string_value (json_object_get (json_object_get (m, "annotations"), CH_ANN_REF));
-    struct ch_image *img = NULL;
-    cleanup_error ch_error_t e = NULL;
-    cleanup_free char *md = NULL;
-    json_int_t size = 0;
-    size_t k;
-
-    if (d == NULL || ch_store_manifest_for_platform (s, d, NULL, &md, &e) < 0 || ch_image_load (s, md, &img, &e) < 0)
-      {
-        json_array_append_new (out, json_pack ("{s:s?, s:s?, s:s}", "ref", r, "digest", d, "error",
-                                               e ? e->msg : "unreadable"));
-        continue;
-      }
-    for (k = 0; k < img->manifest->n_layers; k++)
-      size += img->manifest->layers[k].size;
-    json_array_append_new (out, json_pack ("{s:s?, s:s, s:s, s:I, s:O?}", "ref", r, "digest", d, "id",
-                                           img->manifest->config_digest, "size", size, "created",
-                                           json_object_get (img->config, "created")));
-    ch_image_free (img);
-  }
-  return out;
-}
-
 static int
 cmd_images (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
@@ -337,14 +284,15 @@ cmd_images (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
   cleanup_json json_t *l = NULL;
   json_t *e;
   size_t i;
+  int r;
 
   if (argc != 0)
     return ch_error (err, 0, "images: unexpected argument `%s`", argv[0]);
   if (open_store (c, false, &s, err) < 0)
     return -1;
-  l = image_list (s, err);
+  r = ch_image_list (s, &l, err);
   ch_store_free (s);
-  if (l == NULL)
+  if (r < 0)
     return -1;
   if (o->json)
     {
@@ -392,31 +340,11 @@ cmd_rmi (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
     return -1;
   for (i = 0; i < argc && r == 0; i++)
     {
-      cleanup_free char *d = NULL;
-      struct ch_ref pr;
-      const char *name = argv[i];
-      if (ch_ref_parse (argv[i], &pr, err) == 0)
-        {
-          if (ch_store_untag (s, pr.name, &d, err) == 0)
-            {
-              printf ("Untagged: %s\n", pr.name);
-              ch_ref_free (&pr);
-              continue;
-            }
-          ch_ref_free (&pr);
-          ch_error_release (err);
-        }
-      else
-        ch_error_release (err);
-      /* by id or digest */
-      {
-        cleanup_free char *md = NULL;
-        r = ch_store_resolve (s, name, &md, err);
-        if (r == 0)
-          r = ch_store_untag (s, md, &d, err);
-        if (r == 0)
-          printf ("Deleted: %s\n", md);
-      }
+      cleanup_free char *what = NULL;
+      bool untagged;
+      r = ch_image_remove (s, argv[i], &what, &untagged, err);
+      if (r == 0)
+        printf ("%s: %s\n", untagged ? "Untagged" : "Deleted", what);
     }
   if (r == 0)
     r = cmd_prune_after (s, c, true, err);
@@ -442,41 +370,19 @@ cmd_image (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
     return cmd_images (c, o, argc - 1, argv + 1, err);
   if (argc == 2 && strcmp (argv[0], "inspect") == 0)
     {
-      cleanup_free char *md = NULL, *d = NULL, *t = NULL;
-      struct ch_image *img = NULL;
-      struct ch_ref pr;
+      cleanup_json json_t *config = NULL;
+      cleanup_free char *t = NULL;
       if (open_store (c, false, &s, err) < 0)
         return -1;
-      if (ch_ref_parse (argv[1], &pr, err) == 0)
-        {
-          r = ch_store_resolve (s, pr.name, &d, err);
-          ch_ref_free (&pr);
-          if (r < 0)
-            ch_error_release (err);
-        }
-      else
-        ch_error_release (err);
-      r = d ? 0 : ch_store_resolve (s, argv[1], &d, err);
-      if (r == 0)
-        r = ch_store_manifest_for_platform (s, d, o->platform, &md, err);
-      if (r == 0)
-        r = ch_image_load (s, md, &img, err);
+      r = ch_image_inspect (s, argv[1], o->platform, &config, err);
       ch_store_free (s);
       if (r < 0)
         return -1;
-      json_object_set_new (img->config, "_manifest", json_string (md));
-      t = json_dumps (img->config, JSON_INDENT (2));
+      t = json_dumps (config, JSON_INDENT (2));
       printf ("%s\n", t);
-      ch_image_free (img);
       return 0;
     }
   return ch_error (err, 0, "image: want `prune`, `ls` or `inspect REF`");
-}
-
-static int
-cmd_login (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
-{
-  return exec_pull_tool (c, err);
 }
 
 static int
@@ -490,59 +396,35 @@ cmd_logout (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
   return 0;
 }
 
-/* REF -> a manifest digest in the store, importing or pulling first if needed. */
+/* ch_image_fetch_mount's pull: chuted-image-pull, whose outcome comes back
+ * as an image record with its class (unreachable, unauthorized, not found).
+ * It takes the store lock itself (shared, as ours). */
 static int
-resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char *ref, char **md, char **name,
-                  ch_error_t *err)
+pull_for_mount (const char *ref, void *data, ch_error_t *err)
 {
-  cleanup_strv char **pa = NULL;
-  cleanup_error ch_error_t perr = NULL;
-  struct ch_ref pr;
-  bool pullable;
+  struct ctx *c = data;
+  cleanup_strv char **pa = NULL, **argv = NULL;
+  struct ch_image_result res;
+  int r;
 
-  if (ch_import_is_transport (ref))
-    {
-      struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
-      return ch_import (s, ref, o->tag, o->platform, &uo, name, md, err);
-    }
-  if (ch_image_lookup (s, ref, o->platform, name, md, err) == 0)
-    return 0;
-  if ((*err)->status != ENOENT)
-    return -1;
-  /* absent, and naming a registry of its own (docker.io is never contacted) */
-  if (ch_ref_parse (ref, &pr, &perr) < 0)
-    return -1;
-  pullable = strcmp (pr.registry, "docker.io") != 0 && ch_has_prefix (ref, pr.registry);
-  ch_ref_free (&pr);
-  if (!pullable)
-    return -1;
-  ch_error_release (err);
   ch_strv_append (&pa, "pull");
   ch_strv_append (&pa, "-q");
-  if (o->insecure)
+  if (c->opts->insecure)
     ch_strv_append (&pa, "--insecure-registry");
-  if (o->platform)
+  if (c->opts->platform)
     {
       ch_strv_append (&pa, "--platform");
-      ch_strv_append (&pa, o->platform);
+      ch_strv_append (&pa, c->opts->platform);
     }
   ch_strv_append (&pa, "--result-fd");
   ch_strv_append (&pa, "3");
   ch_strv_append (&pa, ref);
-  /* the pull tool takes the store lock itself (shared, as ours); its error
-   * comes back with its class (unreachable, unauthorized, not found) */
-  {
-    cleanup_strv char **argv = pull_tool_argv (c, pa, err);
-    struct ch_image_result res;
-    int r;
-    if (argv == NULL || ch_image_run_child (argv, "chuted-image-pull", &res, err) < 0)
-      return -1;
-    r = res.status == CH_IMAGE_OK ? 0 : ch_image_result_error (&res, err);
-    ch_image_result_clear (&res);
-    if (r < 0)
-      return -1;
-  }
-  return ch_image_lookup (s, ref, o->platform, name, md, err);
+  argv = pull_tool_argv (c, pa, err);
+  if (argv == NULL || ch_image_run_child (argv, "chuted-image-pull", &res, err) < 0)
+    return -1;
+  r = res.status == CH_IMAGE_OK ? 0 : ch_image_result_error (&res, err);
+  ch_image_result_clear (&res);
+  return r;
 }
 
 /* A chute's names and paths are mgmt/chute.c's (image/ only gets the dirs). */
@@ -564,27 +446,27 @@ static int
 cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
   struct ch_store *s = NULL;
-  struct ch_image *img = NULL;
-  cleanup_free char *md = NULL, *name = NULL, *out = NULL;
+  cleanup_free char *out = NULL;
   struct ch_image_result res = { 0 };
-  struct ch_mount_opts mo = { .disk_limit = o->disk_limit, .force_copy = o->copy, .allow_suid = o->suid,
-                              .volatile_upper = o->volatile_upper };
-  struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
   cleanup_free char *state_dir = NULL, *run_dir = NULL;
   struct ch_snapshot_dirs dirs;
+  struct ch_fetch_opts fo = {
+    .platform = o->platform,
+    .tag = o->tag,
+    .unpack = { .limit = o->disk_limit, .keep_devices = o->priv },
+    .mount = { .disk_limit = o->disk_limit, .force_copy = o->copy || getenv ("CHUTED_IMAGE_NO_OVERLAY"),
+               .allow_suid = o->suid, .volatile_upper = o->volatile_upper },
+    .pull = pull_for_mount,
+    .pull_data = c,
+  };
   int r = -1;
 
   if (argc != 1 || o->chute == NULL)
     r = ch_error (err, 0, "mount: want REF --chute NAME");
   else if (chute_dirs (c, o->chute, &state_dir, &run_dir, &dirs, err) == 0)
     {
-      if (getenv ("CHUTED_IMAGE_NO_OVERLAY"))
-        mo.force_copy = true;
-      if (open_store (c, false, &s, err) == 0 && resolve_or_fetch (c, o, s, argv[0], &md, &name, err) == 0
-          && ch_image_load (s, md, &img, err) == 0 && ch_store_unpack_image (s, img, &uo, err) == 0
-          && ch_image_mount_chute (s, &dirs, name, img, &mo, &res, err) == 0)
-        r = 0;
-      ch_image_free (img);
+      if (open_store (c, false, &s, err) == 0)
+        r = ch_image_fetch_mount (s, &dirs, argv[0], &fo, &res, err);
       ch_store_free (s);
       if (r < 0)
         ch_error_prefix (err, "mount %s", argv[0]);
@@ -673,12 +555,12 @@ cmd_unpack (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
 struct command
 {
   const char *name;
-  int (*fn) (struct ctx *, struct opts *, int, char **, ch_error_t *);
+  int (*fn) (struct ctx *, struct opts *, int, char **, ch_error_t *); /* NULL: run by chuted-image-pull */
 };
 
 static const struct command commands[] = {
-  { "pull", cmd_pull },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
-  { "image", cmd_image },   { "login", cmd_login },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
+  { "pull", NULL },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
+  { "image", cmd_image },   { "login", NULL },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
   { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { NULL, NULL },
 };
 
@@ -707,6 +589,14 @@ main (int argc, char **argv)
       return 2;
     }
   c.argv = argv + i;
+  c.opts = &o;
+  /* pull and login are chuted-image-pull's, options and all */
+  if (cmd->fn == NULL)
+    {
+      exec_pull_tool (&c, &err);
+      ch_error_print (&err, prog);
+      return 1;
+    }
   o.config = json_object ();
   o.mtime = 0;
   o.result_fd = -1;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "common/file.h"
 #include "common/util.h"
 #include "image/image.h"
 
@@ -151,6 +152,33 @@ test_run_child (void **state)
   assert_string_equal (e->msg, "sh: exited with status 3 after a result");
 }
 
+/* Not present is a result of the in-process mount, not an error. */
+static void
+test_mount_absent (void **state)
+{
+  char dir[] = "/tmp/chuted-test-record.XXXXXX";
+  cleanup_free char *root = NULL, *sdir = NULL, *run = NULL;
+  cleanup_error ch_error_t e = NULL;
+  struct ch_mount_opts mo = { 0 };
+  struct ch_image_result r;
+  struct ch_snapshot_dirs d;
+
+  assert_non_null (mkdtemp (dir));
+  root = xasprintf ("%s/root", dir);
+  sdir = xasprintf ("%s/root/chutes/chuted-test-x", dir);
+  run = xasprintf ("%s/run/chutes/chuted-test-x", dir);
+  d = (struct ch_snapshot_dirs){ .chute = "chuted-test-x", .state_dir = sdir, .run_dir = run };
+  assert_int_equal (ch_image_mount (root, &d, "cam:1.2", &mo, &r, &e), 0);
+  assert_int_equal (r.status, CH_IMAGE_ABSENT);
+  assert_non_null (strstr (r.message, "cam:1.2"));
+  assert_null (r.rootfs);
+  ch_image_result_clear (&r);
+  assert_int_equal (ch_image_mount (root, &d, "sha256:0123", &mo, &r, &e), 0);
+  assert_int_equal (r.status, CH_IMAGE_ABSENT);
+  ch_image_result_clear (&r);
+  assert_int_equal (ch_rm_rf (dir, &e), 0);
+}
+
 int
 main (void)
 {
@@ -159,6 +187,7 @@ main (void)
     cmocka_unit_test (test_errors),
     cmocka_unit_test (test_decode_bad),
     cmocka_unit_test (test_run_child),
+    cmocka_unit_test (test_mount_absent),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include "netns/net.h"
 #include "netns/wifi.h"
 #include "runtime/monitor.h"
+#include "runtime/report.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -176,7 +177,7 @@ net_config_clear (struct ch_net_config *nc)
 
 static int
 write_monitor_config (struct ch_ctx *ctx, const struct ch_chute *c, const char *run_dir, bool attach_wait,
-                      ch_error_t *err)
+                      const struct ch_up *up, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_CONFIG);
   cleanup_free char *chuted = xasprintf ("%s/chuted", ctx->bin_dir);
@@ -204,10 +205,51 @@ write_monitor_config (struct ch_ctx *ctx, const struct ch_chute *c, const char *
     .attach_wait = attach_wait,
     .log_max = c->log_max,
     .on_exit = c->autoremove ? on_exit : NULL,
+    .restarts = up->restarts,
+    .reason = (char *) up->reason,
   };
 
   j = ch_monitor_config_to_json (&mc);
   return ch_json_save_file (path, j, 0600, err);
+}
+
+/* RUN_DIR/monitor.lock carries an open-file-description lock for as long as
+ * the chute's monitor lives: taken here before the fork, so there is no
+ * moment when a monitor exists unlocked, and inherited by the monitor across
+ * exec; the kernel drops it when the monitor dies, however it dies. Whether
+ * a monitor is alive is then a lock test, never a guess from a pid. */
+static int
+lock_monitor (const char *run_dir, int *fd, ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_LOCK);
+  struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+  *fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (*fd < 0)
+    return ch_error (err, errno, "open `%s`", path);
+  if (fcntl (*fd, F_OFD_SETLK, &fl) < 0)
+    {
+      int e = errno;
+      close (*fd);
+      *fd = -1;
+      if (e == EAGAIN || e == EACCES)
+        return ch_error (err, EBUSY, "the chute's previous monitor is still running");
+      return ch_error (err, e, "lock `%s`", path);
+    }
+  return 0;
+}
+
+bool
+ch_chute_monitor_alive (const struct ch_ctx *ctx, const char *name)
+{
+  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_LOCK);
+  cleanup_close int fd = open (path, O_RDWR | O_CLOEXEC);
+  struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+  if (fd < 0 || fcntl (fd, F_OFD_GETLK, &fl) < 0)
+    return false;
+  return fl.l_type != F_UNLCK;
 }
 
 /* The monitor is started first and waits on a "go" pipe while we mount the
@@ -217,9 +259,12 @@ spawn_monitor (struct ch_ctx *ctx, const char *run_dir, struct ch_up *up, ch_err
 {
   cleanup_free char *mon = xasprintf ("%s/chuted-monitor", ctx->bin_dir);
   cleanup_free char *errlog = xasprintf ("%s/monitor.err", run_dir);
+  cleanup_close int lock = -1;
   int p[2], g[2], st;
   pid_t pid;
 
+  if (lock_monitor (run_dir, &lock, err) < 0)
+    return -1;
   if (pipe2 (p, O_CLOEXEC) < 0)
     return ch_error (err, errno, "pipe");
   if (pipe2 (g, O_CLOEXEC) < 0)
@@ -237,22 +282,30 @@ spawn_monitor (struct ch_ctx *ctx, const char *run_dir, struct ch_up *up, ch_err
     {
       /* double fork + setsid: the monitor is nobody's child but init's and
        * has no controlling terminal, so it outlives this CLI and its shell */
+      ch_error_t e = NULL;
       int null, log;
       setsid ();
       if (fork () != 0)
         _exit (0);
       null = open ("/dev/null", O_RDWR);
       log = open (errlog, O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2 (null, 0);
-      dup2 (null, 1);
-      dup2 (log >= 0 ? log : null, 2);
-      dup2 (p[1], 3);
-      dup2 (g[0], 4);
-      syscall (SYS_close_range, 5, ~0U, 0);
-      if (chdir ("/") < 0)
-        _exit (1);
-      execl (mon, mon, run_dir, "3", "4", (char *) NULL);
-      dprintf (3, "err 1 exec `%s`: %s\n", mon, strerror (errno));
+      if (null < 0 || ch_install_fds ((const int[]){ null, null, log >= 0 ? log : null, p[1], g[0], lock }, 6) < 0)
+        {
+          /* p[1] is still ours unless a dup2 failed past it: then the CLI
+           * sees EOF and says the monitor ended without reporting */
+          ch_error (&e, errno, "set up the monitor's descriptors");
+          ch_report_error (p[1], 1, &e);
+          _exit (127);
+        }
+      if (syscall (SYS_close_range, 6, ~0U, 0) < 0 || chdir ("/") < 0)
+        {
+          ch_error (&e, errno, "set up the monitor");
+          ch_report_error (3, 1, &e);
+          _exit (127);
+        }
+      execl (mon, mon, run_dir, "3", "4", "5", (char *) NULL);
+      ch_error (&e, errno, "exec `%s`", mon);
+      ch_report_error (3, 127, &e);
       _exit (127);
     }
   close (p[1]);
@@ -328,7 +381,7 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
     }
   if (ch_bundle_write (ctx, c, rootfs, image_config, have_net ? &net : NULL, bundle, err) < 0)
     goto out;
-  if (write_monitor_config (ctx, c, run_dir, attach_wait, err) < 0)
+  if (write_monitor_config (ctx, c, run_dir, attach_wait, up, err) < 0)
     goto out;
   if (write (up->go_fd, "g", 1) != 1)
     {
@@ -379,7 +432,8 @@ int
 ch_chute_wait_started (struct ch_ctx *ctx, struct ch_up *up, pid_t *init_pid, ch_error_t *err)
 {
   cleanup_free char *line = read_line (up->ready_fd);
-  char *end;
+  struct ch_report r;
+  int ret;
 
   if (line == NULL)
     {
@@ -388,22 +442,21 @@ ch_chute_wait_started (struct ch_ctx *ctx, struct ch_up *up, pid_t *init_pid, ch
       return ch_error (err, 0, "the chute's monitor ended without reporting (see %s/chutes/*/monitor.err)",
                        ctx->run_root);
     }
-  if (strcmp (line, "listening") == 0)
+  if (ch_report_parse (line, &r, err) < 0)
+    return ch_error_prefix (err, "the chute's monitor");
+  if (r.kind == CH_REPORT_LISTENING)
     return 1;
   close (up->ready_fd);
   up->ready_fd = -1;
-  if (ch_has_prefix (line, "ok "))
+  if (r.kind == CH_REPORT_READY)
     {
-      *init_pid = (pid_t) atoi (line + 3);
+      *init_pid = r.pid;
       return 0;
     }
-  if (ch_has_prefix (line, "err "))
-    {
-      long code = strtol (line + 4, &end, 10);
-      ctx->fail_code = code > 0 && code < 256 ? (int) code : 1;
-      return ch_error (err, 0, "%s", *end == ' ' ? end + 1 : end);
-    }
-  return ch_error (err, 0, "unexpected report from the monitor: `%s`", line);
+  ctx->fail_code = r.code;
+  ret = ch_error (err, 0, "%s", r.msg);
+  ch_report_clear (&r);
+  return ret;
 }
 
 json_t *
@@ -419,19 +472,6 @@ ch_chute_status (const struct ch_ctx *ctx, const char *name)
   return j;
 }
 
-/* Is PID a chuted-monitor (not a recycled pid)? */
-static bool
-is_monitor (pid_t pid)
-{
-  cleanup_free char *path = xasprintf ("/proc/%d/cmdline", (int) pid);
-  cleanup_free char *cmd = NULL;
-  cleanup_error ch_error_t err = NULL;
-
-  if (pid <= 0 || ch_read_file (path, &cmd, NULL, &err) < 0)
-    return false;
-  return strstr (cmd, "chuted-monitor") != NULL;
-}
-
 bool
 ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monitor_pid)
 {
@@ -443,7 +483,7 @@ ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monitor_pid
     *monitor_pid = mp;
   if (state == NULL || strcmp (state, "exited") == 0)
     return false;
-  return is_monitor (mp);
+  return ch_chute_monitor_alive (ctx, name);
 }
 
 int

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "runtime/monitor_int.h"
+#include "runtime/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +57,8 @@ write_status (struct ch_mon *m, const char *state)
     }
   if (m->error)
     json_object_set_new (j, "error", json_string (m->error));
+  if (m->cfg.reason)
+    json_object_set_new (j, "reason", json_string (m->cfg.reason));
   if (ch_json_save_file (path, j, 0600, &err) < 0)
     ch_error_print (&err, "chuted-monitor");
 }
@@ -360,15 +363,14 @@ backoff (struct ch_mon *m, int *quick)
 }
 
 static void
-report (int *ready_fd, const char *fmt, ...)
+report (int ready_fd, enum ch_report_kind kind, pid_t pid, int code, const char *msg)
 {
-  va_list ap;
+  struct ch_report r = { .kind = kind, .pid = pid, .code = code, .msg = (char *) msg };
+  cleanup_error ch_error_t err = NULL;
 
-  if (*ready_fd < 0)
-    return;
-  va_start (ap, fmt);
-  vdprintf (*ready_fd, fmt, ap);
-  va_end (ap);
+  /* the CLI may be gone (killed): nothing to tell then */
+  if (ready_fd >= 0 && ch_report_write (ready_fd, &r, &err) < 0)
+    ch_error_release (&err);
 }
 
 static void
@@ -439,14 +441,15 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
   m.rd = xzalloc (sizeof (*m.rd));
   if (setup (&m, run_dir, err) < 0)
     {
-      report (&ready_fd, "err 1 %s\n", (*err)->msg);
+      report (ready_fd, CH_REPORT_ERROR, 0, 1, (*err)->msg);
       ret = -1;
       goto out;
     }
+  m.restarts = m.cfg.restarts;
   write_status (&m, "starting");
   if (m.cfg.attach_wait)
     {
-      report (&ready_fd, "listening\n");
+      report (ready_fd, CH_REPORT_LISTENING, 0, 0, NULL);
       wait_for_client (&m);
     }
 
@@ -472,7 +475,7 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
           delete_container (&m);
           if (first)
             {
-              report (&ready_fd, "err %d %s\n", code, serr->msg);
+              report (ready_fd, CH_REPORT_ERROR, 0, code, serr->msg);
               break; /* a chute that never started is not restarted */
             }
         }
@@ -480,7 +483,7 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
         {
           write_status (&m, "running");
           if (first)
-            report (&ready_fd, "ok %d\n", (int) m.pid);
+            report (ready_fd, CH_REPORT_READY, m.pid, 0, NULL);
           if (ready_fd >= 0)
             close (ready_fd);
           ready_fd = -1;

@@ -64,15 +64,86 @@ write_status (struct ch_mon *m, const char *state)
 }
 
 static void
+drop_client (struct ch_mon *m, const char *why)
+{
+  if (m->client_fd < 0)
+    return;
+  if (why)
+    fprintf (stderr, "chuted-monitor: %s: attach client dropped\n", why);
+  close (m->client_fd);
+  m->client_fd = -1;
+  m->rd->have = 0;
+  m->client_out.len = m->client_out_off = 0;
+  m->stdin_pending.len = m->stdin_off = 0;
+}
+
+/* Write what the client takes now; 0 when all is out, 1 if some waits, -1 if
+ * it is gone. */
+static int
+flush_client (struct ch_mon *m)
+{
+  while (m->client_out_off < m->client_out.len)
+    {
+      ssize_t n = send (m->client_fd, m->client_out.data + m->client_out_off,
+                        m->client_out.len - m->client_out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 1;
+      if (n <= 0)
+        {
+          drop_client (m, NULL);
+          return -1;
+        }
+      m->client_out_off += n;
+    }
+  m->client_out.len = m->client_out_off = 0;
+  return 0;
+}
+
+static void
 send_client (struct ch_mon *m, enum ch_frame_type t, const void *data, size_t len)
 {
-  cleanup_error ch_error_t err = NULL;
+  uint8_t hdr[5];
 
-  if (m->client_fd >= 0 && ch_frame_write (m->client_fd, t, data, len, &err) < 0)
+  if (m->client_fd < 0)
+    return;
+  if (m->client_out.len - m->client_out_off + sizeof (hdr) + len > CH_MON_CLIENT_MAX)
     {
-      close (m->client_fd);
-      m->client_fd = -1;
+      drop_client (m, "the client reads too slowly");
+      return;
     }
+  ch_frame_header (hdr, t, len);
+  if (m->client_out_off > 0 && m->client_out_off == m->client_out.len)
+    m->client_out.len = m->client_out_off = 0;
+  ch_buf_append (&m->client_out, hdr, sizeof (hdr));
+  ch_buf_append (&m->client_out, data, len);
+  flush_client (m);
+}
+
+static bool
+stdin_waits (const struct ch_mon *m)
+{
+  return m->in_fd >= 0 && m->stdin_off < m->stdin_pending.len;
+}
+
+/* Feed the chute's stdin without blocking; true once nothing is pending. */
+static bool
+flush_stdin (struct ch_mon *m)
+{
+  while (m->stdin_off < m->stdin_pending.len && m->in_fd >= 0)
+    {
+      ssize_t n = write (m->in_fd, m->stdin_pending.data + m->stdin_off, m->stdin_pending.len - m->stdin_off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return false;
+      if (n < 0)
+        break; /* the chute closed its stdin: what it did not take is lost */
+      m->stdin_off += n;
+    }
+  m->stdin_pending.len = m->stdin_off = 0;
+  return true;
 }
 
 /* One read from the chute's output: into the log and to the client. Returns 0 at EOF. */
@@ -83,7 +154,7 @@ relay_output (struct ch_mon *m, int *fd, bool is_err)
   ssize_t n = read (*fd, buf, sizeof (buf));
   cleanup_error ch_error_t err = NULL;
 
-  if (n < 0 && errno == EINTR)
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
     return 1;
   if (n <= 0)
     {
@@ -98,27 +169,25 @@ relay_output (struct ch_mon *m, int *fd, bool is_err)
 }
 
 static void
-handle_client (struct ch_mon *m)
+process_client_frames (struct ch_mon *m)
 {
   cleanup_error ch_error_t err = NULL;
   uint8_t type;
   const uint8_t *data;
   size_t len;
-  int r = ch_frame_read_some (m->rd, m->client_fd, &err);
+  int r;
 
-  if (r <= 0)
-    {
-      close (m->client_fd);
-      m->client_fd = -1;
-      m->rd->have = 0;
-      return;
-    }
   while ((r = ch_frame_next (m->rd, &type, &data, &len, &err)) > 0)
     {
       if (type == CH_FRAME_STDIN && m->in_fd >= 0)
         {
-          if (ch_write_all (m->in_fd, data, len, &err) < 0)
-            ch_error_release (&err);
+          ch_buf_append (&m->stdin_pending, data, len);
+          if (!flush_stdin (m))
+            {
+              /* the rest of the client's frames wait until the chute reads */
+              ch_frame_consume (m->rd);
+              return;
+            }
         }
       else if (type == CH_FRAME_RM)
         m->client_removes = true;
@@ -141,17 +210,31 @@ handle_client (struct ch_mon *m)
       ch_frame_consume (m->rd);
     }
   if (r < 0)
+    drop_client (m, err->msg);
+}
+
+/* Read from the client (never while stdin waits for the chute: the client's
+ * data then stays in the socket, and the client is the one that waits). */
+static void
+handle_client (struct ch_mon *m)
+{
+  cleanup_error ch_error_t err = NULL;
+  int r = ch_frame_read_some (m->rd, m->client_fd, &err);
+
+  if (r < 0 && (err->status == EAGAIN || err->status == EWOULDBLOCK))
+    return;
+  if (r <= 0)
     {
-      close (m->client_fd);
-      m->client_fd = -1;
-      m->rd->have = 0;
+      drop_client (m, NULL);
+      return;
     }
+  process_client_frames (m);
 }
 
 static void
 accept_client (struct ch_mon *m)
 {
-  int c = accept4 (m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  int c = accept4 (m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
   if (c < 0)
     return;
@@ -231,9 +314,9 @@ run_loop (struct ch_mon *m, int *wstatus)
 
   for (;;)
     {
-      struct pollfd pf[5];
+      struct pollfd pf[6];
       int n = 0, timeout = -1;
-      int i_sig, i_out = -1, i_err = -1, i_listen = -1, i_client = -1;
+      int i_sig, i_out = -1, i_err = -1, i_listen = -1, i_client = -1, i_in = -1;
 
       if (reaped)
         {
@@ -252,7 +335,12 @@ run_loop (struct ch_mon *m, int *wstatus)
       if (m->listen_fd >= 0)
         i_listen = n, pf[n++] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
       if (m->client_fd >= 0)
-        i_client = n, pf[n++] = (struct pollfd){ .fd = m->client_fd, .events = POLLIN };
+        {
+          short ev = (stdin_waits (m) ? 0 : POLLIN) | (m->client_out.len > m->client_out_off ? POLLOUT : 0);
+          i_client = n, pf[n++] = (struct pollfd){ .fd = m->client_fd, .events = ev };
+        }
+      if (stdin_waits (m))
+        i_in = n, pf[n++] = (struct pollfd){ .fd = m->in_fd, .events = POLLOUT };
       n = poll (pf, n, timeout);
       if (n < 0 && errno == EINTR)
         continue;
@@ -266,7 +354,11 @@ run_loop (struct ch_mon *m, int *wstatus)
         relay_output (m, &m->err_fd, true);
       if (i_listen >= 0 && (pf[i_listen].revents & POLLIN))
         accept_client (m);
-      if (i_client >= 0 && pf[i_client].revents)
+      if (i_in >= 0 && pf[i_in].revents && flush_stdin (m) && m->client_fd >= 0)
+        process_client_frames (m);
+      if (i_client >= 0 && m->client_fd >= 0 && (pf[i_client].revents & POLLOUT))
+        flush_client (m);
+      if (i_client >= 0 && m->client_fd >= 0 && (pf[i_client].revents & ~POLLOUT))
         handle_client (m);
     }
 }
@@ -371,6 +463,26 @@ report (int ready_fd, enum ch_report_kind kind, pid_t pid, int code, const char 
   /* the CLI may be gone (killed): nothing to tell then */
   if (ready_fd >= 0 && ch_report_write (ready_fd, &r, &err) < 0)
     ch_error_release (&err);
+}
+
+/* The chute has ended: let the client take what it has not yet, but a
+ * client that takes nothing for 5 s is given up on. */
+static void
+finish_client (struct ch_mon *m)
+{
+  while (m->client_fd >= 0 && m->client_out.len > m->client_out_off)
+    {
+      struct pollfd pf = { .fd = m->client_fd, .events = POLLOUT };
+      int r = poll (&pf, 1, 5000);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        {
+          drop_client (m, "the client took nothing for 5 s after the chute ended");
+          return;
+        }
+      flush_client (m);
+    }
 }
 
 static void
@@ -508,6 +620,7 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
       handle_client (&m);
     snprintf (code, sizeof (code), "%d", m.exit_code);
     send_client (&m, CH_FRAME_EXIT, code, strlen (code));
+    finish_client (&m);
     /* the client got the exit and said it removes the chute */
     handed_over = m.client_removes && m.client_fd >= 0;
   }
@@ -528,6 +641,8 @@ out:
     close (m.sigfd);
   free (m.error);
   free (m.rd);
+  free (m.client_out.data);
+  free (m.stdin_pending.data);
   ch_monitor_config_clear (&m.cfg);
   return ret;
 }

@@ -18,6 +18,15 @@ struct ch_mon
   int sigfd;
   int listen_fd, client_fd;
   struct ch_frame_reader *rd;
+  /* The client socket is non-blocking: frames it has not taken yet wait in
+   * CLIENT_OUT, bounded by CH_MON_CLIENT_MAX, past which the client is
+   * dropped. Stdin the chute has not taken yet waits in STDIN_PENDING (one
+   * frame at most): the client is not read meanwhile. Nothing blocks the
+   * monitor, so it can always reap and stop. */
+  struct ch_buf client_out;
+  size_t client_out_off;
+  struct ch_buf stdin_pending;
+  size_t stdin_off;
   int out_fd, err_fd; /* chute stdout/stderr (pipes), or out_fd = pty master */
   int in_fd;          /* chute stdin: pipe write end, or the pty master */
   pid_t pid;          /* the init, our child */
@@ -31,6 +40,8 @@ struct ch_mon
   char *error;
   struct timespec started_mono;
 };
+
+#define CH_MON_CLIENT_MAX (256 * 1024)
 
 /* Create and start the container once; on failure *CODE is the exit code to
  * report (127, 126, 1) and the error says why. */

@@ -198,6 +198,11 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
       m->err_fd = steal_fd (&er_r);
       m->in_fd = steal_fd (&in_w);
     }
+  /* the monitor never waits on the chute: it polls, and a chute that does
+   * not read its stdin leaves the data pending, not the monitor stuck */
+  for (int *fd = (int[]){ m->out_fd, m->err_fd, m->in_fd, -2 }; *fd != -2; fd++)
+    if (*fd >= 0)
+      fcntl (*fd, F_SETFL, fcntl (*fd, F_GETFL) | O_NONBLOCK);
 
   ch_mon_now (m->started_at, sizeof (m->started_at));
   clock_gettime (CLOCK_MONOTONIC, &m->started_mono);

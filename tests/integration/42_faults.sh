@@ -29,4 +29,19 @@ eq "stopped: stays stopped" "$(status_of chuted-test-m2)" "exited(137)"
 check "rm -f both" chuted rm -f chuted-test-m1 chuted-test-m2
 no_leftovers "monitor killed"
 
+# --- a foreground client that stops reading ---------------------------------
+# its stdout is a pipe nobody reads: the client stalls, then its socket; the
+# monitor drops it rather than stall with it, so stop and rm still work
+{ "$CHUTED" run --name chuted-test-slow --net none --rootfs "$R" -- /bin/yes; echo $? > "$T_DIR/slow.rc"; } | sleep 1000 &
+READER=$!
+wait_for 100 test -e "$T_RUNROOT/chutes/chuted-test-slow/init.pid"
+wait_for 100 grep -q "reads too slowly" "$T_RUNROOT/chutes/chuted-test-slow/monitor.err"
+check "the monitor dropped the stalled client" grep -q "reads too slowly" "$T_RUNROOT/chutes/chuted-test-slow/monitor.err"
+check "stop -t 2 with a client that stopped reading" chuted stop -t 2 chuted-test-slow
+check "rm -f" chuted rm -f chuted-test-slow
+kill "$READER"; wait "$READER" 2>/dev/null
+wait_for 50 test -s "$T_DIR/slow.rc"
+if [ "$(cat "$T_DIR/slow.rc" 2>/dev/null)" != 0 ]; then pass "the dropped client exits non-zero"; else fail "the dropped client exited 0"; fi
+no_leftovers "stalled client"
+
 finish

@@ -64,215 +64,6 @@ write_status (struct ch_mon *m, const char *state)
 }
 
 static void
-drop_client (struct ch_mon *m, const char *why)
-{
-  if (m->client_fd < 0)
-    return;
-  if (why)
-    fprintf (stderr, "chuted-monitor: %s: attach client dropped\n", why);
-  close (m->client_fd);
-  m->client_fd = -1;
-  m->rd->have = 0;
-  m->client_out.len = m->client_out_off = 0;
-  m->stdin_pending.len = m->stdin_off = 0;
-}
-
-/* Write what the client takes now; 0 when all is out, 1 if some waits, -1 if
- * it is gone. */
-static int
-flush_client (struct ch_mon *m)
-{
-  while (m->client_out_off < m->client_out.len)
-    {
-      ssize_t n = send (m->client_fd, m->client_out.data + m->client_out_off,
-                        m->client_out.len - m->client_out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return 1;
-      if (n <= 0)
-        {
-          drop_client (m, NULL);
-          return -1;
-        }
-      m->client_out_off += n;
-    }
-  m->client_out.len = m->client_out_off = 0;
-  return 0;
-}
-
-static void
-send_client (struct ch_mon *m, enum ch_frame_type t, const void *data, size_t len)
-{
-  uint8_t hdr[5];
-
-  if (m->client_fd < 0)
-    return;
-  if (m->client_out.len - m->client_out_off + sizeof (hdr) + len > CH_MON_CLIENT_MAX)
-    {
-      drop_client (m, "the client reads too slowly");
-      return;
-    }
-  ch_frame_header (hdr, t, len);
-  if (m->client_out_off > 0 && m->client_out_off == m->client_out.len)
-    m->client_out.len = m->client_out_off = 0;
-  ch_buf_append (&m->client_out, hdr, sizeof (hdr));
-  ch_buf_append (&m->client_out, data, len);
-  flush_client (m);
-}
-
-static bool
-stdin_waits (const struct ch_mon *m)
-{
-  return m->in_fd >= 0 && m->stdin_off < m->stdin_pending.len;
-}
-
-/* Feed the chute's stdin without blocking; true once nothing is pending. */
-static bool
-flush_stdin (struct ch_mon *m)
-{
-  while (m->stdin_off < m->stdin_pending.len && m->in_fd >= 0)
-    {
-      ssize_t n = write (m->in_fd, m->stdin_pending.data + m->stdin_off, m->stdin_pending.len - m->stdin_off);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == EAGAIN)
-        return false;
-      if (n < 0)
-        break; /* the chute closed its stdin: what it did not take is lost */
-      m->stdin_off += n;
-    }
-  m->stdin_pending.len = m->stdin_off = 0;
-  return true;
-}
-
-/* One read from the chute's output: into the log and to the client. Returns 0 at EOF. */
-static int
-relay_output (struct ch_mon *m, int *fd, bool is_err)
-{
-  char buf[8192];
-  ssize_t n = read (*fd, buf, sizeof (buf));
-  cleanup_error ch_error_t err = NULL;
-
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return 1;
-  if (n <= 0)
-    {
-      close (*fd);
-      *fd = -1;
-      return 0;
-    }
-  if (ch_log_write (&m->log, is_err ? "stderr" : "stdout", buf, n, &err) < 0)
-    ch_error_print (&err, "chuted-monitor");
-  send_client (m, is_err ? CH_FRAME_STDERR : CH_FRAME_STDOUT, buf, n);
-  return 1;
-}
-
-static void
-process_client_frames (struct ch_mon *m)
-{
-  cleanup_error ch_error_t err = NULL;
-  uint8_t type;
-  const uint8_t *data;
-  size_t len;
-  int r;
-
-  while ((r = ch_frame_next (m->rd, &type, &data, &len, &err)) > 0)
-    {
-      if (type == CH_FRAME_STDIN && m->in_fd >= 0)
-        {
-          ch_buf_append (&m->stdin_pending, data, len);
-          if (!flush_stdin (m))
-            {
-              /* the rest of the client's frames wait until the chute reads */
-              ch_frame_consume (m->rd);
-              return;
-            }
-        }
-      else if (type == CH_FRAME_RM)
-        m->client_removes = true;
-      else if (type == CH_FRAME_EOF && m->in_fd >= 0 && !m->cfg.tty)
-        {
-          close (m->in_fd);
-          m->in_fd = -1;
-        }
-      else if (type == CH_FRAME_RESIZE && m->cfg.tty && m->out_fd >= 0)
-        {
-          unsigned rows, cols;
-          char s[32];
-          snprintf (s, sizeof (s), "%.*s", (int) (len < 31 ? len : 31), (const char *) data);
-          if (sscanf (s, "%u %u", &rows, &cols) == 2)
-            {
-              struct winsize ws = { .ws_row = rows, .ws_col = cols };
-              ioctl (m->out_fd, TIOCSWINSZ, &ws);
-            }
-        }
-      ch_frame_consume (m->rd);
-    }
-  if (r < 0)
-    drop_client (m, err->msg);
-}
-
-/* Read from the client (never while stdin waits for the chute: the client's
- * data then stays in the socket, and the client is the one that waits). */
-static void
-handle_client (struct ch_mon *m)
-{
-  cleanup_error ch_error_t err = NULL;
-  int r = ch_frame_read_some (m->rd, m->client_fd, &err);
-
-  if (r < 0 && (err->status == EAGAIN || err->status == EWOULDBLOCK))
-    return;
-  if (r <= 0)
-    {
-      drop_client (m, NULL);
-      return;
-    }
-  process_client_frames (m);
-}
-
-static void
-accept_client (struct ch_mon *m)
-{
-  int c = accept4 (m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-  if (c < 0)
-    return;
-  if (m->client_fd >= 0)
-    {
-      /* one attached client at a time */
-      close (c);
-      return;
-    }
-  m->client_fd = c;
-  m->rd->have = 0;
-}
-
-static int
-listen_attach (struct ch_mon *m, ch_error_t *err)
-{
-  cleanup_free char *path = xasprintf ("%s/%s", m->run_dir, CH_MON_ATTACH);
-  struct sockaddr_un sun = { .sun_family = AF_UNIX };
-  int fd;
-
-  if (strlen (path) >= sizeof (sun.sun_path))
-    return ch_error (err, ENAMETOOLONG, "attach socket path `%s`", path);
-  strcpy (sun.sun_path, path);
-  unlink (path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return ch_error (err, errno, "socket");
-  if (bind (fd, (struct sockaddr *) &sun, sizeof (sun)) < 0 || chmod (path, 0600) < 0 || listen (fd, 4) < 0)
-    {
-      int e = errno;
-      close (fd);
-      return ch_error (err, e, "listen on `%s`", path);
-    }
-  m->listen_fd = fd;
-  return 0;
-}
-
-static void
 request_stop (struct ch_mon *m)
 {
   m->stopping = true;
@@ -318,6 +109,8 @@ run_loop (struct ch_mon *m, int *wstatus)
       int n = 0, timeout = -1;
       int i_sig, i_out = -1, i_err = -1, i_listen = -1, i_client = -1, i_in = -1;
 
+      int pause = ch_mon_output_pause_ms (m);
+
       if (reaped)
         {
           /* the pid namespace is gone with its init: outputs close promptly,
@@ -326,40 +119,44 @@ run_loop (struct ch_mon *m, int *wstatus)
             return;
           timeout = 200;
         }
+      if (pause > 0 && (timeout < 0 || pause < timeout))
+        timeout = pause;
       i_sig = n;
       pf[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
-      if (m->out_fd >= 0)
+      if (m->out_fd >= 0 && pause == 0)
         i_out = n, pf[n++] = (struct pollfd){ .fd = m->out_fd, .events = POLLIN };
-      if (m->err_fd >= 0)
+      if (m->err_fd >= 0 && pause == 0)
         i_err = n, pf[n++] = (struct pollfd){ .fd = m->err_fd, .events = POLLIN };
       if (m->listen_fd >= 0)
         i_listen = n, pf[n++] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
       if (m->client_fd >= 0)
         {
-          short ev = (stdin_waits (m) ? 0 : POLLIN) | (m->client_out.len > m->client_out_off ? POLLOUT : 0);
+          short ev = (ch_mon_stdin_waits (m) ? 0 : POLLIN) | (m->client_out.len > m->client_out_off ? POLLOUT : 0);
           i_client = n, pf[n++] = (struct pollfd){ .fd = m->client_fd, .events = ev };
         }
-      if (stdin_waits (m))
+      if (ch_mon_stdin_waits (m))
         i_in = n, pf[n++] = (struct pollfd){ .fd = m->in_fd, .events = POLLOUT };
       n = poll (pf, n, timeout);
       if (n < 0 && errno == EINTR)
         continue;
+      if (n == 0 && pause > 0)
+        continue; /* the output budget allows reading again */
       if (n == 0)
         return; /* drain timeout after the init is gone */
       if (pf[i_sig].revents & POLLIN)
         reaped |= handle_signals (m, wstatus);
       if (i_out >= 0 && pf[i_out].revents)
-        relay_output (m, &m->out_fd, false);
+        ch_mon_relay_output (m, &m->out_fd, false);
       if (i_err >= 0 && pf[i_err].revents)
-        relay_output (m, &m->err_fd, true);
+        ch_mon_relay_output (m, &m->err_fd, true);
       if (i_listen >= 0 && (pf[i_listen].revents & POLLIN))
-        accept_client (m);
-      if (i_in >= 0 && pf[i_in].revents && flush_stdin (m) && m->client_fd >= 0)
-        process_client_frames (m);
+        ch_mon_accept_client (m);
+      if (i_in >= 0 && pf[i_in].revents && ch_mon_flush_stdin (m) && m->client_fd >= 0)
+        ch_mon_process_client_frames (m);
       if (i_client >= 0 && m->client_fd >= 0 && (pf[i_client].revents & POLLOUT))
-        flush_client (m);
+        ch_mon_flush_client (m);
       if (i_client >= 0 && m->client_fd >= 0 && (pf[i_client].revents & ~POLLOUT))
-        handle_client (m);
+        ch_mon_handle_client (m);
     }
 }
 
@@ -465,36 +262,6 @@ report (int ready_fd, enum ch_report_kind kind, pid_t pid, int code, const char 
     ch_error_release (&err);
 }
 
-/* The chute has ended: let the client take what it has not yet, but a
- * client that takes nothing for 5 s is given up on. */
-static void
-finish_client (struct ch_mon *m)
-{
-  while (m->client_fd >= 0 && m->client_out.len > m->client_out_off)
-    {
-      struct pollfd pf = { .fd = m->client_fd, .events = POLLOUT };
-      int r = poll (&pf, 1, 5000);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
-        {
-          drop_client (m, "the client took nothing for 5 s after the chute ended");
-          return;
-        }
-      flush_client (m);
-    }
-}
-
-static void
-wait_for_client (struct ch_mon *m)
-{
-  struct pollfd pf = { .fd = m->listen_fd, .events = POLLIN };
-
-  /* the CLI connects right after "listening"; don't hang forever if it died */
-  if (poll (&pf, 1, 30000) > 0)
-    accept_client (m);
-}
-
 static void
 run_on_exit (struct ch_mon *m)
 {
@@ -538,7 +305,7 @@ setup (struct ch_mon *m, const char *run_dir, ch_error_t *err)
   m->sigfd = signalfd (-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (m->sigfd < 0)
     return ch_error (err, errno, "signalfd");
-  return listen_attach (m, err);
+  return ch_mon_listen_attach (m, err);
 }
 
 int
@@ -562,7 +329,7 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
   if (m.cfg.attach_wait)
     {
       report (ready_fd, CH_REPORT_LISTENING, 0, 0, NULL);
-      wait_for_client (&m);
+      ch_mon_wait_for_client (&m);
     }
 
   for (;;)
@@ -617,10 +384,10 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
     struct pollfd pf = { .fd = m.client_fd, .events = POLLIN };
     /* a chute that ends at once may beat the client's frames: read them */
     if (m.client_fd >= 0 && poll (&pf, 1, 0) == 1)
-      handle_client (&m);
+      ch_mon_handle_client (&m);
     snprintf (code, sizeof (code), "%d", m.exit_code);
-    send_client (&m, CH_FRAME_EXIT, code, strlen (code));
-    finish_client (&m);
+    ch_mon_send_client (&m, CH_FRAME_EXIT, code, strlen (code));
+    ch_mon_finish_client (&m);
     /* the client got the exit and said it removes the chute */
     handed_over = m.client_removes && m.client_fd >= 0;
   }

@@ -44,4 +44,42 @@ wait_for 50 test -s "$T_DIR/slow.rc"
 if [ "$(cat "$T_DIR/slow.rc" 2>/dev/null)" != 0 ]; then pass "the dropped client exits non-zero"; else fail "the dropped client exited 0"; fi
 no_leftovers "stalled client"
 
+# --- kill -9 of `chuted run -d` at random points of its start ---------------
+# The next command's reaper finishes nothing and guesses nothing: a start
+# whose CLI died either went through (its monitor runs the chute) or is
+# undone to a clean `created` chute (like podman's), never half-made.
+export CHUTED_BRIDGE=chtflt0 CHUTED_SUBNET=10.231.120.0/24
+veths() { ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -c '^chv-0ae778'; }
+t0=$(date +%s%N)
+check "run -d on a bridge" chuted run -d --name chuted-test-k0 --rootfs "$R" -- /bin/sleep 1000
+span=$(( ($(date +%s%N) - t0) / 1000000 + 20 ))
+chuted rm -f chuted-test-k0 >/dev/null
+for i in $(seq 1 30); do
+  "$CHUTED" run -d --name chuted-test-k$i --rootfs "$R" -- /bin/sleep 1000 >/dev/null 2>&1 &
+  KP=$!
+  sleep "$(awk -v r=$RANDOM -v s=$span 'BEGIN{printf "%.3f", r % s / 1000}')"
+  kill -9 $KP 2>/dev/null; wait $KP 2>/dev/null
+done
+chuted ps -a >/dev/null
+bad=""; running=0
+for i in $(seq 1 30); do
+  n=chuted-test-k$i; s=$(status_of $n)
+  case "$s" in
+    running) running=$((running + 1))
+      [ "$(chuted exec $n -- echo ok 2>/dev/null)" = ok ] || bad="$bad $n:running-but-no-exec" ;;
+    created|"")
+      grep -q "$T_RUNROOT/netns/$n " /proc/mounts && bad="$bad $n:netns"
+      [ -n "$(find /sys/fs/cgroup -maxdepth 4 -type d -path "*$T_CGPARENT*/$n" 2>/dev/null)" ] && bad="$bad $n:cgroup"
+      [ -e "$T_RUNROOT/oci/$n" ] && bad="$bad $n:oci-state" ;;
+    *) bad="$bad $n:$s" ;;
+  esac
+done
+eq "30 killed starts: each chute runs or is cleanly created" "$bad" ""
+eq "one veth per running chute, none for the others" "$(veths)" "$running"
+for i in $(seq 1 30); do chuted rm -f chuted-test-k$i >/dev/null 2>&1; done
+eq "all removable" "$(chuted ps -a -q)" ""
+check "network prune" chuted network prune
+no_leftovers "killed starts"
+unset CHUTED_BRIDGE CHUTED_SUBNET
+
 finish

@@ -239,6 +239,23 @@ lock_monitor (const char *run_dir, int *fd, ch_error_t *err)
   return 0;
 }
 
+/* A monitor started by a chuted from before monitor.lock: judged by its
+ * recorded pid's command line, so an upgrade does not take running chutes
+ * for orphans. */
+static bool
+monitor_by_pid (const struct ch_ctx *ctx, const char *name)
+{
+  cleanup_json json_t *st = ch_chute_status (ctx, name);
+  int pid = (int) json_integer_value (json_object_get (st, "monitor_pid"));
+  cleanup_free char *path = xasprintf ("/proc/%d/cmdline", pid);
+  cleanup_free char *cmd = NULL;
+  cleanup_error ch_error_t err = NULL;
+
+  if (pid <= 0 || ch_read_file (path, &cmd, NULL, &err) < 0)
+    return false;
+  return strstr (cmd, "chuted-monitor") != NULL;
+}
+
 bool
 ch_chute_monitor_alive (const struct ch_ctx *ctx, const char *name)
 {
@@ -247,6 +264,8 @@ ch_chute_monitor_alive (const struct ch_ctx *ctx, const char *name)
   cleanup_close int fd = open (path, O_RDWR | O_CLOEXEC);
   struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
+  if (fd < 0 && errno == ENOENT)
+    return monitor_by_pid (ctx, name);
   if (fd < 0 || fcntl (fd, F_OFD_GETLK, &fl) < 0)
     return false;
   return fl.l_type != F_UNLCK;

@@ -43,6 +43,15 @@ kill "$READER"; wait "$READER" 2>/dev/null
 wait_for 50 test -s "$T_DIR/slow.rc"
 if [ "$(cat "$T_DIR/slow.rc" 2>/dev/null)" != 0 ]; then pass "the dropped client exits non-zero"; else fail "the dropped client exited 0"; fi
 no_leftovers "stalled client"
+# a chute that never reads the stdin its client pours in: the monitor keeps
+# the data pending instead of blocking in write(2)
+head -c 20000000 /dev/zero | "$CHUTED" run -i --name chuted-test-deaf --net none --rootfs "$R" -- /bin/sleep 1000 >/dev/null 2>&1 &
+DEAF=$!
+wait_for 100 test -e "$T_RUNROOT/chutes/chuted-test-deaf/init.pid"
+check "stop -t 1 a chute that does not read its stdin" chuted stop -t 1 chuted-test-deaf
+wait "$DEAF" 2>/dev/null
+check "rm -f" chuted rm -f chuted-test-deaf
+no_leftovers "deaf chute"
 
 # --- a log flood ---------------------------------------------------------------
 check "run -d: 5 MB of yes, then a 100 KB line" chuted run -d --name chuted-test-flood --log-max 200k --net none --rootfs "$R" -- \

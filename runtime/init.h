@@ -5,6 +5,7 @@
 
 #include "runtime/runtime.h"
 #include "runtime/passwd.h"
+#include "runtime/report.h"
 #include "runtime/spec.h"
 
 #include <seccomp.h>
@@ -27,7 +28,6 @@ __attribute__ ((noreturn)) void ch_init_main (const struct ch_init_args *a);
 
 /* Exit code and error line for the init/exec error channel. */
 int ch_exec_error_code (int errnum);
-void ch_report_error (int fd, int code, ch_error_t *err);
 
 /* The parent finishes what it does for the init's cgroup (oom_score_adj;
  * the v2 hierarchy where clone3 could not place the init in it, a

@@ -220,15 +220,3 @@ out:
   ch_creds_clear (&c);
   return ret;
 }
-
-void
-ch_report_error (int fd, int code, ch_error_t *err)
-{
-  cleanup_free char *line = xasprintf ("%d %s\n", code, *err && (*err)->msg ? (*err)->msg : "unknown error");
-  cleanup_error ch_error_t e = NULL;
-
-  if (fd < 0)
-    return;
-  signal (SIGPIPE, SIG_IGN); /* the reader may be gone; we _exit right after */
-  ch_write_all (fd, line, strlen (line), &e);
-}

@@ -156,10 +156,14 @@ save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, 
   j = json_pack ("{s:s, s:s, s:i, s:s, s:s, s:O, s:I, s:s, s:s}", "ociVersion", "1.0.2", "id", o->id, "pid",
                  (json_int_t) pid, "bundle", o->bundle, "rootfs", s->root_path, "annotations", s->annotations,
                  "chuted.startTime", (json_int_t) start, "chuted.cgroupPath", cgpath, "created", created);
+  /* start and delete run poststart/poststop as the config was at create */
+  if (s->hooks_json)
+    json_object_set (j, "chuted.hooks", s->hooks_json);
   return ch_json_save_file (path, j, 0600, err);
 }
 
-/* Wait for the init: 'R' ready, or "E<code> <message>". */
+/* Wait for the init: 'R' ready, "E<code> <message>", or 'H' (returns 1):
+ * its mounts are done and it waits for the create hooks. */
 static int
 wait_ready (int sock, int *code, ch_error_t *err)
 {
@@ -171,6 +175,8 @@ wait_ready (int sock, int *code, ch_error_t *err)
   while (n < 0 && errno == EINTR);
   if (n == 1 && buf[0] == 'R')
     return 0;
+  if (n == 1 && buf[0] == 'H')
+    return 1;
   if (n > 1 && buf[0] == 'E')
     {
       char *msg;
@@ -181,6 +187,22 @@ wait_ready (int sock, int *code, ch_error_t *err)
       return ch_error (err, 0, "%s", msg);
     }
   return ch_error (err, n < 0 ? errno : 0, "container init exited during setup");
+}
+
+/* prestart and createRuntime, in our namespaces, while the init waits
+ * before pivot_root; then the init gets the state for its own hooks. */
+static int
+run_create_hooks (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, int sock, ch_error_t *err)
+{
+  cleanup_free char *state = ch_hook_state (o->id, "creating", pid, o->bundle, s->annotations);
+  cleanup_free char *msg = xasprintf ("h%s", state);
+
+  if (ch_hooks_run (&s->hooks, CH_HOOK_PRESTART, state, o->bundle, err) < 0
+      || ch_hooks_run (&s->hooks, CH_HOOK_CREATE_RUNTIME, state, o->bundle, err) < 0)
+    return -1;
+  if (send (sock, msg, strlen (msg), MSG_NOSIGNAL) < 0)
+    return ch_error (err, errno, "send the state to the container init");
+  return 0;
 }
 
 int
@@ -217,11 +239,17 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       ch_error (err, 0, "process.terminal is set but there is no console socket to send the terminal to");
       goto out;
     }
-  if (!s->ns[CH_NS_MOUNT].enabled)
+  /* the spec's "inherit the runtime's namespace": mounts there would be the host's */
+  if (!s->ns[CH_NS_MOUNT].enabled
+      && (s->n_mounts || s->root_readonly || (s->masked_paths && *s->masked_paths)
+          || (s->readonly_paths && *s->readonly_paths)))
     {
-      ch_error (err, 0, "config.json: linux.namespaces: a mount namespace is required");
+      ch_error (err, 0, "config.json: mounts, root.readonly, maskedPaths and readonlyPaths need a mount namespace "
+                        "(linux.namespaces has none)");
       goto out;
     }
+  if (ch_ns_settings_check (s, err) < 0)
+    goto out;
   {
     cleanup_free char *parent = xstrdup (o->state_dir);
     char *sl = strrchr (parent, '/');
@@ -340,7 +368,10 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       ch_error (err, errno, "start the container init");
       goto out;
     }
-  if (wait_ready (sv[0], &code, err) < 0)
+  while ((t = wait_ready (sv[0], &code, err)) == 1)
+    if (run_create_hooks (o, s, c.pid, sv[0], err) < 0)
+      goto out;
+  if (t < 0)
     {
       if (o->init_exit_code)
         *o->init_exit_code = code;

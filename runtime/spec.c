@@ -169,6 +169,12 @@ ch_spec_from_json (json_t *config, const char *bundle, struct ch_spec **out, ch_
     goto fail;
   if (v && ch_spec_parse_linux (s, v, err) < 0)
     goto fail;
+  if (ch_spec_get (config, "", "hooks", JSON_OBJECT, false, &v, err) < 0)
+    goto fail;
+  if (v && ch_hooks_parse (v, &s->hooks, err) < 0)
+    goto fail;
+  if (v)
+    s->hooks_json = json_incref (v);
   if (ch_spec_get (config, "", "annotations", JSON_OBJECT, false, &v, err) < 0)
     goto fail;
   if (v)
@@ -243,6 +249,9 @@ ch_spec_free (struct ch_spec *s)
   for (i = 0; i < s->n_devices; i++)
     free (s->devices[i].path);
   free (s->devices);
+  ch_hooks_clear (&s->hooks);
+  if (s->hooks_json)
+    json_decref (s->hooks_json);
   if (s->annotations)
     json_decref (s->annotations);
   free (s);

@@ -155,6 +155,8 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
     return ch_error (err, errno, "chroot to `%s`", s->root_path);
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
     return ch_error (err, errno, "sethostname");
+  if (s->domainname && setdomainname (s->domainname, strlen (s->domainname)) < 0)
+    return ch_error (err, errno, "setdomainname");
   if (ch_sysctl_apply (s, err) < 0)
     return -1;
   if (own_mounts && ch_rootfs_finish (s, s->ns[CH_NS_USER].enabled, err) < 0)

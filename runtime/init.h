@@ -66,6 +66,9 @@ int ch_sysctl_apply (const struct ch_spec *s, ch_error_t *err);
 /* Refuse a hostname or sysctl that would land in a namespace of the host
  * (not listed, or joined by a path that is our own): checked before create. */
 int ch_ns_settings_check (const struct ch_spec *s, ch_error_t *err);
+/* process.c: refuse an AppArmor profile or SELinux label this host cannot
+ * apply (its LSM is not enabled), and any mount label. */
+int ch_labels_check (const struct ch_spec *s, ch_error_t *err);
 
 /* caps.c */
 int ch_caps_drop_bounding (const struct ch_caps *c, ch_error_t *err);

@@ -157,6 +157,10 @@ ch_spec_from_json (json_t *config, const char *bundle, struct ch_spec **out, ch_
     goto fail;
   if (v)
     s->hostname = xstrdup (json_string_value (v));
+  if (ch_spec_get (config, "", "domainname", JSON_STRING, false, &v, err) < 0)
+    goto fail;
+  if (v && json_string_value (v)[0])
+    s->domainname = xstrdup (json_string_value (v));
   if (ch_spec_get (config, "", "process", JSON_OBJECT, true, &v, err) < 0)
     goto fail;
   if (ch_spec_parse_process (s, v, err) < 0)
@@ -219,6 +223,10 @@ ch_spec_free (struct ch_spec *s)
   free (s->bundle);
   free (s->root_path);
   free (s->hostname);
+  free (s->domainname);
+  free (s->apparmor_profile);
+  free (s->selinux_label);
+  free (s->mount_label);
   free (s->additional_gids);
   free (s->username);
   ch_strv_free (s->args);

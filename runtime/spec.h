@@ -131,6 +131,7 @@ struct ch_spec
   char *root_path; /* absolute */
   bool root_readonly;
   char *hostname;
+  char *domainname;
 
   /* process */
   bool terminal;
@@ -151,6 +152,8 @@ struct ch_spec
   bool no_new_privileges;
   bool has_oom_score_adj;
   int oom_score_adj;
+  char *apparmor_profile; /* applied where AppArmor is enabled, else refused */
+  char *selinux_label;    /* the same with SELinux */
 
   struct ch_spec_mount *mounts;
   size_t n_mounts;
@@ -170,6 +173,8 @@ struct ch_spec
   struct ch_spec_device *devices;
   size_t n_devices;
   unsigned long rootfs_propagation; /* MS_* | MS_REC; default MS_SLAVE|MS_REC */
+  char *mount_label;                /* refused: chuted does not label mounts */
+  bool personality32;               /* linux.personality.domain LINUX32 */
 
   struct ch_hooks hooks;
   json_t *hooks_json; /* hooks as written: kept in state.json for start and delete */

@@ -59,6 +59,8 @@ ch_ns_settings_check (const struct ch_spec *s, ch_error_t *err)
 
   if (s->hostname && is_host_ns (s, CH_NS_UTS))
     return ch_error (err, 0, "config.json: hostname: unable to set hostname without a new UTS namespace");
+  if (s->domainname && is_host_ns (s, CH_NS_UTS))
+    return ch_error (err, 0, "config.json: domainname: unable to set domainname without a new UTS namespace");
   for (i = 0; s->sysctl && s->sysctl[i]; i += 2)
     {
       int t = sysctl_ns (s->sysctl[i]);

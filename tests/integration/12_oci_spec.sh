@@ -190,4 +190,30 @@ run_c '["sh", "-c", "grep ^Groups: /proc/self/status"]' '.process.user = {uid: 0
 eq "supplementary groups without duplicates" "$RC:$(echo "$OUT" | tr -s '\t ' ' ')" "0:Groups: 10 29 40 "
 cp "$T_DIR/group.orig" "$B/rootfs/etc/group"
 no_leftovers "tmpcopyup and groups"
+
+# --- what this host cannot apply is refused, never dropped
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
+  run_c '["true"]' '.process.apparmorProfile = "docker-default"'
+  eq "apparmorProfile without AppArmor: refused" "$RC:$OUT" "1:chuted: config.json: process.apparmorProfile: AppArmor is not enabled on this host"
+else
+  skip "AppArmor is enabled here: the refusal is not testable"
+fi
+if [ ! -e /sys/fs/selinux ]; then
+  run_c '["true"]' '.process.selinuxLabel = "system_u:system_r:container_t:s0"'
+  eq "selinuxLabel without SELinux: refused" "$RC:$OUT" "1:chuted: config.json: process.selinuxLabel: SELinux is not enabled on this host"
+  run_c '["true"]' '.linux.mountLabel = "system_u:object_r:container_file_t:s0"'
+  eq "mountLabel without SELinux: refused" "$RC:$OUT" "1:chuted: config.json: linux.mountLabel: SELinux is not enabled on this host"
+else
+  skip "SELinux is enabled here: the refusals are not testable"
+fi
+run_c '["true"]' '.process.scheduler = {"policy": "SCHED_BATCH"}'
+eq "process.scheduler: refused" "$RC:$OUT" "1:chuted: config.json: process.scheduler: not supported by chuted"
+run_c '["true"]' '.linux.intelRdt = {"closID": "x"}'
+eq "linux.intelRdt: refused" "$RC:$OUT" "1:chuted: config.json: linux.intelRdt: not supported by chuted"
+check_fails "refusals leave no state" test -e "$T_RUNROOT/oci/chuted-test-p$N"
+run_c '["sh", "-c", "uname -m; cat /proc/sys/kernel/domainname"]' '.linux.personality = {"domain": "LINUX32"} | .domainname = "chuted.test"'
+eq "personality LINUX32 and domainname applied" "$RC:$(echo "$OUT" | tr '\n' ' ')" "0:i686 chuted.test "
+run_c '["true"]' 'del(.hostname) | .domainname = "x" | .linux.namespaces |= map(select(.type != "uts"))'
+eq "domainname without a uts namespace: refused" "$RC:$OUT" "1:chuted: config.json: domainname: unable to set domainname without a new UTS namespace"
+no_leftovers "refusals"
 finish

@@ -49,6 +49,8 @@ struct created
   int pidfd;
   pid_t pid;
   bool our_child;
+  const char *host_mounts; /* the rootfs whose mounts are in our namespace */
+  int host_mounts_before;  /* mounts at it before the init ran */
 };
 
 static void
@@ -63,6 +65,11 @@ undo (struct created *c)
         waitpid (c->pid, NULL, 0);
       close (c->pidfd);
     }
+  /* only a bind the init made: the count went up since before the clone */
+  if (c->host_mounts && ch_mounts_at (c->host_mounts, &e) > c->host_mounts_before
+      && ch_rootfs_host_umount (c->host_mounts, &e) < 0)
+    ch_error_release (&e);
+  ch_error_release (&e);
   if (c->cg)
     {
       if (ch_cgroup_destroy (c->cg, &e) < 0)
@@ -159,6 +166,8 @@ save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, 
   /* start and delete run poststart/poststop as the config was at create */
   if (s->hooks_json)
     json_object_set (j, "chuted.hooks", s->hooks_json);
+  if (ch_spec_host_mounts (s))
+    json_object_set_new (j, "chuted.hostMounts", json_true ());
   return ch_json_save_file (path, j, 0600, err);
 }
 
@@ -194,7 +203,7 @@ wait_ready (int sock, int *code, ch_error_t *err)
 static int
 run_create_hooks (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, int sock, ch_error_t *err)
 {
-  cleanup_free char *state = ch_hook_state (o->id, "creating", pid, o->bundle, s->annotations);
+  cleanup_free char *state = ch_hook_state (o->id, "created", pid, o->bundle, s->annotations);
   cleanup_free char *msg = xasprintf ("h%s", state);
 
   if (ch_hooks_run (&s->hooks, CH_HOOK_PRESTART, state, o->bundle, err) < 0
@@ -239,14 +248,12 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       ch_error (err, 0, "process.terminal is set but there is no console socket to send the terminal to");
       goto out;
     }
-  /* the spec's "inherit the runtime's namespace": mounts there would be the host's */
-  if (!s->ns[CH_NS_MOUNT].enabled
-      && (s->n_mounts || s->root_readonly || (s->masked_paths && *s->masked_paths)
-          || (s->readonly_paths && *s->readonly_paths)))
+  if (ch_spec_host_mounts (s))
     {
-      ch_error (err, 0, "config.json: mounts, root.readonly, maskedPaths and readonlyPaths need a mount namespace "
-                        "(linux.namespaces has none)");
-      goto out;
+      c.host_mounts_before = ch_mounts_at (s->root_path, err);
+      if (c.host_mounts_before < 0)
+        goto out;
+      c.host_mounts = s->root_path;
     }
   if (ch_ns_settings_check (s, err) < 0 || ch_labels_check (s, err) < 0)
     goto out;

@@ -81,11 +81,19 @@ run_one (const struct ch_hook *h, int stdin_fd, const char *cwd, ch_error_t *err
   int status = 0;
   pid_t pid;
 
+  struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+  int ret;
+
   if (lseek (stdin_fd, 0, SEEK_SET) < 0)
     return ch_error (err, errno, "rewind the state");
+  /* a caller that ignores SIGCHLD (SIG_IGN) would lose the exit status */
+  sigaction (SIGCHLD, &dfl, &old);
   pid = fork ();
   if (pid < 0)
-    return ch_error (err, errno, "fork");
+    {
+      sigaction (SIGCHLD, &old, NULL);
+      return ch_error (err, errno, "fork");
+    }
   if (pid == 0)
     {
       ch_signals_reset ();
@@ -94,7 +102,9 @@ run_one (const struct ch_hook *h, int stdin_fd, const char *cwd, ch_error_t *err
       execve (h->path, h->args ? h->args : argv0, h->env ? h->env : environ);
       _exit (errno == ENOENT ? 127 : 126);
     }
-  if (wait_hook (pid, h->timeout, &status, err) < 0)
+  ret = wait_hook (pid, h->timeout, &status, err);
+  sigaction (SIGCHLD, &old, NULL);
+  if (ret < 0)
     return -1;
   if (WIFSIGNALED (status))
     return ch_error (err, 0, "killed by signal %d", WTERMSIG (status));
@@ -119,8 +129,9 @@ ch_hooks_run (const struct ch_hooks *hooks, enum ch_hook_kind kind, const char *
     if (run_one (&hooks->list[kind][i], fd, cwd, err) < 0)
       {
         ch_error_prefix (err, "%s hook `%s`", ch_hook_names[kind], hooks->list[kind][i].path);
-        /* poststop: the spec's "log a warning", and the others still run */
-        if (kind != CH_HOOK_POSTSTOP)
+        /* poststart, poststop: the spec's "log a warning", and the lifecycle
+         * and the remaining hooks continue (runtime-spec 1.1 lifecycle) */
+        if (kind != CH_HOOK_POSTSTART && kind != CH_HOOK_POSTSTOP)
           return -1;
         fprintf (stderr, "chuted: warning: %s\n", (*err)->msg);
         ch_error_release (err);

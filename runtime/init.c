@@ -110,7 +110,7 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
 {
   const struct ch_spec *s = a->spec;
   struct ch_cgroup_gate gate = { .sync_fd = -1 };
-  bool own_mounts = s->ns[CH_NS_MOUNT].enabled && !s->ns[CH_NS_MOUNT].path;
+  bool fresh_mnt = s->ns[CH_NS_MOUNT].enabled && !s->ns[CH_NS_MOUNT].path;
   char go;
   int ret;
 
@@ -131,7 +131,7 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
   ch_cgroup_join_close (a->cg_join);
   /* exec.fifo is reopened through /proc/self/fd: without a rootfs of our
    * own making there may be no /proc of our pid namespace later */
-  if (!own_mounts && (*proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+  if (!fresh_mnt && (*proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return ch_error (err, errno, "open /proc");
   if (s->ns[CH_NS_USER].path && join_ns (s->ns[CH_NS_USER].path, CLONE_NEWUSER, err) < 0)
     return -1;
@@ -141,25 +141,21 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
     return ch_error (err, errno, "become root in the user namespace (is 0 mapped?)");
   gate.sync_fd = a->sync_fd;
   gate.unshare_ns = s->ns[CH_NS_CGROUP].enabled && !s->ns[CH_NS_CGROUP].path;
-  if (own_mounts && ch_rootfs_prepare (s, s->ns[CH_NS_USER].enabled, &gate, err) < 0)
+  if (ch_rootfs_prepare (s, s->ns[CH_NS_USER].enabled, &gate, err) < 0)
     return -1;
   if (ch_cgroup_gate_pass (&gate, err) < 0)
     return -1;
   if (ch_hooks_sync_needed (s) && create_hooks (a, hook_state, err) < 0)
     return -1;
-  if (own_mounts && ch_rootfs_pivot (s, err) < 0)
+  if (ch_rootfs_pivot (s, err) < 0)
     return -1;
-  /* no mount namespace of our own: the runtime's is inherited (create
-   * refused any mounts), the rootfs is only our root */
-  if (!s->ns[CH_NS_MOUNT].enabled && (chroot (s->root_path) < 0 || chdir ("/") < 0))
-    return ch_error (err, errno, "chroot to `%s`", s->root_path);
   if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
     return ch_error (err, errno, "sethostname");
   if (s->domainname && setdomainname (s->domainname, strlen (s->domainname)) < 0)
     return ch_error (err, errno, "setdomainname");
   if (ch_sysctl_apply (s, err) < 0)
     return -1;
-  if (own_mounts && ch_rootfs_finish (s, s->ns[CH_NS_USER].enabled, err) < 0)
+  if (ch_rootfs_finish (s, s->ns[CH_NS_USER].enabled, err) < 0)
     return -1;
   if (s->terminal && ch_tty_setup (a->console_fd, err) < 0)
     return -1;

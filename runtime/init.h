@@ -48,7 +48,19 @@ int ch_cgroup_gate_pass (struct ch_cgroup_gate *g, ch_error_t *err);
  * pivot_root, then masked/readonly paths. */
 int ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *gate, ch_error_t *err);
 int ch_rootfs_pivot (const struct ch_spec *s, ch_error_t *err);
+/* No mount namespace of our own: the rootfs and its mounts are made in the
+ * runtime's (host's) namespace, where pivot_root would move the host's root. */
+static inline bool
+ch_spec_host_mounts (const struct ch_spec *s)
+{
+  return !s->ns[CH_NS_MOUNT].enabled;
+}
 int ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err);
+/* rootfs_hostns.c: a config without a mount namespace has its rootfs bind
+ * and mounts in ours: count the mounts at PATH (to know whether the init
+ * made its bind), and detach the bind with all it holds. */
+int ch_mounts_at (const char *path, ch_error_t *err);
+int ch_rootfs_host_umount (const char *root, ch_error_t *err);
 /* rootfs_copyup.c: copy the tree of LOWER (a directory fd) into UPPER. */
 int ch_rootfs_copyup (int lower, int upper, ch_error_t *err);
 /* rootfs_dev.c */
@@ -124,7 +136,8 @@ int ch_send_fd (int sock, int fd, ch_error_t *err);
 int ch_recv_fd (int sock, int *fd, ch_error_t *err);
 
 /* hooks.c: run the hooks of KIND in order, STATE (ch_hook_state) on their
- * stdin, in CWD (NULL: ours). Poststop failures are warnings on stderr. */
+ * stdin, in CWD (NULL: ours). Poststart and poststop failures are warnings
+ * on stderr. */
 int ch_hooks_run (const struct ch_hooks *hooks, enum ch_hook_kind kind, const char *state, const char *cwd,
                   ch_error_t *err);
 char *ch_hook_state (const char *id, const char *status, pid_t pid, const char *bundle, json_t *annotations);

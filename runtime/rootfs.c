@@ -200,13 +200,18 @@ ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *
   cleanup_close int rootfd = -1;
   size_t i;
 
-  if (mount (NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+  bool host = ch_spec_host_mounts (s);
+
+  /* the host's "/" keeps its propagation */
+  if (!host && mount (NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
     return ch_error (err, errno, "set the propagation of /");
-  if (private_parents (s, err) < 0)
+  if (!host && private_parents (s, err) < 0)
     return -1;
   if (mount (s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
     return ch_error (err, errno, "bind rootfs `%s`", s->root_path);
-  if ((s->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE)) && mount (NULL, s->root_path, NULL, MS_PRIVATE, NULL) < 0)
+  /* in the host's namespace, our mounts must not propagate to its peers */
+  if ((host || (s->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE)))
+      && mount (NULL, s->root_path, NULL, MS_PRIVATE, NULL) < 0)
     return ch_error (err, errno, "make rootfs `%s` private", s->root_path);
   rootfd = open (s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
@@ -225,6 +230,12 @@ ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *
 int
 ch_rootfs_pivot (const struct ch_spec *s, ch_error_t *err)
 {
+  if (ch_spec_host_mounts (s))
+    {
+      if (chroot (".") < 0 || chdir ("/") < 0)
+        return ch_error (err, errno, "chroot to `%s`", s->root_path);
+      return 0;
+    }
   /* pivot_root(".", ".") stacks the old root on the new one; detaching it
    * leaves only the rootfs without needing a directory for the old root. */
   if (syscall (SYS_pivot_root, ".", ".") < 0)

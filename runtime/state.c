@@ -232,13 +232,8 @@ ch_container_start (const char *state_dir, ch_error_t *err)
       ch_error (err, errno, "remove `%s`", fifo);
       goto out;
     }
-  /* a failed poststart stops the container (runtime-spec lifecycle step 9) */
   if (state_hooks (&st, CH_HOOK_POSTSTART, "running", st.pid, err) < 0)
-    {
-      if (pidfd >= 0)
-        syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-      goto out;
-    }
+    goto out;
   ret = 0;
 out:
   ch_state_clear (&st);
@@ -306,6 +301,13 @@ ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
     {
       syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
       wait_gone (pidfd);
+    }
+  if (json_is_true (json_object_get (st.json, "chuted.hostMounts"))
+      && json_is_string (json_object_get (st.json, "rootfs"))
+      && ch_rootfs_host_umount (json_string_value (json_object_get (st.json, "rootfs")), err) < 0)
+    {
+      ch_state_clear (&st);
+      return ch_error_prefix (err, "delete container");
     }
   if (st.cgroup_path)
     {

@@ -190,7 +190,9 @@ console_server() {
   rm -f "$1"
   python3 - "$1" > "$2" 2>&1 <<'PY' &
 import array, os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
+# listening before the name appears: a client never meets a bound, not yet listening socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1] + ".new"); s.listen(1)
+os.rename(sys.argv[1] + ".new", sys.argv[1])
 c, _ = s.accept()
 fds = array.array("i")
 msg, anc, _, _ = c.recvmsg(256, socket.CMSG_SPACE(fds.itemsize))

@@ -19,7 +19,7 @@ eq "the command's exit status is passed on" "$rc" 7
 check "restored after a failing command" cmp "$P" "$T_DIR/orig"
 
 # interrupted like a Ctrl-C (the whole process group), once its policy is in place
-setsid "$HOLD" sleep 1000 & H=$!
+setsid "$HOLD" sleep 1000 2>/dev/null & H=$!  # sh says "Terminated" for sleep
 wait_for 100 grep -q 'exit 101' "$P"
 { kill -TERM -- -"$H"; wait "$H"; rc=$?; } 2>/dev/null
 eq "interrupted: exit status" "$rc" 130

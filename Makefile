@@ -7,6 +7,7 @@
 #   make check      install deps, build, run every test this host can run
 #   make bench      side-by-side benchmarks (tests/bench/)
 #   make SAN=1      AddressSanitizer + UBSan build into build-asan/
+#   make install    PREFIX=/usr/local DESTDIR= INIT=systemd|procd (see below); make uninstall
 
 CC ?= cc
 SAN ?=
@@ -178,6 +179,48 @@ vm-check: all $(B)/chuted-sys-probe
 clean:
 	rm -rf build build-asan build-fuzz
 
+# make install [PREFIX=/usr/local] [DESTDIR=] [INIT="systemd procd"]: the
+# programs find each other in /proc/self/exe's directory, so they go side by
+# side into LIBEXECDIR and PATH gets only a symlink to chuted (the kernel
+# resolves it). INIT picks the boot scripts (`chuted start --all`): the
+# systemd unit, OpenWrt's procd init script, or both; by default the one this
+# host runs. make uninstall removes exactly those files.
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+LIBEXECDIR = $(PREFIX)/libexec/chuted
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INITDIR ?= /etc/init.d
+INIT ?= $(if $(wildcard /etc/openwrt_release),procd,systemd)
+INSTALL ?= install
+STRIP ?= strip
+INSTALLED_PROGS := $(notdir $(PROGS))
+SUBST_BINDIR = sed 's|@BINDIR@|$(BINDIR)|g'
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 755 -s --strip-program=$(STRIP) $(PROGS) $(DESTDIR)$(LIBEXECDIR)/
+	ln -sf ../libexec/chuted/chuted $(DESTDIR)$(BINDIR)/chuted
+ifneq ($(filter systemd,$(INIT)),)
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(SUBST_BINDIR) tools/install/chuted.service > $(DESTDIR)$(SYSTEMDUNITDIR)/chuted.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/chuted.service
+endif
+ifneq ($(filter procd,$(INIT)),)
+	$(INSTALL) -d $(DESTDIR)$(INITDIR)
+	$(SUBST_BINDIR) tools/install/chuted.init > $(DESTDIR)$(INITDIR)/chuted
+	chmod 755 $(DESTDIR)$(INITDIR)/chuted
+endif
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/chuted $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(INSTALLED_PROGS))
+	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
+ifneq ($(filter systemd,$(INIT)),)
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chuted.service
+endif
+ifneq ($(filter procd,$(INIT)),)
+	rm -f $(DESTDIR)$(INITDIR)/chuted
+endif
+
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all unit deps check demo bench clean fuzz fuzz-build vm vm-check
+.PHONY: all unit deps check demo bench clean fuzz fuzz-build vm vm-check install uninstall

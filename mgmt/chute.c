@@ -80,6 +80,7 @@ ch_chute_to_json (const struct ch_chute *c)
   json_object_set_new (o, "privileged", json_boolean (c->privileged));
   set_str (o, "restart", ch_restart_name (c->restart));
   set_int (o, "restart_max", c->restart_max);
+  json_object_set_new (o, "user_stopped", json_boolean (c->user_stopped));
   set_int (r, "memory", c->memory);
   set_int (r, "memory_swap", c->memory_swap);
   set_int (r, "cpu_shares", c->cpu_shares);
@@ -148,6 +149,7 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
   if (restart && ch_restart_parse (restart, &c->restart, &c->restart_max, err) < 0)
     return ch_error_prefix (err, "chute.json: restart");
   c->restart_max = get_int (o, "restart_max", c->restart_max);
+  c->user_stopped = json_is_true (json_object_get (o, "user_stopped"));
   if (json_is_object (r))
     {
       c->memory = get_int (r, "memory", -1);
@@ -181,6 +183,8 @@ ch_restart_parse (const char *s, enum ch_restart *r, int *max, ch_error_t *err)
     *r = CH_RESTART_NO;
   else if (strcmp (s, "always") == 0)
     *r = CH_RESTART_ALWAYS;
+  else if (strcmp (s, "unless-stopped") == 0)
+    *r = CH_RESTART_UNLESS_STOPPED;
   else if (strcmp (s, "on-failure") == 0)
     *r = CH_RESTART_ON_FAILURE;
   else if (ch_has_prefix (s, "on-failure:"))
@@ -193,14 +197,26 @@ ch_restart_parse (const char *s, enum ch_restart *r, int *max, ch_error_t *err)
       *max = (int) n;
     }
   else
-    return ch_error (err, 0, "restart policy `%s` unknown (no, on-failure[:N], always)", s);
+    return ch_error (err, 0, "restart policy `%s` unknown (no, on-failure[:N], always, unless-stopped)", s);
   return 0;
 }
 
 const char *
 ch_restart_name (enum ch_restart r)
 {
-  return r == CH_RESTART_ALWAYS ? "always" : r == CH_RESTART_ON_FAILURE ? "on-failure" : "no";
+  return r == CH_RESTART_ALWAYS           ? "always"
+         : r == CH_RESTART_UNLESS_STOPPED ? "unless-stopped"
+         : r == CH_RESTART_ON_FAILURE     ? "on-failure"
+                                          : "no";
+}
+
+bool
+ch_chute_starts_at_boot (const struct ch_chute *c)
+{
+  /* a --rm chute is gone once it stops: nothing to bring back */
+  if (c->autoremove)
+    return false;
+  return c->restart == CH_RESTART_ALWAYS || (c->restart == CH_RESTART_UNLESS_STOPPED && !c->user_stopped);
 }
 
 /* NAME as it can be shown on one line: control characters, backslash and

@@ -14,7 +14,10 @@ enum ch_restart
 {
   CH_RESTART_NO,
   CH_RESTART_ON_FAILURE,
-  CH_RESTART_ALWAYS
+  CH_RESTART_ALWAYS,
+  /* as always, except that a chute stopped with `chuted stop` stays down
+   * across reboots (`start --all` skips it) until started again */
+  CH_RESTART_UNLESS_STOPPED
 };
 
 struct ch_chute
@@ -29,6 +32,7 @@ struct ch_chute
   bool tty, interactive, autoremove, read_only, privileged;
   enum ch_restart restart;
   int restart_max; /* on-failure:N, 0 = unbounded */
+  bool user_stopped; /* `chuted stop`ped and not started since (persisted) */
   int64_t memory, memory_swap, cpu_shares, cpu_quota, cpu_period, pids, blkio_weight; /* -1 unset */
   char *cpuset_cpus;
   uint64_t disk;     /* bytes the chute may write (upper dir, unpack bound) */
@@ -47,6 +51,8 @@ int ch_chute_from_json (json_t *j, struct ch_chute *c, ch_error_t *err);
 
 int ch_restart_parse (const char *s, enum ch_restart *r, int *max, ch_error_t *err);
 const char *ch_restart_name (enum ch_restart r);
+/* Does `chuted start --all` (run at boot) bring C back? */
+bool ch_chute_starts_at_boot (const struct ch_chute *c);
 
 /* THE name rule (no other folder has one): [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}
  * as docker, and no "..", since a name is a path and a cgroup component.

@@ -9,6 +9,7 @@
 #include "runtime/runtime.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +63,12 @@ start_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
       r = 0; /* already running: like docker, not an error */
       goto out;
     }
+  if (c.user_stopped)
+    {
+      c.user_stopped = false;
+      if (ch_chute_save (ctx, &c, err) < 0)
+        goto out;
+    }
   /* whatever the last run left (it ended by itself) is released first */
   if (ch_chute_down (ctx, name, err) < 0)
     goto out;
@@ -79,19 +86,66 @@ out:
   return r < 0 ? ch_error_prefix (err, "start `%s`", name) : 0;
 }
 
+/* `start --all`, what the boot unit runs: every chute whose policy brings it
+ * back (ch_chute_starts_at_boot) and that is not running. One that fails is
+ * reported and the others still start. */
+static int
+start_all (struct ch_ctx *ctx, ch_error_t *err)
+{
+  cleanup_strv char **names = NULL;
+  int failed = 0;
+
+  if (ch_chute_list (ctx, &names, err) < 0)
+    return -1;
+  for (char **n = names; *n; n++)
+    {
+      cleanup_error ch_error_t e = NULL;
+      struct ch_chute c;
+      bool boot;
+
+      ch_chute_init (&c);
+      if (ch_chute_load (ctx, *n, &c, &e) < 0)
+        {
+          ch_error_print (&e, "chuted: start --all");
+          failed++;
+          continue;
+        }
+      boot = ch_chute_starts_at_boot (&c);
+      ch_chute_clear (&c);
+      if (!boot || ch_chute_running (ctx, *n, NULL))
+        continue;
+      if (start_one (ctx, *n, &e) < 0)
+        {
+          ch_error_print (&e, "chuted");
+          failed++;
+          continue;
+        }
+      printf ("%s\n", *n);
+    }
+  if (failed == 0)
+    return 0;
+  ctx->fail_code = 1; /* not the last chute's own exit code */
+  return ch_error (err, 0, "start --all: %d chute%s did not start", failed, failed > 1 ? "s" : "");
+}
+
 int
 ch_cmd_start (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  int i = parse_timeout (argc, argv, &(int){ 0 }, NULL, err);
+  bool all = argc > 1 && strcmp (argv[1], "--all") == 0;
+  int i = all ? argc : parse_timeout (argc, argv, &(int){ 0 }, NULL, err);
 
   if (i < 0)
     return -1;
+  if (all && argc > 2)
+    return ch_error (err, 0, "start --all takes no chute name");
   {
     cleanup_close int g = -1;
     if (ch_lock_global (ctx, &g, err) < 0)
       return -1;
     ch_reap (ctx);
   }
+  if (all)
+    return start_all (ctx, err);
   for (; i < argc; i++)
     {
       if (start_one (ctx, argv[i], err) < 0)
@@ -111,10 +165,21 @@ stop_one (struct ch_ctx *ctx, const char *name, int timeout, ch_error_t *err)
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, err) < 0)
     return -1;
-  ch_chute_clear (&c);
   if (ch_lock_chute (ctx, name, &lock, err) < 0)
-    return -1;
-  r = ch_chute_stop (ctx, name, timeout, err);
+    {
+      ch_chute_clear (&c);
+      return -1;
+    }
+  /* recorded first: a reboot during the stop leaves an unless-stopped chute down */
+  r = 0;
+  if (!c.user_stopped)
+    {
+      c.user_stopped = true;
+      r = ch_chute_save (ctx, &c, err);
+    }
+  ch_chute_clear (&c);
+  if (r == 0)
+    r = ch_chute_stop (ctx, name, timeout, err);
   return r < 0 ? ch_error_prefix (err, "stop `%s`", name) : 0;
 }
 

@@ -18,7 +18,7 @@
 static const struct ch_cmd commands[] = {
   { "run", ch_cmd_run, "run [OPTIONS] (IMAGE | --rootfs DIR) [--] [COMMAND [ARG...]]" },
   { "create", ch_cmd_create, "create [OPTIONS] (IMAGE | --rootfs DIR) [--] [COMMAND...]" },
-  { "start", ch_cmd_start, "start [-a] NAME..." },
+  { "start", ch_cmd_start, "start [-a] NAME... | start --all   (every always/unless-stopped chute)" },
   { "stop", ch_cmd_stop, "stop [-t SECONDS] NAME..." },
   { "restart", ch_cmd_restart, "restart [-t SECONDS] NAME..." },
   { "rm", ch_cmd_rm, "rm [-f] NAME..." },

@@ -36,7 +36,8 @@ ch_monitor_write_config (struct ch_ctx *ctx, const struct ch_chute *c, const cha
     .bundle = bundle,
     .oci_dir = oci,
     .cgroup_path = cg,
-    .restart = c->restart == CH_RESTART_ALWAYS       ? CH_MON_RESTART_ALWAYS
+    /* unless-stopped differs from always only across boots (start --all) */
+    .restart = c->restart == CH_RESTART_ALWAYS || c->restart == CH_RESTART_UNLESS_STOPPED ? CH_MON_RESTART_ALWAYS
                : c->restart == CH_RESTART_ON_FAILURE ? CH_MON_RESTART_ON_FAILURE
                                                      : CH_MON_RESTART_NO,
     .restart_max = c->restart_max,

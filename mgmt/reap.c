@@ -60,7 +60,7 @@ monitor_died (struct ch_ctx *ctx, const char *name, json_t *st)
 
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, &err) == 0 && !stopping)
-    restart = c.restart == CH_RESTART_ALWAYS
+    restart = c.restart == CH_RESTART_ALWAYS || c.restart == CH_RESTART_UNLESS_STOPPED
               || (c.restart == CH_RESTART_ON_FAILURE && (c.restart_max == 0 || restarts < c.restart_max));
   ch_error_release (&err);
   if (ch_chute_stop (ctx, name, 0, &err) < 0)

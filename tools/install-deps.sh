@@ -33,11 +33,18 @@ fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# docker-registry and mosquitto start system services on install: the tests
-# run their own instances on 127.0.0.1, so stop the packaged ones.
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# docker-registry and mosquitto come with system services: the tests run their
+# own instances on 127.0.0.1, so the packaged ones must not start now, nor at
+# boot when this run is what installed them. A service already there (the
+# user's, or one an earlier run installed) is left as it is.
+# shellcheck disable=SC2086  # one word per package
+"$(dirname "$0")/hold-services.sh" apt-get install -y -qq --no-install-recommends $missing >/dev/null
 for s in docker-registry mosquitto; do
-  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$s" >/dev/null 2>&1 || true; fi
-  pkill -x "$s" 2>/dev/null || true
-  pkill -f "/usr/bin/$s" 2>/dev/null || true
+  case " $missing " in *" $s "*) ;; *) continue ;; esac
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --quiet "$s.service" 2>/dev/null && continue
+  elif update-rc.d "$s" disable >/dev/null 2>&1; then
+    continue
+  fi
+  echo "install-deps: could not disable $s's service: it will start at boot" >&2
 done

@@ -80,6 +80,42 @@ test_restart_and_names (void **state)
   assert_true (ch_chute_name_check ("", &err) < 0);
 }
 
+/* which chutes `start --all` brings back after a reboot, and the
+ * "stopped by the user" mark surviving chute.json */
+static void
+test_boot_policy (void **state)
+{
+  cleanup_error ch_error_t err = NULL;
+  cleanup_json json_t *j = NULL;
+  struct ch_chute a, b;
+  int max;
+
+  ch_chute_init (&a);
+  a.name = xstrdup ("web");
+  assert_int_equal (ch_restart_parse ("unless-stopped", &a.restart, &max, &err), 0);
+  assert_int_equal (a.restart, CH_RESTART_UNLESS_STOPPED);
+  assert_string_equal (ch_restart_name (a.restart), "unless-stopped");
+  assert_true (ch_chute_starts_at_boot (&a));
+  a.user_stopped = true;
+  assert_false (ch_chute_starts_at_boot (&a));
+  j = ch_chute_to_json (&a);
+  assert_int_equal (ch_chute_from_json (j, &b, &err), 0);
+  assert_int_equal (b.restart, CH_RESTART_UNLESS_STOPPED);
+  assert_true (b.user_stopped);
+  assert_false (ch_chute_starts_at_boot (&b));
+  ch_chute_clear (&b);
+  a.restart = CH_RESTART_ALWAYS;
+  assert_true (ch_chute_starts_at_boot (&a));
+  a.autoremove = true;
+  assert_false (ch_chute_starts_at_boot (&a));
+  a.autoremove = false;
+  a.restart = CH_RESTART_ON_FAILURE;
+  assert_false (ch_chute_starts_at_boot (&a));
+  a.restart = CH_RESTART_NO;
+  assert_false (ch_chute_starts_at_boot (&a));
+  ch_chute_clear (&a);
+}
+
 static void
 test_args_rule (void **state)
 {
@@ -363,7 +399,7 @@ main (void)
     cmocka_unit_test (test_args_rule),       cmocka_unit_test (test_log),
     cmocka_unit_test (test_frames),          cmocka_unit_test (test_name_rule),
     cmocka_unit_test (test_user_numbers),    cmocka_unit_test (test_limits),
-    cmocka_unit_test (test_rootfs_check),
+    cmocka_unit_test (test_rootfs_check),    cmocka_unit_test (test_boot_policy),
   };
   return cmocka_run_group_tests_name ("mgmt", tests, NULL, NULL);
 }

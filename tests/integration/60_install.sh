@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# make install / uninstall (PREFIX, DESTDIR): the programs side by side and
+# stripped, chuted on PATH through a symlink, the systemd unit (checked with
+# systemd-analyze verify) and the OpenWrt init script (run through a stand-in
+# for /etc/rc.common), both bringing a `--restart always` chute back.
+. "$(dirname "$0")/../lib.sh"
+R=$(make_rootfs)
+SAN=""
+[ "$BIN" = "$TOP/build-asan" ] && SAN=1
+PROGS="chuted chuted-runtime chuted-monitor chuted-image chuted-image-pull"
+mk() { make -s -C "$TOP" SAN="$SAN" INIT="systemd procd" "$@"; }
+
+# 1. a package's tree: DESTDIR, PREFIX=/usr
+D=$T_DIR/dest
+check "make install DESTDIR PREFIX=/usr" mk install DESTDIR="$D" PREFIX=/usr
+missing=""
+for p in $PROGS; do [ -x "$D/usr/libexec/chuted/$p" ] || missing="$missing $p"; done
+eq "the programs side by side in libexec/chuted" "$missing" ""
+debug=""
+for p in $PROGS; do readelf -S "$D/usr/libexec/chuted/$p" | grep -qE '\.(debug_|symtab)' && debug="$debug $p"; done
+eq "the programs are stripped" "$debug" ""
+eq "bin/chuted is a relative symlink" "$(readlink "$D/usr/bin/chuted")" ../libexec/chuted/chuted
+check "the installed chuted runs" sh -c "'$D/usr/bin/chuted' --version | grep -q '^chuted version'"
+eq "the unit starts the installed chuted" "$(grep '^ExecStart=' "$D/usr/lib/systemd/system/chuted.service")" "ExecStart=/usr/bin/chuted start --all"
+eq "the init script starts the installed chuted" "$(grep -c '^	/usr/bin/chuted start --all$' "$D/etc/init.d/chuted")" 1
+check "the init script is executable" test -x "$D/etc/init.d/chuted"
+check "make uninstall" mk uninstall DESTDIR="$D" PREFIX=/usr
+eq "uninstall leaves only directories" "$(find "$D" ! -type d)" ""
+
+# 2. installed for real under a prefix of the test's: the boot scripts run it
+P=$T_DIR/prefix
+check "make install PREFIX" mk install PREFIX="$P" INITDIR="$P/etc/init.d"
+C=$P/bin/chuted
+if command -v systemd-analyze >/dev/null; then
+  out=$(systemd-analyze verify "$P/lib/systemd/system/chuted.service" 2>&1); rc=$?
+  if [ $rc -eq 0 ] && [ -z "$out" ]; then pass "systemd-analyze verify chuted.service"; else fail "systemd-analyze verify: rc=$rc $out"; fi
+else skip "no systemd-analyze here"; fi
+
+# OpenWrt runs `/etc/rc.common /etc/init.d/chuted boot|start`: rc.common
+# sources the script and calls the action (boot's default is start).
+cat > "$T_DIR/rc.common" <<'EOF'
+initscript=$1 action=$2
+. "$initscript"
+echo "START=$START"
+"$action"
+EOF
+check "an always chute, run by the installed chuted" "$C" run -d --name boot --restart always --net none --rootfs "$R" -- sleep 1000
+check "stopped" "$C" stop -t 0 boot
+out=$(sh "$T_DIR/rc.common" "$P/etc/init.d/chuted" start 2>&1); rc=$?
+eq "init script start: what it ran said" "$rc $(echo $out)" "0 START=99 boot"
+eq "init script start: the chute runs" "$("$C" ps | awk '$1=="boot"{print $2}')" running
+out=$(sh "$T_DIR/rc.common" "$P/etc/init.d/chuted" stop 2>&1); rc=$?
+eq "init script stop leaves the chutes alone" "$rc $out $("$C" ps | awk '$1=="boot"{print $2}')" "0 START=99 running"
+# systemd here is not pid 1: run the unit's ExecStart= as it would
+check "stopped again" "$C" stop -t 0 boot
+exec_start=$(sed -n 's/^ExecStart=//p' "$P/lib/systemd/system/chuted.service")
+out=$($exec_start 2>&1); rc=$?
+eq "the unit's ExecStart=: what it ran said" "$rc $out" "0 boot"
+eq "the unit's ExecStart=: the chute runs" "$("$C" ps | awk '$1=="boot"{print $2}')" running
+check "rm -f" "$C" rm -f boot
+check "make uninstall PREFIX" mk uninstall PREFIX="$P" INITDIR="$P/etc/init.d"
+eq "uninstall leaves only directories" "$(find "$P" ! -type d)" ""
+no_leftovers "install"
+finish

@@ -1,5 +1,5 @@
 /* The container init, between clone and execve. Order matters:
- * namespaces → rootfs → pivot → hostname/sysctl → masked/readonly paths →
+ * namespaces → mounts → create hooks → pivot → hostname/sysctl → masked/readonly paths →
  * tty → cwd → fds CLOEXEC → [seccomp without no_new_privs] → identity/caps →
  * "ready" → exec.fifo → startContainer hooks → [seccomp with no_new_privs] → execve. */
 #include "runtime/init.h"
@@ -227,6 +227,11 @@ ch_init_main (const struct ch_init_args *a)
     {
       ch_error (&err, errno, "open exec.fifo");
       goto fail_late;
+    }
+  if (proc_fd >= 0)
+    {
+      close (proc_fd); /* the runtime's /proc: no hook or process may inherit it */
+      proc_fd = -1;
     }
   if (a->spec->hooks.n[CH_HOOK_START_CONTAINER] && start_hooks (a, hook_state, fd, &err) < 0)
     goto fail_late;

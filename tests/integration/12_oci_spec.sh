@@ -40,6 +40,15 @@ run_c '["sys_probe", "close_range"]' "$(ALLOW_BUT close_range) | .process.noNewP
 eq "noNewPrivileges false, non-root user: the filter loads while still privileged" "$RC:$(val close_range)" 0:EPERM
 run_c '["sh", "-c", "ls /proc/self/fd | wc -l"]' "$(ALLOW_BUT close_range) | .process.noNewPrivileges = false"
 eq "fds still closed on exec without close_range (0-2 and ls's own)" "$OUT" 4
+# crun agrees (the same bundle, its own state root)
+if command -v crun >/dev/null; then
+  cfg ".process.args = [\"sys_probe\", \"close_range\"] | $(ALLOW_BUT close_range getcwd) | .process.noNewPrivileges = false | .linux.cgroupsPath = \"/$T_CGPARENT/crun\""
+  # crun refuses the hybrid layout's cgroup2 mount: hide it in a mount namespace of its own
+  OUT=$(timeout 20 unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
+    crun --root "$T_DIR/crun" run --bundle "$B" chuted-test-crun 2>&1); RC=$?
+  eq "crun runs the same profile the same way" "$RC:$(val close_range)" 0:EPERM
+  crun --root "$T_DIR/crun" delete --force chuted-test-crun >/dev/null 2>&1
+fi
 
 # --- default profile: io_uring is refused (Docker's profile dropped it)
 run_c '["sys_probe", "io_uring"]'

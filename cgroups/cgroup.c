@@ -387,6 +387,14 @@ ch_cgroup_destroy (struct ch_cgroup *cg, ch_error_t *err)
   return 0;
 }
 
+int
+ch_cgroup_procs (struct ch_cgroup *cg, pid_t **pids, size_t *n, ch_error_t *err)
+{
+  if (cg_procs (cg->ops->procs_dir (cg), pids, n, err) < 0)
+    return ch_error_prefix (err, "cgroup %s", cg->path);
+  return 0;
+}
+
 char **
 ch_cgroup_paths (struct ch_cgroup *cg)
 {

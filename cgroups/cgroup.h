@@ -104,6 +104,8 @@ int ch_cgroup_stats (struct ch_cgroup *cg, struct ch_cgroup_stats *st, ch_error_
 int ch_cgroup_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err);
 /* Signal every process in the cgroup (cgroup.kill on v2 for SIGKILL when present). */
 int ch_cgroup_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err);
+/* The pids in the cgroup and its descendants (malloc'd; *N may be 0). */
+int ch_cgroup_procs (struct ch_cgroup *cg, pid_t **pids, size_t *n, ch_error_t *err);
 /* Kill what is left, wait for it to go, rmdir in every hierarchy. */
 int ch_cgroup_destroy (struct ch_cgroup *cg, ch_error_t *err);
 /* NULL-terminated list of "controller:/abs/path" (v2: "unified:/sys/fs/cgroup/...") for inspect. */

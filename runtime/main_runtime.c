@@ -10,8 +10,9 @@
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: chuted-runtime [--root DIR] [--run-root DIR] [--cgroup-parent PATH] oci "
-              "spec|create|start|state|kill|delete|run|exec|list ...\n");
+  fprintf (f, "usage: chuted-runtime [--root DIR] [--run-root DIR] [--cgroup-parent PATH] [--log FILE] "
+              "[--log-format json|text] [oci] "
+              "spec|create|start|state|kill|delete|run|exec|list|ps|pause|resume|update|features ...\n");
 }
 
 int
@@ -30,6 +31,7 @@ main (int argc, char **argv)
   ret = ch_oci_cli (&ctx, argc - i, argv + i, &err);
   if (ret < 0)
     {
+      ch_oci_log_error (&ctx, err->msg);
       ch_error_print (&err, "chuted");
       return ctx.fail_code;
     }

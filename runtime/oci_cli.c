@@ -1,15 +1,19 @@
 /* chuted-runtime's command line, runc-style: global options, the command
  * table, and what the commands share (state dir, id check, console socket,
- * pid file). State lives in RUN_ROOT/oci/ID. The commands are in
+ * pid file). State lives in ROOT/ID (--root, runc's meaning) or
+ * RUN_ROOT/oci/ID. The commands are in
  * runtime/oci_cli_<group>.c. */
+#include "runtime/init.h"
 #include "runtime/oci_cli.h"
 #include "runtime/runtime.h"
 
 #include "common/file.h"
+#include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,64 +29,152 @@ env_or (const char *name, const char *dflt)
   return v && *v ? v : dflt;
 }
 
+static int
+usage_error (void (*usage) (FILE *), int *exit_code, const char *fmt, const char *arg)
+{
+  fprintf (stderr, "chuted-runtime: ");
+  fprintf (stderr, fmt, arg);
+  fputc ('\n', stderr);
+  usage (stderr);
+  *exit_code = 2;
+  return -1;
+}
+
+/* runc's global options as podman, conmon and containerd pass them
+ * (--opt VALUE and --opt=VALUE), plus chuted's --run-root/--cgroup-parent. */
 int
 ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FILE *), int *exit_code)
 {
-  int i;
+  enum
+  {
+    O_ROOT = 0x100,
+    O_RUN_ROOT,
+    O_CGROUP_PARENT,
+    O_LOG,
+    O_LOG_FORMAT,
+    O_SYSTEMD_CGROUP,
+    O_DEBUG,
+    O_ROOTLESS,
+    O_VERSION,
+    O_HELP,
+  };
+  static const struct option opts[] = {
+    { "root", required_argument, 0, O_ROOT },
+    { "run-root", required_argument, 0, O_RUN_ROOT },
+    { "cgroup-parent", required_argument, 0, O_CGROUP_PARENT },
+    { "log", required_argument, 0, O_LOG },
+    { "log-format", required_argument, 0, O_LOG_FORMAT },
+    { "systemd-cgroup", no_argument, 0, O_SYSTEMD_CGROUP },
+    { "debug", no_argument, 0, O_DEBUG },
+    { "rootless", required_argument, 0, O_ROOTLESS },
+    { "version", no_argument, 0, O_VERSION },
+    { "help", no_argument, 0, O_HELP },
+    { 0 },
+  };
+  int c;
 
   *ctx = (struct ch_oci_ctx) {
-    .root = env_or ("CHUTED_ROOT", "/var/lib/chuted"),
     .run_root = env_or ("CHUTED_RUN_ROOT", "/run/chuted"),
     .cgroup_parent = env_or ("CHUTED_CGROUP_PARENT", "chuted"),
     .fail_code = 1,
   };
-  for (i = 1; i < argc && argv[i][0] == '-'; i++)
-    {
-      const char *o = argv[i];
-      const char **dst = strcmp (o, "--root") == 0             ? &ctx->root
-                         : strcmp (o, "--run-root") == 0      ? &ctx->run_root
-                         : strcmp (o, "--cgroup-parent") == 0 ? &ctx->cgroup_parent
-                                                              : NULL;
-      if (strcmp (o, "-h") == 0 || strcmp (o, "--help") == 0)
-        {
-          usage (stdout);
-          *exit_code = 0;
-          return -1;
-        }
-      if (strcmp (o, "--version") == 0)
-        {
-          printf ("chuted version 0.1.0\n");
-          *exit_code = 0;
-          return -1;
-        }
-      if (dst == NULL || i + 1 >= argc)
-        {
-          fprintf (stderr, "chuted-runtime: unknown global option `%s`\n", o);
-          usage (stderr);
-          *exit_code = 2;
-          return -1;
-        }
-      *dst = argv[++i];
-    }
-  if (i >= argc)
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+hv", opts, NULL)) != -1)
+    switch (c)
+      {
+      case O_ROOT:
+        ctx->root = optarg;
+        break;
+      case O_RUN_ROOT:
+        ctx->run_root = optarg;
+        break;
+      case O_CGROUP_PARENT:
+        ctx->cgroup_parent = optarg;
+        break;
+      case O_LOG:
+        ctx->log_path = optarg;
+        break;
+      case O_LOG_FORMAT:
+        if (strcmp (optarg, "json") != 0 && strcmp (optarg, "text") != 0)
+          return usage_error (usage, exit_code, "--log-format `%s`: want json or text", optarg);
+        ctx->log_json = strcmp (optarg, "json") == 0;
+        break;
+      case O_SYSTEMD_CGROUP:
+        ctx->systemd_cgroup = true;
+        break;
+      case O_DEBUG:
+        break; /* errors are all chuted-runtime prints */
+      case O_ROOTLESS:
+        /* runc's auto/true/false: chuted-runtime needs no rootless mode to
+         * learn it lacks privileges; "true" is a promise it cannot keep */
+        if (strcmp (optarg, "true") == 0)
+          return usage_error (usage, exit_code, "--rootless %s: not supported (run as root)", optarg);
+        if (strcmp (optarg, "false") != 0 && strcmp (optarg, "auto") != 0)
+          return usage_error (usage, exit_code, "--rootless `%s`: want true, false or auto", optarg);
+        break;
+      case 'v':
+      case O_VERSION:
+        printf ("chuted version 0.1.0\nspec: 1.0.2\n");
+        *exit_code = 0;
+        return -1;
+      case 'h':
+      case O_HELP:
+        usage (stdout);
+        *exit_code = 0;
+        return -1;
+      default:
+        return usage_error (usage, exit_code, "unknown global option `%s`", argv[optind - 1]);
+      }
+  if (optind >= argc)
     {
       usage (stderr);
       *exit_code = 2;
       return -1;
     }
-  if (ctx->root[0] != '/' || ctx->run_root[0] != '/')
+  if ((ctx->root && ctx->root[0] != '/') || ctx->run_root[0] != '/')
+    return usage_error (usage, exit_code, "%s", "--root and --run-root must be absolute paths");
+  return optind;
+}
+
+/* runc's --log: one line per error, as logrus writes it; conmon and podman
+ * read it back (json: a single {"level","msg","time"} object per line). */
+void
+ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg)
+{
+  cleanup_free char *now = NULL;
+  cleanup_free char *line = NULL;
+  cleanup_json json_t *j = NULL;
+  cleanup_close int fd = -1;
+
+  if (ctx->log_path == NULL)
+    return;
+  fd = open (ctx->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return; /* the error still goes to stderr */
+  now = ch_now_rfc3339 ();
+  if (ctx->log_json)
     {
-      fprintf (stderr, "chuted-runtime: --root and --run-root must be absolute paths\n");
-      *exit_code = 2;
-      return -1;
+      cleanup_free char *s = NULL;
+      j = json_pack ("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", now);
+      s = json_dumps (j, JSON_COMPACT);
+      line = xasprintf ("%s\n", s);
     }
-  return i;
+  else
+    {
+      /* logrus text quoting: the message inside "..." with " and \ escaped */
+      cleanup_json json_t *q = json_string (msg);
+      cleanup_free char *quoted = json_dumps (q, JSON_ENCODE_ANY);
+      line = xasprintf ("time=\"%s\" level=error msg=%s\n", now, quoted);
+    }
+  if (write (fd, line, strlen (line)) < 0)
+    return;
 }
 
 char *
 ch_oci_state_dir (struct ch_oci_ctx *ctx, const char *id)
 {
-  return xasprintf ("%s/oci/%s", ctx->run_root, id);
+  return ctx->root ? xasprintf ("%s/%s", ctx->root, id) : xasprintf ("%s/oci/%s", ctx->run_root, id);
 }
 
 static int
@@ -161,15 +253,16 @@ ch_oci_cli (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
     int (*fn) (struct ch_oci_ctx *, int, char **, ch_error_t *);
     bool enters; /* runs a process into a container: needs the sealed copy */
   } sub[] = {
-    { "spec", ch_oci_cmd_spec, false },     { "create", ch_oci_cmd_create, true }, { "start", ch_oci_cmd_start, false },
-    { "state", ch_oci_cmd_state, false },   { "kill", ch_oci_cmd_kill, false },    { "delete", ch_oci_cmd_delete, false },
-    { "run", ch_oci_cmd_run, true },        { "exec", ch_oci_cmd_exec, true },     { "list", ch_oci_cmd_list, false },
-    { "ps", ch_oci_cmd_list, false },
+    { "spec", ch_oci_cmd_spec, false },       { "create", ch_oci_cmd_create, true }, { "start", ch_oci_cmd_start, false },
+    { "state", ch_oci_cmd_state, false },     { "kill", ch_oci_cmd_kill, false },    { "delete", ch_oci_cmd_delete, false },
+    { "run", ch_oci_cmd_run, true },          { "exec", ch_oci_cmd_exec, true },     { "list", ch_oci_cmd_list, false },
+    { "ps", ch_oci_cmd_ps, false },           { "pause", ch_oci_cmd_pause, false },  { "resume", ch_oci_cmd_resume, false },
+    { "update", ch_oci_cmd_update, false },   { "features", ch_oci_cmd_features, false },
   };
   size_t i;
 
   if (argc < 2)
-    return ch_error (err, 0, "usage: chuted oci spec|create|start|state|kill|delete|run|exec|list ...");
+    return ch_error (err, 0, "usage: chuted oci spec|create|start|state|kill|delete|run|exec|list|ps|pause|resume|update|features ...");
   for (i = 0; i < sizeof (sub) / sizeof (sub[0]); i++)
     if (strcmp (argv[1], sub[i].name) == 0)
       {

@@ -130,3 +130,13 @@ ch_oci_cmd_delete (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *er
   return ch_container_delete (sd, force, err) < 0 ? -1 : 0;
 }
 
+
+int
+ch_oci_cmd_features (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_json json_t *f = ch_runtime_features ();
+  cleanup_free char *s = json_dumps (f, JSON_INDENT (4));
+
+  printf ("%s\n", s);
+  return 0;
+}

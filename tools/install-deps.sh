@@ -10,13 +10,13 @@ libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libnftnl-dev zlib1g-de
 libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libmosquitto-dev libcmocka-dev
 nettle-dev liblzma-dev libzstd-dev libbz2-dev
 busybox-static iproute2 nftables procps psmisc util-linux time curl openssl bsdutils
-crun runc umoci skopeo docker-registry mosquitto
+crun runc podman umoci skopeo docker-registry mosquitto
 qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs python3
 apache2-utils python3-cryptography
 "
 # benchmarks: peers and measuring tools; fuzzing: clang's libFuzzer
 case "${1:-}" in
-  --bench) PKGS="$PKGS hyperfine iperf3 podman gnuplot-nox" ;;
+  --bench) PKGS="$PKGS hyperfine iperf3 gnuplot-nox" ;;
   --fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
 esac
 missing=""

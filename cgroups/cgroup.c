@@ -339,6 +339,14 @@ ch_cgroup_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
 }
 
 int
+ch_cgroup_frozen (struct ch_cgroup *cg, bool *frozen, ch_error_t *err)
+{
+  if (cg->ops->frozen (cg, frozen, err) < 0)
+    return ch_error_prefix (err, "cgroup %s", cg->path);
+  return 0;
+}
+
+int
 ch_cgroup_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err)
 {
   if (cg->ops->kill_all (cg, sig, err) < 0)

@@ -40,6 +40,20 @@ ch_container_pause (const char *state_dir, bool pause, ch_error_t *err)
 }
 
 int
+ch_container_paused (const char *state_dir, bool *paused, ch_error_t *err)
+{
+  struct ch_cgroup *cg = NULL;
+  int ret;
+
+  *paused = false;
+  if (open_cgroup (state_dir, "state", &cg, err) < 0)
+    return -1;
+  ret = ch_cgroup_frozen (cg, paused, err);
+  ch_cgroup_free (cg);
+  return ret;
+}
+
+int
 ch_container_update (const char *state_dir, json_t *resources, ch_error_t *err)
 {
   struct ch_cgroup_resources r;

@@ -172,9 +172,16 @@ ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg)
 }
 
 char *
+ch_oci_state_root (struct ch_oci_ctx *ctx)
+{
+  return ctx->root ? xstrdup (ctx->root) : xasprintf ("%s/oci", ctx->run_root);
+}
+
+char *
 ch_oci_state_dir (struct ch_oci_ctx *ctx, const char *id)
 {
-  return ctx->root ? xasprintf ("%s/%s", ctx->root, id) : xasprintf ("%s/oci/%s", ctx->run_root, id);
+  cleanup_free char *root = ch_oci_state_root (ctx);
+  return xasprintf ("%s/%s", root, id);
 }
 
 static int

@@ -33,6 +33,8 @@ void ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg);
 int ch_oci_cli (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
 /* What the commands share. */
+/* --root, else RUN_ROOT/oci; a container's state dir is STATE_ROOT/ID. */
+char *ch_oci_state_root (struct ch_oci_ctx *ctx);
 char *ch_oci_state_dir (struct ch_oci_ctx *ctx, const char *id);
 /* The positional ID at argv[optind] (checked); errors name the command. */
 int ch_oci_one_id (int argc, char **argv, const char *cmd, const char **id, ch_error_t *err);

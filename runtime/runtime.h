@@ -57,6 +57,7 @@ json_t *ch_runtime_features (void);
 /* control.c: the container's cgroup (created or running; errors otherwise).
  * Freeze or thaw every process (runc pause/resume). */
 int ch_container_pause (const char *state_dir, bool pause, ch_error_t *err);
+int ch_container_paused (const char *state_dir, bool *paused, ch_error_t *err);
 /* Apply a runtime-spec linux.resources object; fields it leaves out stay. */
 int ch_container_update (const char *state_dir, json_t *resources, ch_error_t *err);
 /* Every pid in the container's cgroup (malloc'd array). */

@@ -69,8 +69,11 @@ frozen() {
 }
 check "pause" rt pause chuted-test-c1
 eq "paused: the cgroup is frozen" "$(frozen)" FROZEN
+eq "state says paused" "$(status_of chuted-test-c1)" paused
+check "list --root shows it paused" sh -c "'$RT' --root '$S' list | grep -q 'chuted-test-c1 .* paused '"
 check "resume" rt resume chuted-test-c1
 eq "resumed: thawed" "$(frozen)" THAWED
+eq "state says running again" "$(status_of chuted-test-c1)" running
 check_fails "pause of an unknown id fails" rt pause chuted-test-nope
 
 # --- update

@@ -131,7 +131,7 @@ process_main (const struct exec_child *x)
     goto fail;
   if (ch_process_prepare (x->spec, &p, &path, &code, &err) < 0)
     goto fail;
-  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+  if (syscall (SYS_close_range, 3U + (unsigned) x->o->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     {
       ch_error (&err, errno, "close_range");
       goto fail;

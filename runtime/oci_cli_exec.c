@@ -5,6 +5,7 @@
 #include "runtime/runtime.h"
 
 #include "common/json.h"
+#include "common/parse.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -72,8 +73,12 @@ ch_oci_cmd_exec (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
         console_path = optarg;
         break;
       case O_PRESERVE_FDS:
-        if (strcmp (optarg, "0") != 0)
-          return ch_error (err, ENOTSUP, "--preserve-fds %s: passing extra fds is not supported", optarg);
+        {
+          int64_t n;
+          if (ch_parse_int (optarg, 0, 1 << 20, &n, err) < 0)
+            return ch_error_prefix (err, "--preserve-fds");
+          o.preserve_fds = (int) n;
+        }
         break;
       default:
         return ch_error (err, 0,
@@ -100,6 +105,9 @@ ch_oci_cmd_exec (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
     o.argv = argv + optind;
   if (o.cwd && o.cwd[0] != '/')
     return ch_error (err, 0, "--cwd `%s`: must be an absolute path", o.cwd);
+  /* runc's rule: a detached tty needs somewhere to send its master */
+  if ((o.tty || (process && json_is_true (json_object_get (process, "terminal")))) && console_path == NULL)
+    return ch_error (err, 0, "oci exec: a terminal needs --console-socket");
   if (console_path)
     {
       if (ch_oci_connect_console (console_path, &console, err) < 0)

@@ -85,6 +85,7 @@ struct ch_exec_opts
   bool tty;
   int stdin_fd, stdout_fd, stderr_fd;
   int console_socket_fd;
+  int preserve_fds;   /* fds 3 .. 3+N-1 stay open in the process (runc's --preserve-fds) */
   bool detach;
   const char *pid_file; /* optional: the process's pid is written there once it exec'd */
 };

@@ -56,6 +56,12 @@ jq '.args = 5' "$T_DIR/p.json" > "$T_DIR/p4.json"
 OUT=$(rt exec --process "$T_DIR/p4.json" chuted-test-c1 2>&1)
 eq "a bad --process names the key" "$OUT" "chuted: --process: config.json: process.args: must be an array, not an integer"
 check_fails "--process and a command line: refused" rt exec --process "$T_DIR/p.json" chuted-test-c1 true
+echo preserved > "$T_DIR/fd3"
+eq "exec --preserve-fds 1: fd 3 reaches the process" "$(rt exec --preserve-fds 1 chuted-test-c1 -- sh -c 'cat <&3' 3<"$T_DIR/fd3" 2>&1)" preserved
+eq "without it fd 3 does not" "$(rt exec chuted-test-c1 -- sh -c 'test -e /proc/self/fd/3 && echo leaked || echo closed' 3<"$T_DIR/fd3" 2>&1)" closed
+jq '.terminal = true' "$T_DIR/p.json" > "$T_DIR/p5.json"
+OUT=$(rt exec --process "$T_DIR/p5.json" --detach chuted-test-c1 2>&1); RC=$?
+eq "a terminal without --console-socket: refused in one line" "$RC:$OUT" "1:chuted: oci exec: a terminal needs --console-socket"
 
 # --- ps, pause, resume
 eq "ps --format json lists the init" "$(rt ps --format json chuted-test-c1 | jq --argjson p "$PID" 'index($p) != null')" true

@@ -87,6 +87,7 @@ op_exec_missing() { P exec chuted-test-d /nope >/dev/null 2>&1; is $? 127; }
 op_exec_tty() { has "$(P exec -t chuted-test-d tty | tr -d '\r')" /dev/pts/; }
 op_exec_user_env_workdir() { is "$(P exec -u 65534 -e FOO=bar -w /tmp chuted-test-d sh -c 'echo $(id -u) $FOO $(pwd)')" "65534 bar /tmp"; }
 op_exec_stdin() { is "$(echo viastdin | P exec -i chuted-test-d cat)" viastdin; }
+op_exec_preserve_fds() { is "$(P exec --preserve-fds 1 chuted-test-d sh -c 'cat <&3' 3<"$T_DIR/rootfs/etc/group" | head -1)" root:x:0:; }
 op_exec_detach() { P exec -d chuted-test-d sleep 123 >/dev/null && sleep 0.3 && has "$(P top chuted-test-d args)" "sleep 123"; }
 op_top() { has "$(P top chuted-test-d)" "sleep 300"; }
 op_pause() { P pause chuted-test-d >/dev/null && is "$(status chuted-test-d)" paused; }
@@ -115,7 +116,7 @@ op_nothing_left() { is "$(P ps -aq | wc -l)" 0; }
 
 OPS="run run_exit_code run_missing run_stdin run_tty run_env_workdir run_hostname run_network_none run_user_groups
 run_memory run_rm run_read_only run_detached logs inspect exec exec_exit_code exec_missing exec_tty
-exec_user_env_workdir exec_stdin exec_detach top pause unpause update kill start restart stop rm
+exec_user_env_workdir exec_stdin exec_preserve_fds exec_detach top pause unpause update kill start restart stop rm
 create_start_attach wait_exit_code rm_force_running nothing_left"
 
 declare -A RESULT

@@ -131,13 +131,21 @@ process_main (const struct exec_child *x)
     goto fail;
   if (ch_process_prepare (x->spec, &p, &path, &code, &err) < 0)
     goto fail;
-  if (syscall (SYS_close_range, 3U + (unsigned) x->o->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     {
       ch_error (&err, errno, "close_range");
       goto fail;
     }
   if (x->spec->seccomp && x->spec->no_new_privileges && ch_spec_seccomp_load (x->spec, &err) < 0)
     goto fail;
+  /* --preserve-fds: the N fds after stdio survive the exec (every fd was
+   * marked close-on-exec above) */
+  for (i = 3; i < 3 + x->o->preserve_fds; i++)
+    if (fcntl (i, F_SETFD, 0) < 0 && errno != EBADF)
+      {
+        ch_error (&err, errno, "--preserve-fds: fd %d", i);
+        goto fail;
+      }
   execve (path, p.argv, p.env);
   code = ch_exec_error_code (errno);
   ch_error (&err, errno, "exec \"%s\"", p.argv[0]);

@@ -4,6 +4,7 @@
 #include "runtime/spec.h"
 #include "runtime/runtime.h"
 
+#include "common/json.h"
 #include "common/util.h"
 
 #include <seccomp.h>
@@ -16,6 +17,9 @@ static const char *const mount_options[] = {
   "nosuid", "private",    "rbind",      "relatime",    "remount", "ro",        "rprivate",   "rshared",
   "rslave", "runbindable", "rw",        "shared",      "slave",   "strictatime", "suid",     "sync",
   "unbindable", "tmpcopyup", "idmap",   "ridmap",      "rro",     "rrw",
+};
+static const char *const hooks[] = {
+  "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
 };
 static const char *const namespaces[] = { "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" };
 static const char *const seccomp_actions[] = {
@@ -46,6 +50,30 @@ mount_option_known (const char *opt)
   known = data.len == 0;
   free (ch_buf_steal (&data));
   return known;
+}
+
+/* A hook kind is run when config.json's parser reads it: a hook of that
+ * kind with a relative path is refused, one with an absolute path taken
+ * (a parser that ignores hooks takes both). */
+static bool
+config_parses (const char *hook, const char *path)
+{
+  cleanup_json json_t *config = ch_spec_default (false);
+  cleanup_error ch_error_t err = NULL;
+  struct ch_spec *s = NULL;
+  bool ok;
+
+  json_object_set_new (json_object_get (config, "root"), "path", json_string ("/"));
+  json_object_set_new (config, "hooks", json_pack ("{s:[{s:s}]}", hook, "path", path));
+  ok = ch_spec_from_json (config, "/", &s, &err) == 0;
+  ch_spec_free (s);
+  return ok;
+}
+
+static bool
+hook_known (const char *hook)
+{
+  return config_parses (hook, "/bin/true") && !config_parses (hook, "relative");
 }
 
 static bool
@@ -119,10 +147,10 @@ ch_runtime_features (void)
 
   for (int i = 0; (name = ch_cap_name (i)) != NULL; i++)
     json_array_append_new (caps, json_string (name));
-  /* hooks: none are run yet, so none are listed */
-  return json_pack ("{s:s, s:s, s:[], s:o, s:{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o}, s:{s:b}, "
+  return json_pack ("{s:s, s:s, s:o, s:o, s:{s:o, s:o, s:{s:b, s:b, s:b, s:b}, s:{s:b, s:o, s:o, s:o}, s:{s:b}, "
                     "s:{s:b}}, s:{s:s}}",
-                    "ociVersionMin", "1.0.0", "ociVersionMax", "1.0.2", "hooks", "mountOptions",
+                    "ociVersionMin", "1.0.0", "ociVersionMax", "1.0.2", "hooks", probe (hooks, N (hooks), hook_known),
+                    "mountOptions",
                     probe (mount_options, N (mount_options), mount_option_known), "linux", "namespaces",
                     probe (namespaces, N (namespaces), namespace_known), "capabilities", caps, "cgroup", "v1", 1, "v2",
                     1, "systemd", 0, "systemdUser", 0, "seccomp", "enabled", 1, "actions",

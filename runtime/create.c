@@ -130,8 +130,8 @@ restore_ns (int saved[CH_NS_COUNT])
       }
 }
 
-char *
-ch_now_rfc3339 (void)
+static char *
+now_rfc3339 (void)
 {
   struct timespec ts;
   struct tm tm;
@@ -147,7 +147,7 @@ static int
 save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, const char *cgpath, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/state.json", o->state_dir);
-  cleanup_free char *created = ch_now_rfc3339 ();
+  cleanup_free char *created = now_rfc3339 ();
   cleanup_json json_t *j = NULL;
   unsigned long long start = 0;
 

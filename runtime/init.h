@@ -113,9 +113,6 @@ int ch_recv_fd (int sock, int *fd, ch_error_t *err);
 /* selfexe.c (CVE-2019-5736) */
 bool ch_self_is_sealed (void);
 
-/* create.c: the time now, RFC 3339 with nanoseconds (UTC). */
-char *ch_now_rfc3339 (void);
-
 /* state.c: STATE_DIR/state.json and the live status. */
 int ch_proc_start_time (pid_t pid, unsigned long long *out);
 enum ch_status

@@ -3,7 +3,6 @@
  * pid file). State lives in ROOT/ID (--root, runc's meaning) or
  * RUN_ROOT/oci/ID. The commands are in
  * runtime/oci_cli_<group>.c. */
-#include "runtime/init.h"
 #include "runtime/oci_cli.h"
 #include "runtime/runtime.h"
 
@@ -20,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *
@@ -137,6 +137,20 @@ ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FI
   return optind;
 }
 
+/* logrus's time: RFC 3339, UTC, with nanoseconds (as state.json's created) */
+static char *
+log_time (void)
+{
+  struct timespec ts;
+  struct tm tm;
+  char buf[32];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
+}
+
 /* runc's --log: one line per error, as logrus writes it; conmon and podman
  * read it back (json: a single {"level","msg","time"} object per line). */
 void
@@ -152,7 +166,7 @@ ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg)
   fd = open (ctx->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     return; /* the error still goes to stderr */
-  now = ch_now_rfc3339 ();
+  now = log_time ();
   if (ctx->log_json)
     {
       cleanup_free char *s = NULL;

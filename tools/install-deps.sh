@@ -16,7 +16,7 @@ apache2-utils python3-cryptography
 "
 # benchmarks: peers and measuring tools; fuzzing: clang's libFuzzer
 case "${1:-}" in
-  --bench) PKGS="$PKGS hyperfine iperf3 gnuplot-nox" ;;
+  --bench) PKGS="$PKGS hyperfine iperf3 podman gnuplot-nox" ;;
   --fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
 esac
 missing=""

@@ -35,6 +35,7 @@ ch_cgroup_resources_clear (struct ch_cgroup_resources *r)
   free (r->write_bps);
   free (r->read_iops);
   free (r->write_iops);
+  free (r->devices);
   ch_cgroup_resources_init (r);
 }
 
@@ -234,6 +235,28 @@ rollback (struct ch_cgroup *cg)
     }
 }
 
+/* An existing leaf (an OCI cgroupsPath may name any cgroup) must be empty:
+ * chuted never shares a cgroup with processes it did not start, whose
+ * limits it would change and which a kill-all would reach (runc 1.2 refuses
+ * the same way). */
+static int
+check_empty (struct ch_cgroup *cg, ch_error_t *err)
+{
+  for (size_t i = 0; i < cg->n_hier; i++)
+    {
+      cleanup_free pid_t *pids = NULL;
+      size_t n = 0;
+      if (cg->hier[i].made_from >= 0)
+        continue;
+      if (cg_procs (cg->hier[i].dir, &pids, &n, err) < 0)
+        return ch_error_prefix (err, "%s", cg->hier[i].dir);
+      if (n > 0)
+        return ch_error (err, EBUSY, "container's cgroup is not empty: %zu process(es) in `%s` (first: %d)", n,
+                         cg->hier[i].dir, (int) pids[0]);
+    }
+  return 0;
+}
+
 int
 ch_cgroup_create_in (const struct ch_cgroup_layout *l, const char *path, const struct ch_cgroup_resources *res,
                      struct ch_cgroup **out, ch_error_t *err)
@@ -246,6 +269,8 @@ ch_cgroup_create_in (const struct ch_cgroup_layout *l, const char *path, const s
   for (size_t i = 0; i < cg->n_hier; i++)
     if (make_hier (cg, &cg->hier[i], err) < 0)
       goto fail;
+  if (check_empty (cg, err) < 0)
+    goto fail;
   if (res && cg->ops->apply (cg, res, err) < 0)
     goto fail;
   *out = cg;
@@ -267,6 +292,48 @@ ch_cgroup_create (const char *path, const struct ch_cgroup_resources *res, struc
   r = ch_cgroup_create_in (&l, path, res, out, err);
   ch_cgroup_layout_clear (&l);
   return r;
+}
+
+bool
+ch_cgroup_is_own (const struct ch_cgroup *cg)
+{
+  for (size_t i = 0; i < cg->n_hier; i++)
+    if (cg->hier[i].made_from < 0)
+      return false;
+  return cg->n_hier > 0;
+}
+
+char **
+ch_cgroup_made_dirs (const struct ch_cgroup *cg)
+{
+  char **v = xzalloc (sizeof (char *));
+  size_t n = n_components (cg->path);
+
+  for (size_t i = 0; i < cg->n_hier; i++)
+    for (size_t lv = (size_t) cg->hier[i].made_from + 1; cg->hier[i].made_from >= 0 && lv <= n; lv++)
+      {
+        cleanup_free char *d = level_dir (&cg->hier[i], cg->path, lv);
+        ch_strv_append (&v, d);
+      }
+  return v;
+}
+
+void
+ch_cgroup_release (struct ch_cgroup *cg)
+{
+  rollback (cg);
+}
+
+void
+ch_cgroup_remove_dirs (char *const *dirs)
+{
+  size_t n = 0;
+
+  while (dirs && dirs[n])
+    n++;
+  /* deepest first; a directory that still holds anything stays */
+  while (n-- > 0)
+    rmdir (dirs[n]);
 }
 
 int

@@ -26,6 +26,22 @@ struct ch_cgroup_throttle
   uint64_t rate; /* bytes/s or io/s */
 };
 
+/* One device cgroup rule, as linux.resources.devices gives it. */
+enum
+{
+  CH_CGROUP_DEV_MKNOD = 1, /* the kernel's BPF_DEVCG_ACC_* bits */
+  CH_CGROUP_DEV_READ = 2,
+  CH_CGROUP_DEV_WRITE = 4,
+  CH_CGROUP_DEV_RWM = 7
+};
+struct ch_cgroup_device
+{
+  bool allow;
+  char type;            /* 'a' (any), 'c', 'b' */
+  int64_t major, minor; /* -1: any */
+  unsigned access;      /* CH_CGROUP_DEV_* bits, not 0 */
+};
+
 struct ch_cgroup_resources
 {
   int64_t cpu_shares;   /* 2..262144 */
@@ -40,6 +56,13 @@ struct ch_cgroup_resources
   char *cpuset_mems;
   struct ch_cgroup_throttle *read_bps, *write_bps, *read_iops, *write_iops;
   size_t n_read_bps, n_write_bps, n_read_iops, n_write_iops;
+  /* devices_set: replace the device policy with "deny everything, then
+   * DEVICES in order, a later rule winning over an earlier one" (v1
+   * devices.deny/allow, v2 a BPF_CGROUP_DEVICE program). Unset: the
+   * policy is left alone (update). */
+  bool devices_set;
+  struct ch_cgroup_device *devices;
+  size_t n_devices;
 };
 
 void ch_cgroup_resources_init (struct ch_cgroup_resources *r); /* everything UNSET */
@@ -73,6 +96,18 @@ const char *ch_cgroup_mode_name (enum ch_cgroup_mode mode);
  * made) if a limit cannot be applied. */
 int ch_cgroup_create (const char *path, const struct ch_cgroup_resources *res, struct ch_cgroup **out,
                       ch_error_t *err);
+/* Did this create make the chute's directory in every hierarchy (the
+ * cgroup is the chute's own, and killing all in it kills only the chute)?
+ * False when the leaf existed already (an empty cgroup an OCI cgroupsPath
+ * named); create refuses one that holds processes. */
+bool ch_cgroup_is_own (const struct ch_cgroup *cg);
+/* The directories this create made (parents first), NULL-terminated. */
+char **ch_cgroup_made_dirs (const struct ch_cgroup *cg);
+/* Undo a create without killing anything: remove only what it made. */
+void ch_cgroup_release (struct ch_cgroup *cg);
+/* rmdir DIRS (as ch_cgroup_made_dirs gave them) deepest first; one that
+ * still holds a process or a child cgroup stays. */
+void ch_cgroup_remove_dirs (char *const *dirs);
 /* Open an existing one (no creation). */
 int ch_cgroup_open (const char *path, struct ch_cgroup **out, ch_error_t *err);
 void ch_cgroup_free (struct ch_cgroup *cg);

@@ -66,6 +66,10 @@ int cg_signal_procs (const char *dir, int sig, size_t *n_signalled, ch_error_t *
  * TIMEOUT_MS; ENOENT is success. */
 int cg_rmdir_tree (const char *dir, int timeout_ms, ch_error_t *err);
 void cg_sleep_ms (int ms);
+/* devices.c / devices_bpf.c: replace DIR's device policy with "deny all,
+ * then D[0..N) in order" (v1 files; a BPF program on a v2 directory). */
+int cg_devices_v1 (bool fake, const char *dir, const struct ch_cgroup_device *d, size_t n, ch_error_t *err);
+int cg_devices_bpf (bool fake, const char *dir, const struct ch_cgroup_device *d, size_t n, ch_error_t *err);
 long long cg_now_ms (void);
 
 #endif

@@ -73,4 +73,15 @@ bool ch_cgroup_keyed_u64 (const char *text, const char *key, uint64_t *out);
 /* Pure: a single-value file ("123\n" or "max\n" -> UINT64_MAX). */
 bool ch_cgroup_parse_u64 (const char *text, uint64_t *out);
 
+/* Device rules (devices.c, devices_bpf.c). Is D "every device, every access"? */
+bool ch_cgroup_device_is_all (const struct ch_cgroup_device *d);
+/* The v1 devices.allow/deny line for D written as TYPE ('a' -> "a"). */
+char *ch_cgroup_device_v1_rule (const struct ch_cgroup_device *d, char type);
+/* The BPF_CGROUP_DEVICE program for "deny all, then D[0..N) in order",
+ * and loading it (a fd for BPF_PROG_ATTACH). */
+struct bpf_insn;
+int ch_cgroup_devices_bpf_build (const struct ch_cgroup_device *d, size_t n, struct bpf_insn **prog, size_t *len,
+                                 ch_error_t *err);
+int ch_cgroup_devices_bpf_load (const struct bpf_insn *prog, size_t len, int *fd, ch_error_t *err);
+
 #endif

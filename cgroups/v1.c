@@ -133,10 +133,29 @@ v1_memory (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t
   return 0;
 }
 
+/* The devices controller; without it (some v1 hosts), a BPF program on
+ * the unified dir enforces the same rules. */
+static int
+v1_devices (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t *err)
+{
+  const char *d = cdir (cg, CH_CG_DEVICES);
+
+  if (!r->devices_set)
+    return 0;
+  if (d)
+    return cg_devices_v1 (cg->fake, d, r->devices, r->n_devices, err);
+  if (cg->unified >= 0)
+    return cg_devices_bpf (cg->fake, cg->hier[cg->unified].dir, r->devices, r->n_devices, err);
+  return ch_error (err, 0, "device rules: no devices controller and no cgroup2 hierarchy on this host");
+}
+
 static int
 v1_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t *err)
 {
   const char *d;
+
+  if (v1_devices (cg, r, err) < 0)
+    return -1;
 
   if (r->cpu_shares > 0 || r->cpu_period > 0 || r->cpu_quota != CH_CGROUP_UNSET)
     {

@@ -121,6 +121,8 @@ v2_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
 {
   char b[32];
 
+  if (r->devices_set && cg_devices_bpf (cg->fake, cg->hier[0].dir, r->devices, r->n_devices, err) < 0)
+    return -1;
   if (r->cpu_shares > 0 && wf (cg, "cpu.weight", err, "%" PRIu64, ch_cgroup_shares_to_weight (r->cpu_shares)) < 0)
     return -1;
   if (r->cpu_quota != CH_CGROUP_UNSET || r->cpu_period > 0)

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -13,7 +14,7 @@
 #include <unistd.h>
 
 int
-ch_read_fd (int fd, char **out, size_t *len, ch_error_t *err)
+ch_read_fd_max (int fd, size_t max, char **out, size_t *len, ch_error_t *err)
 {
   struct ch_buf b = { 0 };
   char chunk[8192];
@@ -30,6 +31,11 @@ ch_read_fd (int fd, char **out, size_t *len, ch_error_t *err)
         }
       if (r == 0)
         break;
+      if ((size_t) r > max - b.len)
+        {
+          free (b.data);
+          return ch_error (err, EFBIG, "more than %zu bytes", max);
+        }
       ch_buf_append (&b, chunk, r);
     }
   if (len)
@@ -39,21 +45,48 @@ ch_read_fd (int fd, char **out, size_t *len, ch_error_t *err)
 }
 
 int
-ch_read_file_at (int dirfd, const char *path, char **out, size_t *len, ch_error_t *err)
+ch_read_fd (int fd, char **out, size_t *len, ch_error_t *err)
 {
-  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC);
+  return ch_read_fd_max (fd, SIZE_MAX, out, len, err);
+}
+
+int
+ch_read_file_at_max (int dirfd, const char *path, size_t max, char **out, size_t *len, ch_error_t *err)
+{
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+   * below); it changes nothing for a regular file */
+  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
 
   if (fd < 0)
     return ch_error (err, errno, "open `%s`", path);
-  if (ch_read_fd (fd, out, len, err) < 0)
+  if (fstat (fd, &st) < 0)
+    return ch_error (err, errno, "stat `%s`", path);
+  if (!S_ISREG (st.st_mode))
+    return ch_error (err, EINVAL, "`%s` is not a regular file", path);
+  if ((uint64_t) st.st_size > max)
+    return ch_error (err, EFBIG, "`%s` is larger than %zu bytes", path, max);
+  if (ch_read_fd_max (fd, max, out, len, err) < 0)
     return ch_error_prefix (err, "`%s`", path);
   return 0;
 }
 
 int
+ch_read_file_max (const char *path, size_t max, char **out, size_t *len, ch_error_t *err)
+{
+  return ch_read_file_at_max (AT_FDCWD, path, max, out, len, err);
+}
+
+int
+ch_read_file_at (int dirfd, const char *path, char **out, size_t *len, ch_error_t *err)
+{
+  return ch_read_file_at_max (dirfd, path, CH_FILE_MAX_DEFAULT, out, len, err);
+}
+
+int
 ch_read_file (const char *path, char **out, size_t *len, ch_error_t *err)
 {
-  return ch_read_file_at (AT_FDCWD, path, out, len, err);
+  return ch_read_file_at_max (AT_FDCWD, path, CH_FILE_MAX_DEFAULT, out, len, err);
 }
 
 int

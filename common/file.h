@@ -8,9 +8,20 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Whole-file readers for state, configs and image documents: only a regular
+ * file is read (a FIFO or a device is refused, never waited on or read
+ * without end), and one over MAX bytes is refused. Without _max the bound
+ * is CH_FILE_MAX_DEFAULT, far above any document chuted reads. */
+#define CH_FILE_MAX_DEFAULT ((size_t) 16 << 20)
+/* config.json, chute.json, status and state files, image JSON: kilobytes each */
+#define CH_FILE_MAX_CONFIG ((size_t) 4 << 20)
+int ch_read_file_at_max (int dirfd, const char *path, size_t max, char **out, size_t *len, ch_error_t *err);
+int ch_read_file_max (const char *path, size_t max, char **out, size_t *len, ch_error_t *err);
 /* Read all of PATH (relative to DIRFD, AT_FDCWD for cwd) into a NUL-terminated buffer. */
 int ch_read_file_at (int dirfd, const char *path, char **out, size_t *len, ch_error_t *err);
 int ch_read_file (const char *path, char **out, size_t *len, ch_error_t *err);
+/* Read FD to EOF (a pipe, a socket); _max refuses more than MAX bytes. */
+int ch_read_fd_max (int fd, size_t max, char **out, size_t *len, ch_error_t *err);
 int ch_read_fd (int fd, char **out, size_t *len, ch_error_t *err);
 
 int ch_write_file_at (int dirfd, const char *path, const void *data, size_t len, mode_t mode, ch_error_t *err);

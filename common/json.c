@@ -24,7 +24,7 @@ ch_json_load_file (const char *path, json_t **out, ch_error_t *err)
   cleanup_free char *buf = NULL;
   size_t len;
 
-  if (ch_read_file (path, &buf, &len, err) < 0)
+  if (ch_read_file_max (path, CH_FILE_MAX_CONFIG, &buf, &len, err) < 0)
     return -1;
   return ch_json_load_buf (path, buf, len, out, err);
 }

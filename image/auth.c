@@ -1,7 +1,7 @@
 /* Registry credentials: <root>/auth.json in docker's config format
  * ({"auths": {"HOST": {"auth": base64("user:pass")}}}), mode 0600, and the
  * WWW-Authenticate challenge parser. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"

@@ -2,7 +2,7 @@
  * hashed as it is written, renamed into blobs/sha256 only once its digest
  * and size check out. That is why reading a stored blob back
  * (ch_store_read_blob) does not hash it again. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/util.h"
 

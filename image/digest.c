@@ -1,5 +1,5 @@
 /* sha256 through libcrypto's EVP, fed as bytes stream by. */
-#include "image.h"
+#include "internal.h"
 #include "common/util.h"
 
 #include <openssl/crypto.h>

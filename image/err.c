@@ -1,6 +1,6 @@
 /* Errors that carry an errno-like class (for callers to branch on) but
  * whose message is ours alone, without strerror's text. */
-#include "image.h"
+#include "internal.h"
 
 #include <stdarg.h>
 

@@ -1,7 +1,7 @@
 /* Garbage collection: a blob or an unpacked layer survives while a ref in
- * index.json or a mounted chute (<root>/chutes/ * /overlay/mount.json) needs
- * it. Runs under the exclusive store lock, so no pull is mid-way. */
-#include "image.h"
+ * index.json or a mounted chute (CHUTES_DIR/ * /overlay/mount.json, the
+ * directory mgmt/ hands down) needs it. Runs under the exclusive store lock, so no pull is mid-way. */
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -48,9 +48,8 @@ keep_manifest (struct ch_store *s, json_t *keep, const char *digest)
 }
 
 static void
-keep_mounted (struct ch_store *s, const char *root, json_t *keep)
+keep_mounted (struct ch_store *s, const char *cd, json_t *keep)
 {
-  cleanup_free char *cd = xasprintf ("%s/chutes", root);
   cleanup_dir DIR *d = opendir (cd);
   struct dirent *de;
 
@@ -101,7 +100,7 @@ sweep (const char *dir, json_t *keep, bool is_blob, struct ch_gc_stats *st, ch_e
 }
 
 int
-ch_gc_prune (struct ch_store *s, const char *root, struct ch_gc_stats *st, ch_error_t *err)
+ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *st, ch_error_t *err)
 {
   cleanup_json json_t *idx = NULL, *keep = json_object (), *none = json_object ();
   cleanup_free char *blobs = xasprintf ("%s/blobs/sha256", s->oci);
@@ -113,7 +112,7 @@ ch_gc_prune (struct ch_store *s, const char *root, struct ch_gc_stats *st, ch_er
     return -1;
   json_array_foreach (json_object_get (idx, "manifests"), i, m)
       keep_manifest (s, keep, json_string_value (json_object_get (m, "digest")));
-  keep_mounted (s, root, keep);
+  keep_mounted (s, chutes_dir, keep);
   /* nobody else holds the store lock: whatever is in tmp/ is a crashed pull's */
   if (sweep (s->tmp, none, false, st, err) < 0)
     return -1;

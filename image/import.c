@@ -2,7 +2,7 @@
  * oci:DIR[:REF]. Archives are streamed once: every blob goes straight into
  * the store through a digest-checking writer; the few small JSON documents
  * are kept in memory. A failed import removes the blobs it added. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"

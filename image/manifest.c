@@ -1,7 +1,7 @@
 /* Manifests (OCI, Docker schema2), indexes / manifest lists with platform
  * selection, and image configs: parsed with jansson, every field checked
  * before anything trusts it. */
-#include "image.h"
+#include "internal.h"
 #include "common/json.h"
 #include "common/util.h"
 

@@ -1,5 +1,5 @@
 /* Image references: [REGISTRY/]REPO[:TAG][@sha256:HEX]. */
-#include "image.h"
+#include "internal.h"
 #include "common/util.h"
 
 #include <stdlib.h>
@@ -18,16 +18,94 @@ ch_digest_valid (const char *digest)
   return true;
 }
 
+/* The grammar of github.com/distribution/reference (regexp.go):
+ *   path-component := [a-z0-9]+ (separator [a-z0-9]+)*
+ *   separator      := [_.] | __ | [-]+
+ * so no empty, `.` or `..` component and nothing that is not a name. */
+static bool
+path_component_valid (const char *c, size_t n)
+{
+  size_t i = 0;
+
+  for (;;)
+    {
+      size_t run = 0, sep = 0;
+      while (i < n && ((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9')))
+        i++, run++;
+      if (run == 0)
+        return false;
+      if (i == n)
+        return true;
+      if (c[i] == '.')
+        sep = 1;
+      else if (c[i] == '_')
+        sep = (i + 1 < n && c[i + 1] == '_') ? 2 : 1;
+      else
+        while (i + sep < n && c[i + sep] == '-')
+          sep++;
+      if (sep == 0)
+        return false;
+      i += sep;
+    }
+}
+
 static bool
 repo_valid (const char *r)
 {
-  size_t i;
+  for (;;)
+    {
+      const char *e = strchrnul (r, '/');
+      if (!path_component_valid (r, e - r))
+        return false;
+      if (*e == '\0')
+        return true;
+      r = e + 1;
+    }
+}
 
-  if (*r == '\0' || *r == '/' || r[strlen (r) - 1] == '/' || strstr (r, "//"))
-    return false;
-  for (i = 0; r[i]; i++)
-    if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || strchr ("._-/", r[i])))
-      return false;
+/* domain := host [':' port]; host := domain-name | '[' IPv6 ']';
+ * domain-name := component ('.' component)*, component := [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])? */
+static bool
+domain_valid (const char *d, size_t n)
+{
+  const char *end = d + n, *p = d, *colon;
+
+  if (n > 0 && *d == '[')
+    {
+      const char *close = memchr (d, ']', n);
+      if (close == NULL || close == d + 1 || strspn (d + 1, "0123456789abcdefABCDEF:") < (size_t) (close - d - 1))
+        return false;
+      p = close + 1;
+      colon = p < end && *p == ':' ? p : NULL;
+      if (p < end && colon == NULL)
+        return false;
+    }
+  else
+    {
+      colon = memchr (d, ':', n);
+      while (p < (colon ? colon : end))
+        {
+          const char *stop = colon ? colon : end, *q = p;
+          while (q < stop && *q != '.')
+            q++;
+          if (q == p || p[0] == '-' || q[-1] == '-')
+            return false;
+          for (; p < q; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-'))
+              return false;
+          if (q < stop && q + 1 == stop)
+            return false; /* a trailing '.' */
+          p = q < stop ? q + 1 : q;
+        }
+      if (p == d)
+        return false;
+    }
+  if (colon)
+    {
+      size_t digits = end - colon - 1;
+      if (digits == 0 || strspn (colon + 1, "0123456789") < digits)
+        return false;
+    }
   return true;
 }
 
@@ -46,6 +124,8 @@ ch_ref_parse (const char *s, struct ch_ref *out, ch_error_t *err)
   char *at, *slash, *colon, *name;
 
   memset (out, 0, sizeof (*out));
+  if (strpbrk (s, "\n\r"))
+    return ch_error (err, 0, "reference: a name cannot hold a line break");
   at = strchr (rest, '@');
   if (at)
     {
@@ -54,11 +134,17 @@ ch_ref_parse (const char *s, struct ch_ref *out, ch_error_t *err)
         return ch_error (err, 0, "reference `%s`: invalid digest `%s`", s, at + 1);
       out->digest = xstrdup (at + 1);
     }
+
   name = rest;
   slash = strchr (name, '/');
   if (slash && (memchr (name, '.', slash - name) || memchr (name, ':', slash - name)
                 || (slash - name == 9 && strncmp (name, "localhost", 9) == 0)))
     {
+      if (!domain_valid (name, slash - name))
+        {
+          ch_ref_free (out);
+          return ch_error (err, 0, "reference `%s`: invalid registry `%.*s`", s, (int) (slash - name), name);
+        }
       out->registry = xstrndup (name, slash - name);
       name = slash + 1;
     }
@@ -77,7 +163,8 @@ ch_ref_parse (const char *s, struct ch_ref *out, ch_error_t *err)
     }
   else if (out->digest == NULL)
     out->tag = xstrdup ("latest");
-  if (!repo_valid (name))
+  /* distribution/reference's NameTotalLengthMax */
+  if (!repo_valid (name) || (size_t) (name - rest) + strlen (name) > 255)
     {
       ch_ref_free (out);
       return ch_error (err, 0, "reference `%s`: invalid repository name `%s`", s, name);

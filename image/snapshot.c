@@ -1,11 +1,12 @@
 /* A chute's root filesystem: the image's unpacked layers (shared, read-only)
  * stacked by overlayfs under a per-chute upper dir, or, where overlay is not
- * available, a private copy with the whiteouts applied. Layout:
- *   <root>/chutes/NAME/overlay/{upper,work}   overlay's writable part
- *   <root>/chutes/NAME/overlay/copy           the copy fallback
- *   <root>/chutes/NAME/overlay/mount.json     what is mounted (gc keeps its layers)
- *   <run-root>/chutes/NAME/rootfs             the mount point handed to the runtime */
-#include "image.h"
+ * available, a private copy with the whiteouts applied. Layout, below the
+ * chute's directories mgmt/ hands down (struct ch_snapshot_dirs):
+ *   STATE_DIR/overlay/{upper,work}   overlay's writable part
+ *   STATE_DIR/overlay/copy           the copy fallback
+ *   STATE_DIR/overlay/mount.json     what is mounted (gc keeps its layers)
+ *   RUN_DIR/rootfs                   the mount point handed to the runtime */
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -19,14 +20,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-bool
-ch_chute_name_valid (const char *name)
-{
-  size_t n = strlen (name);
-  return n > 0 && n <= 64 && name[0] != '.' && name[0] != '-'
-         && strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
 
 static int
 copy_meta (int sfd, int dfd, const struct stat *st)
@@ -236,17 +229,23 @@ mount_copy (struct ch_store *s, struct ch_image *img, const char *cdir, const ch
   return 0;
 }
 
-static void
-paths (const char *root, const char *run_root, const char *name, char **cdir, char **mnt)
+/* mgmt/ checked the name; this only refuses what would land elsewhere */
+static int
+paths (const struct ch_snapshot_dirs *d, char **cdir, char **mnt, ch_error_t *err)
 {
-  *cdir = xasprintf ("%s/chutes/%s/overlay", root, name);
-  *mnt = xasprintf ("%s/chutes/%s/rootfs", run_root, name);
+  if (d->state_dir == NULL || d->run_dir == NULL || d->state_dir[0] != '/' || d->run_dir[0] != '/'
+      || strstr (d->state_dir, "/../") || strstr (d->run_dir, "/../"))
+    return ch_error (err, 0, "chute `%s`: invalid state directories", d->chute);
+  *cdir = xasprintf ("%s/overlay", d->state_dir);
+  *mnt = xasprintf ("%s/rootfs", d->run_dir);
+  return 0;
 }
 
 int
-ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_root, const char *name, struct ch_image *img,
+ch_snapshot_mount (struct ch_store *s, const struct ch_snapshot_dirs *d, struct ch_image *img,
                    const struct ch_mount_opts *opts, char **rootfs_out, ch_error_t *err)
 {
+  const char *name = d->chute;
   cleanup_free char *cdir = NULL, *mnt = NULL, *mj = NULL;
   cleanup_json json_t *info = NULL;
   unsigned long flags = opts->allow_suid ? MS_NODEV : MS_NOSUID | MS_NODEV;
@@ -255,9 +254,8 @@ ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_root, c
   size_t i;
   bool mounted = false;
 
-  if (!ch_chute_name_valid (name))
-    return ch_error (err, 0, "invalid chute name `%s`", name);
-  paths (root, run_root, name, &cdir, &mnt);
+  if (paths (d, &cdir, &mnt, err) < 0)
+    return -1;
   mj = xasprintf ("%s/mount.json", cdir);
   if (access (mj, F_OK) == 0)
     return ch_image_error (err, EEXIST, "chute `%s` already has a root filesystem (unmount it first)", name);
@@ -312,13 +310,13 @@ fail:
 }
 
 int
-ch_snapshot_unmount (const char *root, const char *run_root, const char *name, ch_error_t *err)
+ch_snapshot_unmount (const struct ch_snapshot_dirs *d, ch_error_t *err)
 {
-  cleanup_free char *cdir = NULL, *mnt = NULL, *parent = NULL;
+  cleanup_free char *cdir = NULL, *mnt = NULL;
+  const char *name = d->chute;
 
-  if (!ch_chute_name_valid (name))
-    return ch_error (err, 0, "invalid chute name `%s`", name);
-  paths (root, run_root, name, &cdir, &mnt);
+  if (paths (d, &cdir, &mnt, err) < 0)
+    return -1;
   /* lazy: a plain umount of an overlay waits ~12 ms here for an RCU grace
    * period, a quarter of a `chuted run --rm`; the chute is stopped by now */
   if (umount2 (mnt, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
@@ -327,11 +325,8 @@ ch_snapshot_unmount (const char *root, const char *run_root, const char *name, c
     return ch_error (err, errno, "chute `%s`: rmdir `%s`", name, mnt);
   if (ch_rm_rf (cdir, err) < 0)
     return ch_error_prefix (err, "chute `%s`", name);
-  /* the chute dirs themselves belong to the lead's side; only remove them if we made them empty */
-  parent = xasprintf ("%s/chutes/%s", root, name);
-  (void) rmdir (parent);
-  free (parent);
-  parent = xasprintf ("%s/chutes/%s", run_root, name);
-  (void) rmdir (parent);
+  /* the chute's dirs are mgmt's; only remove them if we made them empty */
+  (void) rmdir (d->state_dir);
+  (void) rmdir (d->run_dir);
   return 0;
 }

@@ -1,7 +1,7 @@
 /* The OCI image layout under <root>/images/oci (blobs arrive through
  * blob.c's verifying writer), index.json replaced atomically under its own
  * lock, and layers/<hex>, each layer unpacked once. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -29,7 +29,8 @@ ch_store_open (const char *root, bool exclusive, struct ch_store **out, ch_error
   layout = xasprintf ("%s/oci-layout", s->oci);
   index = xasprintf ("%s/index.json", s->oci);
   lock = xasprintf ("%s/lock", s->dir);
-  if (ch_mkdir_p (blobs, 0755, err) < 0 || ch_mkdir_p (s->tmp, 0700, err) < 0 || ch_mkdir_p (s->layers, 0755, err) < 0)
+  /* a root made here is nobody else's business (0700) */
+  if (ch_mkdir_p (s->dir, 0700, err) < 0 || ch_mkdir_p (blobs, 0755, err) < 0 || ch_mkdir_p (s->tmp, 0700, err) < 0 || ch_mkdir_p (s->layers, 0755, err) < 0)
     goto fail;
   if (ch_lock_file (lock, exclusive, &s->lock_fd, err) < 0)
     goto fail;

@@ -4,7 +4,7 @@
  * entries are clamped to the root instead of trusted by a string check.
  * Whiteouts become overlayfs ones (char 0:0, trusted.overlay.opaque=y), so a
  * layer is unpacked once and stacked by any number of chutes. */
-#include "image.h"
+#include "internal.h"
 #include "common/file.h"
 #include "common/path.h"
 #include "common/util.h"

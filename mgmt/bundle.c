@@ -1,4 +1,5 @@
 #include "mgmt/bundle.h"
+#include "mgmt/limits.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -95,36 +96,6 @@ set_network (json_t *lnx, const struct ch_chute *c, const struct ch_net_result *
   json_array_append_new (nss, ns);
 }
 
-static json_t *
-resources (const struct ch_chute *c)
-{
-  json_t *r = json_object (), *mem = json_object (), *cpu = json_object ();
-
-  if (c->memory >= 0)
-    json_object_set_new (mem, "limit", json_integer (c->memory));
-  if (c->memory_swap >= 0)
-    json_object_set_new (mem, "swap", json_integer (c->memory_swap));
-  if (json_object_size (mem))
-    json_object_set (r, "memory", mem);
-  if (c->cpu_shares >= 0)
-    json_object_set_new (cpu, "shares", json_integer (c->cpu_shares));
-  if (c->cpu_quota >= 0)
-    json_object_set_new (cpu, "quota", json_integer (c->cpu_quota));
-  if (c->cpu_period >= 0)
-    json_object_set_new (cpu, "period", json_integer (c->cpu_period));
-  if (c->cpuset_cpus)
-    json_object_set_new (cpu, "cpus", json_string (c->cpuset_cpus));
-  if (json_object_size (cpu))
-    json_object_set (r, "cpu", cpu);
-  if (c->pids >= 0)
-    json_object_set_new (r, "pids", json_pack ("{s:I}", "limit", (json_int_t) c->pids));
-  if (c->blkio_weight >= 0)
-    json_object_set_new (r, "blockIO", json_pack ("{s:I}", "weight", (json_int_t) c->blkio_weight));
-  json_decref (mem);
-  json_decref (cpu);
-  return r;
-}
-
 int
 ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char *rootfs, json_t *image_config,
                  const struct ch_net_result *net, const char *bundle_dir, ch_error_t *err)
@@ -132,7 +103,8 @@ ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char 
   cleanup_json json_t *spec = ch_spec_default (false);
   cleanup_strv char **args = ch_bundle_args (c, image_config, err);
   cleanup_free char *path = xasprintf ("%s/config.json", bundle_dir);
-  cleanup_free char *cgpath = xasprintf ("%s/%s", ctx->cgroup_parent, c->name);
+  cleanup_free char *cgpath = ch_chute_cgroup_path (ctx, c->name);
+  struct ch_cgroup_resources res;
   json_t *process, *env, *lnx, *mounts, *v;
   const char *cwd, *user;
   size_t i;
@@ -184,7 +156,10 @@ ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char 
   if (net && net->resolv_path)
     add_bind (mounts, net->resolv_path, "/etc/resolv.conf", false);
   set_network (lnx, c, net);
-  json_object_set_new (lnx, "resources", resources (c));
+  if (ch_limits_resources (c, &res, err) < 0)
+    return ch_error_prefix (err, "chute `%s`", c->name);
+  json_object_set_new (lnx, "resources", ch_limits_to_oci (&res));
+  ch_cgroup_resources_clear (&res);
   json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
 
   if (ch_mkdir_p (bundle_dir, 0700, err) < 0)

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,17 +203,55 @@ ch_restart_name (enum ch_restart r)
   return r == CH_RESTART_ALWAYS ? "always" : r == CH_RESTART_ON_FAILURE ? "on-failure" : "no";
 }
 
+/* NAME as it can be shown on one line: control characters, backslash and
+ * backquote escaped, long names cut (a name is user input). */
+static char *
+quote_name (const char *name)
+{
+  struct ch_buf b = { 0 };
+  size_t i;
+
+  for (i = 0; name[i] && i < 80; i++)
+    {
+      unsigned char ch = (unsigned char) name[i];
+      if (ch == '\\' || ch == '`')
+        ch_buf_printf (&b, "\\%c", ch);
+      else if (ch == '\n')
+        ch_buf_printf (&b, "\\n");
+      else if (ch < 0x20 || ch >= 0x7f)
+        ch_buf_printf (&b, "\\x%02x", ch);
+      else
+        ch_buf_append (&b, &name[i], 1);
+    }
+  if (name[i])
+    ch_buf_printf (&b, "...");
+  return ch_buf_steal (&b);
+}
+
 int
 ch_chute_name_check (const char *name, ch_error_t *err)
 {
-  size_t n = strlen (name);
+  cleanup_free char *q = NULL;
+  size_t n = name ? strlen (name) : 0;
 
-  if (n == 0 || n > 63 || !isalnum ((unsigned char) name[0]))
-    return ch_error (err, 0, "chute name `%s`: must start with a letter or digit and be 1-63 characters", name);
+  if (n == 0)
+    return ch_error (err, 0, "chute name missing (letters, digits, _ . -)");
+  q = quote_name (name);
+  if (n > 63 || !isalnum ((unsigned char) name[0]))
+    return ch_error (err, 0, "chute name `%s`: must start with a letter or digit and be 1-63 characters", q);
   for (size_t i = 0; i < n; i++)
     if (!isalnum ((unsigned char) name[i]) && !strchr ("_.-", name[i]))
-      return ch_error (err, 0, "chute name `%s`: character `%c` not allowed (letters, digits, _ . -)", name, name[i]);
+      return ch_error (err, 0, "chute name `%s`: only letters, digits, _ . - are allowed", q);
+  /* the name is also a path component and a cgroup path component */
+  if (strstr (name, ".."))
+    return ch_error (err, 0, "chute name `%s`: `..` is not allowed", q);
   return 0;
+}
+
+char *
+ch_chutes_dir (const struct ch_ctx *ctx)
+{
+  return xasprintf ("%s/chutes", ctx->root);
 }
 
 char *
@@ -231,6 +270,30 @@ char *
 ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name)
 {
   return xasprintf ("%s/oci/%s", ctx->run_root, name);
+}
+
+char *
+ch_chute_cgroup_path (const struct ch_ctx *ctx, const char *name)
+{
+  return xasprintf ("%s/%s", ctx->cgroup_parent, name);
+}
+
+char *
+ch_chute_lock_path (const struct ch_ctx *ctx, const char *name)
+{
+  return xasprintf ("%s/chutes/%s.lock", ctx->run_root, name);
+}
+
+bool
+ch_chute_alive (const char *name, void *ctx)
+{
+  cleanup_free char *dir = NULL;
+  cleanup_error ch_error_t e = NULL;
+
+  if (ch_chute_name_check (name, &e) < 0)
+    return false;
+  dir = ch_chute_run_dir (ctx, name);
+  return access (dir, F_OK) == 0;
 }
 
 int
@@ -270,7 +333,7 @@ cmp_str (const void *a, const void *b)
 int
 ch_chute_list (const struct ch_ctx *ctx, char ***names, ch_error_t *err)
 {
-  cleanup_free char *dir = xasprintf ("%s/chutes", ctx->root);
+  cleanup_free char *dir = ch_chutes_dir (ctx);
   cleanup_dir DIR *d = opendir (dir);
   struct dirent *de;
   char **v = xzalloc (sizeof (char *));
@@ -283,7 +346,8 @@ ch_chute_list (const struct ch_ctx *ctx, char ***names, ch_error_t *err)
   while (d && (de = readdir (d)))
     {
       cleanup_free char *f = xasprintf ("%s/%s/chute.json", dir, de->d_name);
-      if (de->d_name[0] != '.' && access (f, F_OK) == 0)
+      cleanup_error ch_error_t e = NULL;
+      if (ch_chute_name_check (de->d_name, &e) == 0 && access (f, F_OK) == 0)
         ch_strv_append (&v, de->d_name);
     }
   qsort (v, ch_strv_len (v), sizeof (char *), cmp_str);
@@ -296,7 +360,8 @@ ch_lock_global (const struct ch_ctx *ctx, int *fd, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/lock", ctx->run_root);
 
-  if (ch_mkdir_p (ctx->run_root, 0700, err) < 0)
+  /* chuted's own state is nobody else's business */
+  if (ch_mkdir_p (ctx->root, 0700, err) < 0 || ch_mkdir_p (ctx->run_root, 0700, err) < 0)
     return -1;
   return ch_lock_file (path, true, fd, err);
 }
@@ -305,9 +370,9 @@ int
 ch_lock_chute (const struct ch_ctx *ctx, const char *name, int *fd, ch_error_t *err)
 {
   cleanup_free char *dir = xasprintf ("%s/chutes", ctx->run_root);
-  cleanup_free char *path = xasprintf ("%s/%s.lock", dir, name);
+  cleanup_free char *path = ch_chute_lock_path (ctx, name);
 
-  if (ch_mkdir_p (dir, 0700, err) < 0)
+  if (ch_chute_name_check (name, err) < 0 || ch_mkdir_p (dir, 0700, err) < 0)
     return -1;
   return ch_lock_file (path, true, fd, err);
 }

@@ -48,13 +48,32 @@ int ch_chute_from_json (json_t *j, struct ch_chute *c, ch_error_t *err);
 int ch_restart_parse (const char *s, enum ch_restart *r, int *max, ch_error_t *err);
 const char *ch_restart_name (enum ch_restart r);
 
-/* Names: [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}, as docker. */
+/* THE name rule (no other folder has one): [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}
+ * as docker, and no "..", since a name is a path and a cgroup component.
+ * Every command that takes a chute name checks it here before acting; the
+ * message shows the name escaped, on one line. */
 int ch_chute_name_check (const char *name, ch_error_t *err);
 
-/* Paths of a chute's state. */
+/* Paths of a chute's state: mgmt/ alone builds them; image/ and netns/ get
+ * the directories (or ch_chute_alive) handed down. NAME must have passed
+ * ch_chute_name_check. */
+char *ch_chutes_dir (const struct ch_ctx *ctx);                      /* ROOT/chutes */
 char *ch_chute_dir (const struct ch_ctx *ctx, const char *name);     /* ROOT/chutes/NAME */
 char *ch_chute_run_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/chutes/NAME */
 char *ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/oci/NAME */
+/* The cgroup a new chute gets (CGROUP_PARENT/NAME, written to config.json);
+ * a running chute's is read from its OCI state (ch_container_cgroup_path). */
+char *ch_chute_lock_path (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/chutes/NAME.lock */
+char *ch_chute_cgroup_path (const struct ch_ctx *ctx, const char *name);
+/* Does chute NAME still exist (its RUN_ROOT/chutes/NAME)? CTX is a
+ * `const struct ch_ctx *`: the callback the network reapers take. */
+bool ch_chute_alive (const char *name, void *ctx);
+
+/* rootfs.c: may a chute write into host directory PATH (absolute, resolved)?
+ * It must be a directory, and unless READ_ONLY, behind a root-owned
+ * directory closed to group and others, every directory above that one
+ * root-owned and not writable by others (or sticky), no symlink on the way. */
+int ch_rootfs_check (const char *path, bool read_only, ch_error_t *err);
 
 int ch_chute_load (const struct ch_ctx *ctx, const char *name, struct ch_chute *c, ch_error_t *err);
 int ch_chute_save (const struct ch_ctx *ctx, const struct ch_chute *c, ch_error_t *err);

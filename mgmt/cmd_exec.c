@@ -41,6 +41,8 @@ ch_cmd_exec (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   if (optind >= argc)
     return ch_error (err, 0, "exec: give the chute's name and a command");
   name = argv[optind++];
+  if (ch_chute_name_check (name, err) < 0)
+    return -1;
   if (optind < argc && strcmp (argv[optind], "--") == 0)
     optind++;
   if (optind >= argc)

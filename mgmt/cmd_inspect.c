@@ -8,6 +8,7 @@
 #include "mgmt/lifecycle.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
+#include "runtime/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,13 +16,18 @@
 static json_t *
 cgroup_json (struct ch_ctx *ctx, const char *name, bool running)
 {
-  cleanup_free char *path = xasprintf ("%s/%s", ctx->cgroup_parent, name);
+  cleanup_free char *oci = ch_chute_oci_dir (ctx, name);
+  cleanup_free char *path = NULL;
   cleanup_error ch_error_t err = NULL;
   struct ch_cgroup *cg = NULL;
   struct ch_cgroup_stats st;
-  json_t *o = json_pack ("{s:s}", "path", path), *paths = json_array ();
+  json_t *o, *paths = json_array ();
   char **p;
 
+  /* a live chute's cgroup is the one its OCI state names */
+  if (!running || ch_container_cgroup_path (oci, &path, &err) < 0)
+    path = ch_chute_cgroup_path (ctx, name);
+  o = json_pack ("{s:s}", "path", path);
   if (!running || ch_cgroup_open (path, &cg, &err) < 0)
     {
       json_decref (paths);
@@ -47,14 +53,17 @@ static json_t *
 inspect_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
   struct ch_chute c;
-  cleanup_json json_t *st = ch_chute_status (ctx, name);
-  bool running = ch_chute_running (ctx, name, NULL);
+  cleanup_json json_t *st = NULL;
+  bool running;
   cleanup_error ch_error_t nerr = NULL;
   json_t *o, *state, *net = NULL, *cfg;
 
   ch_chute_init (&c);
+  /* the load checks the name before anything is read */
   if (ch_chute_load (ctx, name, &c, err) < 0)
     return NULL;
+  st = ch_chute_status (ctx, name);
+  running = ch_chute_running (ctx, name, NULL);
   cfg = ch_chute_to_json (&c);
   state = st ? json_deep_copy (st) : json_pack ("{s:s}", "state", "created");
   json_object_set_new (state, "running", json_boolean (running));

@@ -193,6 +193,8 @@ ch_cmd_kill (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
     }
   if (optind >= argc)
     return ch_error (err, 0, "kill: give the chute's name");
+  if (ch_chute_name_check (argv[optind], err) < 0)
+    return -1;
   if (ch_has_prefix (sig, "SIG"))
     sig += 3;
   for (int s = 1; s < NSIG && !signo; s++)

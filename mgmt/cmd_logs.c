@@ -120,11 +120,11 @@ ch_cmd_logs (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   path = xasprintf ("%s/%s", run_dir, CH_MON_LOG);
   old = xasprintf ("%s.1", path);
 
-  if (access (old, F_OK) == 0 && ch_read_file (old, &a, &alen, err) < 0)
+  if (access (old, F_OK) == 0 && ch_read_file_max (old, SIZE_MAX, &a, &alen, err) < 0)
     return -1;
   if (access (path, F_OK) == 0)
     {
-      if (ch_read_file (path, &b, &blen, err) < 0)
+      if (ch_read_file_max (path, SIZE_MAX, &b, &blen, err) < 0)
         return -1;
       if (stat (path, &st) == 0)
         ino = st.st_ino;
@@ -149,7 +149,7 @@ ch_cmd_logs (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
           ino = st.st_ino;
           boff = 0;
         }
-      if (access (path, F_OK) == 0 && ch_read_file (path, &cur, &curlen, err) == 0 && curlen > boff)
+      if (access (path, F_OK) == 0 && ch_read_file_max (path, SIZE_MAX, &cur, &curlen, err) == 0 && curlen > boff)
         {
           emit_lines (&lo, cur, curlen, &boff);
           fflush (stdout);

@@ -7,6 +7,7 @@
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/limits.h"
 #include "mgmt/reap.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <poll.h>
 #include <sys/syscall.h>
@@ -77,36 +79,19 @@ opt_size (const char *opt, const char *v, int64_t *out, ch_error_t *err)
 }
 
 static int
-opt_int (const char *opt, const char *v, int64_t min, int64_t max, int64_t *out, ch_error_t *err)
-{
-  if (ch_parse_int (v, min, max, out, err) < 0)
-    return ch_error_prefix (err, "--%s", opt);
-  return 0;
-}
-
-/* --cpus 1.5 -> quota 150000 per 100000 us, as docker */
-static int
-opt_cpus (const char *v, struct ch_chute *c, ch_error_t *err)
-{
-  char *end;
-  double d = strtod (v, &end);
-
-  if (*end || end == v || d <= 0 || d > 1024)
-    return ch_error (err, 0, "--cpus: `%s` is not a number of CPUs (e.g. 0.5, 2)", v);
-  c->cpu_period = 100000;
-  c->cpu_quota = (int64_t) (d * 100000);
-  return 0;
-}
-
-static int
 parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *err)
 {
-  int o;
+  int o, longindex;
 
   optind = 1;
   opterr = 0;
-  while ((o = getopt_long (argc, argv, "+dite:w:u:h:m:c:p:", run_opts, NULL)) != -1)
+  while ((longindex = -1, o = getopt_long (argc, argv, "+dite:w:u:h:m:c:p:", run_opts, &longindex)) != -1)
     {
+      /* a short option's long twin, for ch_limits_flag */
+      if (longindex < 0)
+        for (int i = 0; run_opts[i].name && longindex < 0; i++)
+          if (run_opts[i].val == o)
+            longindex = i;
       switch (o)
         {
         case 'd': *detach = true; break;
@@ -147,43 +132,11 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
         case 'w': free (c->workdir); c->workdir = xstrdup (optarg); break;
         case 'u': free (c->user); c->user = xstrdup (optarg); break;
         case 'h': free (c->hostname); c->hostname = xstrdup (optarg); break;
-        case 'm':
-          if (opt_size ("memory", optarg, &c->memory, err) < 0)
-            return -1;
-          if (c->memory < 4 << 20)
-            return ch_error (err, 0, "--memory: `%s` is below the 4 MiB minimum", optarg);
-          break;
-        case O_MEMORY_SWAP:
-          if (strcmp (optarg, "-1") == 0)
-            c->memory_swap = -1;
-          else if (opt_size ("memory-swap", optarg, &c->memory_swap, err) < 0)
+        case 'm': case O_MEMORY_SWAP: case 'c': case O_CPUS: case O_CPU_QUOTA: case O_CPU_PERIOD: case O_PIDS:
+        case O_BLKIO: case O_CPUSET:
+          if (ch_limits_flag (c, run_opts[longindex].name, optarg, err) < 0)
             return -1;
           break;
-        case 'c':
-          if (opt_int ("cpu-shares", optarg, 2, 262144, &c->cpu_shares, err) < 0)
-            return -1;
-          break;
-        case O_CPUS:
-          if (opt_cpus (optarg, c, err) < 0)
-            return -1;
-          break;
-        case O_CPU_QUOTA:
-          if (opt_int ("cpu-quota", optarg, 1000, INT32_MAX, &c->cpu_quota, err) < 0)
-            return -1;
-          break;
-        case O_CPU_PERIOD:
-          if (opt_int ("cpu-period", optarg, 1000, 1000000, &c->cpu_period, err) < 0)
-            return -1;
-          break;
-        case O_PIDS:
-          if (opt_int ("pids", optarg, 1, INT32_MAX, &c->pids, err) < 0)
-            return -1;
-          break;
-        case O_BLKIO:
-          if (opt_int ("blkio-weight", optarg, 10, 1000, &c->blkio_weight, err) < 0)
-            return -1;
-          break;
-        case O_CPUSET: free (c->cpuset_cpus); c->cpuset_cpus = xstrdup (optarg); break;
         case O_RESTART:
           if (ch_restart_parse (optarg, &c->restart, &c->restart_max, err) < 0)
             return ch_error_prefix (err, "--restart");
@@ -244,10 +197,17 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
           return ch_error (err, 0, "unknown option `%s`", argv[optind - 1]);
         }
     }
+  if (c->rootfs && ch_rootfs_check (c->rootfs, c->read_only, err) < 0)
+    return -1;
   if (c->rootfs == NULL)
     {
+      struct stat st;
       if (optind >= argc)
         return ch_error (err, 0, "%s: give an IMAGE or --rootfs DIR", argv[0]);
+      /* no image reference starts so: a directory was meant */
+      if (strchr ("./", argv[optind][0]) && stat (argv[optind], &st) == 0 && S_ISDIR (st.st_mode))
+        return ch_error (err, 0, "%s: `%s` is a directory, not an image: to run a chute from it, give --rootfs %s",
+                         argv[0], argv[optind], argv[optind]);
       c->image = xstrdup (argv[optind++]);
     }
   if (optind < argc && strcmp (argv[optind], "--") == 0)
@@ -264,21 +224,13 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
     return ch_error (err, 0, "--wifi needs the bridge network (the chute's own netns), not --net %s", c->net_mode);
   if (c->ports && c->net_mode && strcmp (c->net_mode, "bridge") != 0)
     return ch_error (err, 0, "--publish needs the bridge network, not --net %s", c->net_mode);
-  if (c->memory_swap >= 0 && c->memory >= 0 && c->memory_swap < c->memory)
-    return ch_error (err, 0, "--memory-swap must be at least --memory (it is memory + swap)");
-  return 0;
-}
-
-static char *
-now_rfc3339 (void)
-{
-  time_t t = time (NULL);
-  struct tm tm;
-  char buf[40];
-
-  gmtime_r (&t, &tm);
-  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return xstrdup (buf);
+  {
+    /* refused here, before anything is made, with the words start would use */
+    struct ch_cgroup_resources res;
+    int r = ch_limits_resources (c, &res, err);
+    ch_cgroup_resources_clear (&res);
+    return r;
+  }
 }
 
 static char *
@@ -308,7 +260,7 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
     if (access (f, F_OK) == 0)
       return ch_error (err, 0, "a chute named `%s` already exists", c->name);
   }
-  c->created = now_rfc3339 ();
+  c->created = ch_rfc3339 (time (NULL), -1);
   if (ch_chute_save (ctx, c, err) < 0)
     {
       cleanup_error ch_error_t e2 = NULL;

@@ -1,95 +1,104 @@
-/* chuted update: change limits of a chute, live when it runs. */
+/* chuted update: change limits of a chute, live when it runs. The new
+ * limits go through the same route as `run`'s (mgmt/limits.c), and a
+ * running chute's cgroup is the one its OCI state names. */
 #include "cgroups/cgroup.h"
-#include "common/parse.h"
 #include "common/util.h"
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/limits.h"
 #include "netns/net.h"
+#include "runtime/runtime.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+static const struct option update_opts[] = {
+  { "memory", required_argument, NULL, 'm' },
+  { "memory-swap", required_argument, NULL, 0 },
+  { "cpu-shares", required_argument, NULL, 'c' },
+  { "cpus", required_argument, NULL, 0 },
+  { "cpu-quota", required_argument, NULL, 0 },
+  { "cpu-period", required_argument, NULL, 0 },
+  { "pids", required_argument, NULL, 'p' },
+  { "pids-limit", required_argument, NULL, 0 },
+  { "blkio-weight", required_argument, NULL, 0 },
+  { "cpuset-cpus", required_argument, NULL, 0 },
+  { "wan-down", required_argument, NULL, 'D' },
+  { "wan-up", required_argument, NULL, 'U' },
+  { NULL, 0, NULL, 0 },
+};
+
+static int
+apply_live (struct ch_ctx *ctx, const struct ch_chute *c, const struct ch_cgroup_resources *res, ch_error_t *err)
+{
+  cleanup_free char *oci = ch_chute_oci_dir (ctx, c->name);
+  cleanup_free char *path = NULL;
+  struct ch_cgroup *cg = NULL;
+  int r;
+
+  if (ch_container_cgroup_path (oci, &path, err) < 0 || ch_cgroup_open (path, &cg, err) < 0)
+    return -1;
+  r = ch_cgroup_update (cg, res, err);
+  ch_cgroup_free (cg);
+  return r;
+}
+
 int
 ch_cmd_update (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  static const struct option opts[] = { { "memory", required_argument, NULL, 'm' },
-                                        { "cpu-shares", required_argument, NULL, 'c' },
-                                        { "pids", required_argument, NULL, 'p' },
-                                        { "wan-down", required_argument, NULL, 'D' },
-                                        { "wan-up", required_argument, NULL, 'U' },
-                                        { NULL, 0, NULL, 0 } };
   struct ch_cgroup_resources res;
   struct ch_chute c;
   cleanup_close int lock = -1;
-  bool cg_change = false, net_change = false;
-  uint64_t v;
-  int64_t n;
-  int o, ret = -1;
-
-  const char *mem = NULL, *shares = NULL, *pids = NULL, *down = NULL, *up = NULL;
+  cleanup_strv char **flags = xzalloc (sizeof (char *));
+  bool cg_change = false;
+  const char *down = NULL, *up = NULL;
+  int o, longindex, ret = -1;
 
   ch_chute_init (&c);
   ch_cgroup_resources_init (&res);
   optind = 1;
   opterr = 0;
-  while ((o = getopt_long (argc, argv, "m:c:p:", opts, NULL)) != -1)
-    switch (o)
-      {
-      case 'm': mem = optarg; break;
-      case 'c': shares = optarg; break;
-      case 'p': pids = optarg; break;
-      case 'D': down = optarg; break;
-      case 'U': up = optarg; break;
-      default: return ch_error (err, 0, "update: unknown option `%s`", argv[optind - 1]);
-      }
+  while ((longindex = -1, o = getopt_long (argc, argv, "m:c:p:", update_opts, &longindex)) != -1)
+    {
+      if (o == '?' || o == ':')
+        return ch_error (err, 0, "update: unknown option or missing value `%s`", argv[optind - 1]);
+      if (longindex < 0)
+        for (int i = 0; update_opts[i].name && longindex < 0; i++)
+          if (update_opts[i].val == o)
+            longindex = i;
+      if (o == 'D')
+        down = optarg;
+      else if (o == 'U')
+        up = optarg;
+      else
+        {
+          /* applied once the chute is loaded, in the order given */
+          ch_strv_append (&flags, update_opts[longindex].name);
+          ch_strv_append (&flags, optarg);
+        }
+    }
   if (optind >= argc)
     return ch_error (err, 0, "update: give the chute's name");
   if (ch_chute_load (ctx, argv[optind], &c, err) < 0)
     return -1;
-  if (mem)
-    {
-      if (ch_parse_size (mem, &v, err) < 0)
-        goto out;
-      c.memory = res.memory_limit = (int64_t) v;
-      cg_change = true;
-    }
-  if (shares)
-    {
-      if (ch_parse_int (shares, 2, 262144, &n, err) < 0)
-        goto out;
-      c.cpu_shares = res.cpu_shares = n;
-      cg_change = true;
-    }
-  if (pids)
-    {
-      if (ch_parse_int (pids, 1, INT32_MAX, &n, err) < 0)
-        goto out;
-      c.pids = res.pids_limit = n;
-      cg_change = true;
-    }
+  for (size_t i = 0; flags[i]; i += 2)
+    if (ch_limits_flag (&c, flags[i], flags[i + 1], err) < 0)
+      goto out;
+  cg_change = flags[0] != NULL;
+  if (ch_limits_resources (&c, &res, err) < 0)
+    goto out;
   if ((down && ch_net_parse_rate (down, &c.wan_down, err) < 0) || (up && ch_net_parse_rate (up, &c.wan_up, err) < 0))
     goto out;
-  net_change = down || up;
   if (ch_lock_chute (ctx, c.name, &lock, err) < 0)
     goto out;
   if (ch_chute_running (ctx, c.name, NULL))
     {
-      if (cg_change)
-        {
-          cleanup_free char *path = xasprintf ("%s/%s", ctx->cgroup_parent, c.name);
-          struct ch_cgroup *cg = NULL;
-          if (ch_cgroup_open (path, &cg, err) < 0)
-            goto out;
-          ret = ch_cgroup_update (cg, &res, err);
-          ch_cgroup_free (cg);
-          if (ret < 0)
-            goto out;
-          ret = -1;
-        }
-      if (net_change && ch_net_set_shaping (ctx->root, ctx->run_root, c.name, c.wan_down, c.wan_up, err) < 0)
+      if (cg_change && apply_live (ctx, &c, &res, err) < 0)
+        goto out;
+      if ((down || up) && ch_net_set_shaping (ctx->root, ctx->run_root, c.name, c.wan_down, c.wan_up, err) < 0)
         goto out;
     }
   if (ch_chute_save (ctx, &c, err) < 0)

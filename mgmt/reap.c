@@ -20,7 +20,7 @@
 static void
 reap_one (struct ch_ctx *ctx, const char *name)
 {
-  cleanup_free char *lockpath = xasprintf ("%s/chutes/%s.lock", ctx->run_root, name);
+  cleanup_free char *lockpath = ch_chute_lock_path (ctx, name);
   cleanup_json json_t *st = NULL;
   cleanup_close int lock = -1;
   cleanup_error ch_error_t err = NULL;
@@ -62,9 +62,9 @@ ch_reap (struct ch_ctx *ctx)
     for (size_t i = 0; names[i]; i++)
       reap_one (ctx, names[i]);
   ch_error_release (&err);
-  if (ch_net_reap (ctx->root, ctx->run_root, &err) < 0)
+  if (ch_net_reap (ctx->root, ctx->run_root, ch_chute_alive, ctx, &err) < 0)
     fprintf (stderr, "chuted: warning: network cleanup: %s\n", err->msg);
   ch_error_release (&err);
-  if (ch_wifi_reap (ctx->root, ctx->run_root, &err) < 0)
+  if (ch_wifi_reap (ctx->root, ctx->run_root, ch_chute_alive, ctx, &err) < 0)
     fprintf (stderr, "chuted: warning: Wi-Fi cleanup: %s\n", err->msg);
 }

@@ -2,12 +2,12 @@
  * files are opened inside the rootfs so a symlink there cannot point us at
  * the host's. */
 #include "common/file.h"
+#include "common/parse.h"
 #include "common/path.h"
 #include "common/util.h"
 #include "mgmt/bundle.h"
 #include "runtime/passwd.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,12 +16,20 @@
 static bool
 is_number (const char *s)
 {
-  if (*s == '\0')
-    return false;
-  for (; *s; s++)
-    if (!isdigit ((unsigned char) *s))
-      return false;
-  return true;
+  return *s && strspn (s, "0123456789") == strlen (s);
+}
+
+/* 0 .. 2^32-2: (uid_t) -1 means "no change" to the kernel, and a wrap
+ * (4294967296 -> 0) would run the chute as root. */
+static int
+parse_id (const char *spec, const char *what, const char *s, uint32_t *out, ch_error_t *err)
+{
+  int64_t v;
+
+  if (ch_parse_int (s, 0, UINT32_MAX - 1, &v, err) < 0)
+    return ch_error_prefix (err, "user `%s`: %s", spec, what);
+  *out = (uint32_t) v;
+  return 0;
 }
 
 static int
@@ -46,17 +54,18 @@ ch_user_resolve (const char *rootfs, const char *spec, uint32_t *uid, uint32_t *
   if (g)
     *g++ = '\0';
   *gid = 0;
+  if (*u == '\0' || (g && *g == '\0'))
+    return ch_error (err, 0, "user `%s`: empty user or group", spec);
   if (is_number (u) && (g == NULL || is_number (g)))
-    {
-      *uid = (uint32_t) strtoul (u, NULL, 10);
-      *gid = g ? (uint32_t) strtoul (g, NULL, 10) : 0;
-      return 0;
-    }
+    return parse_id (spec, "uid", u, uid, err) < 0 || (g && parse_id (spec, "gid", g, gid, err) < 0) ? -1 : 0;
   rootfd = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return ch_error (err, errno, "open rootfs `%s`", rootfs);
   if (is_number (u))
-    *uid = (uint32_t) strtoul (u, NULL, 10);
+    {
+      if (parse_id (spec, "uid", u, uid, err) < 0)
+        return -1;
+    }
   else
     {
       struct ch_pwent pw = { 0 };
@@ -69,7 +78,10 @@ ch_user_resolve (const char *rootfs, const char *spec, uint32_t *uid, uint32_t *
       ch_pwent_clear (&pw);
     }
   if (g && is_number (g))
-    *gid = (uint32_t) strtoul (g, NULL, 10);
+    {
+      if (parse_id (spec, "gid", g, gid, err) < 0)
+        return -1;
+    }
   else if (g)
     {
       gid_t gg;

@@ -16,11 +16,13 @@
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 
+/* The naming rule is mgmt's (ch_chute_name_check); this only refuses what
+ * would put a file outside our directories. */
 static int
 check_name (const char *chute, ch_error_t *err)
 {
   if (chute == NULL || *chute == '\0' || strchr (chute, '/') || strcmp (chute, ".") == 0 || strcmp (chute, "..") == 0)
-    return ch_error (err, 0, "invalid chute name `%s`", chute ? chute : "");
+    return ch_error (err, 0, "chute `%s`: not a single path component", chute ? chute : "");
   return 0;
 }
 

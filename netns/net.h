@@ -34,6 +34,7 @@
 #include "common/error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,9 +91,12 @@ int ch_net_set_shaping (const char *root, const char *run_root, const char *chut
  *  counters{rx_bytes,tx_bytes,rx_packets,tx_packets} (as seen by the chute)};
  * a chute without a network record (host mode) gives {}. */
 int ch_net_inspect (const char *root, const char *run_root, const char *chute, json_t **out, ch_error_t *err);
-/* Tear down the networks of chutes whose RUN_ROOT/chutes/NAME is gone, then
- * re-apply the nftables table (a foreign `nft flush ruleset` removes it). */
-int ch_net_reap (const char *root, const char *run_root, ch_error_t *err);
+/* Does chute NAME still exist? Asked of mgmt/, which alone knows where a
+ * chute's state lives (mgmt/chute.h: ch_chute_alive). */
+typedef bool (*ch_chute_alive_fn) (const char *chute, void *data);
+/* Tear down the networks of chutes ALIVE says are gone, then re-apply the
+ * nftables table (a foreign `nft flush ruleset` removes it). */
+int ch_net_reap (const char *root, const char *run_root, ch_chute_alive_fn alive, void *data, ch_error_t *err);
 /* Remove the bridge, the nftables table, restore ip_forward and forget the
  * recorded network; refused (one line naming how many) while chutes hold
  * addresses. *REMOVED = the bridge removed, NULL when there was none. */

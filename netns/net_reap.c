@@ -1,5 +1,5 @@
-/* Leftovers of crashed runs: networks of chutes whose RUN_ROOT/chutes/NAME
- * is gone, netns files and `chv-` veths nobody holds (but not those of a
+/* Leftovers of crashed runs: networks of chutes that are gone (mgmt/'s
+ * callback says which), netns files and `chv-` veths nobody holds (but not those of a
  * netns being destroyed), and our nftables table if a foreign
  * `nft flush ruleset` removed it while chutes hold addresses. */
 #include "netns/net_internal.h"
@@ -10,13 +10,6 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-
-static bool
-chute_exists (const char *run_root, const char *chute)
-{
-  cleanup_free char *p = xasprintf ("%s/chutes/%s", run_root, chute);
-  return access (p, F_OK) == 0;
-}
 
 static int
 keep_first (int r, ch_error_t *first, ch_error_t *e)
@@ -63,7 +56,7 @@ orphan_veth (const char *name, const struct ch_net_conf *c, json_t *ipam)
 }
 
 int
-ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
+ch_net_reap (const char *root, const char *run_root, ch_chute_alive_fn alive, void *data, ch_error_t *err)
 {
   cleanup_net_locked struct ch_net_locked l = { .lock = -1 };
   cleanup_error ch_error_t first = NULL;
@@ -82,14 +75,14 @@ ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
   /* every `chuted run` reaps: rewrite ipam.json only when something changed */
   before = json_dumps (l.ipam, JSON_COMPACT | JSON_SORT_KEYS);
   json_object_foreach (ch_ipam_leases (l.ipam), name, lease)
-    if (!chute_exists (run_root, name))
+    if (!alive (name, data))
       ch_strv_append (&dead, name);
   for (i = 0; dead[i]; i++)
     keep_first (ch_net_teardown_locked (root, run_root, dead[i], &l.conf, l.sk, l.ipam, &e), &first, &e);
 
   d = opendir (nsdir);
   for (struct dirent *de; d && (de = readdir (d));)
-    if (de->d_name[0] != '.' && !chute_exists (run_root, de->d_name)
+    if (de->d_name[0] != '.' && !alive (de->d_name, data)
         && !json_object_get (ch_ipam_leases (l.ipam), de->d_name))
       {
         cleanup_free char *p = xasprintf ("%s/%s", nsdir, de->d_name);

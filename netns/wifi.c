@@ -343,7 +343,7 @@ ch_wifi_teardown (const char *root, const char *run_root, const char *chute, ch_
 }
 
 int
-ch_wifi_reap (const char *root, const char *run_root, ch_error_t *err)
+ch_wifi_reap (const char *root, const char *run_root, ch_chute_alive_fn alive, void *data, ch_error_t *err)
 {
   cleanup_free char *dir = wifi_dir (run_root, NULL);
   cleanup_dir DIR *d = opendir (dir);
@@ -353,12 +353,7 @@ ch_wifi_reap (const char *root, const char *run_root, ch_error_t *err)
     return errno == ENOENT ? 0 : ch_error (err, errno, "open `%s`", dir);
   while ((e = readdir (d)) != NULL)
     {
-      cleanup_free char *chute_dir = NULL;
-      struct stat sb;
-      if (e->d_name[0] == '.' || strcmp (e->d_name, "lock") == 0)
-        continue;
-      chute_dir = xasprintf ("%s/chutes/%s", run_root, e->d_name);
-      if (stat (chute_dir, &sb) == 0)
+      if (e->d_name[0] == '.' || strcmp (e->d_name, "lock") == 0 || alive (e->d_name, data))
         continue;
       if (ch_wifi_teardown (root, run_root, e->d_name, err) < 0)
         return -1;

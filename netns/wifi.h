@@ -19,6 +19,7 @@
 #define CH_WIFI_H
 
 #include "common/error.h"
+#include "netns/net.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -50,9 +51,9 @@ int ch_wifi_setup (const char *root, const char *run_root, const char *chute, co
 /* Stops hostapd/dnsmasq (the BSS goes away), removes the AP interface, bridge,
  * veth and state. Idempotent: a chute without Wi-Fi is not an error. */
 int ch_wifi_teardown (const char *root, const char *run_root, const char *chute, ch_error_t *err);
-/* Tear down the Wi-Fi networks of chutes whose RUN_ROOT/chutes/NAME is gone
- * (a crash between setup and the chute's own state), as ch_net_reap does. */
-int ch_wifi_reap (const char *root, const char *run_root, ch_error_t *err);
+/* Tear down the Wi-Fi networks of chutes ALIVE says are gone (a crash
+ * between setup and the chute's own state), as ch_net_reap does. */
+int ch_wifi_reap (const char *root, const char *run_root, ch_chute_alive_fn alive, void *data, ch_error_t *err);
 /* {"radios": [{"phy", "index", "ap", "chutes": [...]}],
  *  "networks": [{"chute", "ssid", "security", "radio", "ap_interface", "bridge",
  *                "intf", "address", "dhcp": {"first", "last", "lease_secs"},

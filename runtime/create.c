@@ -65,7 +65,11 @@ undo (struct created *c)
     }
   if (c->cg)
     {
-      if (ch_cgroup_destroy (c->cg, &e) < 0)
+      /* a cgroup the chute does not own may gain other processes after
+       * create checked it was empty: only the init (killed above) was ours */
+      if (!ch_cgroup_is_own (c->cg))
+        ch_cgroup_release (c->cg);
+      else if (ch_cgroup_destroy (c->cg, &e) < 0)
         ch_error_release (&e);
       ch_cgroup_free (c->cg);
     }
@@ -130,32 +134,27 @@ restore_ns (int saved[CH_NS_COUNT])
       }
 }
 
-static char *
-now_rfc3339 (void)
-{
-  struct timespec ts;
-  struct tm tm;
-  char buf[64];
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
-}
-
 static int
-save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, const char *cgpath, ch_error_t *err)
+save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, const char *cgpath,
+            struct ch_cgroup *cg, ch_error_t *err)
 {
+  cleanup_strv char **made = ch_cgroup_made_dirs (cg);
   cleanup_free char *path = xasprintf ("%s/state.json", o->state_dir);
-  cleanup_free char *created = now_rfc3339 ();
+  cleanup_free char *created = NULL;
+  struct timespec now;
   cleanup_json json_t *j = NULL;
   unsigned long long start = 0;
 
+  clock_gettime (CLOCK_REALTIME, &now);
+  created = ch_rfc3339 (now.tv_sec, now.tv_nsec);
   if (ch_proc_start_time (pid, &start) < 0)
     return ch_error (err, ESRCH, "container init %d exited during create", pid);
   j = json_pack ("{s:s, s:s, s:i, s:s, s:s, s:O, s:I, s:s, s:s}", "ociVersion", "1.0.2", "id", o->id, "pid",
                  (json_int_t) pid, "bundle", o->bundle, "rootfs", s->root_path, "annotations", s->annotations,
                  "chuted.startTime", (json_int_t) start, "chuted.cgroupPath", cgpath, "created", created);
+  /* delete kills everything in the cgroup only when it is the chute's own */
+  json_object_set_new (j, "chuted.cgroupOwned", json_boolean (ch_cgroup_is_own (cg)));
+  json_object_set_new (j, "chuted.cgroupMade", ch_json_from_strv (made));
   return ch_json_save_file (path, j, 0600, err);
 }
 
@@ -254,6 +253,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
     cgpath = xstrdup (s->cgroups_path + (s->cgroups_path[0] == '/'));
   else
     cgpath = xasprintf ("%s/%s", o->cgroup_parent ? o->cgroup_parent : "chuted", o->id);
+  ch_spec_device_policy (s);
   if (ch_cgroup_create (cgpath, &s->resources, &c.cg, err) < 0)
     {
       ch_error_prefix (err, "cgroup `%s`", cgpath);
@@ -346,7 +346,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
         *o->init_exit_code = code;
       goto out;
     }
-  if (save_state (o, s, c.pid, cgpath, err) < 0)
+  if (save_state (o, s, c.pid, cgpath, c.cg, err) < 0)
     goto out;
   *init_pid = c.pid;
   ret = 0;

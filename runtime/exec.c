@@ -18,10 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 /* setns order: user first (it grants the rights for the others), mount last. */
 static const struct
 {
@@ -131,11 +127,6 @@ process_main (const struct exec_child *x)
     goto fail;
   if (ch_process_prepare (x->spec, &p, &path, &code, &err) < 0)
     goto fail;
-  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    {
-      ch_error (&err, errno, "close_range");
-      goto fail;
-    }
   if (x->spec->seccomp && x->spec->no_new_privileges && ch_spec_seccomp_load (x->spec, &err) < 0)
     goto fail;
   /* --preserve-fds: the N fds after stdio survive the exec (every fd was

@@ -1,6 +1,7 @@
 /* The container init, between clone and execve. Order matters:
  * namespaces → rootfs → pivot → hostname/sysctl → masked/readonly paths →
- * tty → identity/caps/no_new_privs → cwd → "ready" → exec.fifo → seccomp → execve. */
+ * tty → cwd → fds CLOEXEC → [seccomp without no_new_privs] → identity/caps →
+ * "ready" → exec.fifo → startContainer hooks → [seccomp with no_new_privs] → execve. */
 #include "runtime/init.h"
 
 #include "common/file.h"
@@ -16,10 +17,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 static int
 join_ns (const char *path, int type, ch_error_t *err)
@@ -152,12 +149,6 @@ ch_init_main (const struct ch_init_args *a)
 
   if (init_setup (a, &p, &path, &code, &err) < 0)
     goto fail;
-  /* Everything but stdio closes on exec (CVE-2024-21626: no host fd leaks in) */
-  if (syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    {
-      ch_error (&err, errno, "close_range");
-      goto fail;
-    }
   /* the creating process exits after `create`: its death must not kill us now */
   if (prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
     {

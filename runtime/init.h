@@ -91,7 +91,8 @@ int ch_creds_resolve (const struct ch_spec *s, const char *user, struct ch_creds
 void ch_creds_clear (struct ch_creds *c);
 
 /* process.c: shared tail of init and exec, after the rootfs is in place:
- * rlimits, umask, user, caps, no_new_privs, cwd check, PATH lookup. Fills
+ * rlimits, umask, cwd check, fds CLOEXEC, seccomp when no_new_privs is off
+ * (it needs CAP_SYS_ADMIN then), user, caps, no_new_privs, PATH lookup. Fills
  * *PATH with the program to execve. */
 struct ch_process
 {
@@ -101,6 +102,8 @@ struct ch_process
   const char *user; /* NULL: the spec's uid/gid */
 };
 int ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, int *code, ch_error_t *err);
+/* Mark every fd from FROM up close-on-exec (close_range, else /proc/self/fd). */
+int ch_fds_cloexec (int from, ch_error_t *err);
 /* Reset signal dispositions and mask inherited from the CLI. */
 void ch_signals_reset (void);
 
@@ -127,6 +130,9 @@ struct ch_state
   pid_t pid;
   unsigned long long start_time;
   const char *cgroup_path, *bundle, *id;
+  /* the cgroup was made for this container (else: an existing empty one
+   * that config.json named, where only the init is ours) */
+  bool cgroup_owned;
   enum ch_status status;
 };
 int ch_state_load (const char *state_dir, struct ch_state *st, ch_error_t *err);

@@ -7,8 +7,10 @@
 #include "runtime/runtime.h"
 
 #include "common/file.h"
+#include "common/globals.h"
 #include "common/json.h"
 #include "common/parse.h"
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -18,16 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *
-env_or (const char *name, const char *dflt)
-{
-  const char *v = getenv (name);
-  return v && *v ? v : dflt;
-}
 
 static int
 usage_error (void (*usage) (FILE *), int *exit_code, const char *fmt, const char *arg)
@@ -41,7 +35,10 @@ usage_error (void (*usage) (FILE *), int *exit_code, const char *fmt, const char
 }
 
 /* runc's global options as podman, conmon and containerd pass them
- * (--opt VALUE and --opt=VALUE), plus chuted's --run-root/--cgroup-parent. */
+ * (--opt VALUE and --opt=VALUE), plus chuted's --run-root/--cgroup-parent,
+ * which (with their env twins and defaults) common/globals.c checks as for
+ * every chuted program. --root is runc's here: the state root, not chuted's
+ * /var/lib/chuted (chuted passes its siblings --run-root only). */
 int
 ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FILE *), int *exit_code)
 {
@@ -73,11 +70,13 @@ ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FI
   };
   int c;
 
-  *ctx = (struct ch_oci_ctx) {
-    .run_root = env_or ("CHUTED_RUN_ROOT", "/run/chuted"),
-    .cgroup_parent = env_or ("CHUTED_CGROUP_PARENT", "chuted"),
-    .fail_code = 1,
-  };
+  cleanup_strv char **shared = xzalloc (sizeof (char *));
+  cleanup_error ch_error_t e = NULL;
+  struct ch_globals g;
+  const char *run_root = NULL, *cgroup_parent = NULL;
+
+  *ctx = (struct ch_oci_ctx) { .fail_code = 1 };
+  ch_strv_append (&shared, argv[0]);
   optind = 1;
   opterr = 0;
   while ((c = getopt_long (argc, argv, "+hv", opts, NULL)) != -1)
@@ -87,10 +86,12 @@ ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FI
         ctx->root = optarg;
         break;
       case O_RUN_ROOT:
-        ctx->run_root = optarg;
-        break;
       case O_CGROUP_PARENT:
-        ctx->cgroup_parent = optarg;
+        {
+          cleanup_free char *o = xasprintf ("--%s=%s", c == O_RUN_ROOT ? "run-root" : "cgroup-parent", optarg);
+          ch_strv_append (&shared, o);
+          *(c == O_RUN_ROOT ? &run_root : &cgroup_parent) = optarg;
+        }
         break;
       case O_LOG:
         ctx->log_path = optarg;
@@ -115,7 +116,7 @@ ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FI
         break;
       case 'v':
       case O_VERSION:
-        printf ("chuted version 0.1.0\nspec: 1.0.2\n");
+        printf ("chuted version %s\nspec: 1.0.2\n", CH_VERSION);
         *exit_code = 0;
         return -1;
       case 'h':
@@ -132,23 +133,15 @@ ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FI
       *exit_code = 2;
       return -1;
     }
-  if ((ctx->root && ctx->root[0] != '/') || ctx->run_root[0] != '/')
-    return usage_error (usage, exit_code, "%s", "--root and --run-root must be absolute paths");
+  if (ctx->root && ctx->root[0] != '/')
+    return usage_error (usage, exit_code, "--root `%s`: not an absolute path", ctx->root);
+  /* chuted's own options, env twins and defaults: common/globals.c's rules */
+  if (ch_globals_parse ((int) ch_strv_len (shared), shared, &g, &e) < 0)
+    return usage_error (usage, exit_code, "%s", e->msg);
+  /* g's values from the command line point into SHARED: take argv's own */
+  ctx->run_root = run_root ? run_root : g.run_root;
+  ctx->cgroup_parent = cgroup_parent ? cgroup_parent : g.cgroup_parent;
   return optind;
-}
-
-/* logrus's time: RFC 3339, UTC, with nanoseconds (as state.json's created) */
-static char *
-log_time (void)
-{
-  struct timespec ts;
-  struct tm tm;
-  char buf[32];
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
 }
 
 /* runc's --log: one line per error, as logrus writes it; conmon and podman
@@ -160,13 +153,15 @@ ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg)
   cleanup_free char *line = NULL;
   cleanup_json json_t *j = NULL;
   cleanup_close int fd = -1;
+  struct timespec ts;
 
   if (ctx->log_path == NULL)
     return;
   fd = open (ctx->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     return; /* the error still goes to stderr */
-  now = log_time ();
+  clock_gettime (CLOCK_REALTIME, &ts);
+  now = ch_rfc3339 (ts.tv_sec, ts.tv_nsec);
   if (ctx->log_json)
     {
       cleanup_free char *s = NULL;
@@ -240,21 +235,8 @@ ch_oci_parse_fd (const char *s, int *fd, ch_error_t *err)
 int
 ch_oci_connect_console (const char *path, int *fd, ch_error_t *err)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int s;
-
-  if (strlen (path) >= sizeof (sa.sun_path))
-    return ch_error (err, ENAMETOOLONG, "console socket `%s`", path);
-  strcpy (sa.sun_path, path);
-  s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return ch_error (err, errno, "socket");
-  if (connect (s, (struct sockaddr *) &sa, sizeof (sa)) < 0)
-    {
-      close (s);
-      return ch_error (err, errno, "connect to console socket `%s`", path);
-    }
-  *fd = s;
+  if (ch_unix_connect (path, SOCK_STREAM, fd, err) < 0)
+    return ch_error_prefix (err, "console socket");
   return 0;
 }
 

@@ -177,12 +177,16 @@ ch_creds_resolve (const struct ch_spec *s, const char *user, struct ch_creds *c,
     }
   else
     {
+      unsigned long id;
       grp = strchr (u, ':');
       if (grp)
         *grp++ = '\0';
       if (all_digits (u))
         {
-          c->uid = (uid_t) strtoul (u, NULL, 10);
+          /* 4294967296 must not wrap to 0 (root) */
+          if (!parse_id (u, &id))
+            return ch_error (err, 0, "user `%s`: uid out of range [0, 4294967294]", u);
+          c->uid = (uid_t) id;
           found = ch_passwd_find (passwd, NULL, c->uid, &pw) == 1;
           c->gid = found ? pw.gid : 0;
         }
@@ -195,7 +199,14 @@ ch_creds_resolve (const struct ch_spec *s, const char *user, struct ch_creds *c,
           c->gid = pw.gid;
         }
       if (grp && all_digits (grp))
-        c->gid = (gid_t) strtoul (grp, NULL, 10);
+        {
+          if (!parse_id (grp, &id))
+            {
+              ch_pwent_clear (&pw);
+              return ch_error (err, 0, "group `%s`: gid out of range [0, 4294967294]", grp);
+            }
+          c->gid = (gid_t) id;
+        }
       else if (grp && ch_group_find (group, grp, &c->gid) != 1)
         {
           ch_pwent_clear (&pw);

@@ -6,7 +6,9 @@
 #include "common/file.h"
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
@@ -15,7 +17,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 int
 ch_exec_error_code (int errnum)
@@ -108,11 +115,55 @@ set_identity (const struct ch_spec *s, const struct ch_creds *c, ch_error_t *err
   return 0;
 }
 
+/* Every fd from FROM up closes on exec (CVE-2024-21626: no host fd leaks
+ * into the container). close_range may be missing (before 5.11) or refused
+ * by a seccomp profile the caller runs under: walk /proc/self/fd then. */
+int
+ch_fds_cloexec (int from, ch_error_t *err)
+{
+  cleanup_dir DIR *d = NULL;
+  struct dirent *e;
+
+  if (syscall (SYS_close_range, (unsigned) from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+    return 0;
+  if (errno != ENOSYS && errno != EPERM && errno != EINVAL)
+    return ch_error (err, errno, "close_range");
+  d = opendir ("/proc/self/fd");
+  if (d == NULL)
+    return ch_error (err, errno, "open /proc/self/fd");
+  while ((e = readdir (d)))
+    {
+      char *end;
+      long fd = strtol (e->d_name, &end, 10);
+      if (*end || end == e->d_name || fd < from || fd == dirfd (d))
+        continue;
+      if (fcntl ((int) fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+        return ch_error (err, errno, "mark fd %ld close-on-exec", fd);
+    }
+  return 0;
+}
+
+/* chdir to the process cwd, then prove it is inside our root: a cwd
+ * reached through a leaked host fd (/proc/self/fd/N) resolves outside it,
+ * and getcwd then fails or answers "(unreachable)/...". */
+static int
+enter_cwd (const char *dir, ch_error_t *err)
+{
+  char cwd[PATH_MAX];
+
+  if (chdir (dir) < 0)
+    return ch_error (err, errno, "chdir to cwd `%s`", dir);
+  errno = 0;
+  if (getcwd (cwd, sizeof (cwd)) == NULL || cwd[0] != '/')
+    return ch_error (err, errno ? errno : EPERM, "cwd `%s` is outside the container", dir);
+  return 0;
+}
+
 int
 ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, int *code, ch_error_t *err)
 {
   struct ch_creds c = { 0 };
-  char cwd[PATH_MAX];
+  bool cwd_done;
   size_t i;
   int ret = -1;
 
@@ -133,9 +184,22 @@ ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, 
     }
   if (s->has_caps && ch_caps_drop_bounding (&s->caps, err) < 0)
     goto out;
-  /* Without no_new_privs installing a filter needs CAP_SYS_ADMIN: do it
-   * while we still have it (runc's order); with it, the caller loads the
-   * filter last, right before execve. */
+  /* The seccomp profile governs the container's process, not our setup:
+   * the cwd check and the fd marking come before any filter (crun's
+   * order). The cwd is tried as root first; one only the container user
+   * may enter (root squashed on NFS) is retried after the switch. */
+  cwd_done = enter_cwd (p->cwd, err) == 0;
+  if (!cwd_done)
+    {
+      if ((*err)->status != EACCES && (*err)->status != EPERM)
+        goto out;
+      ch_error_release (err);
+    }
+  if (ch_fds_cloexec (3, err) < 0)
+    goto out;
+  /* Without no_new_privs installing a filter needs CAP_SYS_ADMIN: load it
+   * now, the last thing while we still have it; with no_new_privs the
+   * caller loads it right before execve. */
   if (s->seccomp && !s->no_new_privileges && ch_spec_seccomp_load (s, err) < 0)
     goto out;
   if (set_identity (s, &c, err) < 0)
@@ -147,18 +211,8 @@ ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, 
       ch_error (err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
       goto out;
     }
-  if (chdir (p->cwd) < 0)
-    {
-      ch_error (err, errno, "chdir to cwd `%s`", p->cwd);
-      goto out;
-    }
-  /* A cwd reached through a leaked host fd (/proc/self/fd/N) resolves
-   * outside our root: getcwd then fails or answers "(unreachable)/...". */
-  if (getcwd (cwd, sizeof (cwd)) == NULL || cwd[0] != '/')
-    {
-      ch_error (err, errno ? errno : EPERM, "cwd `%s` is outside the container", p->cwd);
-      goto out;
-    }
+  if (!cwd_done && enter_cwd (p->cwd, err) < 0)
+    goto out;
   if (lookup (p->argv[0], p->env, path, code, err) < 0)
     goto out;
   ret = 0;

@@ -48,6 +48,9 @@ int ch_container_start (const char *state_dir, ch_error_t *err);
  * annotations) with status computed live (pid alive, same start time). */
 int ch_container_state (const char *state_dir, json_t **state, ch_error_t *err);
 int ch_container_kill (const char *state_dir, int sig, bool all, ch_error_t *err);
+/* The cgroup the container was created in (relative, as config.json's
+ * cgroupsPath), from its state: what `update` must change. */
+int ch_container_cgroup_path (const char *state_dir, char **path, ch_error_t *err);
 /* Remove the cgroup and the state dir; FORCE kills a live container first. */
 int ch_container_delete (const char *state_dir, bool force, ch_error_t *err);
 

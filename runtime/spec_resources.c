@@ -4,6 +4,7 @@
 #include "common/util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int
 get_i64 (json_t *obj, const char *key, const char *name, int64_t *out, ch_error_t *err)
@@ -44,25 +45,121 @@ get_throttle (json_t *obj, const char *name, struct ch_cgroup_throttle **out, si
   *out = xzalloc (sizeof (**out) * (json_array_size (arr) + 1));
   json_array_foreach (arr, i, e)
     {
+      static const char *const f[3] = { "major", "minor", "rate" };
+      static const uint64_t max[3] = { UINT32_MAX, UINT32_MAX, UINT64_MAX };
       cleanup_free char *k = xasprintf ("%s[%zu]", key, i);
-      const char *f[3] = { "major", "minor", "rate" };
       uint64_t val[3];
-      int j;
-      if (!json_is_object (e))
-        return ch_spec_err (err, k, "must be an object");
-      for (j = 0; j < 3; j++)
-        {
-          cleanup_free char *kk = xasprintf ("%s.%s", k, f[j]);
-          json_t *v = json_object_get (e, f[j]);
-          if (v == NULL)
-            return ch_spec_err (err, kk, "missing");
-          if (ch_spec_u64 (v, kk, &val[j], err) < 0)
-            return -1;
-        }
+      if (ch_spec_u64_fields (e, k, f, max, 3, val, err) < 0)
+        return -1;
       (*out)[i] = (struct ch_cgroup_throttle) { (uint32_t) val[0], (uint32_t) val[1], val[2] };
       (*n)++;
     }
   return 0;
+}
+
+/* linux.resources.devices[I]: major/minor absent or -1 is "any". */
+static int
+get_device_rule (json_t *e, size_t i, struct ch_cgroup_device *d, ch_error_t *err)
+{
+  cleanup_free char *k = xasprintf ("linux.resources.devices[%zu]", i);
+  const char *nums[2] = { "major", "minor" };
+  int64_t *outs[2] = { &d->major, &d->minor };
+  json_t *v;
+
+  if (!json_is_object (e))
+    return ch_spec_err (err, k, "must be an object");
+  if (ch_spec_get (e, k, "allow", JSON_TRUE, true, &v, err) < 0)
+    return -1;
+  d->allow = json_is_true (v);
+  if (ch_spec_get (e, k, "type", JSON_STRING, false, &v, err) < 0)
+    return -1;
+  d->type = v ? json_string_value (v)[0] : 'a';
+  if (v && (strlen (json_string_value (v)) != 1 || !strchr ("acb", d->type)))
+    {
+      cleanup_free char *kk = xasprintf ("%s.type", k);
+      return ch_spec_err (err, kk, "`%s` is not a, c or b", json_string_value (v));
+    }
+  for (int j = 0; j < 2; j++)
+    {
+      cleanup_free char *kk = xasprintf ("%s.%s", k, nums[j]);
+      *outs[j] = -1;
+      if (ch_spec_get (e, k, nums[j], JSON_INTEGER, false, &v, err) < 0)
+        return -1;
+      if (v && (json_integer_value (v) < -1 || json_integer_value (v) > INT32_MAX))
+        return ch_spec_err (err, kk, "%lld is not a device number", (long long) json_integer_value (v));
+      if (v)
+        *outs[j] = json_integer_value (v);
+    }
+  if (ch_spec_get (e, k, "access", JSON_STRING, false, &v, err) < 0)
+    return -1;
+  /* runtime-spec: absent is "rwm" */
+  d->access = v ? 0 : CH_CGROUP_DEV_RWM;
+  for (const char *a = v ? json_string_value (v) : ""; *a; a++)
+    {
+      unsigned bit = *a == 'r' ? CH_CGROUP_DEV_READ : *a == 'w' ? CH_CGROUP_DEV_WRITE : *a == 'm' ? CH_CGROUP_DEV_MKNOD : 0;
+      if (bit == 0)
+        {
+          cleanup_free char *kk = xasprintf ("%s.access", k);
+          return ch_spec_err (err, kk, "`%s`: only r, w and m", json_string_value (v));
+        }
+      d->access |= bit;
+    }
+  if (d->access == 0)
+    {
+      cleanup_free char *kk = xasprintf ("%s.access", k);
+      return ch_spec_err (err, kk, "must not be empty");
+    }
+  return 0;
+}
+
+static int
+get_devices (struct ch_cgroup_resources *r, json_t *arr, ch_error_t *err)
+{
+  size_t i;
+  json_t *e;
+
+  r->devices = xzalloc (sizeof (*r->devices) * (json_array_size (arr) + 1));
+  json_array_foreach (arr, i, e)
+    {
+      if (get_device_rule (e, i, &r->devices[r->n_devices], err) < 0)
+        return -1;
+      r->n_devices++;
+    }
+  return 0;
+}
+
+/* runc's default set: what every program expects to open. Nothing else,
+ * not even mknod (a chute has CAP_MKNOD: it must not reach the host's
+ * consoles, disks, tun or fuse through a node of its own). */
+static const struct ch_cgroup_device default_devices[] = {
+  { true, 'c', 1, 3, CH_CGROUP_DEV_RWM },  /* null */
+  { true, 'c', 1, 5, CH_CGROUP_DEV_RWM },  /* zero */
+  { true, 'c', 1, 7, CH_CGROUP_DEV_RWM },  /* full */
+  { true, 'c', 1, 8, CH_CGROUP_DEV_RWM },  /* random */
+  { true, 'c', 1, 9, CH_CGROUP_DEV_RWM },  /* urandom */
+  { true, 'c', 5, 0, CH_CGROUP_DEV_RWM },  /* tty */
+  { true, 'c', 5, 2, CH_CGROUP_DEV_RWM },  /* ptmx */
+  { true, 'c', 136, -1, CH_CGROUP_DEV_RWM }, /* pts */
+};
+
+void
+ch_spec_device_policy (struct ch_spec *s)
+{
+  struct ch_cgroup_resources *r = &s->resources;
+  size_t nd = sizeof (default_devices) / sizeof (default_devices[0]);
+
+  /* as runc and crun: config.json's rules, then the default set after
+   * them (so a rule cannot take those away), then mknod of the nodes
+   * linux.devices asks the runtime itself to make */
+  r->devices = xrealloc (r->devices, (r->n_devices + nd + s->n_devices + 1) * sizeof (*r->devices));
+  memcpy (r->devices + r->n_devices, default_devices, sizeof (default_devices));
+  r->n_devices += nd;
+  for (size_t i = 0; i < s->n_devices; i++)
+    if (s->devices[i].type != 'p')
+      r->devices[r->n_devices++] = (struct ch_cgroup_device){
+        true, s->devices[i].type == 'b' ? 'b' : 'c', s->devices[i].major, s->devices[i].minor, CH_CGROUP_DEV_MKNOD
+      };
+  r->devices_set = true;
 }
 
 int
@@ -91,6 +188,10 @@ ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t 
   if (ch_spec_get (res, "linux.resources", "pids", JSON_OBJECT, false, &o, err) < 0)
     return -1;
   if (o && get_i64 (o, "linux.resources.pids", "limit", &r->pids_limit, err) < 0)
+    return -1;
+  if (ch_spec_get (res, "linux.resources", "devices", JSON_ARRAY, false, &o, err) < 0)
+    return -1;
+  if (o && get_devices (r, o, err) < 0)
     return -1;
   if (ch_spec_get (res, "linux.resources", "blockIO", JSON_OBJECT, false, &o, err) < 0)
     return -1;

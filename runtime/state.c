@@ -89,6 +89,8 @@ ch_state_load (const char *state_dir, struct ch_state *st, ch_error_t *err)
   st->pid = (pid_t) json_integer_value (json_object_get (j, "pid"));
   st->start_time = (unsigned long long) json_integer_value (json_object_get (j, "chuted.startTime"));
   st->cgroup_path = json_string_value (json_object_get (j, "chuted.cgroupPath"));
+  /* states written before the key existed: chuted made every cgroup */
+  st->cgroup_owned = !json_is_false (json_object_get (j, "chuted.cgroupOwned"));
   st->bundle = json_string_value (json_object_get (j, "bundle"));
   st->id = json_string_value (json_object_get (j, "id"));
   if (st->id == NULL || st->bundle == NULL)
@@ -201,7 +203,7 @@ ch_container_kill (const char *state_dir, int sig, bool all, ch_error_t *err)
       ch_state_clear (&st);
       return -1;
     }
-  if (all && st.cgroup_path)
+  if (all && st.cgroup_path && st.cgroup_owned)
     {
       struct ch_cgroup *cg = NULL;
       ret = ch_cgroup_open (st.cgroup_path, &cg, err);
@@ -248,7 +250,14 @@ ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
       syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
       wait_gone (pidfd);
     }
-  if (st.cgroup_path)
+  if (st.cgroup_path && !st.cgroup_owned)
+    {
+      /* not ours: the init is dead, what else is there belongs to someone
+       * else; only the directories create made go */
+      cleanup_strv char **made = ch_json_to_strv (json_object_get (st.json, "chuted.cgroupMade"));
+      ch_cgroup_remove_dirs (made);
+    }
+  else if (st.cgroup_path)
     {
       if (ch_cgroup_open (st.cgroup_path, &cg, err) == 0)
         {
@@ -270,4 +279,22 @@ ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
     }
   ch_state_clear (&st);
   return ch_rm_rf (state_dir, err);
+}
+
+int
+ch_container_cgroup_path (const char *state_dir, char **path, ch_error_t *err)
+{
+  struct ch_state st;
+
+  if (ch_state_load (state_dir, &st, err) < 0)
+    return -1;
+  if (st.cgroup_path == NULL)
+    {
+      ch_error (err, 0, "container `%s` has no cgroup", st.id);
+      ch_state_clear (&st);
+      return -1;
+    }
+  *path = xstrdup (st.cgroup_path);
+  ch_state_clear (&st);
+  return 0;
 }

@@ -149,4 +149,29 @@ kill $RACER 2>/dev/null; wait $RACER 2>/dev/null
 check_fails "30465: racing symlink swap never reached the host path" test -e "$ESC"
 no_leftovers "30465"
 check_fails "no state dirs left" sh -c "ls '$T_RUNROOT/oci' | grep -q ."
+# --- the setuid plant: a chute's root writes a setuid-root program into its
+# --rootfs; if other host users can reach that directory, they run it as root.
+# Such a writable rootfs is refused (unless --read-only), nothing made.
+OPEN=$(mktemp -d "/tmp/$TEST_PREFIX-open.XXXXXX"); chmod 755 "$OPEN"
+make_rootfs "$OPEN/rootfs" >/dev/null
+out=$(chuted run --rm --net none --rootfs "$OPEN/rootfs" -- /bin/touch /planted 2>&1); rc=$?
+if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q 'other host users can reach it' \
+   && echo "$out" | grep -q 'chmod 0700' && echo "$out" | grep -q -- '--read-only'; then
+  pass "setuid plant: a rootfs others can reach is refused, saying why and how"
+else fail "setuid plant: rc=$rc out=$out"; fi
+eq "setuid plant: no chute kept" "$(chuted ps -a -q)" ""
+check_fails "setuid plant: no chute state" sh -c "ls -A '$T_ROOT/chutes' '$T_RUNROOT/chutes' 2>/dev/null | grep -v ':$' | grep -q ."
+check_fails "setuid plant: nothing written in the rootfs" test -e "$OPEN/rootfs/planted"
+check "setuid plant: --read-only is accepted" chuted run --rm --net none --read-only --rootfs "$OPEN/rootfs" -- true
+check "setuid plant: a rootfs under a 0700 parent is accepted" chuted run --rm --net none --rootfs "$B/rootfs" -- true
+chmod 700 "$OPEN"
+check "setuid plant: closing the parent (chmod 0700) is the fix" chuted run -d --name plant --net none --rootfs "$OPEN/rootfs" -- sleep 1000
+check "stop plant" chuted stop -t 0 plant
+# opened again later: `start` checks again
+chmod 755 "$OPEN"
+out=$(chuted start plant 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'other host users can reach it'; then pass "setuid plant: start checks again"; else fail "setuid plant: start: rc=$rc out=$out"; fi
+check "rm plant" chuted rm -f plant
+no_leftovers "setuid plant"
+rm -rf "$OPEN"
 finish

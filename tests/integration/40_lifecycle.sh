@@ -127,5 +127,68 @@ for i in 1 2 3 4 5 6; do chuted run -d --name "c$i" --net none --rootfs "$R" -- 
 eq "6 concurrent runs" "$(chuted ps -q | wc -l)" 6
 for i in 1 2 3 4 5 6; do chuted rm -f "c$i" >/dev/null 2>&1 & done; wait
 eq "6 concurrent rm" "$(chuted ps -a -q | wc -l)" 0
+# names: one rule (mgmt/chute.c), checked by every command before it acts
+out=$(chuted run --name 'a..b' --net none --rootfs "$R" -- true 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q '`..` is not allowed'; then pass "name a..b refused by the name check"; else fail "name a..b: rc=$rc out=$out"; fi
+out=$(chuted run --name "$(printf 'a\nb')" --net none --rootfs "$R" -- true 2>&1); rc=$?
+if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -qF 'a\nb'; then pass "name with a newline: one line, escaped"; else fail "name with a newline: rc=$rc out=$out"; fi
+# state planted outside the root (RUN_ROOT/chutes/../../x = T_DIR/x) naming a
+# host process: kill and exec must refuse the name, never act on it
+bash -c 'exec -a chuted-monitor sleep 1000' & VICTIM=$!
+sleep 0.2
+mkdir -p "$T_DIR/x"
+echo "{\"state\": \"running\", \"monitor_pid\": $VICTIM, \"pid\": $VICTIM}" > "$T_DIR/x/status.json"
+echo "{\"ociVersion\": \"1.0.2\", \"id\": \"x\", \"bundle\": \"$T_DIR/x\", \"pid\": $VICTIM, \"chuted.startTime\": $(awk '{print $22}' /proc/$VICTIM/stat)}" > "$T_DIR/x/state.json"
+for cmd in "kill ../../x" "kill -s TERM ../../x" "exec ../../x -- /bin/touch $T_DIR/pwned" "inspect ../../x" "logs ../../x" "stop ../../x" "rm -f ../../x" "update --memory 64M ../../x" "start ../../x"; do
+  out=$(chuted $cmd 2>&1); rc=$?
+  if [ $rc -ne 0 ] && echo "$out" | grep -q 'chute name `../../x`'; then pass "$cmd: refused by the name check"; else fail "$cmd: rc=$rc out=$out"; fi
+done
+if kill -0 $VICTIM 2>/dev/null; then pass "the planted state's process was not signalled"; else fail "kill ../../x killed a host process"; fi
+check_fails "exec ../../x ran nothing" test -e "$T_DIR/pwned"
+check "planted state untouched" test -f "$T_DIR/x/state.json"
+kill $VICTIM 2>/dev/null; wait $VICTIM 2>/dev/null
+rm -rf "$T_DIR/x"
+
+# user ids: the whole range checked (4294967296 wrapped to 0: root)
+out=$(chuted run --rm --net none -u 4294967296 --rootfs "$R" -- id -u 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'out of range'; then pass "-u 4294967296 refused"; else fail "-u 4294967296: rc=$rc out=$out"; fi
+eq "-u 4294967296: no chute kept" "$(chuted ps -a -q)" ""
+check "run uid" chuted run -d --name uid --net none --rootfs "$R" -- sleep 1000
+out=$(chuted exec -u 4294967296 uid -- id -u 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'out of range'; then pass "exec -u 4294967296 refused"; else fail "exec -u 4294967296: rc=$rc out=$out"; fi
+out=$(chuted exec -u 0:4294967296 uid -- id -g 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'out of range'; then pass "exec -u 0:4294967296 refused"; else fail "exec -u 0:4294967296: rc=$rc out=$out"; fi
+eq "exec -u 65534 still works" "$(chuted exec -u 65534 uid -- id -u 2>&1)" 65534
+check "rm -f uid" chuted rm -f uid
+eq "-u 65534:65534 still runs" "$(chuted run --rm --net none -u 65534:65534 --rootfs "$R" -- id -u 2>&1)" 65534
+
+# rootfs: a file is not a directory; a directory given as the image hints --rootfs
+out=$(chuted run --rootfs /etc/passwd -- true 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q 'Not a directory' && ! echo "$out" | grep -q 'No such file'; then pass "--rootfs FILE: not a directory"; else fail "--rootfs FILE: rc=$rc out=$out"; fi
+out=$(cd "$(dirname "$R")" && "$CHUTED" run "./$(basename "$R")" true 2>&1); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q -- "give --rootfs ./$(basename "$R")"; then pass "run ./DIR hints --rootfs"; else fail "run ./DIR: rc=$rc out=$out"; fi
+eq "bad rootfs: no chute kept" "$(chuted ps -a -q)" ""
+
+# a start that fails and whose undoing fails too says both (it was silent)
+RB=$T_RUNROOT/chutes/rb
+mkdir -p "$RB/monitor.json/x" "$RB/bundle/sub"; touch "$RB/bundle/sub/f"
+if command -v chattr >/dev/null && chattr +i "$RB/bundle/sub/f" 2>/dev/null; then
+  out=$(chuted run -d --name rb --net none --rootfs "$R" -- /bin/true 2>&1); rc=$?
+  if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q 'monitor.json.*(and undoing the start failed: .*Operation not permitted)'; then
+    pass "a failed rollback is reported"; else fail "failed rollback: rc=$rc out=$out"; fi
+  chattr -i "$RB/bundle/sub/f"
+else skip "failed rollback: no chattr +i here"; fi
+rm -rf "$RB/monitor.json"
+chuted rm -f rb >/dev/null 2>&1; rm -rf "$RB"
+eq "failed rollback: cleaned up" "$(chuted ps -a -q)" ""
+
+# chuted's own state is 0700
+rm -rf "$T_DIR/fresh"
+CHUTED_ROOT=$T_DIR/fresh/root "$CHUTED" images >/dev/null 2>&1
+eq "a root the image store makes is 0700" "$(stat -c %a "$T_DIR/fresh/root") $(stat -c %a "$T_DIR/fresh/root/images")" "700 700"
+rm -rf "$T_DIR/fresh"
+CHUTED_ROOT=$T_DIR/fresh/root CHUTED_RUN_ROOT=$T_DIR/fresh/run "$CHUTED" run --rm --net none --rootfs "$R" -- true >/dev/null 2>&1
+eq "a root and run root chuted run makes are 0700" "$(stat -c %a "$T_DIR/fresh/root") $(stat -c %a "$T_DIR/fresh/run")" "700 700"
+rm -rf "$T_DIR/fresh"
 no_leftovers "lifecycle"
 finish

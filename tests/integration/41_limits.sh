@@ -33,5 +33,41 @@ a0=$(u lo); b0=$(u hi); sleep 10; a1=$(u lo); b1=$(u hi)
 share=$(python3 -c "a=$a1-$a0; b=$b1-$b0; print(round(100*a/(a+b),1))")
 if python3 -c "import sys; sys.exit(0 if abs($share-33.33)<=5 else 1)"; then pass "cpu shares 512:1024 → ${share}% for the 512 chute"; else fail "cpu shares split ${share}% (want 33.3 ±5)"; fi
 chuted rm -f lo hi >/dev/null
+# one route to a limit (mgmt/limits.c): run and update validate alike
+refused() { # DESC WANT CMD...: fails with one line containing WANT
+  local d=$1 w=$2; shift 2; local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -qF -- "$w"; then pass "$d"; else fail "$d: rc=$rc out=$out"; fi
+}
+refused "run --cpus nan" "not a number of CPUs" chuted run --rm --net none --cpus nan --rootfs "$R" -- true
+refused "run --cpus 1000" "range of CPUs is from 0.01 to $(nproc).00, as there are only $(nproc) CPUs available" chuted run --rm --net none --cpus 1000 --rootfs "$R" -- true
+refused "run --memory 1" "--memory: \`1\` is below the 4 MiB minimum" chuted run --rm --net none --memory 1 --rootfs "$R" -- true
+refused "run --pids overflow" "--pids" chuted run --rm --net none --pids 99999999999999999999 --rootfs "$R" -- true
+refused "run --memory-swap below --memory" "--memory-swap" chuted run --rm --net none --memory 64M --memory-swap 32M --rootfs "$R" -- true
+eq "refused runs keep nothing" "$(chuted ps -a -q)" ""
+
+check "run m" chuted run -d --name m --net none --memory 100M --memory-swap 200M --rootfs "$R" -- sleep 1000
+mempath=$(chuted inspect m | js '[p for p in d["cgroup"]["paths"] if "memory" in p or "unified" in p][0]')
+mempath=${mempath#*:}
+refused "update --memory 1" "--memory: \`1\` is below the 4 MiB minimum" chuted update --memory 1 m
+refused "update --memory 2M" "--memory: \`2M\` is below the 4 MiB minimum" chuted update --memory 2M m
+refused "update --cpus nan" "not a number of CPUs" chuted update --cpus nan m
+refused "update --cpus 1000" "as there are only $(nproc) CPUs available" chuted update --cpus 1000 m
+refused "update --memory above the old --memory-swap" "--memory-swap (209715200) must be at least --memory (314572800)" chuted update --memory 300M m
+eq "refused updates change nothing" "$(chuted inspect m | js 'd["limits"]["memory"], d["limits"]["memory_swap"]')" "104857600 209715200"
+check "update --memory 300M --memory-swap 400M (memsw first on v1)" chuted update --memory 300M --memory-swap 400M m
+if [ -f "$mempath/memory.limit_in_bytes" ]; then
+  eq "v1: new memory limit" "$(cat "$mempath/memory.limit_in_bytes")" 314572800
+  [ -f "$mempath/memory.memsw.limit_in_bytes" ] && eq "v1: new memory+swap limit" "$(cat "$mempath/memory.memsw.limit_in_bytes")" 419430400
+else
+  eq "v2: new memory limit" "$(cat "$mempath/memory.max")" 314572800
+fi
+# the cgroup is the one the OCI state names, whatever --cgroup-parent says now
+check "update under another --cgroup-parent" chuted --cgroup-parent "$T_CGPARENT-elsewhere" update --memory 150M m
+if [ -f "$mempath/memory.limit_in_bytes" ]; then got=$(cat "$mempath/memory.limit_in_bytes"); else got=$(cat "$mempath/memory.max"); fi
+eq "update reached the chute's own cgroup" "$got" 157286400
+check "update --cpus 0.5" chuted update --cpus 0.5 m
+eq "update --cpus 0.5 recorded" "$(chuted inspect m | js 'd["limits"]["cpu_quota"], d["limits"]["cpu_period"]')" "50000 100000"
+check "rm -f m" chuted rm -f m
 no_leftovers "limits"
 finish

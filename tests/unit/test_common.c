@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/parse.h"
 #include "common/path.h"
 #include "common/util.h"
@@ -124,6 +125,39 @@ test_files (void **state)
   assert_true (ch_read_file (f, &data, &len, &err) < 0);
 }
 
+/* A FIFO is refused without waiting for a writer, a device (here through a
+ * symlink to /dev/zero) is refused, and a file over the bound is refused. */
+static void
+test_read_bounded (void **state)
+{
+  cleanup_free char *d = mktmp ();
+  cleanup_free char *fifo = xasprintf ("%s/fifo", d);
+  cleanup_free char *zero = xasprintf ("%s/zero", d);
+  cleanup_free char *big = xasprintf ("%s/big", d);
+  cleanup_free char *data = NULL;
+  cleanup_error ch_error_t err = NULL;
+  json_t *j = NULL;
+  size_t len;
+
+  assert_int_equal (mkfifo (fifo, 0600), 0);
+  assert_true (ch_read_file (fifo, &data, &len, &err) < 0);
+  assert_non_null (strstr (err->msg, "is not a regular file"));
+  ch_error_release (&err);
+  assert_true (ch_json_load_file (fifo, &j, &err) < 0);
+  ch_error_release (&err);
+  assert_int_equal (symlink ("/dev/zero", zero), 0);
+  assert_true (ch_read_file (zero, &data, &len, &err) < 0);
+  assert_non_null (strstr (err->msg, "is not a regular file"));
+  ch_error_release (&err);
+  assert_int_equal (ch_write_file (big, "0123456789", 10, 0600, &err), 0);
+  assert_true (ch_read_file_max (big, 9, &data, &len, &err) < 0);
+  assert_int_equal (err->status, EFBIG);
+  ch_error_release (&err);
+  assert_int_equal (ch_read_file_max (big, 10, &data, &len, &err), 0);
+  assert_int_equal (len, 10);
+  assert_int_equal (ch_rm_rf (d, &err), 0);
+}
+
 static void
 test_in_root (void **state)
 {
@@ -171,7 +205,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_parse_size), cmocka_unit_test (test_parse_duration_int),
     cmocka_unit_test (test_error_prefix), cmocka_unit_test (test_strv_buf),
-    cmocka_unit_test (test_files), cmocka_unit_test (test_in_root),
+    cmocka_unit_test (test_files), cmocka_unit_test (test_read_bounded), cmocka_unit_test (test_in_root),
   };
   return cmocka_run_group_tests_name ("common", tests, NULL, NULL);
 }

@@ -8,7 +8,7 @@
 
 #include "common/file.h"
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -56,6 +56,34 @@ test_refs (void **state)
   free (errmsg_of (ch_ref_parse ("Cam:1", &r, &e), &e));
   free (errmsg_of (ch_ref_parse ("cam:bad tag", &r, &e), &e));
   free (errmsg_of (ch_ref_parse ("reg.io//x", &r, &e), &e));
+  /* distribution/reference's grammar: no `..`, no empty or dot components,
+   * separators only between alphanumerics, a valid host[:port] */
+  {
+    static const char *const bad[] = { "../../../etc:evil", "a/../b", "./x", "a/./b", "a..b", "a.-b", "-a", "a-",
+                                       "a___b", "reg.io/.x", "reg..io/x", "-reg.io/x", "reg.io:/x", "reg.io:5x/x",
+                                       "[::1/x", "a b", "a\nb", "x/", "/x", "a:b:c" };
+    size_t i;
+    char *msg;
+    for (i = 0; i < sizeof (bad) / sizeof (*bad); i++)
+      {
+        msg = errmsg_of (ch_ref_parse (bad[i], &r, &e), &e);
+        assert_null (strchr (msg, '\n'));
+        free (msg);
+      }
+    msg = errmsg_of (ch_ref_parse ("../../../etc:evil", &r, &e), &e);
+    assert_non_null (strstr (msg, "`../../../etc:evil`"));
+    free (msg);
+  }
+  {
+    static const char *const good[] = { "a__b/c-d", "a--b.c_d", "reg-1.io:5000/x/y:T_1", "[::1]:5000/x", "localhost:5000/a",
+                                        "my.reg/a.b/c@" D1 };
+    size_t i;
+    for (i = 0; i < sizeof (good) / sizeof (*good); i++)
+      {
+        assert_int_equal (ch_ref_parse (good[i], &r, &e), 0);
+        ch_ref_free (&r);
+      }
+  }
 }
 
 static void

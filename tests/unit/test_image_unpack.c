@@ -10,7 +10,7 @@
 
 #include "common/file.h"
 #include "common/util.h"
-#include "image/image.h"
+#include "image/internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -10,9 +10,13 @@
 #include "common/util.h"
 #include "mgmt/bundle.h"
 #include "mgmt/chute.h"
+#include "mgmt/limits.h"
 #include "runtime/attach.h"
 #include "runtime/log.h"
 
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -184,13 +188,182 @@ test_frames (void **state)
   free (rd);
 }
 
+/* issue 16: `a..b` passed and failed later on cgroupsPath; a newline gave a
+ * multi-line message; `../../x` must never reach a path */
+static void
+test_name_rule (void **state)
+{
+  cleanup_error ch_error_t err = NULL;
+
+  assert_true (ch_chute_name_check ("a..b", &err) < 0);
+  assert_non_null (strstr (err->msg, "`..`"));
+  assert_true (ch_chute_name_check ("../../x", &err) < 0);
+  assert_true (ch_chute_name_check ("a\nb", &err) < 0);
+  assert_null (strchr (err->msg, '\n'));
+  assert_non_null (strstr (err->msg, "a\\nb"));
+  assert_true (ch_chute_name_check ("x\x1b[2Jy", &err) < 0);
+  assert_null (strchr (err->msg, '\x1b'));
+  assert_true (ch_chute_name_check ("a234567890123456789012345678901234567890123456789012345678901234", &err) < 0);
+  assert_true (ch_chute_name_check (NULL, &err) < 0);
+  assert_int_equal (ch_chute_name_check ("a.b", &err), 0);
+  assert_int_equal (ch_chute_name_check ("a23456789012345678901234567890123456789012345678901234567890123", &err), 0);
+}
+
+/* issue 16: -u 4294967296 ran the chute as uid 0 */
+static void
+test_user_numbers (void **state)
+{
+  cleanup_error ch_error_t err = NULL;
+  uint32_t uid = 7, gid = 7;
+
+  assert_true (ch_user_resolve ("/nonexistent", "4294967296", &uid, &gid, &err) < 0);
+  assert_non_null (strstr (err->msg, "out of range"));
+  assert_true (ch_user_resolve ("/nonexistent", "4294967295", &uid, &gid, &err) < 0);
+  assert_true (ch_user_resolve ("/nonexistent", "1000:4294967296", &uid, &gid, &err) < 0);
+  assert_true (ch_user_resolve ("/nonexistent", "99999999999999999999999", &uid, &gid, &err) < 0);
+  assert_true (ch_user_resolve ("/nonexistent", ":", &uid, &gid, &err) < 0);
+  assert_int_equal (ch_user_resolve ("/nonexistent", "4294967294:5", &uid, &gid, &err), 0);
+  assert_int_equal (uid, 4294967294u);
+  assert_int_equal (gid, 5);
+}
+
+static int
+flag (struct ch_chute *c, const char *f, const char *v, ch_error_t *err)
+{
+  return ch_limits_flag (c, f, v, err);
+}
+
+/* one validation for run, update and chute.yaml (issue 9 item 3, issue 16) */
+static void
+test_limits (void **state)
+{
+  cleanup_error ch_error_t err = NULL;
+  struct ch_cgroup_resources res;
+  struct ch_chute c;
+  cleanup_free char *toomany = xasprintf ("%ld", sysconf (_SC_NPROCESSORS_ONLN) + 1);
+  json_t *j;
+
+  ch_chute_init (&c);
+  assert_true (flag (&c, "cpus", "nan", &err) < 0);
+  assert_true (flag (&c, "cpus", "inf", &err) < 0);
+  assert_true (flag (&c, "cpus", "0.001", &err) < 0);
+  assert_true (flag (&c, "cpus", toomany, &err) < 0);
+  assert_non_null (strstr (err->msg, "range of CPUs is from 0.01 to"));
+  assert_true (flag (&c, "memory", "1", &err) < 0);
+  assert_string_equal (err->msg, "--memory: `1` is below the 4 MiB minimum");
+  assert_true (flag (&c, "memory", "2M", &err) < 0);
+  assert_true (flag (&c, "memory", "16E", &err) < 0);
+  assert_true (flag (&c, "memory", "99999999999999999999", &err) < 0);
+  assert_true (flag (&c, "pids", "99999999999999999999", &err) < 0);
+  assert_true (flag (&c, "cpu-shares", "1", &err) < 0);
+  assert_true (flag (&c, "cpuset-cpus", "0;rm", &err) < 0);
+  assert_int_equal (c.memory, -1);
+  assert_int_equal (c.cpu_quota, -1);
+  assert_int_equal (flag (&c, "bogus", "1", &err), 1);
+
+  assert_int_equal (flag (&c, "cpus", "0.5", &err), 0);
+  assert_int_equal (c.cpu_quota, 50000);
+  assert_int_equal (c.cpu_period, 100000);
+  assert_int_equal (flag (&c, "memory", "64M", &err), 0);
+  assert_int_equal (flag (&c, "memory-swap", "32M", &err), 0);
+  assert_true (ch_limits_resources (&c, &res, &err) < 0);
+  assert_non_null (strstr (err->msg, "--memory-swap"));
+  ch_cgroup_resources_clear (&res);
+
+  /* a memory limit alone lifts the swap limit: an update raising memory
+   * above an old swap value cannot fail in the kernel */
+  assert_int_equal (flag (&c, "memory-swap", "-1", &err), 0);
+  assert_int_equal (ch_limits_resources (&c, &res, &err), 0);
+  assert_int_equal (res.memory_limit, 64 << 20);
+  assert_int_equal (res.memory_swap, CH_CGROUP_MAX);
+  assert_int_equal (res.cpu_quota, 50000);
+  j = ch_limits_to_oci (&res);
+  assert_int_equal (json_integer_value (json_object_get (json_object_get (j, "memory"), "swap")), -1);
+  assert_int_equal (json_integer_value (json_object_get (json_object_get (j, "memory"), "limit")), 64 << 20);
+  assert_null (json_object_get (j, "pids"));
+  json_decref (j);
+  ch_cgroup_resources_clear (&res);
+
+  /* chute.json comes without the flags' checks */
+  c.memory = 1;
+  assert_true (ch_limits_resources (&c, &res, &err) < 0);
+  ch_cgroup_resources_clear (&res);
+  c.memory = -1;
+  c.memory_swap = 1 << 30;
+  assert_true (ch_limits_resources (&c, &res, &err) < 0);
+  ch_cgroup_resources_clear (&res);
+  ch_chute_clear (&c);
+}
+
+static char *
+mkdir_mode (const char *parent, const char *name, mode_t mode)
+{
+  char *p = xasprintf ("%s/%s", parent, name);
+  assert_int_equal (mkdir (p, mode), 0);
+  assert_int_equal (chmod (p, mode), 0);
+  return p;
+}
+
+/* issue 16: a writable --rootfs other users can reach lets them run a
+ * setuid program the chute planted there */
+static void
+test_rootfs_check (void **state)
+{
+  char tmpl[] = "/tmp/chuted-test-rootfs.XXXXXX";
+  char *top = mkdtemp (tmpl); /* 0700, root's */
+  cleanup_free char *open = NULL, *r1 = NULL, *closed = NULL, *r2 = NULL, *link = NULL, *file = NULL;
+  cleanup_free char *theirs = NULL, *r3 = NULL, *cmd = NULL;
+  cleanup_error ch_error_t err = NULL;
+
+  assert_non_null (top);
+  assert_int_equal (ch_rootfs_check (top, false, &err), 0);
+  /* /tmp/top/open (0755) holds the barrier top (0700) above it: fine */
+  open = mkdir_mode (top, "open", 0755);
+  r1 = mkdir_mode (open, "rootfs", 0755);
+  assert_int_equal (ch_rootfs_check (r1, false, &err), 0);
+  /* with the barrier opened, everyone reaches it */
+  assert_int_equal (chmod (top, 0755), 0);
+  assert_true (ch_rootfs_check (r1, false, &err) < 0);
+  assert_non_null (strstr (err->msg, "other host users can reach it"));
+  assert_null (strchr (err->msg, '\n'));
+  assert_int_equal (ch_rootfs_check (r1, true, &err), 0);
+  /* a closed directory lower down is a barrier too */
+  closed = mkdir_mode (open, "closed", 0700);
+  r2 = mkdir_mode (closed, "rootfs", 0755);
+  assert_int_equal (ch_rootfs_check (r2, false, &err), 0);
+  /* ... unless its owner is someone else, who can pass through it */
+  theirs = mkdir_mode (open, "theirs", 0700);
+  assert_int_equal (chown (theirs, 65534, 65534), 0);
+  r3 = mkdir_mode (theirs, "rootfs", 0755);
+  assert_true (ch_rootfs_check (r3, false, &err) < 0);
+  /* and a directory others may write to could be swapped under us */
+  assert_int_equal (chmod (open, 0777), 0);
+  assert_true (ch_rootfs_check (r2, false, &err) < 0);
+  assert_int_equal (chmod (open, 0755), 0);
+  /* no symlink is followed, and a file is not a rootfs */
+  link = xasprintf ("%s/link", top);
+  assert_int_equal (symlink (closed, link), 0);
+  cmd = xasprintf ("%s/rootfs", link);
+  assert_true (ch_rootfs_check (cmd, false, &err) < 0);
+  assert_non_null (strstr (err->msg, "symbolic link"));
+  file = xasprintf ("%s/file", top);
+  assert_int_equal (ch_write_file (file, "", 0, 0600, &err), 0);
+  assert_true (ch_rootfs_check (file, true, &err) < 0);
+  assert_non_null (strstr (err->msg, "Not a directory"));
+  free (cmd);
+  cmd = xasprintf ("rm -rf '%s'", top);
+  assert_int_equal (system (cmd), 0);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_chute_roundtrip), cmocka_unit_test (test_restart_and_names),
     cmocka_unit_test (test_args_rule),       cmocka_unit_test (test_log),
-    cmocka_unit_test (test_frames),
+    cmocka_unit_test (test_frames),          cmocka_unit_test (test_name_rule),
+    cmocka_unit_test (test_user_numbers),    cmocka_unit_test (test_limits),
+    cmocka_unit_test (test_rootfs_check),
   };
   return cmocka_run_group_tests_name ("mgmt", tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "mgmt/chute.h"
 #include "netns/net.h"
 
 #include <errno.h>
@@ -215,7 +216,7 @@ reap_all (struct t *t)
       }
   if (access (chutes, F_OK) == 0 && ch_rm_rf (chutes, &err) < 0)
     ch_error_release (&err);
-  if (ch_net_reap (t->root, t->run, &err) < 0)
+  if (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err) < 0)
     {
       print_error ("reap: %s\n", err->msg);
       ch_error_release (&err);
@@ -717,7 +718,7 @@ test_address_reused_while_netns_held (void **state)
   /* just released: the reaper leaves it to the kernel for a few seconds */
   {
     ch_error_t err = NULL;
-    assert_int_equal (ch_net_reap (t->root, t->run, &err), 0);
+    assert_int_equal (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err), 0);
     assert_int_equal (sh ("ip link show chv-0ae74d02 >/dev/null"), 0);
   }
   setup_ok (t, "new", &cfg, &r);
@@ -750,7 +751,7 @@ test_reap (void **state)
   mark_alive (t, "dead", false);
   /* a foreign rule flush removes our table: reap brings it back */
   assert_int_equal (sh ("nft delete table ip " TABLE), 0);
-  assert_int_equal (ch_net_reap (t->root, t->run, &err), 0);
+  assert_int_equal (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err), 0);
   assert_int_equal (sh ("nft list table ip " TABLE " >/dev/null"), 0);
   assert_int_equal (sh ("ip link show chv-0ae74d02 >/dev/null 2>&1"), 0);
   for (int i = 0; i < 40 && sh ("ip link show chv-0ae74d03 >/dev/null 2>&1") == 0; i++)
@@ -762,7 +763,7 @@ test_reap (void **state)
   assert_int_equal (access (alive, F_OK), 0);
   /* a veth nobody leases (a crash inside teardown) goes too */
   assert_int_equal (sh ("ip link add chv-0ae74d63 type veth peer name chtnorphan"), 0);
-  assert_int_equal (ch_net_reap (t->root, t->run, &err), 0);
+  assert_int_equal (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err), 0);
   assert_int_not_equal (sh ("ip link show chv-0ae74d63 >/dev/null 2>&1"), 0);
   teardown_ok (t, "alive");
   assert_clean (t);
@@ -791,7 +792,7 @@ test_killed_mid_setup (void **state)
       kill (pid, SIGKILL);
       waitpid (pid, NULL, 0);
       /* the chute's state dir never got made: everything of `k` is orphaned */
-      if (ch_net_reap (t->root, t->run, &err) < 0)
+      if (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err) < 0)
         fail_msg ("reap after kill at %d us: %s", i * 700, err->msg);
       assert_clean (t);
     }

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/file.h"
 #include "common/util.h"
+#include "mgmt/chute.h"
 #include "netns/wifi.h"
 #include "netns/wifi_internal.h"
 
@@ -178,7 +179,7 @@ test_reap (void **state)
   assert_int_equal (mkdir_all (ghost), 0);
   assert_int_equal (mkdir_all (live), 0);
   assert_int_equal (mkdir_all (live_chute), 0);
-  assert_int_equal (ch_wifi_reap ("/nonexistent", rr, &err), 0);
+  assert_int_equal (ch_wifi_reap ("/nonexistent", rr, ch_chute_alive, &(struct ch_ctx){ .root = "/nonexistent", .run_root = rr }, &err), 0);
   assert_int_equal (access (ghost, F_OK), -1);
   assert_int_equal (access (live, F_OK), 0);
   cmd = xasprintf ("rm -rf '%s'", rr);

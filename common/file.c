@@ -90,6 +90,27 @@ ch_read_file (const char *path, char **out, size_t *len, ch_error_t *err)
 }
 
 int
+ch_install_fds (const int *fds, int n)
+{
+  int tmp[16];
+
+  if (n > 16)
+    return errno = EINVAL, -1;
+  /* first above every target, so that no dup2 overwrites a source still to
+   * be moved, and so that none is its own target (dup2 would then keep
+   * FD_CLOEXEC) */
+  for (int i = 0; i < n; i++)
+    if ((tmp[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, n)) < 0)
+      return -1;
+  for (int i = 0; i < n; i++)
+    if (dup2 (tmp[i], i) < 0)
+      return -1;
+  for (int i = 0; i < n; i++)
+    close (tmp[i]);
+  return 0;
+}
+
+int
 ch_write_all (int fd, const void *data, size_t len, ch_error_t *err)
 {
   const char *p = data;

@@ -29,6 +29,11 @@ int ch_write_file (const char *path, const void *data, size_t len, mode_t mode, 
 /* Write to PATH.tmp.PID then rename over PATH: readers see old or new, never half. */
 int ch_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, ch_error_t *err);
 
+/* In a child about to exec: make FDS[i] its descriptor i (0 <= i < N <= 16),
+ * without CLOEXEC, whatever numbers the sources have (they may overlap the
+ * targets). Async-signal-safe; -1 with errno on failure. */
+int ch_install_fds (const int *fds, int n);
+
 /* Write all of LEN bytes, retrying on EINTR and short writes. */
 int ch_write_all (int fd, const void *data, size_t len, ch_error_t *err);
 

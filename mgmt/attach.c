@@ -139,8 +139,16 @@ ch_attach_relay (int fd, bool stdin_too, bool tty, int *exit_code, ch_error_t *e
           ret = -1;
           break;
         }
-      if (eof || *exit_code >= 0)
+      if (*exit_code >= 0)
         break;
+      if (eof)
+        {
+          /* the monitor drops a client that reads too slowly (it never lets
+           * a client stall the chute); the chute itself goes on */
+          ret = ch_error (err, 0, "the chute's output stream ended before the chute did (this terminal read "
+                                  "too slowly, or the monitor died): see `chuted logs` and `chuted ps`");
+          break;
+        }
     }
   if (raw_mode)
     tcsetattr (0, TCSANOW, &saved);

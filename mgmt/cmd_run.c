@@ -188,6 +188,10 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
             int64_t d;
             if (opt_size ("log-max", optarg, &d, err) < 0)
               return -1;
+            /* a chute's log is always capped: 0 does not mean unlimited */
+            if (d < 4096)
+              return ch_error (err, 0, "--log-max %s: the log cap must be at least 4k (there is no unlimited log)",
+                               optarg);
             c->log_max = (uint64_t) d;
             break;
           }

@@ -4,9 +4,11 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "mgmt/bundle.h"
+#include "mgmt/monitor_ctl.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
 #include "runtime/monitor.h"
+#include "runtime/report.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -98,97 +100,6 @@ net_config_clear (struct ch_net_config *nc)
   free (nc->ports);
 }
 
-static int
-write_monitor_config (struct ch_ctx *ctx, const struct ch_chute *c, const char *run_dir, bool attach_wait,
-                      ch_error_t *err)
-{
-  cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_CONFIG);
-  cleanup_free char *chuted = xasprintf ("%s/chuted", ctx->bin_dir);
-  cleanup_free char *runtime = xasprintf ("%s/chuted-runtime", ctx->bin_dir);
-  cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
-  cleanup_free char *oci = ch_chute_oci_dir (ctx, c->name);
-  cleanup_free char *cg = ch_chute_cgroup_path (ctx, c->name);
-  cleanup_json json_t *j = NULL;
-  char *on_exit[] = { chuted, "--root", (char *) ctx->root, "--run-root", (char *) ctx->run_root, "--cgroup-parent",
-                      (char *) ctx->cgroup_parent, "rm", "-f", c->name, NULL };
-  struct ch_monitor_config mc = {
-    .id = c->name,
-    .chuted = runtime,
-    .run_root = (char *) ctx->run_root,
-    .cgroup_parent = (char *) ctx->cgroup_parent,
-    .bundle = bundle,
-    .oci_dir = oci,
-    .cgroup_path = cg,
-    .restart = c->restart == CH_RESTART_ALWAYS       ? CH_MON_RESTART_ALWAYS
-               : c->restart == CH_RESTART_ON_FAILURE ? CH_MON_RESTART_ON_FAILURE
-                                                     : CH_MON_RESTART_NO,
-    .restart_max = c->restart_max,
-    .tty = c->tty,
-    .interactive = c->interactive,
-    .attach_wait = attach_wait,
-    .log_max = c->log_max,
-    .on_exit = c->autoremove ? on_exit : NULL,
-  };
-
-  j = ch_monitor_config_to_json (&mc);
-  return ch_json_save_file (path, j, 0600, err);
-}
-
-/* The monitor is started first and waits on a "go" pipe while we mount the
- * rootfs and write the bundle: its exec overlaps that work. */
-static int
-spawn_monitor (struct ch_ctx *ctx, const char *run_dir, struct ch_up *up, ch_error_t *err)
-{
-  cleanup_free char *mon = xasprintf ("%s/chuted-monitor", ctx->bin_dir);
-  cleanup_free char *errlog = xasprintf ("%s/monitor.err", run_dir);
-  int p[2], g[2], st;
-  pid_t pid;
-
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return ch_error (err, errno, "pipe");
-  if (pipe2 (g, O_CLOEXEC) < 0)
-    {
-      close (p[0]), close (p[1]);
-      return ch_error (err, errno, "pipe");
-    }
-  pid = fork ();
-  if (pid < 0)
-    {
-      close (p[0]), close (p[1]), close (g[0]), close (g[1]);
-      return ch_error (err, errno, "fork");
-    }
-  if (pid == 0)
-    {
-      /* double fork + setsid: the monitor is nobody's child but init's and
-       * has no controlling terminal, so it outlives this CLI and its shell */
-      int null, log;
-      setsid ();
-      if (fork () != 0)
-        _exit (0);
-      null = open ("/dev/null", O_RDWR);
-      log = open (errlog, O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2 (null, 0);
-      dup2 (null, 1);
-      dup2 (log >= 0 ? log : null, 2);
-      dup2 (p[1], 3);
-      dup2 (g[0], 4);
-      syscall (SYS_close_range, 5, ~0U, 0);
-      if (chdir ("/") < 0)
-        _exit (1);
-      execl (mon, mon, run_dir, "3", "4", (char *) NULL);
-      dprintf (3, "err 1 exec `%s`: %s\n", mon, strerror (errno));
-      _exit (127);
-    }
-  close (p[1]);
-  close (g[0]);
-  while (waitpid (pid, &st, 0) < 0 && errno == EINTR)
-    ;
-  up->ready_fd = p[0];
-  up->go_fd = g[1];
-  up->monitor_pid = 0;
-  return 0;
-}
-
 int
 ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, struct ch_up *up, ch_error_t *err)
 {
@@ -210,7 +121,7 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
       cleanup_free char *p = xasprintf ("%s/%s", run_dir, *f);
       unlink (p);
     }
-  if (spawn_monitor (ctx, run_dir, up, err) < 0)
+  if (ch_monitor_spawn (ctx, run_dir, up, err) < 0)
     return -1;
 
   if (net_config (c, &nc, err) < 0)
@@ -249,7 +160,7 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
     }
   if (ch_bundle_write (ctx, c, rootfs, image_config, have_net ? &net : NULL, bundle, err) < 0)
     goto out;
-  if (write_monitor_config (ctx, c, run_dir, attach_wait, err) < 0)
+  if (ch_monitor_write_config (ctx, c, run_dir, attach_wait, up, err) < 0)
     goto out;
   if (write (up->go_fd, "g", 1) != 1)
     {
@@ -307,7 +218,8 @@ int
 ch_chute_wait_started (struct ch_ctx *ctx, struct ch_up *up, pid_t *init_pid, ch_error_t *err)
 {
   cleanup_free char *line = read_line (up->ready_fd);
-  char *end;
+  struct ch_report r;
+  int ret;
 
   if (line == NULL)
     {
@@ -316,22 +228,21 @@ ch_chute_wait_started (struct ch_ctx *ctx, struct ch_up *up, pid_t *init_pid, ch
       return ch_error (err, 0, "the chute's monitor ended without reporting (see %s/chutes/*/monitor.err)",
                        ctx->run_root);
     }
-  if (strcmp (line, "listening") == 0)
+  if (ch_report_parse (line, &r, err) < 0)
+    return ch_error_prefix (err, "the chute's monitor");
+  if (r.kind == CH_REPORT_LISTENING)
     return 1;
   close (up->ready_fd);
   up->ready_fd = -1;
-  if (ch_has_prefix (line, "ok "))
+  if (r.kind == CH_REPORT_READY)
     {
-      *init_pid = (pid_t) atoi (line + 3);
+      *init_pid = r.pid;
       return 0;
     }
-  if (ch_has_prefix (line, "err "))
-    {
-      long code = strtol (line + 4, &end, 10);
-      ctx->fail_code = code > 0 && code < 256 ? (int) code : 1;
-      return ch_error (err, 0, "%s", *end == ' ' ? end + 1 : end);
-    }
-  return ch_error (err, 0, "unexpected report from the monitor: `%s`", line);
+  ctx->fail_code = r.code;
+  ret = ch_error (err, 0, "%s", r.msg);
+  ch_report_clear (&r);
+  return ret;
 }
 
 json_t *
@@ -352,19 +263,6 @@ ch_chute_status (const struct ch_ctx *ctx, const char *name)
   return j;
 }
 
-/* Is PID a chuted-monitor (not a recycled pid)? */
-static bool
-is_monitor (pid_t pid)
-{
-  cleanup_free char *path = xasprintf ("/proc/%d/cmdline", (int) pid);
-  cleanup_free char *cmd = NULL;
-  cleanup_error ch_error_t err = NULL;
-
-  if (pid <= 0 || ch_read_file (path, &cmd, NULL, &err) < 0)
-    return false;
-  return strstr (cmd, "chuted-monitor") != NULL;
-}
-
 bool
 ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monitor_pid)
 {
@@ -376,7 +274,7 @@ ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monitor_pid
     *monitor_pid = mp;
   if (state == NULL || strcmp (state, "exited") == 0)
     return false;
-  return is_monitor (mp);
+  return ch_chute_monitor_alive (ctx, name);
 }
 
 int

@@ -15,6 +15,9 @@ struct ch_up
   pid_t monitor_pid;
   int ready_fd; /* monitor's report pipe */
   int go_fd;    /* write 'g' once monitor.json and the bundle are in place */
+  /* in: a restart by the reaper carries the count on and says why */
+  int restarts;
+  const char *reason;
 };
 
 /* Prepare and start the monitor. With ATTACH_WAIT the monitor waits for
@@ -30,6 +33,9 @@ int ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err);
 /* The monitor's status.json (NULL if none) and whether the chute is live. */
 json_t *ch_chute_status (const struct ch_ctx *ctx, const char *name);
 bool ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monitor_pid);
+/* Whether the chute's monitor process is alive (it holds RUN_DIR/monitor.lock),
+ * whatever status.json says. */
+bool ch_chute_monitor_alive (const struct ch_ctx *ctx, const char *name);
 
 int ch_chute_stop (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err);
 int ch_chute_remove (struct ch_ctx *ctx, const char *name, bool force, ch_error_t *err);

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/cli.h"
 #include "mgmt/commands.h"
+#include "mgmt/reap.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -110,7 +111,13 @@ main (int argc, char **argv)
   for (const struct ch_cmd *c = commands; c->name; c++)
     if (strcmp (argv[i], c->name) == 0)
       {
-        ret = c->fn (&ctx, argc - i, argv + i, &err);
+        ret = 0;
+        /* run, create, start and network reap under the lock they take anyway */
+        if (strcmp (c->name, "run") != 0 && strcmp (c->name, "create") != 0 && strcmp (c->name, "start") != 0
+            && strcmp (c->name, "network") != 0)
+          ret = ch_reap_locked (&ctx, &err);
+        if (ret == 0)
+          ret = c->fn (&ctx, argc - i, argv + i, &err);
         free (ctx.bin_dir);
         if (ret < 0)
           {

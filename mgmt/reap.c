@@ -6,17 +6,90 @@
 #include "mgmt/lifecycle.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
+#include "runtime/monitor.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
+
+#define MONITOR_DIED "the monitor died; the chute was killed"
+
+/* Record in status.json (the dead monitor's file) how the chute ended. */
+static void
+record_monitor_death (struct ch_ctx *ctx, const char *name, json_t *st, const char *reason)
+{
+  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_STATUS);
+  cleanup_error ch_error_t err = NULL;
+  char now[32];
+  struct tm tm;
+  time_t t = time (NULL);
+
+  gmtime_r (&t, &tm);
+  strftime (now, sizeof (now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  json_object_set_new (st, "state", json_string ("exited"));
+  json_object_set_new (st, "pid", json_integer (0));
+  json_object_set_new (st, "finished_at", json_string (now));
+  json_object_set_new (st, "exit_code", json_integer (128 + SIGKILL));
+  json_object_set_new (st, "signal", json_integer (SIGKILL));
+  json_object_set_new (st, "oom_killed", json_false ());
+  json_object_set_new (st, "reason", json_string (reason));
+  if (ch_json_save_file (path, st, 0600, &err) < 0)
+    fprintf (stderr, "chuted: warning: chute `%s`: %s\n", name, err->msg);
+}
+
+/* The chute's monitor died (kill -9, OOM) while the chute ran: its init is
+ * now init(1)'s child, its output pipes are gone with the monitor, and no
+ * process can become its parent again to learn its exit. So the chute is
+ * killed and released like a stopped one, status.json says so, and its
+ * restart policy decides (a monitor's death counts as a failure). */
+static void
+monitor_died (struct ch_ctx *ctx, const char *name, json_t *st)
+{
+  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *flag = xasprintf ("%s/%s", run_dir, CH_MON_STOPPING);
+  cleanup_error ch_error_t err = NULL;
+  int restarts = (int) json_integer_value (json_object_get (st, "restarts"));
+  bool stopping = access (flag, F_OK) == 0, restart = false;
+  struct ch_chute c;
+
+  ch_chute_init (&c);
+  if (ch_chute_load (ctx, name, &c, &err) == 0 && !stopping)
+    restart = c.restart == CH_RESTART_ALWAYS
+              || (c.restart == CH_RESTART_ON_FAILURE && (c.restart_max == 0 || restarts < c.restart_max));
+  ch_error_release (&err);
+  if (ch_chute_stop (ctx, name, 0, &err) < 0)
+    {
+      fprintf (stderr, "chuted: warning: cleaning up chute `%s` after its monitor died: %s\n", name, err->msg);
+      restart = false;
+    }
+  ch_error_release (&err);
+  record_monitor_death (ctx, name, st, restart ? MONITOR_DIED " and restarted" : MONITOR_DIED);
+  if (restart)
+    {
+      struct ch_up up = { .ready_fd = -1, .restarts = restarts + 1, .reason = MONITOR_DIED " and restarted" };
+      pid_t pid;
+      c.autoremove = false;
+      if (ch_chute_up (ctx, &c, false, &up, &err) < 0 || ch_chute_wait_started (ctx, &up, &pid, &err) < 0)
+        fprintf (stderr, "chuted: warning: restarting chute `%s` after its monitor died: %s\n", name, err->msg);
+      if (up.ready_fd >= 0)
+        close (up.ready_fd);
+    }
+  else if (c.autoremove && ch_chute_remove (ctx, name, true, &err) < 0)
+    fprintf (stderr, "chuted: warning: removing chute `%s`: %s\n", name, err->msg);
+  ch_chute_clear (&c);
+}
 
 /* A chute whose monitor is gone but whose state says it runs, or whose setup
  * never finished (a killed `chuted run`), holds resources nobody will free.
- * Releasing is idempotent, so a chute that holds nothing costs little. */
+ * Releasing is idempotent, so a chute that holds nothing costs little. A
+ * `chuted run` still at work holds the chute's lock; a live monitor holds
+ * monitor.lock from before it exists as a process until it is gone. */
 static void
 reap_one (struct ch_ctx *ctx, const char *name)
 {
@@ -30,7 +103,7 @@ reap_one (struct ch_ctx *ctx, const char *name)
   /* someone is working on it right now: not ours to judge */
   if (lock < 0 || flock (lock, LOCK_EX | LOCK_NB) < 0)
     return;
-  if (ch_chute_running (ctx, name, NULL))
+  if (ch_chute_monitor_alive (ctx, name))
     return;
   st = ch_chute_status (ctx, name);
   state = json_string_value (json_object_get (st, "state"));
@@ -48,6 +121,12 @@ reap_one (struct ch_ctx *ctx, const char *name)
         fprintf (stderr, "chuted: warning: removing chute `%s`: %s\n", name, err->msg);
       return;
     }
+  if (state)
+    {
+      monitor_died (ctx, name, st);
+      return;
+    }
+  /* never started, or its start was cut short: a `created` chute again */
   if (ch_chute_stop (ctx, name, 0, &err) < 0)
     fprintf (stderr, "chuted: warning: cleaning up chute `%s`: %s\n", name, err->msg);
 }
@@ -67,4 +146,15 @@ ch_reap (struct ch_ctx *ctx)
   ch_error_release (&err);
   if (ch_wifi_reap (ctx->root, ctx->run_root, ch_chute_alive, ctx, &err) < 0)
     fprintf (stderr, "chuted: warning: Wi-Fi cleanup: %s\n", err->msg);
+}
+
+int
+ch_reap_locked (struct ch_ctx *ctx, ch_error_t *err)
+{
+  cleanup_close int lock = -1;
+
+  if (ch_lock_global (ctx, &lock, err) < 0)
+    return -1;
+  ch_reap (ctx);
+  return 0;
 }

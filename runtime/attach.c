@@ -6,16 +6,23 @@
 #include <string.h>
 #include <unistd.h>
 
+void
+ch_frame_header (uint8_t hdr[5], enum ch_frame_type type, size_t len)
+{
+  uint32_t n = htonl ((uint32_t) len);
+
+  hdr[0] = (uint8_t) type;
+  memcpy (hdr + 1, &n, 4);
+}
+
 int
 ch_frame_write (int fd, enum ch_frame_type type, const void *data, size_t len, ch_error_t *err)
 {
   uint8_t hdr[5];
-  uint32_t n = htonl ((uint32_t) len);
 
   if (len > CH_FRAME_MAX)
     return ch_error (err, EMSGSIZE, "attach frame of %zu bytes", len);
-  hdr[0] = (uint8_t) type;
-  memcpy (hdr + 1, &n, 4);
+  ch_frame_header (hdr, type, len);
   if (ch_write_all (fd, hdr, sizeof (hdr), err) < 0)
     return -1;
   return len ? ch_write_all (fd, data, len, err) : 0;

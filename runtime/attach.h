@@ -25,6 +25,7 @@ enum ch_frame_type
 
 #define CH_FRAME_MAX (64 * 1024)
 
+void ch_frame_header (uint8_t hdr[5], enum ch_frame_type type, size_t len);
 int ch_frame_write (int fd, enum ch_frame_type type, const void *data, size_t len, ch_error_t *err);
 
 /* Incremental reader: feed bytes, get whole frames out. */

@@ -49,6 +49,8 @@ struct created
   int pidfd;
   pid_t pid;
   bool our_child;
+  const char *host_mounts; /* the rootfs whose mounts are in our namespace */
+  int host_mounts_before;  /* mounts at it before the init ran */
 };
 
 static void
@@ -63,6 +65,11 @@ undo (struct created *c)
         waitpid (c->pid, NULL, 0);
       close (c->pidfd);
     }
+  /* only a bind the init made: the count went up since before the clone */
+  if (c->host_mounts && ch_mounts_at (c->host_mounts, &e) > c->host_mounts_before
+      && ch_rootfs_host_umount (c->host_mounts, &e) < 0)
+    ch_error_release (&e);
+  ch_error_release (&e);
   if (c->cg)
     {
       /* a cgroup the chute does not own may gain other processes after
@@ -155,10 +162,16 @@ save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, 
   /* delete kills everything in the cgroup only when it is the chute's own */
   json_object_set_new (j, "chuted.cgroupOwned", json_boolean (ch_cgroup_is_own (cg)));
   json_object_set_new (j, "chuted.cgroupMade", ch_json_from_strv (made));
+  /* start and delete run poststart/poststop as the config was at create */
+  if (s->hooks_json)
+    json_object_set (j, "chuted.hooks", s->hooks_json);
+  if (ch_spec_host_mounts (s))
+    json_object_set_new (j, "chuted.hostMounts", json_true ());
   return ch_json_save_file (path, j, 0600, err);
 }
 
-/* Wait for the init: 'R' ready, or "E<code> <message>". */
+/* Wait for the init: 'R' ready, "E<code> <message>", or 'H' (returns 1):
+ * its mounts are done and it waits for the create hooks. */
 static int
 wait_ready (int sock, int *code, ch_error_t *err)
 {
@@ -170,6 +183,8 @@ wait_ready (int sock, int *code, ch_error_t *err)
   while (n < 0 && errno == EINTR);
   if (n == 1 && buf[0] == 'R')
     return 0;
+  if (n == 1 && buf[0] == 'H')
+    return 1;
   if (n > 1 && buf[0] == 'E')
     {
       char *msg;
@@ -180,6 +195,22 @@ wait_ready (int sock, int *code, ch_error_t *err)
       return ch_error (err, 0, "%s", msg);
     }
   return ch_error (err, n < 0 ? errno : 0, "container init exited during setup");
+}
+
+/* prestart and createRuntime, in our namespaces, while the init waits
+ * before pivot_root; then the init gets the state for its own hooks. */
+static int
+run_create_hooks (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, int sock, ch_error_t *err)
+{
+  cleanup_free char *state = ch_hook_state (o->id, "created", pid, o->bundle, s->annotations);
+  cleanup_free char *msg = xasprintf ("h%s", state);
+
+  if (ch_hooks_run (&s->hooks, CH_HOOK_PRESTART, state, o->bundle, err) < 0
+      || ch_hooks_run (&s->hooks, CH_HOOK_CREATE_RUNTIME, state, o->bundle, err) < 0)
+    return -1;
+  if (send (sock, msg, strlen (msg), MSG_NOSIGNAL) < 0)
+    return ch_error (err, errno, "send the state to the container init");
+  return 0;
 }
 
 int
@@ -216,11 +247,15 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       ch_error (err, 0, "process.terminal is set but there is no console socket to send the terminal to");
       goto out;
     }
-  if (!s->ns[CH_NS_MOUNT].enabled)
+  if (ch_spec_host_mounts (s))
     {
-      ch_error (err, 0, "config.json: linux.namespaces: a mount namespace is required");
-      goto out;
+      c.host_mounts_before = ch_mounts_at (s->root_path, err);
+      if (c.host_mounts_before < 0)
+        goto out;
+      c.host_mounts = s->root_path;
     }
+  if (ch_ns_settings_check (s, err) < 0 || ch_labels_check (s, err) < 0)
+    goto out;
   {
     cleanup_free char *parent = xstrdup (o->state_dir);
     char *sl = strrchr (parent, '/');
@@ -340,7 +375,10 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
       ch_error (err, errno, "start the container init");
       goto out;
     }
-  if (wait_ready (sv[0], &code, err) < 0)
+  while ((t = wait_ready (sv[0], &code, err)) == 1)
+    if (run_create_hooks (o, s, c.pid, sv[0], err) < 0)
+      goto out;
+  if (t < 0)
     {
       if (o->init_exit_code)
         *o->init_exit_code = code;

@@ -196,7 +196,7 @@ read_error (int fd, int *code, ch_error_t *err)
 {
   char buf[4096];
   ssize_t n, len = 0;
-  char *msg;
+  struct ch_report r = { 0 };
 
   while (len < (ssize_t) sizeof (buf) - 1 && (n = read (fd, buf + len, sizeof (buf) - 1 - (size_t) len)) != 0)
     {
@@ -211,12 +211,12 @@ read_error (int fd, int *code, ch_error_t *err)
   if (len == 0)
     return 0;
   buf[len] = '\0';
-  if (len > 0 && buf[len - 1] == '\n')
-    buf[len - 1] = '\0';
-  *code = (int) strtol (buf, &msg, 10);
-  while (*msg == ' ')
-    msg++;
-  return ch_error (err, 0, "%s", msg);
+  if (ch_report_first (buf, &r, err) < 0)
+    return -1;
+  *code = r.code ? r.code : 1;
+  ch_error (err, 0, "%s", r.msg ? r.msg : "unknown error");
+  ch_report_clear (&r);
+  return -1;
 }
 
 int

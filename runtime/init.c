@@ -5,6 +5,7 @@
 #include "runtime/init.h"
 
 #include "common/file.h"
+#include "common/json.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -57,11 +58,59 @@ setup_stdio (const struct ch_init_args *a, ch_error_t *err)
   return 0;
 }
 
+/* Mounts done, before pivot_root: the parent runs prestart and
+ * createRuntime, sends the state, we run createContainer (in our
+ * namespaces, paths still resolving in the runtime's root). */
 static int
-init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int *code, ch_error_t *err)
+create_hooks (const struct ch_init_args *a, char **state, ch_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  ssize_t n;
+
+  if (send (a->sync_fd, "H", 1, MSG_NOSIGNAL) != 1)
+    return ch_error (err, errno, "ask the parent for the create hooks");
+  do
+    n = recv (a->sync_fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+  while (n < 0 && errno == EINTR);
+  if (n < 2)
+    return ch_error (err, n < 0 ? errno : EPIPE, "wait for the create hooks");
+  buf = xmalloc ((size_t) n + 1);
+  n = recv (a->sync_fd, buf, (size_t) n, 0);
+  if (n < 2 || buf[0] != 'h')
+    return ch_error (err, n < 0 ? errno : EPIPE, "wait for the create hooks");
+  buf[n] = '\0';
+  *state = xstrdup (buf + 1);
+  return ch_hooks_run (&a->spec->hooks, CH_HOOK_CREATE_CONTAINER, *state, a->spec->bundle, err);
+}
+
+/* startContainer runs after `start`, in the container, before the
+ * process: a failure goes back to `start` through exec.fifo. */
+static int
+start_hooks (const struct ch_init_args *a, const char *state, int fifo, ch_error_t *err)
+{
+  cleanup_json json_t *j = json_loads (state, 0, NULL);
+  cleanup_free char *created = NULL;
+
+  if (j)
+    json_object_set_new (j, "status", json_string ("created"));
+  created = j ? json_dumps (j, JSON_COMPACT) : xstrdup (state);
+  if (ch_hooks_run (&a->spec->hooks, CH_HOOK_START_CONTAINER, created, NULL, err) == 0)
+    return 0;
+  {
+    cleanup_free char *msg = xasprintf ("E%s", (*err)->msg);
+    cleanup_error ch_error_t e = NULL;
+    ch_write_all (fifo, msg, strlen (msg), &e);
+  }
+  return -1;
+}
+
+static int
+init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int *code, char **hook_state,
+            int *proc_fd, ch_error_t *err)
 {
   const struct ch_spec *s = a->spec;
   struct ch_cgroup_gate gate = { .sync_fd = -1 };
+  bool fresh_mnt = s->ns[CH_NS_MOUNT].enabled && !s->ns[CH_NS_MOUNT].path;
   char go;
   int ret;
 
@@ -80,6 +129,10 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
   if (ch_cgroup_join_self (a->cg_join, err) < 0)
     return -1;
   ch_cgroup_join_close (a->cg_join);
+  /* exec.fifo is reopened through /proc/self/fd: without a rootfs of our
+   * own making there may be no /proc of our pid namespace later */
+  if (!fresh_mnt && (*proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return ch_error (err, errno, "open /proc");
   if (s->ns[CH_NS_USER].path && join_ns (s->ns[CH_NS_USER].path, CLONE_NEWUSER, err) < 0)
     return -1;
   if (s->ns[CH_NS_MOUNT].path && join_ns (s->ns[CH_NS_MOUNT].path, CLONE_NEWNS, err) < 0)
@@ -88,20 +141,21 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
     return ch_error (err, errno, "become root in the user namespace (is 0 mapped?)");
   gate.sync_fd = a->sync_fd;
   gate.unshare_ns = s->ns[CH_NS_CGROUP].enabled && !s->ns[CH_NS_CGROUP].path;
-  if (!s->ns[CH_NS_MOUNT].path && ch_rootfs_prepare (s, s->ns[CH_NS_USER].enabled, &gate, err) < 0)
+  if (ch_rootfs_prepare (s, s->ns[CH_NS_USER].enabled, &gate, err) < 0)
     return -1;
   if (ch_cgroup_gate_pass (&gate, err) < 0)
     return -1;
-  if (s->hostname)
-    {
-      if (!s->ns[CH_NS_UTS].enabled)
-        return ch_error (err, 0, "hostname needs a uts namespace");
-      if (sethostname (s->hostname, strlen (s->hostname)) < 0)
-        return ch_error (err, errno, "sethostname");
-    }
+  if (ch_hooks_sync_needed (s) && create_hooks (a, hook_state, err) < 0)
+    return -1;
+  if (ch_rootfs_pivot (s, err) < 0)
+    return -1;
+  if (s->hostname && sethostname (s->hostname, strlen (s->hostname)) < 0)
+    return ch_error (err, errno, "sethostname");
+  if (s->domainname && setdomainname (s->domainname, strlen (s->domainname)) < 0)
+    return ch_error (err, errno, "setdomainname");
   if (ch_sysctl_apply (s, err) < 0)
     return -1;
-  if (!s->ns[CH_NS_MOUNT].path && ch_rootfs_finish (s, s->ns[CH_NS_USER].enabled, err) < 0)
+  if (ch_rootfs_finish (s, s->ns[CH_NS_USER].enabled, err) < 0)
     return -1;
   if (s->terminal && ch_tty_setup (a->console_fd, err) < 0)
     return -1;
@@ -143,11 +197,13 @@ ch_init_main (const struct ch_init_args *a)
   cleanup_error ch_error_t err = NULL;
   cleanup_free char *path = NULL;
   cleanup_free char *fifo = NULL;
+  cleanup_free char *hook_state = NULL;
+  cleanup_close int proc_fd = -1;
   struct ch_process p = { a->spec->args, ch_strv_dup (a->spec->env), a->spec->cwd, NULL };
   int code = 1, fd;
   char zero = '0';
 
-  if (init_setup (a, &p, &path, &code, &err) < 0)
+  if (init_setup (a, &p, &path, &code, &hook_state, &proc_fd, &err) < 0)
     goto fail;
   /* the creating process exits after `create`: its death must not kill us now */
   if (prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
@@ -163,15 +219,17 @@ ch_init_main (const struct ch_init_args *a)
   close (a->sync_fd);
 
   /* runc's create/start split: block until `start` opens the fifo */
-  fifo = xasprintf ("/proc/self/fd/%d", a->fifo_fd);
+  fifo = xasprintf ("%sself/fd/%d", proc_fd >= 0 ? "" : "/proc/", a->fifo_fd);
   do
-    fd = open (fifo, O_WRONLY | O_CLOEXEC);
+    fd = openat (proc_fd >= 0 ? proc_fd : AT_FDCWD, fifo, O_WRONLY | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     {
       ch_error (&err, errno, "open exec.fifo");
       goto fail_late;
     }
+  if (a->spec->hooks.n[CH_HOOK_START_CONTAINER] && start_hooks (a, hook_state, fd, &err) < 0)
+    goto fail_late;
   if (write (fd, &zero, 1) != 1)
     {
       ch_error (&err, errno, "write exec.fifo");

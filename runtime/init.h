@@ -5,6 +5,7 @@
 
 #include "runtime/runtime.h"
 #include "runtime/passwd.h"
+#include "runtime/report.h"
 #include "runtime/spec.h"
 
 #include <seccomp.h>
@@ -27,7 +28,6 @@ __attribute__ ((noreturn)) void ch_init_main (const struct ch_init_args *a);
 
 /* Exit code and error line for the init/exec error channel. */
 int ch_exec_error_code (int errnum);
-void ch_report_error (int fd, int code, ch_error_t *err);
 
 /* The parent finishes what it does for the init's cgroup (oom_score_adj;
  * the v2 hierarchy where clone3 could not place the init in it, a
@@ -44,9 +44,25 @@ struct ch_cgroup_gate
 };
 int ch_cgroup_gate_pass (struct ch_cgroup_gate *g, ch_error_t *err);
 
-/* rootfs.c: everything from "/" propagation to pivot_root, then the rest. */
+/* rootfs.c: "/" propagation and every mount (ends in the rootfs), then
+ * pivot_root, then masked/readonly paths. */
 int ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *gate, ch_error_t *err);
+int ch_rootfs_pivot (const struct ch_spec *s, ch_error_t *err);
+/* No mount namespace of our own: the rootfs and its mounts are made in the
+ * runtime's (host's) namespace, where pivot_root would move the host's root. */
+static inline bool
+ch_spec_host_mounts (const struct ch_spec *s)
+{
+  return !s->ns[CH_NS_MOUNT].enabled;
+}
 int ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err);
+/* rootfs_hostns.c: a config without a mount namespace has its rootfs bind
+ * and mounts in ours: count the mounts at PATH (to know whether the init
+ * made its bind), and detach the bind with all it holds. */
+int ch_mounts_at (const char *path, ch_error_t *err);
+int ch_rootfs_host_umount (const char *root, ch_error_t *err);
+/* rootfs_copyup.c: copy the tree of LOWER (a directory fd) into UPPER. */
+int ch_rootfs_copyup (int lower, int upper, ch_error_t *err);
 /* rootfs_dev.c */
 int ch_rootfs_devices (const struct ch_spec *s, int rootfd, bool userns, ch_error_t *err);
 /* rootfs_cgroup.c: a "cgroup" mount at TARGETFD (v1 hierarchies or v2). */
@@ -59,6 +75,12 @@ int ch_mkdir_in_root_follow (int rootfd, const char *path, mode_t mode, ch_error
 int ch_remount (int fd, unsigned long flags, ch_error_t *err);
 
 int ch_sysctl_apply (const struct ch_spec *s, ch_error_t *err);
+/* Refuse a hostname or sysctl that would land in a namespace of the host
+ * (not listed, or joined by a path that is our own): checked before create. */
+int ch_ns_settings_check (const struct ch_spec *s, ch_error_t *err);
+/* process.c: refuse an AppArmor profile or SELinux label this host cannot
+ * apply (its LSM is not enabled), and any mount label. */
+int ch_labels_check (const struct ch_spec *s, ch_error_t *err);
 
 /* caps.c */
 int ch_caps_drop_bounding (const struct ch_caps *c, ch_error_t *err);
@@ -112,6 +134,21 @@ void ch_signals_reset (void);
 int ch_tty_setup (int console_fd, ch_error_t *err);
 int ch_send_fd (int sock, int fd, ch_error_t *err);
 int ch_recv_fd (int sock, int *fd, ch_error_t *err);
+
+/* hooks.c: run the hooks of KIND in order, STATE (ch_hook_state) on their
+ * stdin, in CWD (NULL: ours). Poststart and poststop failures are warnings
+ * on stderr. */
+int ch_hooks_run (const struct ch_hooks *hooks, enum ch_hook_kind kind, const char *state, const char *cwd,
+                  ch_error_t *err);
+char *ch_hook_state (const char *id, const char *status, pid_t pid, const char *bundle, json_t *annotations);
+/* Hooks the create must stop for: the init waits for the parent's
+ * prestart/createRuntime before pivot_root, and gets the state for its own. */
+static inline bool
+ch_hooks_sync_needed (const struct ch_spec *s)
+{
+  return s->hooks.n[CH_HOOK_PRESTART] || s->hooks.n[CH_HOOK_CREATE_RUNTIME] || s->hooks.n[CH_HOOK_CREATE_CONTAINER]
+         || s->hooks.n[CH_HOOK_START_CONTAINER];
+}
 
 /* selfexe.c (CVE-2019-5736) */
 bool ch_self_is_sealed (void);

@@ -33,6 +33,8 @@ ch_log_close (struct ch_log *log)
   log->fd = -1;
   free (log->path);
   log->path = NULL;
+  free (log->out);
+  log->out = NULL;
 }
 
 static int
@@ -53,24 +55,44 @@ rotate (struct ch_log *log, ch_error_t *err)
 }
 
 static int
-write_record (struct ch_log *log, const char *stamp, const char *stream, bool partial, const char *msg, size_t len,
-              ch_error_t *err)
+flush (struct ch_log *log, ch_error_t *err)
 {
-  struct ch_buf b = { 0 };
-  int r;
+  int r = ch_write_all (log->fd, log->out, log->out_len, err);
 
-  ch_buf_printf (&b, "%s %s %c ", stamp, stream, partial ? 'P' : 'F');
-  ch_buf_append (&b, msg, len);
-  ch_buf_append (&b, "\n", 1);
-  if (log->max && log->size > 0 && log->size + b.len > log->max && rotate (log, err) < 0)
-    {
-      free (b.data);
-      return -1;
-    }
-  r = ch_write_all (log->fd, b.data, b.len, err);
-  log->size += b.len;
-  free (b.data);
+  log->size += log->out_len;
+  log->out_len = 0;
   return r;
+}
+
+/* One record: into the batch, or (a line longer than the batch) written
+ * straight. The file is rotated before a record would take it
+ * past MAX, so records are never split between the two files. */
+static int
+add_record (struct ch_log *log, const char *prefix, size_t plen, const char *msg, size_t n, ch_error_t *err)
+{
+  size_t need = plen + n + 1;
+
+  if (log->max && log->size + log->out_len > 0 && log->size + log->out_len + need > log->max)
+    {
+      if (flush (log, err) < 0 || rotate (log, err) < 0)
+        return -1;
+    }
+  if (log->out_len + need > CH_LOG_BATCH && log->out_len > 0 && flush (log, err) < 0)
+    return -1;
+  if (need > CH_LOG_BATCH)
+    {
+      /* rare: a line longer than the batch goes out as it is */
+      if (ch_write_all (log->fd, prefix, plen, err) < 0 || ch_write_all (log->fd, msg, n, err) < 0
+          || ch_write_all (log->fd, "\n", 1, err) < 0)
+        return ch_error_prefix (err, "log `%s`", log->path);
+      log->size += need;
+      return 0;
+    }
+  memcpy (log->out + log->out_len, prefix, plen);
+  memcpy (log->out + log->out_len + plen, msg, n);
+  log->out[log->out_len + plen + n] = '\n';
+  log->out_len += need;
+  return 0;
 }
 
 int
@@ -78,23 +100,29 @@ ch_log_write (struct ch_log *log, const char *stream, const char *data, size_t l
 {
   struct timespec ts;
   struct tm tm;
-  char stamp[64];
+  char full[80], part[80];
+  int plen;
 
+  if (log->out == NULL)
+    log->out = xmalloc (CH_LOG_BATCH);
+  /* one stamp for all the lines of one read: the format needs no more */
   clock_gettime (CLOCK_REALTIME, &ts);
   gmtime_r (&ts.tv_sec, &tm);
-  snprintf (stamp, sizeof (stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  plen = snprintf (full, sizeof (full), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s F ", tm.tm_year + 1900,
+                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream);
+  memcpy (part, full, plen + 1);
+  part[plen - 2] = 'P';
   while (len > 0)
     {
       const char *nl = memchr (data, '\n', len);
       size_t n = nl ? (size_t) (nl - data) : len;
-      if (write_record (log, stamp, stream, nl == NULL, data, n, err) < 0)
+      if (add_record (log, nl ? full : part, plen, data, n, err) < 0)
         return -1;
       n += nl ? 1 : 0;
       data += n;
       len -= n;
     }
-  return 0;
+  return log->out_len ? flush (log, err) : 0;
 }
 
 int

@@ -11,12 +11,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Records of one read are batched and written with one write(2) per
+ * CH_LOG_BATCH bytes: a flood of short lines costs a memcpy each, not a
+ * syscall each. */
+#define CH_LOG_BATCH (64 * 1024)
+
 struct ch_log
 {
   int fd;
   char *path;
   uint64_t max;
   uint64_t size;
+  char *out; /* the batch, CH_LOG_BATCH bytes once the first record comes */
+  size_t out_len;
 };
 
 int ch_log_open (struct ch_log *log, const char *path, uint64_t max, ch_error_t *err);

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "runtime/monitor_int.h"
+#include "runtime/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,134 +57,10 @@ write_status (struct ch_mon *m, const char *state)
     }
   if (m->error)
     json_object_set_new (j, "error", json_string (m->error));
+  if (m->cfg.reason)
+    json_object_set_new (j, "reason", json_string (m->cfg.reason));
   if (ch_json_save_file (path, j, 0600, &err) < 0)
     ch_error_print (&err, "chuted-monitor");
-}
-
-static void
-send_client (struct ch_mon *m, enum ch_frame_type t, const void *data, size_t len)
-{
-  cleanup_error ch_error_t err = NULL;
-
-  if (m->client_fd >= 0 && ch_frame_write (m->client_fd, t, data, len, &err) < 0)
-    {
-      close (m->client_fd);
-      m->client_fd = -1;
-    }
-}
-
-/* One read from the chute's output: into the log and to the client. Returns 0 at EOF. */
-static int
-relay_output (struct ch_mon *m, int *fd, bool is_err)
-{
-  char buf[8192];
-  ssize_t n = read (*fd, buf, sizeof (buf));
-  cleanup_error ch_error_t err = NULL;
-
-  if (n < 0 && errno == EINTR)
-    return 1;
-  if (n <= 0)
-    {
-      close (*fd);
-      *fd = -1;
-      return 0;
-    }
-  if (ch_log_write (&m->log, is_err ? "stderr" : "stdout", buf, n, &err) < 0)
-    ch_error_print (&err, "chuted-monitor");
-  send_client (m, is_err ? CH_FRAME_STDERR : CH_FRAME_STDOUT, buf, n);
-  return 1;
-}
-
-static void
-handle_client (struct ch_mon *m)
-{
-  cleanup_error ch_error_t err = NULL;
-  uint8_t type;
-  const uint8_t *data;
-  size_t len;
-  int r = ch_frame_read_some (m->rd, m->client_fd, &err);
-
-  if (r <= 0)
-    {
-      close (m->client_fd);
-      m->client_fd = -1;
-      m->rd->have = 0;
-      return;
-    }
-  while ((r = ch_frame_next (m->rd, &type, &data, &len, &err)) > 0)
-    {
-      if (type == CH_FRAME_STDIN && m->in_fd >= 0)
-        {
-          if (ch_write_all (m->in_fd, data, len, &err) < 0)
-            ch_error_release (&err);
-        }
-      else if (type == CH_FRAME_RM)
-        m->client_removes = true;
-      else if (type == CH_FRAME_EOF && m->in_fd >= 0 && !m->cfg.tty)
-        {
-          close (m->in_fd);
-          m->in_fd = -1;
-        }
-      else if (type == CH_FRAME_RESIZE && m->cfg.tty && m->out_fd >= 0)
-        {
-          unsigned rows, cols;
-          char s[32];
-          snprintf (s, sizeof (s), "%.*s", (int) (len < 31 ? len : 31), (const char *) data);
-          if (sscanf (s, "%u %u", &rows, &cols) == 2)
-            {
-              struct winsize ws = { .ws_row = rows, .ws_col = cols };
-              ioctl (m->out_fd, TIOCSWINSZ, &ws);
-            }
-        }
-      ch_frame_consume (m->rd);
-    }
-  if (r < 0)
-    {
-      close (m->client_fd);
-      m->client_fd = -1;
-      m->rd->have = 0;
-    }
-}
-
-static void
-accept_client (struct ch_mon *m)
-{
-  int c = accept4 (m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-  if (c < 0)
-    return;
-  if (m->client_fd >= 0)
-    {
-      /* one attached client at a time */
-      close (c);
-      return;
-    }
-  m->client_fd = c;
-  m->rd->have = 0;
-}
-
-static int
-listen_attach (struct ch_mon *m, ch_error_t *err)
-{
-  cleanup_free char *path = xasprintf ("%s/%s", m->run_dir, CH_MON_ATTACH);
-  struct sockaddr_un sun = { .sun_family = AF_UNIX };
-  int fd;
-
-  if (strlen (path) >= sizeof (sun.sun_path))
-    return ch_error (err, ENAMETOOLONG, "attach socket path `%s`", path);
-  strcpy (sun.sun_path, path);
-  unlink (path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return ch_error (err, errno, "socket");
-  if (bind (fd, (struct sockaddr *) &sun, sizeof (sun)) < 0 || chmod (path, 0600) < 0 || listen (fd, 4) < 0)
-    {
-      int e = errno;
-      close (fd);
-      return ch_error (err, e, "listen on `%s`", path);
-    }
-  m->listen_fd = fd;
-  return 0;
 }
 
 static void
@@ -228,9 +105,11 @@ run_loop (struct ch_mon *m, int *wstatus)
 
   for (;;)
     {
-      struct pollfd pf[5];
+      struct pollfd pf[6];
       int n = 0, timeout = -1;
-      int i_sig, i_out = -1, i_err = -1, i_listen = -1, i_client = -1;
+      int i_sig, i_out = -1, i_err = -1, i_listen = -1, i_client = -1, i_in = -1;
+
+      int pause = ch_mon_output_pause_ms (m);
 
       if (reaped)
         {
@@ -240,31 +119,44 @@ run_loop (struct ch_mon *m, int *wstatus)
             return;
           timeout = 200;
         }
+      if (pause > 0 && (timeout < 0 || pause < timeout))
+        timeout = pause;
       i_sig = n;
       pf[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
-      if (m->out_fd >= 0)
+      if (m->out_fd >= 0 && pause == 0)
         i_out = n, pf[n++] = (struct pollfd){ .fd = m->out_fd, .events = POLLIN };
-      if (m->err_fd >= 0)
+      if (m->err_fd >= 0 && pause == 0)
         i_err = n, pf[n++] = (struct pollfd){ .fd = m->err_fd, .events = POLLIN };
       if (m->listen_fd >= 0)
         i_listen = n, pf[n++] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
       if (m->client_fd >= 0)
-        i_client = n, pf[n++] = (struct pollfd){ .fd = m->client_fd, .events = POLLIN };
+        {
+          short ev = (ch_mon_stdin_waits (m) ? 0 : POLLIN) | (m->client_out.len > m->client_out_off ? POLLOUT : 0);
+          i_client = n, pf[n++] = (struct pollfd){ .fd = m->client_fd, .events = ev };
+        }
+      if (ch_mon_stdin_waits (m))
+        i_in = n, pf[n++] = (struct pollfd){ .fd = m->in_fd, .events = POLLOUT };
       n = poll (pf, n, timeout);
       if (n < 0 && errno == EINTR)
         continue;
+      if (n == 0 && pause > 0)
+        continue; /* the output budget allows reading again */
       if (n == 0)
         return; /* drain timeout after the init is gone */
       if (pf[i_sig].revents & POLLIN)
         reaped |= handle_signals (m, wstatus);
       if (i_out >= 0 && pf[i_out].revents)
-        relay_output (m, &m->out_fd, false);
+        ch_mon_relay_output (m, &m->out_fd, false);
       if (i_err >= 0 && pf[i_err].revents)
-        relay_output (m, &m->err_fd, true);
+        ch_mon_relay_output (m, &m->err_fd, true);
       if (i_listen >= 0 && (pf[i_listen].revents & POLLIN))
-        accept_client (m);
-      if (i_client >= 0 && pf[i_client].revents)
-        handle_client (m);
+        ch_mon_accept_client (m);
+      if (i_in >= 0 && pf[i_in].revents && ch_mon_flush_stdin (m) && m->client_fd >= 0)
+        ch_mon_process_client_frames (m);
+      if (i_client >= 0 && m->client_fd >= 0 && (pf[i_client].revents & POLLOUT))
+        ch_mon_flush_client (m);
+      if (i_client >= 0 && m->client_fd >= 0 && (pf[i_client].revents & ~POLLOUT))
+        ch_mon_handle_client (m);
     }
 }
 
@@ -360,25 +252,14 @@ backoff (struct ch_mon *m, int *quick)
 }
 
 static void
-report (int *ready_fd, const char *fmt, ...)
+report (int ready_fd, enum ch_report_kind kind, pid_t pid, int code, const char *msg)
 {
-  va_list ap;
+  struct ch_report r = { .kind = kind, .pid = pid, .code = code, .msg = (char *) msg };
+  cleanup_error ch_error_t err = NULL;
 
-  if (*ready_fd < 0)
-    return;
-  va_start (ap, fmt);
-  vdprintf (*ready_fd, fmt, ap);
-  va_end (ap);
-}
-
-static void
-wait_for_client (struct ch_mon *m)
-{
-  struct pollfd pf = { .fd = m->listen_fd, .events = POLLIN };
-
-  /* the CLI connects right after "listening"; don't hang forever if it died */
-  if (poll (&pf, 1, 30000) > 0)
-    accept_client (m);
+  /* the CLI may be gone (killed): nothing to tell then */
+  if (ready_fd >= 0 && ch_report_write (ready_fd, &r, &err) < 0)
+    ch_error_release (&err);
 }
 
 static void
@@ -424,7 +305,7 @@ setup (struct ch_mon *m, const char *run_dir, ch_error_t *err)
   m->sigfd = signalfd (-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (m->sigfd < 0)
     return ch_error (err, errno, "signalfd");
-  return listen_attach (m, err);
+  return ch_mon_listen_attach (m, err);
 }
 
 int
@@ -439,15 +320,16 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
   m.rd = xzalloc (sizeof (*m.rd));
   if (setup (&m, run_dir, err) < 0)
     {
-      report (&ready_fd, "err 1 %s\n", (*err)->msg);
+      report (ready_fd, CH_REPORT_ERROR, 0, 1, (*err)->msg);
       ret = -1;
       goto out;
     }
+  m.restarts = m.cfg.restarts;
   write_status (&m, "starting");
   if (m.cfg.attach_wait)
     {
-      report (&ready_fd, "listening\n");
-      wait_for_client (&m);
+      report (ready_fd, CH_REPORT_LISTENING, 0, 0, NULL);
+      ch_mon_wait_for_client (&m);
     }
 
   for (;;)
@@ -472,7 +354,7 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
           delete_container (&m);
           if (first)
             {
-              report (&ready_fd, "err %d %s\n", code, serr->msg);
+              report (ready_fd, CH_REPORT_ERROR, 0, code, serr->msg);
               break; /* a chute that never started is not restarted */
             }
         }
@@ -480,7 +362,7 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
         {
           write_status (&m, "running");
           if (first)
-            report (&ready_fd, "ok %d\n", (int) m.pid);
+            report (ready_fd, CH_REPORT_READY, m.pid, 0, NULL);
           if (ready_fd >= 0)
             close (ready_fd);
           ready_fd = -1;
@@ -502,9 +384,10 @@ ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err)
     struct pollfd pf = { .fd = m.client_fd, .events = POLLIN };
     /* a chute that ends at once may beat the client's frames: read them */
     if (m.client_fd >= 0 && poll (&pf, 1, 0) == 1)
-      handle_client (&m);
+      ch_mon_handle_client (&m);
     snprintf (code, sizeof (code), "%d", m.exit_code);
-    send_client (&m, CH_FRAME_EXIT, code, strlen (code));
+    ch_mon_send_client (&m, CH_FRAME_EXIT, code, strlen (code));
+    ch_mon_finish_client (&m);
     /* the client got the exit and said it removes the chute */
     handed_over = m.client_removes && m.client_fd >= 0;
   }
@@ -525,6 +408,8 @@ out:
     close (m.sigfd);
   free (m.error);
   free (m.rd);
+  free (m.client_out.data);
+  free (m.stdin_pending.data);
   ch_monitor_config_clear (&m.cfg);
   return ret;
 }

@@ -33,6 +33,8 @@ struct ch_monitor_config
   bool attach_wait;    /* hold the start until an attach client is there */
   uint64_t log_max;
   char **on_exit;      /* argv run once the chute is finished for good */
+  int restarts;        /* restarts so far (a chute restarted after its monitor died) */
+  char *reason;        /* why it was restarted that way: kept in status.json */
 };
 
 int ch_monitor_config_load (const char *path, struct ch_monitor_config *c, ch_error_t *err);
@@ -46,6 +48,7 @@ int ch_monitor_run (const char *run_dir, int ready_fd, ch_error_t *err);
 /* Files in RUN_DIR shared with mgmt/. */
 #define CH_MON_CONFIG "monitor.json"
 #define CH_MON_PID "monitor.pid"
+#define CH_MON_LOCK "monitor.lock" /* locked (OFD lock) while the monitor lives */
 #define CH_MON_STATUS "status.json"
 #define CH_MON_LOG "ctr.log"
 #define CH_MON_ATTACH "attach"

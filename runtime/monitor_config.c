@@ -41,6 +41,8 @@ ch_monitor_config_load (const char *path, struct ch_monitor_config *c, ch_error_
   c->interactive = json_is_true (json_object_get (j, "interactive"));
   c->attach_wait = json_is_true (json_object_get (j, "attach_wait"));
   c->log_max = json_integer_value (json_object_get (j, "log_max"));
+  c->restarts = (int) json_integer_value (json_object_get (j, "restarts"));
+  c->reason = str (j, "reason");
   a = json_object_get (j, "on_exit");
   if (json_array_size (a) > 0)
     c->on_exit = ch_json_to_strv (a);
@@ -69,6 +71,9 @@ ch_monitor_config_to_json (const struct ch_monitor_config *c)
   json_object_set_new (o, "attach_wait", json_boolean (c->attach_wait));
   json_object_set_new (o, "log_max", json_integer ((json_int_t) c->log_max));
   json_object_set_new (o, "on_exit", ch_json_from_strv (c->on_exit));
+  json_object_set_new (o, "restarts", json_integer (c->restarts));
+  if (c->reason)
+    json_object_set_new (o, "reason", json_string (c->reason));
   return o;
 }
 
@@ -82,6 +87,7 @@ ch_monitor_config_clear (struct ch_monitor_config *c)
   free (c->bundle);
   free (c->oci_dir);
   free (c->cgroup_path);
+  free (c->reason);
   ch_strv_free (c->on_exit);
   memset (c, 0, sizeof (*c));
 }

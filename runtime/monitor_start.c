@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "runtime/init.h"
 #include "runtime/monitor_int.h"
+#include "runtime/report.h"
 #include "runtime/runtime.h"
 
 #include <errno.h>
@@ -33,32 +34,31 @@ drain_nonblock (int fd)
   return ch_buf_steal (&b);
 }
 
-/* "CODE MESSAGE" from the init, or a creator's "chuted: MESSAGE" lines. */
+/* The first report on the error pipe: the init's, or the creator's own when
+ * it failed before there was an init. A creator killed before it could
+ * report leaves only its stderr: its last line is then all we can say. */
 static int
-error_from_text (char *text, int dflt_code, int *code, ch_error_t *err)
+start_error (const char *reports, char *stderr_text, int *code, ch_error_t *err)
 {
+  struct ch_report r;
   char *line, *last = NULL, *save = NULL;
-  char *end;
-  long c;
+  int n = ch_report_first (reports, &r, err);
 
-  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+  *code = 1;
+  if (n < 0)
+    return -1;
+  if (n > 0 && r.kind == CH_REPORT_ERROR)
+    {
+      *code = r.code;
+      ch_error (err, 0, "%s", r.msg);
+      ch_report_clear (&r);
+      return -1;
+    }
+  ch_report_clear (&r);
+  for (line = strtok_r (stderr_text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     if (*line)
       last = line;
-  if (last == NULL)
-    {
-      *code = dflt_code;
-      return ch_error (err, 0, "the container could not be created (no message)");
-    }
-  c = strtol (last, &end, 10);
-  if (end != last && *end == ' ' && c > 0 && c < 256)
-    {
-      *code = (int) c;
-      return ch_error (err, 0, "%s", end + 1);
-    }
-  if (ch_has_prefix (last, "chuted: "))
-    last += 8;
-  *code = dflt_code;
-  return ch_error (err, 0, "%s", last);
+  return ch_error (err, 0, "the runtime failed without a report%s%s", last ? ": " : "", last ? last : "");
 }
 
 int
@@ -109,14 +109,23 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
       int n = 0;
 
       /* In tty mode the init's stdio is the pty: our stdout/stderr carry only
-       * the creator's own errors. dup2 clears CLOEXEC on the targets. */
-      dup2 (in_r >= 0 ? in_r : devnull, 0);
-      dup2 (m->cfg.tty ? er_w : out_w, 1);
-      dup2 (er_w, 2);
-      dup2 (errp_w, 3);
-      if (cs_child >= 0)
-        dup2 (cs_child, 4);
-      syscall (SYS_close_range, cs_child >= 0 ? 5 : 4, ~0U, 0);
+       * the creator's own errors. A failure here is told on the error pipe,
+       * in the init's format, so the monitor reports it like any other. */
+      int fds[] = { in_r >= 0 ? in_r : devnull, m->cfg.tty ? er_w : out_w, er_w, errp_w, cs_child };
+      int nfds = cs_child >= 0 ? 5 : 4;
+      ch_error_t e = NULL;
+      if (ch_install_fds (fds, nfds) < 0)
+        {
+          ch_error (&e, errno, "set up the runtime's descriptors");
+          ch_report_error (errp_w, 1, &e);
+          _exit (1);
+        }
+      if (syscall (SYS_close_range, nfds, ~0U, 0) < 0)
+        {
+          ch_error (&e, errno, "close the monitor's descriptors");
+          ch_report_error (3, 1, &e);
+          _exit (1);
+        }
       argv[n++] = m->cfg.chuted;
       argv[n++] = "--run-root";
       argv[n++] = m->cfg.run_root;
@@ -143,11 +152,10 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
       argv[n] = NULL;
       /* the runtime would copy itself into a sealed memfd and re-exec
        * (CVE-2019-5736) first thing: start it that way, one exec less */
-      {
-        ch_error_t e = NULL;
-        ch_runtime_exec_sealed (m->cfg.chuted, argv, &e);
-        dprintf (3, "1 %s\n", e ? e->msg : "exec failed");
-      }
+      ch_runtime_exec_sealed (m->cfg.chuted, argv, &e);
+      if (e == NULL)
+        ch_error (&e, errno, "exec `%s`", m->cfg.chuted);
+      ch_report_error (3, 1, &e);
       _exit (1);
     }
   close (steal_fd (&errp_w));
@@ -162,10 +170,9 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
       /* The creator wrote its reason on stderr (or the init on the error pipe). */
-      cleanup_free char *e1 = drain_nonblock (errp_r);
-      cleanup_free char *e2 = drain_nonblock (er_r);
-      cleanup_free char *both = xasprintf ("%s\n%s", e2, e1);
-      return error_from_text (both, 1, code, err);
+      cleanup_free char *reports = drain_nonblock (errp_r);
+      cleanup_free char *text = drain_nonblock (er_r);
+      return start_error (reports, text, code, err);
     }
   if (ch_read_file (pidfile, &pidtxt, NULL, err) < 0)
     return ch_error_prefix (err, "the container's init pid");
@@ -191,6 +198,11 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
       m->err_fd = steal_fd (&er_r);
       m->in_fd = steal_fd (&in_w);
     }
+  /* the monitor never waits on the chute: it polls, and a chute that does
+   * not read its stdin leaves the data pending, not the monitor stuck */
+  for (int *fd = (int[]){ m->out_fd, m->err_fd, m->in_fd, -2 }; *fd != -2; fd++)
+    if (*fd >= 0)
+      fcntl (*fd, F_SETFL, fcntl (*fd, F_GETFL) | O_NONBLOCK);
 
   ch_mon_now (m->started_at, sizeof (m->started_at));
   clock_gettime (CLOCK_MONOTONIC, &m->started_mono);
@@ -201,9 +213,9 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
     }
   /* EOF once the init has exec'd (the pipe is CLOEXEC there); a line if it failed. */
   errtext = NULL;
-  if (ch_read_fd (errp_r, &errtext, NULL, err) < 0)
+  if (ch_read_fd_max (errp_r, 64 * 1024, &errtext, NULL, err) < 0)
     return -1;
   if (errtext[0] != '\0')
-    return error_from_text (errtext, 1, code, err);
+    return start_error (errtext, (char[]){ "" }, code, err);
   return 0;
 }

@@ -1,6 +1,7 @@
 /* chuted-runtime spec, create, start, run: making a container and starting
  * its init. */
 #include "runtime/oci_cli.h"
+#include "runtime/report.h"
 #include "runtime/runtime.h"
 
 #include "common/json.h"
@@ -176,6 +177,9 @@ ch_oci_cmd_create (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *er
     return -1;
   if (do_create (ctx, id, &a, a.err_fd, &pid, &code, err) < 0)
     {
+      /* the monitor reads reports on err_fd only: where the init wrote none
+       * (it never existed), ours is the one */
+      ch_report_error (a.err_fd, code, err);
       ctx->fail_code = code;
       return -1;
     }
@@ -275,15 +279,15 @@ ch_oci_cmd_run (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
     }
   if (len > 0)
     {
+      struct ch_report r;
       ch_error_release (err);
-      char *msg;
       buf[len] = '\0';
-      if (buf[len - 1] == '\n')
-        buf[len - 1] = '\0';
-      code = (int) strtol (buf, &msg, 10);
-      while (*msg == ' ')
-        msg++;
-      ch_error (err, 0, "%s", msg);
+      if (ch_report_first (buf, &r, err) > 0)
+        {
+          code = r.code ? r.code : 1;
+          ch_error (err, 0, "%s", r.msg ? r.msg : "unknown error");
+        }
+      ch_report_clear (&r);
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
         ;
       ch_container_delete (sd, true, &e2);

@@ -156,6 +156,23 @@ all_digits (const char *s)
   return true;
 }
 
+/* A gid listed twice (in /etc/group and additionalGids, or twice in
+ * either) is set once, as runc does; the order is kept. */
+static void
+dedupe (gid_t *g, size_t *n)
+{
+  size_t i, j, k = 0;
+
+  for (i = 0; i < *n; i++)
+    {
+      for (j = 0; j < k && g[j] != g[i]; j++)
+        ;
+      if (j == k)
+        g[k++] = g[i];
+    }
+  *n = k;
+}
+
 /* Called inside the container after pivot_root: /etc is the rootfs's. */
 int
 ch_creds_resolve (const struct ch_spec *s, const char *user, struct ch_creds *c, ch_error_t *err)
@@ -220,6 +237,7 @@ ch_creds_resolve (const struct ch_spec *s, const char *user, struct ch_creds *c,
       c->groups = xrealloc (c->groups, sizeof (gid_t) * (c->n_groups + 1));
       c->groups[c->n_groups++] = s->additional_gids[i];
     }
+  dedupe (c->groups, &c->n_groups);
   c->home = xstrdup (found ? pw.home : "/");
   ch_pwent_clear (&pw);
   return 0;

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -159,6 +160,61 @@ enter_cwd (const char *dir, ch_error_t *err)
   return 0;
 }
 
+static bool
+apparmor_enabled (void)
+{
+  cleanup_free char *v = NULL;
+  cleanup_error ch_error_t e = NULL;
+  return ch_read_file ("/sys/module/apparmor/parameters/enabled", &v, NULL, &e) == 0 && v[0] == 'Y';
+}
+
+static bool
+selinux_enabled (void)
+{
+  return access ("/sys/fs/selinux", F_OK) == 0;
+}
+
+int
+ch_labels_check (const struct ch_spec *s, ch_error_t *err)
+{
+  if (s->apparmor_profile && !apparmor_enabled ())
+    return ch_error (err, 0, "config.json: process.apparmorProfile: AppArmor is not enabled on this host");
+  if (s->selinux_label && !selinux_enabled ())
+    return ch_error (err, 0, "config.json: process.selinuxLabel: SELinux is not enabled on this host");
+  if (s->mount_label)
+    return ch_error (err, 0, "config.json: linux.mountLabel: %s",
+                     selinux_enabled () ? "mount labels are not supported by chuted" : "SELinux is not enabled on this host");
+  return 0;
+}
+
+/* The LSM label our execve gives the process (/proc is the container's). */
+static int
+set_exec_label (const char *lsm_file, const char *fallback, const char *label, ch_error_t *err)
+{
+  cleanup_error ch_error_t e = NULL;
+
+  if (ch_write_file (lsm_file, label, strlen (label), 0, &e) == 0)
+    return 0;
+  if (ch_write_file (fallback, label, strlen (label), 0, err) < 0)
+    return ch_error_prefix (err, "set the exec label `%s`", label);
+  return 0;
+}
+
+static int
+apply_labels (const struct ch_spec *s, ch_error_t *err)
+{
+  if (s->apparmor_profile)
+    {
+      cleanup_free char *l = xasprintf ("exec %s", s->apparmor_profile);
+      if (set_exec_label ("/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec", l, err) < 0)
+        return ch_error_prefix (err, "process.apparmorProfile");
+    }
+  if (s->selinux_label
+      && set_exec_label ("/proc/thread-self/attr/exec", "/proc/self/attr/exec", s->selinux_label, err) < 0)
+    return ch_error_prefix (err, "process.selinuxLabel");
+  return 0;
+}
+
 int
 ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, int *code, ch_error_t *err)
 {
@@ -197,6 +253,13 @@ ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, 
     }
   if (ch_fds_cloexec (3, err) < 0)
     goto out;
+  if (s->personality32 && personality (PER_LINUX32) < 0)
+    {
+      ch_error (err, errno, "personality(LINUX32)");
+      goto out;
+    }
+  if ((s->apparmor_profile || s->selinux_label) && apply_labels (s, err) < 0)
+    goto out;
   /* Without no_new_privs installing a filter needs CAP_SYS_ADMIN: load it
    * now, the last thing while we still have it; with no_new_privs the
    * caller loads it right before execve. */
@@ -219,16 +282,4 @@ ch_process_prepare (const struct ch_spec *s, struct ch_process *p, char **path, 
 out:
   ch_creds_clear (&c);
   return ret;
-}
-
-void
-ch_report_error (int fd, int code, ch_error_t *err)
-{
-  cleanup_free char *line = xasprintf ("%d %s\n", code, *err && (*err)->msg ? (*err)->msg : "unknown error");
-  cleanup_error ch_error_t e = NULL;
-
-  if (fd < 0)
-    return;
-  signal (SIGPIPE, SIG_IGN); /* the reader may be gone; we _exit right after */
-  ch_write_all (fd, line, strlen (line), &e);
 }

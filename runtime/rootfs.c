@@ -89,7 +89,7 @@ make_target (int rootfd, const char *dest, bool is_dir, ch_error_t *err)
 static int
 mount_one (int rootfd, const struct ch_spec_mount *m, bool userns, struct ch_cgroup_gate *gate, ch_error_t *err)
 {
-  cleanup_close int fd = -1, top = -1;
+  cleanup_close int fd = -1, top = -1, lower = -1;
   cleanup_free char *target = NULL;
   const char *source = m->source, *type = m->type;
   unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
@@ -125,12 +125,26 @@ mount_one (int rootfd, const struct ch_spec_mount *m, bool userns, struct ch_cgr
       if (mount (source, target, NULL, bind_flags, NULL) < 0)
         return ch_error (err, errno, "bind `%s` on `%s`", source, m->destination);
     }
-  else if (mount (source, target, type, flags, m->data) < 0)
-    return ch_error (err, errno, "mount %s on `%s`", type, m->destination);
+  else
+    {
+      if (m->tmpcopyup && strcmp (type, "tmpfs") == 0)
+        {
+          lower = open (target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (lower < 0)
+            return ch_error (err, errno, "open `%s` for tmpcopyup", m->destination);
+        }
+      /* a read-only copyup tmpfs is filled first, then made read-only */
+      if (mount (source, target, type, lower >= 0 ? flags & ~MS_RDONLY : flags, m->data) < 0)
+        return ch_error (err, errno, "mount %s on `%s`", type, m->destination);
+    }
   /* the fd is the covered directory: reopen to reach the new mount */
-  top = ch_open_in_root (rootfd, m->destination, O_PATH, 0, err);
+  top = ch_open_in_root (rootfd, m->destination, lower >= 0 ? O_RDONLY | O_DIRECTORY : O_PATH, 0, err);
   if (top < 0)
     return -1;
+  if (lower >= 0 && ch_rootfs_copyup (lower, top, err) < 0)
+    return ch_error_prefix (err, "`%s`", m->destination);
+  if (lower >= 0 && (flags & MS_RDONLY) && ch_remount (top, flags & ~MS_REMOUNT, err) < 0)
+    return ch_error_prefix (err, "`%s`", m->destination);
   if (bind && (flags & ~MS_REMOUNT) && ch_remount (top, flags & ~MS_REMOUNT, err) < 0)
     return ch_error_prefix (err, "`%s`", m->destination);
   if (m->propagation)
@@ -152,16 +166,53 @@ has_mount (const struct ch_spec *s, const char *dest)
   return false;
 }
 
+/* pivot_root refuses a shared new root, a shared parent of it and a
+ * shared "/": with a propagation that leaves them shared (shared, or a
+ * non-recursive one that keeps the host's sharing below "/"), make the
+ * mount holding the rootfs and "/" private first, so nothing we mount
+ * propagates back to the host either. */
+static int
+private_parents (const struct ch_spec *s, ch_error_t *err)
+{
+  cleanup_free char *dir = xstrdup (s->root_path);
+  char *sl;
+
+  if (s->rootfs_propagation == (MS_SLAVE | MS_REC) || s->rootfs_propagation == (MS_PRIVATE | MS_REC))
+    return 0;
+  for (;;)
+    {
+      /* EINVAL: not a mount point; the first one up is the parent mount */
+      if (mount (NULL, *dir ? dir : "/", NULL, MS_PRIVATE, NULL) == 0)
+        break;
+      if (errno != EINVAL || *dir == '\0')
+        return ch_error (err, errno, "make the mount of `%s` private", *dir ? dir : "/");
+      sl = strrchr (dir, '/');
+      *sl = '\0';
+    }
+  if (mount (NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+    return ch_error (err, errno, "make / private");
+  return 0;
+}
+
 int
 ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *gate, ch_error_t *err)
 {
   cleanup_close int rootfd = -1;
   size_t i;
 
-  if (mount (NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
-    return ch_error (err, errno, "make / %s", (s->rootfs_propagation & MS_SHARED) ? "shared" : "private/slave");
+  bool host = ch_spec_host_mounts (s);
+
+  /* the host's "/" keeps its propagation */
+  if (!host && mount (NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+    return ch_error (err, errno, "set the propagation of /");
+  if (!host && private_parents (s, err) < 0)
+    return -1;
   if (mount (s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0)
     return ch_error (err, errno, "bind rootfs `%s`", s->root_path);
+  /* in the host's namespace, our mounts must not propagate to its peers */
+  if ((host || (s->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE)))
+      && mount (NULL, s->root_path, NULL, MS_PRIVATE, NULL) < 0)
+    return ch_error (err, errno, "make rootfs `%s` private", s->root_path);
   rootfd = open (s->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return ch_error (err, errno, "open rootfs `%s`", s->root_path);
@@ -170,13 +221,28 @@ ch_rootfs_prepare (const struct ch_spec *s, bool userns, struct ch_cgroup_gate *
       return ch_error_prefix (err, "mounts[%zu]", i);
   if (has_mount (s, "/dev") && ch_rootfs_devices (s, rootfd, userns, err) < 0)
     return -1;
-
   if (fchdir (rootfd) < 0)
     return ch_error (err, errno, "chdir to rootfs");
+  return 0;
+}
+
+/* From the rootfs (our cwd after ch_rootfs_prepare) to "/". */
+int
+ch_rootfs_pivot (const struct ch_spec *s, ch_error_t *err)
+{
+  if (ch_spec_host_mounts (s))
+    {
+      if (chroot (".") < 0 || chdir ("/") < 0)
+        return ch_error (err, errno, "chroot to `%s`", s->root_path);
+      return 0;
+    }
   /* pivot_root(".", ".") stacks the old root on the new one; detaching it
    * leaves only the rootfs without needing a directory for the old root. */
   if (syscall (SYS_pivot_root, ".", ".") < 0)
     return ch_error (err, errno, "pivot_root");
+  /* the old root's unmount must not reach the host's peers */
+  if ((s->rootfs_propagation & MS_SHARED) && mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+    return ch_error (err, errno, "make the old root a slave");
   if (umount2 (".", MNT_DETACH) < 0)
     return ch_error (err, errno, "detach the old root");
   if (chdir ("/") < 0)
@@ -260,5 +326,9 @@ ch_rootfs_finish (const struct ch_spec *s, bool userns, ch_error_t *err)
       if (ch_remount (rootfd, MS_RDONLY, err) < 0)
         return ch_error_prefix (err, "readonly root");
     }
+  /* last: the rootfs gets the asked propagation (private for pivot_root,
+   * and an unbindable one would refuse the masks' binds) */
+  if (s->rootfs_propagation != (MS_SLAVE | MS_REC) && mount (NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+    return ch_error (err, errno, "set the propagation of the rootfs");
   return 0;
 }

@@ -177,6 +177,10 @@ ch_spec_from_json (json_t *config, const char *bundle, struct ch_spec **out, ch_
     goto fail;
   if (v)
     s->hostname = xstrdup (json_string_value (v));
+  if (ch_spec_get (config, "", "domainname", JSON_STRING, false, &v, err) < 0)
+    goto fail;
+  if (v && json_string_value (v)[0])
+    s->domainname = xstrdup (json_string_value (v));
   if (ch_spec_get (config, "", "process", JSON_OBJECT, true, &v, err) < 0)
     goto fail;
   if (ch_spec_parse_process (s, v, err) < 0)
@@ -189,6 +193,12 @@ ch_spec_from_json (json_t *config, const char *bundle, struct ch_spec **out, ch_
     goto fail;
   if (v && ch_spec_parse_linux (s, v, err) < 0)
     goto fail;
+  if (ch_spec_get (config, "", "hooks", JSON_OBJECT, false, &v, err) < 0)
+    goto fail;
+  if (v && ch_hooks_parse (v, &s->hooks, err) < 0)
+    goto fail;
+  if (v)
+    s->hooks_json = json_incref (v);
   if (ch_spec_get (config, "", "annotations", JSON_OBJECT, false, &v, err) < 0)
     goto fail;
   if (v)
@@ -233,6 +243,10 @@ ch_spec_free (struct ch_spec *s)
   free (s->bundle);
   free (s->root_path);
   free (s->hostname);
+  free (s->domainname);
+  free (s->apparmor_profile);
+  free (s->selinux_label);
+  free (s->mount_label);
   free (s->additional_gids);
   free (s->username);
   ch_strv_free (s->args);
@@ -263,6 +277,9 @@ ch_spec_free (struct ch_spec *s)
   for (i = 0; i < s->n_devices; i++)
     free (s->devices[i].path);
   free (s->devices);
+  ch_hooks_clear (&s->hooks);
+  if (s->hooks_json)
+    json_decref (s->hooks_json);
   if (s->annotations)
     json_decref (s->annotations);
   free (s);

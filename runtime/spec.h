@@ -50,6 +50,7 @@ struct ch_spec_mount
   unsigned long propagation; /* MS_PRIVATE/SLAVE/SHARED/UNBINDABLE [|MS_REC], 0 none */
   char *data;              /* fs options not mapped to flags */
   bool bind;               /* bind or rbind */
+  bool tmpcopyup;          /* a tmpfs filled with a copy of what it covers */
 };
 
 struct ch_seccomp_arg
@@ -93,6 +94,31 @@ struct ch_spec_device
   gid_t gid;
 };
 
+enum ch_hook_kind
+{
+  CH_HOOK_PRESTART,
+  CH_HOOK_CREATE_RUNTIME,
+  CH_HOOK_CREATE_CONTAINER,
+  CH_HOOK_START_CONTAINER,
+  CH_HOOK_POSTSTART,
+  CH_HOOK_POSTSTOP,
+  CH_HOOK_KINDS
+};
+
+struct ch_hook
+{
+  char *path;
+  char **args; /* NULL: { path } */
+  char **env;  /* NULL: the runtime's environment */
+  int timeout; /* seconds, 0: none */
+};
+
+struct ch_hooks
+{
+  struct ch_hook *list[CH_HOOK_KINDS];
+  size_t n[CH_HOOK_KINDS];
+};
+
 /* Capability sets as bit masks of CAP_* numbers. */
 struct ch_caps
 {
@@ -105,6 +131,7 @@ struct ch_spec
   char *root_path; /* absolute */
   bool root_readonly;
   char *hostname;
+  char *domainname;
 
   /* process */
   bool terminal;
@@ -125,6 +152,8 @@ struct ch_spec
   bool no_new_privileges;
   bool has_oom_score_adj;
   int oom_score_adj;
+  char *apparmor_profile; /* applied where AppArmor is enabled, else refused */
+  char *selinux_label;    /* the same with SELinux */
 
   struct ch_spec_mount *mounts;
   size_t n_mounts;
@@ -144,6 +173,11 @@ struct ch_spec
   struct ch_spec_device *devices;
   size_t n_devices;
   unsigned long rootfs_propagation; /* MS_* | MS_REC; default MS_SLAVE|MS_REC */
+  char *mount_label;                /* refused: chuted does not label mounts */
+  bool personality32;               /* linux.personality.domain LINUX32 */
+
+  struct ch_hooks hooks;
+  json_t *hooks_json; /* hooks as written: kept in state.json for start and delete */
 
   json_t *annotations; /* object, owned */
 };
@@ -170,6 +204,11 @@ int ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_erro
  * linux.resources.devices, then runc's default set, then mknod of each
  * linux.devices node. */
 void ch_spec_device_policy (struct ch_spec *s);
+
+/* spec_hooks.c: HOOKS (the config's "hooks" object, or the copy in state.json). */
+extern const char *const ch_hook_names[CH_HOOK_KINDS];
+int ch_hooks_parse (json_t *hooks, struct ch_hooks *out, ch_error_t *err);
+void ch_hooks_clear (struct ch_hooks *h);
 
 /* Capability names <-> numbers ("CAP_NET_RAW"); -1 when unknown. */
 int ch_cap_from_name (const char *name);

@@ -161,6 +161,24 @@ parse_devices (struct ch_spec *s, json_t *arr, ch_error_t *err)
   return 0;
 }
 
+static int
+parse_personality (struct ch_spec *s, json_t *p, ch_error_t *err)
+{
+  json_t *v;
+
+  if (ch_spec_get (p, "linux.personality", "domain", JSON_STRING, true, &v, err) < 0)
+    return -1;
+  if (strcmp (json_string_value (v), "LINUX32") == 0)
+    s->personality32 = true;
+  else if (strcmp (json_string_value (v), "LINUX") != 0)
+    return ch_spec_err (err, "linux.personality.domain", "unknown domain `%s` (LINUX or LINUX32)",
+                        json_string_value (v));
+  v = json_object_get (p, "flags");
+  if (v && !json_is_null (v) && (!json_is_array (v) || json_array_size (v)))
+    return ch_spec_err (err, "linux.personality.flags", "not supported by chuted");
+  return 0;
+}
+
 int
 ch_spec_parse_linux (struct ch_spec *s, json_t *l, ch_error_t *err)
 {
@@ -216,6 +234,24 @@ ch_spec_parse_linux (struct ch_spec *s, json_t *l, ch_error_t *err)
     return -1;
   if (v && parse_devices (s, v, err) < 0)
     return -1;
+  if (ch_spec_get (l, "linux", "mountLabel", JSON_STRING, false, &v, err) < 0)
+    return -1;
+  if (v && json_string_value (v)[0])
+    s->mount_label = xstrdup (json_string_value (v));
+  if (ch_spec_get (l, "linux", "personality", JSON_OBJECT, false, &v, err) < 0)
+    return -1;
+  if (v && parse_personality (s, v, err) < 0)
+    return -1;
+  {
+    static const char *const unsupported[] = { "intelRdt", "timeOffsets", "netDevices", "memoryPolicy" };
+    size_t i;
+    for (i = 0; i < sizeof (unsupported) / sizeof (unsupported[0]); i++)
+      if (json_object_get (l, unsupported[i]) && !json_is_null (json_object_get (l, unsupported[i])))
+        {
+          cleanup_free char *k = xasprintf ("linux.%s", unsupported[i]);
+          return ch_spec_err (err, k, "not supported by chuted");
+        }
+  }
   if (ch_spec_get (l, "linux", "rootfsPropagation", JSON_STRING, false, &v, err) < 0)
     return -1;
   if (v && json_string_value (v)[0])

@@ -88,6 +88,12 @@ ch_mount_option (struct ch_spec_mount *m, const char *opt, struct ch_buf *data)
           m->flags |= mount_flags[i].flag;
         return;
       }
+  /* not a tmpfs option: the kernel would refuse it (EINVAL) */
+  if (strcmp (opt, "tmpcopyup") == 0)
+    {
+      m->tmpcopyup = true;
+      return;
+    }
   if (ch_propagation_from_name (opt))
     {
       m->propagation = ch_propagation_from_name (opt);

@@ -224,5 +224,24 @@ ch_spec_parse_process (struct ch_spec *s, json_t *p, ch_error_t *err)
       s->has_oom_score_adj = true;
       s->oom_score_adj = (int) n;
     }
+  if (ch_spec_get (p, "process", "apparmorProfile", JSON_STRING, false, &v, err) < 0)
+    return -1;
+  if (v && json_string_value (v)[0])
+    s->apparmor_profile = xstrdup (json_string_value (v));
+  if (ch_spec_get (p, "process", "selinuxLabel", JSON_STRING, false, &v, err) < 0)
+    return -1;
+  if (v && json_string_value (v)[0])
+    s->selinux_label = xstrdup (json_string_value (v));
+  /* never silently dropped: what chuted does not apply is refused */
+  {
+    static const char *const unsupported[] = { "scheduler", "ioPriority", "execCPUAffinity" };
+    size_t i;
+    for (i = 0; i < sizeof (unsupported) / sizeof (unsupported[0]); i++)
+      if (json_object_get (p, unsupported[i]) && !json_is_null (json_object_get (p, unsupported[i])))
+        {
+          cleanup_free char *k = xasprintf ("process.%s", unsupported[i]);
+          return ch_spec_err (err, k, "not supported by chuted");
+        }
+  }
   return 0;
 }

@@ -139,29 +139,35 @@ ch_container_state (const char *state_dir, json_t **out, ch_error_t *err)
   return 0;
 }
 
-int
-ch_container_start (const char *state_dir, ch_error_t *err)
+/* Run KIND of the hooks saved in state.json at create. */
+static int
+state_hooks (const struct ch_state *st, enum ch_hook_kind kind, const char *status, pid_t pid, ch_error_t *err)
 {
-  cleanup_free char *fifo = xasprintf ("%s/exec.fifo", state_dir);
-  cleanup_close int fd = -1, pidfd = -1;
-  struct ch_state st;
-  char c;
+  json_t *hj = json_object_get (st->json, "chuted.hooks");
+  struct ch_hooks h = { 0 };
+  int ret = 0;
 
-  if (ch_state_load (state_dir, &st, err) < 0)
-    return -1;
-  if (st.status != CH_STATUS_CREATED)
+  if (hj == NULL)
+    return 0;
+  ret = ch_hooks_parse (hj, &h, err);
+  if (ret == 0 && h.n[kind])
     {
-      ch_error (err, 0, "container `%s` is %s, not created", st.id, status_name (st.status));
-      ch_state_clear (&st);
-      return -1;
+      cleanup_free char *state = ch_hook_state (st->id, status, pid, st->bundle,
+                                                json_object_get (st->json, "annotations"));
+      ret = ch_hooks_run (&h, kind, state, st->bundle, err);
     }
-  pidfd = ch_state_pidfd (&st);
-  ch_state_clear (&st);
-  /* non-blocking: the open succeeds at once, then we wait for the init's
-   * byte while watching it, so a dead init cannot hang us */
-  fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return ch_error (err, errno, "open `%s`", fifo);
+  ch_hooks_clear (&h);
+  return ret;
+}
+
+/* The init writes '0' into exec.fifo once released, or the error of a
+ * startContainer hook. */
+static int
+wait_released (int fd, int pidfd, ch_error_t *err)
+{
+  char buf[4096];
+  size_t len = 0;
+
   for (;;)
     {
       struct pollfd p[2] = { { fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
@@ -174,18 +180,66 @@ ch_container_start (const char *state_dir, ch_error_t *err)
         }
       if (p[0].revents & POLLIN)
         {
-          n = read (fd, &c, 1);
-          if (n == 1)
-            break;
+          n = read (fd, buf + len, sizeof (buf) - 1 - len);
+          if (n > 0 && len == 0 && buf[0] == '0')
+            return 0;
+          if (n > 0)
+            {
+              len += (size_t) n;
+              if (len < sizeof (buf) - 1)
+                continue;
+            }
           if (n < 0 && errno == EAGAIN)
             continue;
         }
-      if (pidfd < 0 || (p[1].revents & POLLIN) || (p[0].revents & POLLHUP))
-        return ch_error (err, 0, "container init exited before start");
+      if (pidfd < 0 || (p[1].revents & POLLIN) || (p[0].revents & POLLHUP) || len == sizeof (buf) - 1)
+        break;
     }
+  if (len > 1 && buf[0] == 'E')
+    {
+      buf[len] = '\0';
+      return ch_error (err, 0, "%s", buf + 1);
+    }
+  return ch_error (err, 0, "container init exited before start");
+}
+
+int
+ch_container_start (const char *state_dir, ch_error_t *err)
+{
+  cleanup_free char *fifo = xasprintf ("%s/exec.fifo", state_dir);
+  cleanup_close int fd = -1, pidfd = -1;
+  struct ch_state st;
+  int ret = -1;
+
+  if (ch_state_load (state_dir, &st, err) < 0)
+    return -1;
+  if (st.status != CH_STATUS_CREATED)
+    {
+      ch_error (err, 0, "container `%s` is %s, not created", st.id, status_name (st.status));
+      goto out;
+    }
+  pidfd = ch_state_pidfd (&st);
+  /* non-blocking: the open succeeds at once, then we wait for the init's
+   * byte while watching it, so a dead init cannot hang us */
+  fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    {
+      ch_error (err, errno, "open `%s`", fifo);
+      goto out;
+    }
+  if (wait_released (fd, pidfd, err) < 0)
+    goto out;
   if (unlink (fifo) < 0)
-    return ch_error (err, errno, "remove `%s`", fifo);
-  return 0;
+    {
+      ch_error (err, errno, "remove `%s`", fifo);
+      goto out;
+    }
+  if (state_hooks (&st, CH_HOOK_POSTSTART, "running", st.pid, err) < 0)
+    goto out;
+  ret = 0;
+out:
+  ch_state_clear (&st);
+  return ret;
 }
 
 int
@@ -250,6 +304,13 @@ ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
       syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
       wait_gone (pidfd);
     }
+  if (json_is_true (json_object_get (st.json, "chuted.hostMounts"))
+      && json_is_string (json_object_get (st.json, "rootfs"))
+      && ch_rootfs_host_umount (json_string_value (json_object_get (st.json, "rootfs")), err) < 0)
+    {
+      ch_state_clear (&st);
+      return ch_error_prefix (err, "delete container");
+    }
   if (st.cgroup_path && !st.cgroup_owned)
     {
       /* not ours: the init is dead, what else is there belongs to someone
@@ -277,8 +338,15 @@ ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
           return -1;
         }
     }
+  if (ch_rm_rf (state_dir, err) < 0)
+    {
+      ch_state_clear (&st);
+      return -1;
+    }
+  /* after the container is gone; failures are only warnings */
+  state_hooks (&st, CH_HOOK_POSTSTOP, "stopped", 0, err);
   ch_state_clear (&st);
-  return ch_rm_rf (state_dir, err);
+  return 0;
 }
 
 int

@@ -170,7 +170,8 @@ check_fails "cgroup removed by delete" test -d "$CG"
 # --- the monitor's flags: --clone-parent, --err-fd, --cgroup-parent
 args '["/nope"]'
 sh -c "'$CHUTED' --run-root '$T_RUNROOT' oci create --bundle '$B' --clone-parent --err-fd 3 --cgroup-parent $T_CGPARENT-mon chuted-test-m 3>'$T_DIR/errfd' >/dev/null 2>&1"
-eq "--err-fd gets \"CODE MESSAGE\"" "$(cat "$T_DIR/errfd")" '127 exec "/nope": No such file or directory'
+# the init's report comes first; the creator may add its own after it
+eq "--err-fd gets \"error CODE MESSAGE\"" "$(head -1 "$T_DIR/errfd")" 'error 127 exec "/nope": No such file or directory'
 args '["sleep", "60"]'
 sh -c "'$CHUTED' oci create --bundle '$B' --clone-parent --err-fd 3 --pid-file '$T_DIR/mpid' --cgroup-parent $T_CGPARENT-mon chuted-test-m 3>'$T_DIR/errfd' >/dev/null 2>&1; echo \$\$ > '$T_DIR/shpid'; sleep 1" &
 wait_for 50 test -s "$T_DIR/shpid"
@@ -189,7 +190,9 @@ console_server() {
   rm -f "$1"
   python3 - "$1" > "$2" 2>&1 <<'PY' &
 import array, os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
+# listening before the name appears: a client never meets a bound, not yet listening socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1] + ".new"); s.listen(1)
+os.rename(sys.argv[1] + ".new", sys.argv[1])
 c, _ = s.accept()
 fds = array.array("i")
 msg, anc, _, _ = c.recvmsg(256, socket.CMSG_SPACE(fds.itemsize))

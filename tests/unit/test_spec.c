@@ -231,6 +231,17 @@ static const struct bad bads[] = {
   { "linux.seccomp", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"]}]}",
     "config.json: linux.seccomp.syscalls[0].action: missing" },
   { "annotations", "{\"a\": 1}", "config.json: annotations.a: must be a string" },
+  { "hooks", "{\"prestart\": [{\"path\": \"hook\"}]}",
+    "config.json: hooks.prestart[0].path: must be an absolute path, not `hook`" },
+  { "hooks", "{\"poststop\": [{\"path\": \"/h\", \"timeout\": 0}]}",
+    "config.json: hooks.poststop[0].timeout: must be a positive number of seconds" },
+  { "hooks", "{\"preStart\": []}", "config.json: hooks.preStart: unknown hook kind" },
+  { "hooks", "{\"poststart\": [{\"path\": \"/h\", \"args\": [1]}]}",
+    "config.json: hooks.poststart[0].args[0]: must be a string, not an integer" },
+  { "process.scheduler", "{\"policy\": \"SCHED_OTHER\"}", "config.json: process.scheduler: not supported by chuted" },
+  { "linux.timeOffsets", "{}", "config.json: linux.timeOffsets: not supported by chuted" },
+  { "linux.personality", "{\"domain\": \"LINUX64\"}",
+    "config.json: linux.personality.domain: unknown domain `LINUX64` (LINUX or LINUX32)" },
 };
 
 static void
@@ -377,6 +388,39 @@ test_passwd_group (void **state)
 }
 
 static void
+test_hooks_and_labels (void **state)
+{
+  cleanup_json json_t *j = base_config ();
+  cleanup_error ch_error_t err = NULL;
+  struct ch_spec *s = NULL;
+
+  set_path (j, "hooks", json_loads ("{\"prestart\": [{\"path\": \"/a\"}, {\"path\": \"/b\", \"args\": [\"b\", \"x\"], "
+                                   "\"env\": [\"K=v\"], \"timeout\": 5}], \"poststop\": null}",
+                                   0, NULL));
+  set_path (j, "mounts", json_loads ("[{\"destination\": \"/tmp\", \"type\": \"tmpfs\", "
+                                    "\"options\": [\"tmpcopyup\", \"size=1m\", \"nosuid\"]}]",
+                                    0, NULL));
+  set_path (j, "process.apparmorProfile", json_string ("p"));
+  set_path (j, "linux.personality", json_loads ("{\"domain\": \"LINUX32\"}", 0, NULL));
+  assert_int_equal (ch_spec_from_json (j, "/b", &s, &err), 0);
+  assert_int_equal (s->hooks.n[CH_HOOK_PRESTART], 2);
+  assert_int_equal (s->hooks.n[CH_HOOK_POSTSTOP], 0);
+  assert_string_equal (s->hooks.list[CH_HOOK_PRESTART][0].path, "/a");
+  assert_null (s->hooks.list[CH_HOOK_PRESTART][0].args);
+  assert_null (s->hooks.list[CH_HOOK_PRESTART][0].env);
+  assert_string_equal (s->hooks.list[CH_HOOK_PRESTART][1].args[1], "x");
+  assert_string_equal (s->hooks.list[CH_HOOK_PRESTART][1].env[0], "K=v");
+  assert_int_equal (s->hooks.list[CH_HOOK_PRESTART][1].timeout, 5);
+  assert_true (ch_hooks_sync_needed (s));
+  /* tmpcopyup is ours, not the kernel's: it must not reach the mount data */
+  assert_true (s->mounts[0].tmpcopyup);
+  assert_string_equal (s->mounts[0].data, "size=1m");
+  assert_string_equal (s->apparmor_profile, "p");
+  assert_true (s->personality32);
+  ch_spec_free (s);
+}
+
+static void
 test_cap_names (void **state)
 {
   assert_int_equal (ch_cap_from_name ("CAP_CHOWN"), 0);
@@ -395,7 +439,7 @@ main (void)
     cmocka_unit_test (test_rootless_spec),  cmocka_unit_test (test_good_config),
     cmocka_unit_test (test_bad_configs),    cmocka_unit_test (test_seccomp_profile),
     cmocka_unit_test (test_seccomp_unknown_syscall_skipped), cmocka_unit_test (test_passwd_group), cmocka_unit_test (test_seccomp_cache),
-    cmocka_unit_test (test_cap_names),
+    cmocka_unit_test (test_cap_names),     cmocka_unit_test (test_hooks_and_labels),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -406,6 +406,14 @@ ch_cgroup_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
 }
 
 int
+ch_cgroup_frozen (struct ch_cgroup *cg, bool *frozen, ch_error_t *err)
+{
+  if (cg->ops->frozen (cg, frozen, err) < 0)
+    return ch_error_prefix (err, "cgroup %s", cg->path);
+  return 0;
+}
+
+int
 ch_cgroup_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err)
 {
   if (cg->ops->kill_all (cg, sig, err) < 0)
@@ -451,6 +459,14 @@ ch_cgroup_destroy (struct ch_cgroup *cg, ch_error_t *err)
   for (size_t i = 0; i < cg->n_hier; i++)
     if (remove_hier (cg, &cg->hier[i], true, err) < 0)
       return ch_error_prefix (err, "cgroup %s: destroy", cg->path);
+  return 0;
+}
+
+int
+ch_cgroup_procs (struct ch_cgroup *cg, pid_t **pids, size_t *n, ch_error_t *err)
+{
+  if (cg_procs (cg->ops->procs_dir (cg), pids, n, err) < 0)
+    return ch_error_prefix (err, "cgroup %s", cg->path);
   return 0;
 }
 

@@ -137,8 +137,12 @@ void ch_cgroup_join_close (struct ch_cgroup_join *j);
 int ch_cgroup_update (struct ch_cgroup *cg, const struct ch_cgroup_resources *res, ch_error_t *err);
 int ch_cgroup_stats (struct ch_cgroup *cg, struct ch_cgroup_stats *st, ch_error_t *err);
 int ch_cgroup_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err);
+/* Is a freeze in effect (or under way)? false where there is no freezer. */
+int ch_cgroup_frozen (struct ch_cgroup *cg, bool *frozen, ch_error_t *err);
 /* Signal every process in the cgroup (cgroup.kill on v2 for SIGKILL when present). */
 int ch_cgroup_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err);
+/* The pids in the cgroup and its descendants (malloc'd; *N may be 0). */
+int ch_cgroup_procs (struct ch_cgroup *cg, pid_t **pids, size_t *n, ch_error_t *err);
 /* Kill what is left, wait for it to go, rmdir in every hierarchy. */
 int ch_cgroup_destroy (struct ch_cgroup *cg, ch_error_t *err);
 /* NULL-terminated list of "controller:/abs/path" (v2: "unified:/sys/fs/cgroup/...") for inspect. */

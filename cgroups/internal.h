@@ -29,6 +29,7 @@ struct ch_cgroup_ops
   int (*apply) (struct ch_cgroup *cg, const struct ch_cgroup_resources *res, ch_error_t *err);
   int (*stats) (struct ch_cgroup *cg, struct ch_cgroup_stats *st, ch_error_t *err);
   int (*freeze) (struct ch_cgroup *cg, bool frozen, ch_error_t *err);
+  int (*frozen) (struct ch_cgroup *cg, bool *frozen, ch_error_t *err);
   int (*kill_all) (struct ch_cgroup *cg, int sig, ch_error_t *err);
   /* Directory whose cgroup.procs lists every process of the chute. */
   const char *(*procs_dir) (struct ch_cgroup *cg);

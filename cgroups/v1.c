@@ -281,6 +281,22 @@ v1_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
     }
 }
 
+/* FREEZING counts as frozen: a freeze was asked for (runc says paused too). */
+static int
+v1_frozen (struct ch_cgroup *cg, bool *frozen, ch_error_t *err)
+{
+  cleanup_free char *state = NULL;
+  const char *d = cdir (cg, CH_CG_FREEZER);
+
+  *frozen = false;
+  if (d == NULL)
+    return 0;
+  if (read_state (d, &state, err) < 0)
+    return -1;
+  *frozen = strcmp (state, "THAWED") != 0;
+  return 0;
+}
+
 static const char *
 v1_procs_dir (struct ch_cgroup *cg)
 {
@@ -334,6 +350,7 @@ const struct ch_cgroup_ops ch_cgroup_v1_ops = {
   .apply = v1_apply,
   .stats = v1_stats,
   .freeze = v1_freeze,
+  .frozen = v1_frozen,
   .kill_all = v1_kill_all,
   .procs_dir = v1_procs_dir,
 };

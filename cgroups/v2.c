@@ -226,6 +226,17 @@ v2_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
     }
 }
 
+static int
+v2_frozen (struct ch_cgroup *cg, bool *frozen, ch_error_t *err)
+{
+  cleanup_free char *s = NULL;
+
+  if (cg_read_opt (cg->hier[0].dir, "cgroup.freeze", &s, err) < 0)
+    return -1;
+  *frozen = s && s[0] == '1';
+  return 0;
+}
+
 static const char *
 v2_procs_dir (struct ch_cgroup *cg)
 {
@@ -267,6 +278,7 @@ const struct ch_cgroup_ops ch_cgroup_v2_ops = {
   .apply = v2_apply,
   .stats = v2_stats,
   .freeze = v2_freeze,
+  .frozen = v2_frozen,
   .kill_all = v2_kill_all,
   .procs_dir = v2_procs_dir,
 };

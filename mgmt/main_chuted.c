@@ -57,8 +57,12 @@ exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_er
   int n = 0;
 
   nargv[n++] = tool;
-  nargv[n++] = "--root";
-  nargv[n++] = (char *) ctx->root;
+  /* chuted-runtime's --root is runc's (the state dir): it gets only --run-root */
+  if (strcmp (prog, "chuted-runtime") != 0)
+    {
+      nargv[n++] = "--root";
+      nargv[n++] = (char *) ctx->root;
+    }
   nargv[n++] = "--run-root";
   nargv[n++] = (char *) ctx->run_root;
   if (strcmp (prog, "chuted-runtime") == 0)

@@ -3,6 +3,7 @@
  * with CLONE_PARENT so it is inside the pid namespace and our own child. */
 #include "runtime/init.h"
 
+#include "common/file.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -52,6 +53,50 @@ merge_env (char **base, char **extra)
   return env;
 }
 
+/* exec --process: parse it as config.json's process (same rules, same
+ * messages) and swap it in for the container's own. */
+static int
+replace_process (struct ch_spec *s, json_t *process, ch_error_t *err)
+{
+  struct ch_spec *p = xzalloc (sizeof (*p));
+  struct ch_spec old;
+
+  if (ch_spec_parse_process (p, process, err) < 0)
+    {
+      ch_spec_free (p);
+      return ch_error_prefix (err, "--process");
+    }
+  old = *s;
+#define TAKE(f)                                                                                                        \
+  do                                                                                                                   \
+    {                                                                                                                  \
+      s->f = p->f;                                                                                                     \
+      p->f = old.f;                                                                                                    \
+    }                                                                                                                  \
+  while (0)
+  TAKE (terminal);
+  TAKE (uid);
+  TAKE (gid);
+  TAKE (additional_gids);
+  TAKE (n_additional_gids);
+  TAKE (username);
+  TAKE (umask);
+  TAKE (has_umask);
+  TAKE (args);
+  TAKE (env);
+  TAKE (cwd);
+  TAKE (has_caps);
+  TAKE (caps);
+  TAKE (rlimits);
+  TAKE (n_rlimits);
+  TAKE (no_new_privileges);
+  TAKE (has_oom_score_adj);
+  TAKE (oom_score_adj);
+#undef TAKE
+  ch_spec_free (p); /* now holds the container's process fields */
+  return 0;
+}
+
 struct exec_child
 {
   const struct ch_spec *spec;
@@ -66,8 +111,9 @@ process_main (const struct exec_child *x)
 {
   cleanup_error ch_error_t err = NULL;
   cleanup_free char *path = NULL;
-  struct ch_process p = { x->o->argv, merge_env (x->spec->env, x->o->env), x->o->cwd ? x->o->cwd : x->spec->cwd,
-                          x->o->user };
+  struct ch_process p = { x->o->argv ? x->o->argv : x->spec->args, merge_env (x->spec->env, x->o->env),
+                          x->o->cwd ? x->o->cwd : x->spec->cwd, x->o->user };
+  bool tty = x->o->tty || (x->o->process && x->spec->terminal);
   int code = 1, i, fds[3] = { x->o->stdin_fd, x->o->stdout_fd, x->o->stderr_fd };
 
   ch_signals_reset ();
@@ -77,12 +123,20 @@ process_main (const struct exec_child *x)
         ch_error (&err, errno, "dup2 fd %d", i);
         goto fail;
       }
-  if (x->o->tty && x->o->console_socket_fd >= 0 && ch_tty_setup (x->o->console_socket_fd, &err) < 0)
+  if (tty && x->o->console_socket_fd >= 0 && ch_tty_setup (x->o->console_socket_fd, &err) < 0)
     goto fail;
   if (ch_process_prepare (x->spec, &p, &path, &code, &err) < 0)
     goto fail;
   if (x->spec->seccomp && x->spec->no_new_privileges && ch_spec_seccomp_load (x->spec, &err) < 0)
     goto fail;
+  /* --preserve-fds: the N fds after stdio survive the exec (every fd was
+   * marked close-on-exec above) */
+  for (i = 3; i < 3 + x->o->preserve_fds; i++)
+    if (fcntl (i, F_SETFD, 0) < 0 && errno != EBADF)
+      {
+        ch_error (&err, errno, "--preserve-fds: fd %d", i);
+        goto fail;
+      }
   execve (path, p.argv, p.env);
   code = ch_exec_error_code (errno);
   ch_error (&err, errno, "exec \"%s\"", p.argv[0]);
@@ -182,7 +236,7 @@ ch_container_exec (const char *state_dir, const struct ch_exec_opts *o, int *sta
   if (!ch_self_is_sealed ())
     return ch_error (err, EPERM, "refusing to enter a container from an unsealed binary (CVE-2019-5736): "
                                   "call ch_runtime_reexec_sealed() first");
-  if (o->argv == NULL || o->argv[0] == NULL)
+  if ((o->argv == NULL || o->argv[0] == NULL) && o->process == NULL)
     return ch_error (err, EINVAL, "exec: no command");
   if (ch_state_load (state_dir, &st, err) < 0)
     return -1;
@@ -193,6 +247,8 @@ ch_container_exec (const char *state_dir, const struct ch_exec_opts *o, int *sta
     }
   pidfd = ch_state_pidfd (&st);
   if (ch_spec_load_bundle (st.bundle, &s, err) < 0)
+    goto out;
+  if (o->process && replace_process (s, o->process, err) < 0)
     goto out;
   if (s->seccomp)
     {
@@ -251,6 +307,17 @@ ch_container_exec (const char *state_dir, const struct ch_exec_opts *o, int *sta
     {
       ch_error (err, 0, "exec helper failed");
       goto out;
+    }
+  if (o->pid_file)
+    {
+      cleanup_free char *v = xasprintf ("%d", proc);
+      if (ch_write_file_atomic (o->pid_file, v, strlen (v), 0644, err) < 0)
+        {
+          kill (proc, SIGKILL);
+          while (waitpid (proc, NULL, 0) < 0 && errno == EINTR)
+            ;
+          goto out;
+        }
     }
   if (o->detach)
     *status = 0;

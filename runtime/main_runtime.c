@@ -2,7 +2,6 @@
  * static program of runtime/, cgroups/ and common/ only: what a podman
  * --runtime or the chute monitor runs on the container-start path. */
 #include "common/error.h"
-#include "common/globals.h"
 #include "runtime/oci_cli.h"
 
 #include <stdio.h>
@@ -11,8 +10,9 @@
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: chuted-runtime [--root DIR] [--run-root DIR] [--cgroup-parent PATH] oci "
-              "spec|create|start|state|kill|delete|run|exec|list ...\n");
+  fprintf (f, "usage: chuted-runtime [--root DIR] [--run-root DIR] [--cgroup-parent PATH] [--log FILE] "
+              "[--log-format json|text] [oci] "
+              "spec|create|start|state|kill|delete|run|exec|list|ps|pause|resume|update|features ...\n");
 }
 
 int
@@ -20,19 +20,18 @@ main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
   struct ch_oci_ctx ctx;
-  struct ch_globals g;
   int i, ret, code;
 
-  i = ch_globals_main (argc, argv, "chuted", usage, &g, &code);
+  i = ch_oci_globals (argc, argv, &ctx, usage, &code);
   if (i < 0)
     return code;
-  ctx = (struct ch_oci_ctx) { .root = g.root, .run_root = g.run_root, .cgroup_parent = g.cgroup_parent, .fail_code = 1 };
   /* "chuted-runtime run ..." and "chuted-runtime oci run ..." alike */
   if (strcmp (argv[i], "oci") != 0)
     i--;
   ret = ch_oci_cli (&ctx, argc - i, argv + i, &err);
   if (ret < 0)
     {
+      ch_oci_log_error (&ctx, err->msg);
       ch_error_print (&err, "chuted");
       return ctx.fail_code;
     }

@@ -6,22 +6,35 @@
 
 #include "common/error.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 struct ch_oci_ctx
 {
-  const char *root;          /* --root, $CHUTED_ROOT, /var/lib/chuted */
-  const char *run_root;      /* --run-root, $CHUTED_RUN_ROOT, /run/chuted: state in RUN_ROOT/oci/ID */
+  const char *root;          /* --root: state in ROOT/ID (runc's meaning); NULL: RUN_ROOT/oci/ID */
+  const char *run_root;      /* --run-root, $CHUTED_RUN_ROOT, /run/chuted */
   const char *cgroup_parent; /* --cgroup-parent, $CHUTED_CGROUP_PARENT, "chuted" */
+  const char *log_path;      /* --log: errors are appended there too */
+  bool log_json;             /* --log-format json (else text) */
+  bool systemd_cgroup;       /* --systemd-cgroup: create/run refuse it (cgroupfs only) */
   int fail_code;             /* exit code main uses when a command returns < 0 (default 1) */
 };
 
+/* Global options (runc's --root, --log, --log-format, --systemd-cgroup,
+ * --debug, --rootless; chuted's --run-root, --cgroup-parent and their env
+ * twins; --help, --version) into CTX; returns the index of the command word, or
+ * -1 with *EXIT_CODE set when main should just exit. */
+int ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FILE *), int *exit_code);
+/* Append MSG to --log, if any, as runc does (json or logrus text). */
+void ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg);
 /* ARGV from "oci" on (argv[1] = the command); returns the exit code (>= 0),
  * or < 0 with *err set (main prints it and exits with ctx->fail_code). */
 int ch_oci_cli (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
 /* What the commands share. */
+/* --root, else RUN_ROOT/oci; a container's state dir is STATE_ROOT/ID. */
+char *ch_oci_state_root (struct ch_oci_ctx *ctx);
 char *ch_oci_state_dir (struct ch_oci_ctx *ctx, const char *id);
 /* The positional ID at argv[optind] (checked); errors name the command. */
 int ch_oci_one_id (int argc, char **argv, const char *cmd, const char **id, ch_error_t *err);
@@ -41,5 +54,10 @@ int ch_oci_cmd_list (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *
 int ch_oci_cmd_kill (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_oci_cmd_delete (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_oci_cmd_exec (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_oci_cmd_pause (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_oci_cmd_resume (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_oci_cmd_update (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_oci_cmd_ps (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_oci_cmd_features (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
 #endif

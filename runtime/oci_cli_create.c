@@ -69,17 +69,23 @@ parse_create (struct ch_oci_ctx *ctx, int argc, char **argv, struct create_args 
     O_CGROUP_PARENT,
     O_DETACH,
     O_NO_PIVOT,
+    O_NO_NEW_KEYRING,
+    O_PRESERVE_FDS,
   };
   static const struct option opts[] = {
     { "bundle", required_argument, 0, O_BUNDLE },          { "pid-file", required_argument, 0, O_PIDFILE },
     { "console-socket", required_argument, 0, O_CONSOLE }, { "clone-parent", no_argument, 0, O_CLONE_PARENT },
     { "err-fd", required_argument, 0, O_ERR_FD },          { "console-socket-fd", required_argument, 0, O_CONSOLE_FD },
     { "cgroup-parent", required_argument, 0, O_CGROUP_PARENT }, { "detach", no_argument, 0, O_DETACH },
-    { "no-pivot", no_argument, 0, O_NO_PIVOT },            { 0 },
+    { "no-pivot", no_argument, 0, O_NO_PIVOT },            { "no-new-keyring", no_argument, 0, O_NO_NEW_KEYRING },
+    { "preserve-fds", required_argument, 0, O_PRESERVE_FDS }, { 0 },
   };
   int c;
 
   *a = (struct create_args) { .bundle = ".", .err_fd = -1, .console_fd = -1, .cgroup_parent = ctx->cgroup_parent };
+  if (ctx->systemd_cgroup)
+    return ch_error (err, ENOTSUP, "--systemd-cgroup: chuted-runtime manages cgroups through cgroupfs only "
+                                   "(use podman's --cgroup-manager cgroupfs)");
   while ((c = getopt_long (argc, argv, run ? "+b:d" : "+b:", opts, NULL)) != -1)
     switch (c)
       {
@@ -111,7 +117,15 @@ parse_create (struct ch_oci_ctx *ctx, int argc, char **argv, struct create_args 
         a->detach = true;
         break;
       case O_NO_PIVOT:
-        return ch_error (err, ENOTSUP, "--no-pivot is not supported: chuted always uses pivot_root");
+        /* runc's escape for a rootfs where pivot_root fails (initramfs):
+         * chuted keeps pivot_root, the stronger of the two, and says so if it fails */
+      case O_NO_NEW_KEYRING:
+        /* chuted never makes a session keyring: this is what it always does */
+        break;
+      case O_PRESERVE_FDS:
+        if (strcmp (optarg, "0") != 0)
+          return ch_error (err, ENOTSUP, "--preserve-fds %s: passing extra fds to the init is not supported", optarg);
+        break;
       default:
         return ch_error (err, 0, "usage: chuted oci %s [--bundle DIR] [--pid-file F] [--console-socket PATH] ID",
                          run ? "run" : "create");

@@ -15,6 +15,26 @@
 #include <string.h>
 #include <strings.h>
 
+/* The OCI state, "paused" when the cgroup is frozen (as runc reports it). */
+static int
+state_of (const char *sd, json_t **st, ch_error_t *err)
+{
+  bool paused = false;
+
+  if (ch_container_state (sd, st, err) < 0)
+    return -1;
+  if (strcmp (json_string_value (json_object_get (*st, "status")), "running") == 0
+      && ch_container_paused (sd, &paused, err) < 0)
+    {
+      json_decref (*st);
+      *st = NULL;
+      return -1;
+    }
+  if (paused)
+    json_object_set_new (*st, "status", json_string ("paused"));
+  return 0;
+}
+
 int
 ch_oci_cmd_state (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
@@ -27,7 +47,7 @@ ch_oci_cmd_state (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err
   if (ch_oci_one_id (argc, argv, "state", &id, err) < 0)
     return -1;
   sd = ch_oci_state_dir (ctx, id);
-  if (ch_container_state (sd, &st, err) < 0)
+  if (state_of (sd, &st, err) < 0)
     return -1;
   out = json_dumps (st, JSON_INDENT (2));
   printf ("%s\n", out);
@@ -37,7 +57,7 @@ ch_oci_cmd_state (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err
 int
 ch_oci_cmd_list (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  cleanup_free char *dir = xasprintf ("%s/oci", ctx->run_root);
+  cleanup_free char *dir = ch_oci_state_root (ctx);
   cleanup_dir DIR *d = opendir (dir);
   struct dirent *de;
 
@@ -52,7 +72,7 @@ ch_oci_cmd_list (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
       if (de->d_name[0] == '.')
         continue;
       sd = xasprintf ("%s/%s", dir, de->d_name);
-      if (ch_container_state (sd, &st, &e) < 0)
+      if (state_of (sd, &st, &e) < 0)
         continue;
       printf ("%-24s %-8lld %-8s %s\n", de->d_name, (long long) json_integer_value (json_object_get (st, "pid")),
               json_string_value (json_object_get (st, "status")), json_string_value (json_object_get (st, "bundle")));
@@ -130,3 +150,13 @@ ch_oci_cmd_delete (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *er
   return ch_container_delete (sd, force, err) < 0 ? -1 : 0;
 }
 
+
+int
+ch_oci_cmd_features (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_json json_t *f = ch_runtime_features ();
+  cleanup_free char *s = json_dumps (f, JSON_INDENT (4));
+
+  printf ("%s\n", s);
+  return 0;
+}

@@ -15,9 +15,34 @@
 #include <linux/magic.h>
 #include <unistd.h>
 
+/* Without a cgroup namespace a hierarchy mounts at its host root: cover it
+ * with a bind of the container's own cgroup CGPATH (the mount is read-only
+ * when asked, and so is the bind), so the container sees its own limits
+ * there, as runc shows them. */
 static int
-mount_hierarchy (int rootfd, const char *dest, const char *dir, const char *controllers, unsigned long flags,
-                 ch_error_t *err)
+show_own_cgroup (int rootfd, const char *path, const char *cgpath, ch_error_t *err)
+{
+  cleanup_close int mnt = -1, sub = -1;
+  cleanup_free char *src = NULL, *dst = NULL;
+
+  if (strcmp (cgpath, "/") == 0)
+    return 0;
+  mnt = ch_open_in_root (rootfd, path, O_PATH | O_DIRECTORY, 0, err);
+  if (mnt < 0)
+    return -1;
+  sub = openat (mnt, cgpath + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sub < 0)
+    return ch_error (err, errno, "open cgroup `%s` under `%s`", cgpath, path);
+  src = ch_fd_path (sub);
+  dst = ch_fd_path (mnt);
+  if (mount (src, dst, NULL, MS_BIND, NULL) < 0)
+    return ch_error (err, errno, "bind cgroup `%s` on `%s`", cgpath, path);
+  return 0;
+}
+
+static int
+mount_hierarchy (int rootfd, const char *dest, const char *dir, const char *controllers, const char *cgpath,
+                 unsigned long flags, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/%s", dest, dir);
   cleanup_free char *target = NULL;
@@ -31,12 +56,12 @@ mount_hierarchy (int rootfd, const char *dest, const char *dir, const char *cont
     {
       if (mount ("cgroup2", target, "cgroup2", flags, NULL) < 0)
         return ch_error (err, errno, "mount cgroup2 on `%s`", path);
-      return 0;
+      return show_own_cgroup (rootfd, path, cgpath, err);
     }
   opts = ch_has_prefix (controllers, "name=") ? xasprintf ("none,%s", controllers) : xstrdup (controllers);
   if (mount ("cgroup", target, "cgroup", flags, opts) < 0)
     return ch_error (err, errno, "mount cgroup `%s` on `%s`", controllers, path);
-  return 0;
+  return show_own_cgroup (rootfd, path, cgpath, err);
 }
 
 int
@@ -83,11 +108,12 @@ ch_rootfs_mount_cgroup (int rootfd, const struct ch_spec_mount *m, bool userns, 
       if (*c == '\0')
         {
           /* hybrid: the v2 tree holds no controllers, but systemd-style tools look for it */
-          if (mount_hierarchy (rootfd, m->destination, "unified", NULL, flags, err) < 0)
+          if (mount_hierarchy (rootfd, m->destination, "unified", NULL, end + 1, flags, err) < 0)
             goto fail;
           continue;
         }
-      if (mount_hierarchy (rootfd, m->destination, ch_has_prefix (c, "name=") ? c + 5 : c, c, flags, err) < 0)
+      if (mount_hierarchy (rootfd, m->destination, ch_has_prefix (c, "name=") ? c + 5 : c, c, end + 1, flags, err)
+          < 0)
         goto fail;
     }
   top = ch_open_in_root (rootfd, m->destination, O_PATH, 0, err);

@@ -54,6 +54,18 @@ int ch_container_cgroup_path (const char *state_dir, char **path, ch_error_t *er
 /* Remove the cgroup and the state dir; FORCE kills a live container first. */
 int ch_container_delete (const char *state_dir, bool force, ch_error_t *err);
 
+/* runtime-spec features.json: what this runtime accepts (runc features). */
+json_t *ch_runtime_features (void);
+
+/* control.c: the container's cgroup (created or running; errors otherwise).
+ * Freeze or thaw every process (runc pause/resume). */
+int ch_container_pause (const char *state_dir, bool pause, ch_error_t *err);
+int ch_container_paused (const char *state_dir, bool *paused, ch_error_t *err);
+/* Apply a runtime-spec linux.resources object; fields it leaves out stay. */
+int ch_container_update (const char *state_dir, json_t *resources, ch_error_t *err);
+/* Every pid in the container's cgroup (malloc'd array). */
+int ch_container_pids (const char *state_dir, pid_t **pids, size_t *n, ch_error_t *err);
+
 /* CVE-2019-5736: processes that enter a container must run from a sealed
  * memfd copy of chuted, never from the host binary. ch_container_create and
  * ch_container_exec refuse to run otherwise; a main() that calls them calls
@@ -66,14 +78,19 @@ int ch_runtime_exec_sealed (const char *path, char **argv, ch_error_t *err);
 
 struct ch_exec_opts
 {
-  char **argv;
+  char **argv;        /* NULL with PROCESS: its args */
   char **env;         /* added to / overriding the container's process.env */
   const char *cwd;    /* NULL: the container's */
   const char *user;   /* "uid[:gid]" or NULL for the container's */
+  json_t *process;    /* runc's exec --process: a runtime-spec `process` object that replaces
+                         the container's (args, env, cwd, user and additionalGids, caps,
+                         rlimits, noNewPrivileges, terminal); the fields above still override */
   bool tty;
   int stdin_fd, stdout_fd, stderr_fd;
   int console_socket_fd;
+  int preserve_fds;   /* fds 3 .. 3+N-1 stay open in the process (runc's --preserve-fds) */
   bool detach;
+  const char *pid_file; /* optional: the process's pid is written there once it exec'd */
 };
 /* Run a process inside a running container (setns into its namespaces,
  * join its cgroup, same caps/seccomp/no_new_privs/apparmor-less profile as

@@ -10,7 +10,7 @@ libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libnftnl-dev zlib1g-de
 libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libmosquitto-dev libcmocka-dev
 nettle-dev liblzma-dev libzstd-dev libbz2-dev
 busybox-static iproute2 nftables procps psmisc util-linux time curl openssl bsdutils
-crun runc umoci skopeo docker-registry mosquitto
+crun runc podman umoci skopeo docker-registry mosquitto
 qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs python3
 apache2-utils python3-cryptography
 clang libclang-rt-14-dev

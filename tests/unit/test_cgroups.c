@@ -688,6 +688,14 @@ test_v2_freeze_files (void **state)
     fail_msg ("%s", err->msg);
   f = get (d, "cgroup.freeze");
   assert_string_equal (f, "1");
+  {
+    bool frozen = false;
+    assert_int_equal (ch_cgroup_frozen (cg, &frozen, &err), 0);
+    assert_true (frozen);
+    put (d, "cgroup.freeze", "0\n");
+    assert_int_equal (ch_cgroup_frozen (cg, &frozen, &err), 0);
+    assert_false (frozen);
+  }
   ch_cgroup_free (cg);
   ch_cgroup_layout_clear (&l);
 }

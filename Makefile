@@ -39,7 +39,7 @@ STATIC_ON := -Wl,-Bstatic
 STATIC_OFF := -Wl,-Bdynamic
 MONITOR_LDFLAGS := -static
 endif
-CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -ljansson $(STATIC_OFF) -lmnl -lpthread -lm
+CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -ljansson -lyaml $(STATIC_OFF) -lmnl -lpthread -lm
 IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson
 MONITOR_LIBS := -ljansson
 
@@ -106,7 +106,7 @@ endif
 # Unit tests (cmocka): one program per tests/unit/test_*.c, linked with every library.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-ALL_LIBS := -lcmocka -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
+ALL_LIBS := -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
 
 $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 	@mkdir -p $(dir $@)

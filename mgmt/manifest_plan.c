@@ -47,7 +47,7 @@ against (const struct ch_chutefile *m, const struct ch_chute *c, ch_error_t *err
       clash = strcmp (theirs.ssid, m->wifi_cfg.ssid) == 0;
       ch_wifi_config_clear (&theirs);
       if (clash)
-        return ch_chutefile_error (m, &m->wifi_ssid, err, "SSID `%s` is already on the air for chute `%s`",
+        return ch_chutefile_error (m, &m->wifi_ssid, err, "SSID `%s` is already claimed by chute `%s`",
                                   m->wifi_cfg.ssid, c->name);
     }
   return 0;

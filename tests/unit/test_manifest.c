@@ -8,6 +8,8 @@
 
 #include "mgmt/manifest.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The seed's Fig. 9, as printed (owner/date run together, memory mis-indented). */
@@ -133,12 +135,11 @@ test_seed_literal_refused (void **state)
   refused (seed_literal, "chute.yaml:1:20: not valid YAML: mapping values are not allowed in this context");
   /* with owner/date split, the next fault is the memory line's indentation */
   {
-    char *t = strdup (seed_literal);
-    char *p = strstr (t, "Paradropdate");
+    const char *rest = strstr (seed_literal, "date:");
+    char *t = NULL;
     struct ch_chutefile m;
     ch_error_t err = NULL;
-    memmove (p + 9, p + 8, strlen (p + 8) + 1);
-    p[8] = '\n';
+    assert_true (asprintf (&t, "owner: Paradrop\n%s", rest) > 0);
     assert_true (load (t, &m, &err) < 0);
     assert_string_equal (err->msg, "chute.yaml:18:3: not valid YAML: did not find expected key while parsing a block mapping");
     ch_error_release (&err);

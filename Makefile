@@ -140,6 +140,11 @@ build-fuzz/obj/runtime/seccomp_embed.o: runtime/seccomp_default.json
 build-fuzz/%: build-fuzz/obj/tests/fuzz/%.o $(FUZZ_SRC:%.c=build-fuzz/obj/%.o)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--gc-sections -o $@ $^ $(FUZZ_LIBS)
 build-fuzz/fuzz_spec: $(FUZZ_RT_SRC:%.c=build-fuzz/obj/%.o)
+# fuzz_chute_yaml: chute.yaml's parser and the rules it checks values with
+FUZZ_CY_SRC := $(wildcard mgmt/manifest_*.c) mgmt/limits.c mgmt/chute.c netns/net_parse.c netns/wifi_parse.c \
+  $(filter-out $(wildcard */main_*.c),$(wildcard cgroups/*.c))
+build-fuzz/fuzz_chute_yaml: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o)
+build-fuzz/fuzz_chute_yaml: FUZZ_LIBS += -lyaml
 
 fuzz-build:
 	tools/install-deps.sh --fuzz

@@ -8,15 +8,40 @@
 #include <string.h>
 
 
+/* Values are quoted into messages by the rules they go through, and a YAML
+ * value can hold line breaks and control characters: escaped here, so an
+ * error stays one line. */
+static char *
+one_line (const char *s)
+{
+  struct ch_buf b = { 0 };
+
+  for (; *s; s++)
+    {
+      unsigned char c = (unsigned char) *s;
+      if (c == '\n')
+        ch_buf_printf (&b, "\\n");
+      else if (c < 0x20 || c == 0x7f)
+        ch_buf_printf (&b, "\\x%02x", c);
+      else
+        ch_buf_append (&b, s, 1);
+    }
+  return ch_buf_steal (&b);
+}
+
 static int
 verror_at (const char *file, unsigned line, unsigned col, const char *path, ch_error_t *err, const char *fmt,
            va_list ap)
 {
   cleanup_free char *msg = xvasprintf (fmt, ap);
+  cleanup_free char *full = NULL, *clean = NULL;
 
   if (path && *path)
-    return ch_error (err, 0, "%s:%u:%u: %s: %s", file, line, col, path, msg);
-  return ch_error (err, 0, "%s:%u:%u: %s", file, line, col, msg);
+    full = xasprintf ("%s:%u:%u: %s: %s", file, line, col, path, msg);
+  else
+    full = xasprintf ("%s:%u:%u: %s", file, line, col, msg);
+  clean = one_line (full);
+  return ch_error (err, 0, "%s", clean);
 }
 
 int

@@ -277,6 +277,18 @@ test_errors (void **state)
   refused ("name: a/b\nimage: busybox\n",
            "chute.yaml:1:7: name: chute name `a/b`: only letters, digits, _ . - are allowed");
   refused ("name: cam\nimage: {ref: busybox}\n", "chute.yaml:2:8: image: want a single value, not a mapping");
+  /* a value with line breaks: escaped, the error stays one line */
+  refused ("name: cam\nimage: busybox\nresource: {memory: \"1\\n2M\"}\n",
+           "chute.yaml:3:20: resource.memory: `1\\n2M` is not a size (unit `\\n2M` unknown)");
+  /* an SSID is one hostapd.conf line: no line break (--wifi's rule, the same) */
+  refused ("name: cam\nimage: busybox\nnet: {wifi: {ssid: \"a\\nb\"}}\n",
+           "chute.yaml:3:20: net.wifi.ssid: ssid: control characters (line breaks, tabs) are not allowed");
+  {
+    struct ch_wifi_config c;
+    ch_error_t err = NULL;
+    assert_true (ch_wifi_parse ("ssid=a\tb", &c, &err) < 0);
+    ch_error_release (&err);
+  }
   refused ("", "chute.yaml:1:1: empty chute file (want at least name: and image:)");
   refused ("name: cam\nimage: busybox\nnet: &a\n  ports: *a\n",
            "chute.yaml:3:6: net.ports: want a list, not a mapping");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_KEYS 4096
+
 
 /* Values are quoted into messages by the rules they go through, and a YAML
  * value can hold line breaks and control characters: escaped here, so an
@@ -130,6 +132,9 @@ mf_each_key (struct mf_walk *w, yaml_node_t *n, const char *path, mf_key_fn fn, 
 {
   if (n->type != YAML_MAPPING_NODE)
     return mf_error_at (w, n, path, err, "want a mapping (KEY: VALUE lines), not %s", mf_kind (n));
+  /* keys are checked for repeats pairwise: bound the work a hostile file can ask for */
+  if (n->data.mapping.pairs.top - n->data.mapping.pairs.start > MAX_KEYS)
+    return mf_error_at (w, n, path, err, "more than %d keys", MAX_KEYS);
   for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
     {
       yaml_node_t *k = yaml_document_get_node (w->doc, p->key), *v = yaml_document_get_node (w->doc, p->value);

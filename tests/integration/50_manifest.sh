@@ -49,6 +49,11 @@ p=$(chuted deploy --dry-run --json "$D/good/chuted-all.yaml")
 eq "ours: restart, health, volumes" "$(echo "$p" | js 'd["restart"], d["health"]["probe"], d["health"]["grace_secs"], d["volumes"]["data"]')" "on-failure http 5 /data"
 if empty_root; then pass "good files: dry run created nothing"; else fail "dry run left: $(find "$T_ROOT" "$T_RUNROOT" -mindepth 1 | head -5 | tr '\n' ' ')"; fi
 
+# a mapping of more keys than the repeat check is bounded to
+{ printf 'name: cam\nimage: busybox\nenvironment:\n'; seq 0 4999 | sed 's/.*/  K&: v/'; } >"$T_DIR/keys.yaml"
+out=$(chuted deploy --dry-run "$T_DIR/keys.yaml" 2>&1)
+eq "5000 keys refused" "$out" "chuted: $T_DIR/keys.yaml:4:3: environment: more than 4096 keys"
+
 # no engine yet: deploy without --dry-run refuses, and packages are refused
 out=$(chuted deploy "$D/good/seccam.yaml" 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q "deploy engine is not there yet"; then pass "deploy without --dry-run refused"; else fail "deploy without --dry-run: rc=$rc $out"; fi

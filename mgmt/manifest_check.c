@@ -229,7 +229,7 @@ check_volumes (struct ch_chutefile *m, ch_error_t *err)
 static int
 check_service (struct ch_chutefile *m, struct ch_mservice *s, ch_error_t *err)
 {
-  if (s->name.s && m->n_svc > 1 && ch_chute_name_check (s->name.s, err) < 0)
+  if (s->name.s && ch_chute_name_check (s->name.s, err) < 0)
     return at (m, &s->name, err);
   if (s->type.s && strcmp (s->type.s, "light") != 0 && strcmp (s->type.s, "normal") != 0
       && strcmp (s->type.s, "image") != 0)

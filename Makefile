@@ -40,7 +40,7 @@ STATIC_ON := -Wl,-Bstatic
 STATIC_OFF := -Wl,-Bdynamic
 MONITOR_LDFLAGS := -static
 endif
-CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -ljansson $(STATIC_OFF) -lmnl -lpthread -lm
+CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -ljansson -lyaml $(STATIC_OFF) -lmnl -lpthread -lm
 IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson
 MONITOR_LIBS := -ljansson
 
@@ -107,7 +107,7 @@ endif
 # Unit tests (cmocka): one program per tests/unit/test_*.c, linked with every library.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-ALL_LIBS := -lcmocka -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
+ALL_LIBS := -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
 
 $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 	@mkdir -p $(dir $@)
@@ -141,6 +141,11 @@ build-fuzz/obj/runtime/seccomp_embed.o: runtime/seccomp_default.json
 build-fuzz/%: build-fuzz/obj/tests/fuzz/%.o $(FUZZ_SRC:%.c=build-fuzz/obj/%.o)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,--gc-sections -o $@ $^ $(FUZZ_LIBS)
 build-fuzz/fuzz_spec: $(FUZZ_RT_SRC:%.c=build-fuzz/obj/%.o)
+# fuzz_chute_yaml: chute.yaml's parser and the rules it checks values with
+FUZZ_CY_SRC := $(wildcard mgmt/manifest_*.c) mgmt/limits.c mgmt/chute.c netns/net_parse.c netns/wifi_parse.c \
+  $(filter-out $(wildcard */main_*.c),$(wildcard cgroups/*.c))
+build-fuzz/fuzz_chute_yaml: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o)
+build-fuzz/fuzz_chute_yaml: FUZZ_LIBS += -lyaml
 
 fuzz-build:
 	tools/install-deps.sh --fuzz

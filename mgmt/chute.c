@@ -277,6 +277,12 @@ ch_chute_dir (const struct ch_ctx *ctx, const char *name)
 }
 
 char *
+ch_chutes_run_dir (const struct ch_ctx *ctx)
+{
+  return xasprintf ("%s/chutes", ctx->run_root);
+}
+
+char *
 ch_chute_run_dir (const struct ch_ctx *ctx, const char *name)
 {
   return xasprintf ("%s/chutes/%s", ctx->run_root, name);

@@ -65,6 +65,7 @@ int ch_chute_name_check (const char *name, ch_error_t *err);
  * ch_chute_name_check. */
 char *ch_chutes_dir (const struct ch_ctx *ctx);                      /* ROOT/chutes */
 char *ch_chute_dir (const struct ch_ctx *ctx, const char *name);     /* ROOT/chutes/NAME */
+char *ch_chutes_run_dir (const struct ch_ctx *ctx);                  /* RUN_ROOT/chutes */
 char *ch_chute_run_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/chutes/NAME */
 char *ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/oci/NAME */
 /* The cgroup a new chute gets (CGROUP_PARENT/NAME, written to config.json);

@@ -17,6 +17,7 @@ int ch_cmd_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_kill (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_update (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_network (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_wifi (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
 #endif

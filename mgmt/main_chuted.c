@@ -29,6 +29,7 @@ static const struct ch_cmd commands[] = {
   { "kill", ch_cmd_kill, "kill [-s SIGNAL] NAME" },
   { "update", ch_cmd_update, "update [--memory M] [--cpu-shares N] [--pids N] [--wan-down K] [--wan-up K] NAME" },
   { "network", ch_cmd_network, "network ls | network inspect [NAME] | network prune" },
+  { "deploy", ch_cmd_deploy, "deploy --dry-run [--json] PATH   (check a chute.yaml, dir or file; print the plan)" },
   { "wifi", ch_cmd_wifi, "wifi ls [--json]   (radios, the SSIDs chutes hold, stations, leases)" },
   { NULL, NULL, NULL },
 };

@@ -152,7 +152,13 @@ int
 ch_reap_locked (struct ch_ctx *ctx, ch_error_t *err)
 {
   cleanup_close int lock = -1;
+  cleanup_free char *chutes = ch_chutes_dir (ctx);
+  cleanup_free char *run_chutes = ch_chutes_run_dir (ctx);
 
+  /* a root no chute was ever made in has nothing to reap: leave it untouched
+   * (a dry run or `help` must not create state) */
+  if (access (chutes, F_OK) < 0 && access (run_chutes, F_OK) < 0)
+    return 0;
   if (ch_lock_global (ctx, &lock, err) < 0)
     return -1;
   ch_reap (ctx);

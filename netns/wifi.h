@@ -40,6 +40,11 @@ struct ch_wifi_config
  * Only ssid is required. OUT is cleared first; on error OUT holds nothing. */
 int ch_wifi_parse (const char *spec, struct ch_wifi_config *out, ch_error_t *err);
 void ch_wifi_config_clear (struct ch_wifi_config *cfg);
+/* The pieces of ch_wifi_parse, for chute.yaml's net.wifi (one rule per key):
+ * CFG's defaults, and one KEY=VALUE of the spec (ssid, key, intf|intfName,
+ * dhcp=START:LIMIT:LEASE, radio, channel) into CFG. */
+void ch_wifi_config_defaults (struct ch_wifi_config *cfg);
+int ch_wifi_parse_kv (const char *k, const char *v, struct ch_wifi_config *cfg, ch_error_t *err);
 
 /* NETNS_PATH: the chute's bind-mounted netns (ch_net_result.netns_path).
  * Errors (nothing left made): no such radio / no radio, SSID already held by

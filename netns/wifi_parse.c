@@ -9,6 +9,12 @@
 #include <string.h>
 
 void
+ch_wifi_config_defaults (struct ch_wifi_config *cfg)
+{
+  *cfg = (struct ch_wifi_config){ .dhcp_start = 100, .dhcp_limit = 50, .lease_secs = 12 * 3600, .channel = 1 };
+}
+
+void
 ch_wifi_config_clear (struct ch_wifi_config *cfg)
 {
   free (cfg->ssid);
@@ -45,8 +51,8 @@ parse_dhcp (const char *v, struct ch_wifi_config *c, ch_error_t *err)
   return 0;
 }
 
-static int
-parse_kv (const char *k, const char *v, struct ch_wifi_config *c, ch_error_t *err)
+int
+ch_wifi_parse_kv (const char *k, const char *v, struct ch_wifi_config *c, ch_error_t *err)
 {
   int64_t n;
 
@@ -54,6 +60,10 @@ parse_kv (const char *k, const char *v, struct ch_wifi_config *c, ch_error_t *er
     {
       if (*v == '\0' || strlen (v) > 32)
         return ch_error (err, 0, "ssid `%s`: want 1 to 32 bytes", v);
+      /* it is written into hostapd.conf as one line */
+      for (const char *p = v; *p; p++)
+        if ((unsigned char) *p < 32 || *p == 127)
+          return ch_error (err, 0, "ssid: control characters (line breaks, tabs) are not allowed");
       free (c->ssid);
       c->ssid = xstrdup (v);
     }
@@ -104,10 +114,11 @@ int
 ch_wifi_parse (const char *spec, struct ch_wifi_config *out, ch_error_t *err)
 {
   cleanup_free char *s = xstrdup (spec ? spec : "");
-  struct ch_wifi_config c = { .dhcp_start = 100, .dhcp_limit = 50, .lease_secs = 12 * 3600, .channel = 1 };
+  struct ch_wifi_config c;
   char *save = NULL;
 
   memset (out, 0, sizeof *out);
+  ch_wifi_config_defaults (&c);
   for (char *item = strtok_r (s, ",", &save); item; item = strtok_r (NULL, ",", &save))
     {
       char *eq = strchr (item, '=');
@@ -117,7 +128,7 @@ ch_wifi_parse (const char *spec, struct ch_wifi_config *out, ch_error_t *err)
           return ch_error (err, 0, "--wifi: `%s` is not KEY=VALUE", item);
         }
       *eq = '\0';
-      if (parse_kv (item, eq + 1, &c, err) < 0)
+      if (ch_wifi_parse_kv (item, eq + 1, &c, err) < 0)
         {
           ch_wifi_config_clear (&c);
           return ch_error_prefix (err, "--wifi");

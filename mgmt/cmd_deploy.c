@@ -1,0 +1,158 @@
+/* chuted deploy --dry-run [--json] PATH: read a chute file, check it
+ * (values and conflicts with the chutes on this host) and print the plan.
+ * The deploy engine itself (desired state, journal, health, rollback) is
+ * issue 10's next piece: without --dry-run the command refuses. */
+#include "common/file.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "mgmt/commands.h"
+#include "mgmt/manifest.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CHUTE_FILE_MAX ((size_t) 1 << 20)
+
+/* PATH: a directory holding chute.yaml, or the file itself. A package
+ * (tar, tar.gz) would need libarchive, which `chuted` does not link
+ * (chuted-image does): refused until the engine unpacks packages. */
+static char *
+chute_file (const char *path, ch_error_t *err)
+{
+  struct stat st;
+
+  if (ch_has_suffix (path, ".tar") || ch_has_suffix (path, ".tar.gz") || ch_has_suffix (path, ".tgz"))
+    {
+      ch_error (err, 0, "%s: chute packages are not read by deploy yet: unpack it and give its directory", path);
+      return NULL;
+    }
+  if (stat (path, &st) < 0)
+    {
+      ch_error (err, errno, "%s", path);
+      return NULL;
+    }
+  if (S_ISDIR (st.st_mode))
+    return xasprintf ("%s%schute.yaml", path, ch_has_suffix (path, "/") ? "" : "/");
+  return xstrdup (path);
+}
+
+static void
+print_list (const char *label, json_t *a)
+{
+  size_t i;
+  json_t *v;
+
+  if (json_array_size (a) == 0)
+    return;
+  printf ("    %-12s", label);
+  json_array_foreach (a, i, v) printf ("%s%s", i ? " " : "", json_string_value (v));
+  printf ("\n");
+}
+
+static void
+print_object (const char *label, json_t *o)
+{
+  const char *k;
+  json_t *v;
+
+  if (o == NULL || json_object_size (o) == 0)
+    return;
+  printf ("  %-14s", label);
+  json_object_foreach (o, k, v)
+  {
+    cleanup_free char *t = json_dumps (v, JSON_ENCODE_ANY | JSON_COMPACT);
+    printf (" %s=%s", k, t);
+  }
+  printf ("\n");
+}
+
+static void
+print_plan (json_t *plan)
+{
+  json_t *svc, *net = json_object_get (plan, "network");
+  size_t i;
+
+  printf ("chute %s (%s format%s%s)\n", json_string_value (json_object_get (plan, "chute")),
+          json_string_value (json_object_get (plan, "format")), json_object_get (plan, "version") ? ", version " : "",
+          json_object_get (plan, "version") ? json_string_value (json_object_get (plan, "version")) : "");
+  json_array_foreach (json_object_get (plan, "services"), i, svc)
+  {
+    printf ("  service %s\n    %-12s%s\n", json_string_value (json_object_get (svc, "name")), "image",
+            json_string_value (json_object_get (svc, "image")));
+    if (json_object_get (svc, "command"))
+      print_list ("command", json_object_get (svc, "command"));
+    else
+      printf ("    %-12s(the image's)\n", "command");
+    print_list ("environment", json_object_get (svc, "environment"));
+    print_list ("dns", json_object_get (svc, "dns"));
+  }
+  printf ("  %-14s bridge (one netns shared by the services)\n", "network");
+  if (json_array_size (json_object_get (net, "ports")))
+    {
+      printf ("  %-14s", "ports");
+      json_array_foreach (json_object_get (net, "ports"), i, svc) printf (" %s", json_string_value (svc));
+      printf ("\n");
+    }
+  print_object ("wifi", json_object_get (net, "wifi"));
+  print_object ("resources", json_object_get (plan, "resources"));
+  printf ("  %-14s %s\n", "restart", json_string_value (json_object_get (plan, "restart")));
+  print_object ("health", json_object_get (plan, "health"));
+  print_object ("volumes", json_object_get (plan, "volumes"));
+  print_object ("web", json_object_get (plan, "web"));
+  printf ("dry run: nothing was created\n");
+}
+
+int
+ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  static const struct option opts[] = { { "dry-run", no_argument, NULL, 'n' },
+                                        { "json", no_argument, NULL, 'j' },
+                                        { NULL, 0, NULL, 0 } };
+  bool dry_run = false, as_json = false;
+  cleanup_free char *file = NULL, *text = NULL;
+  cleanup_json json_t *plan = NULL;
+  struct ch_chutefile m;
+  size_t len;
+  int o, r;
+
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long (argc, argv, "+nj", opts, NULL)) != -1)
+    switch (o)
+      {
+      case 'n': dry_run = true; break;
+      case 'j': as_json = true; break;
+      default: return ch_error (err, 0, "deploy: unknown option `%s`", argv[optind - 1]);
+      }
+  if (optind != argc - 1)
+    return ch_error (err, 0, "deploy: want one PATH (a directory holding chute.yaml, or the file)");
+  if (!dry_run)
+    return ch_error (err, 0, "deploy: the deploy engine is not there yet (issue 10); `deploy --dry-run PATH` checks a "
+                             "chute file and shows its plan");
+  file = chute_file (argv[optind], err);
+  if (file == NULL)
+    return ch_error_prefix (err, "deploy");
+  if (ch_read_file_max (file, CHUTE_FILE_MAX, &text, &len, err) < 0)
+    return ch_error_prefix (err, "deploy");
+  r = ch_chutefile_parse (file, text, len, &m, err);
+  if (r == 0)
+    r = ch_chutefile_check (&m, err);
+  if (r == 0)
+    r = ch_chutefile_conflicts (ctx, &m, err);
+  if (r == 0)
+    plan = ch_chutefile_plan (&m);
+  ch_chutefile_clear (&m);
+  if (r < 0)
+    return -1;
+  if (as_json)
+    {
+      cleanup_free char *s = json_dumps (plan, JSON_INDENT (2));
+      printf ("%s\n", s);
+    }
+  else
+    print_plan (plan);
+  return 0;
+}

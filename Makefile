@@ -6,6 +6,7 @@
 #   make demo       install deps, build, run a demo chute
 #   make check      install deps, build, run every test this host can run
 #   make bench      side-by-side benchmarks (tests/bench/)
+#   make conformance  OCI runtime-tools validation suite: chuted-runtime, crun, runc
 #   make SAN=1      AddressSanitizer + UBSan build into build-asan/
 
 CC ?= cc
@@ -151,6 +152,12 @@ bench: all
 	tools/install-deps.sh --bench
 	tests/bench/run.sh
 
+# The opencontainers runtime-tools validation suite (built once under
+# build/conformance/; its source from RUNTIME_TOOLS_GIT, see the script)
+conformance: all
+	tools/install-deps.sh --conformance
+	tests/conformance/runtime-tools.sh $(B)/chuted-runtime crun runc
+
 # QEMU APU image (tools/vm/, cached under build/vm/) and the suite run inside it.
 vm:
 	tools/vm/build-image.sh
@@ -163,4 +170,4 @@ clean:
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all unit deps check demo bench clean fuzz vm vm-check
+.PHONY: all unit deps check demo bench conformance clean fuzz vm vm-check

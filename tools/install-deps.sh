@@ -1,6 +1,6 @@
 #!/bin/sh
-# Installs what chuted builds and tests with (and, with --bench / --fuzz,
-# what the benchmarks and fuzzers need), from Debian 12's archive only.
+# Installs what chuted builds and tests with (and, with --bench / --fuzz /
+# --conformance, what the benchmarks, fuzzers and conformance suite need), from Debian 12's archive only.
 # Fast when everything is already there (no apt-get update).
 set -e
 PKGS="
@@ -14,8 +14,11 @@ crun runc umoci skopeo docker-registry mosquitto
 qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs python3
 apache2-utils python3-cryptography
 "
-# benchmarks: peers and measuring tools; fuzzing: clang's libFuzzer
+# benchmarks: peers and measuring tools; fuzzing: clang's libFuzzer;
+# conformance: Go for the runtime-tools validation suite (Debian's
+# golang-github-opencontainers-runtime-tools-dev lacks its validation/ tree)
 case "${1:-}" in
+  --conformance) PKGS="$PKGS golang-go git" ;;
   --bench) PKGS="$PKGS hyperfine iperf3 podman gnuplot-nox" ;;
   --fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
 esac

@@ -115,12 +115,12 @@ ch_net_released_add (json_t *ipam, const char *veth, const char *root_id)
 
 /* Undo everything of CHUTE; keep going past errors, report the first. */
 int
-ch_net_teardown_locked (struct ch_net_locked *l, const char *root, const char *run_root, const char *chute,
-                        ch_error_t *err)
+ch_net_teardown_locked (struct ch_net_locked *l, const char *owner, const char *root, const char *run_root,
+                        const char *chute, ch_error_t *err)
 {
   cleanup_free char *nspath = ch_net_netns_path (run_root, chute);
   cleanup_free char *files = ch_net_files_dir (run_root, chute);
-  cleanup_free char *key = ch_ipam_key (l->root_id, chute);
+  cleanup_free char *key = ch_ipam_key (owner, chute);
   const struct ch_net_conf *c = &l->conf;
   json_t *ipam = l->ipam;
   json_t *lease = json_object_get (ch_ipam_leases (ipam), key);
@@ -239,7 +239,8 @@ ch_net_prune (const char *root, const char *run_root, char **removed, ch_error_t
 }
 
 static int
-new_lease (struct ch_net_locked *l, const char *chute, const struct ch_net_config *cfg, char **address, ch_error_t *err)
+new_lease (struct ch_net_locked *l, const char *run_root, const char *chute, const struct ch_net_config *cfg,
+           char **address, ch_error_t *err)
 {
   json_t *lease = json_object ();
   cleanup_free char *subnet = NULL;
@@ -247,6 +248,7 @@ new_lease (struct ch_net_locked *l, const char *chute, const struct ch_net_confi
 
   json_object_set_new (lease, "root", json_string (l->root_id));
   json_object_set_new (lease, "chute", json_string (chute));
+  json_object_set_new (lease, "run_root", json_string (run_root));
   json_object_set_new (lease, "mode", json_string (cfg->mode == CH_NET_BRIDGE ? "bridge" : "none"));
   if (cfg->mode == CH_NET_BRIDGE)
     {
@@ -361,7 +363,7 @@ ch_net_setup (const char *root, const char *run_root, const char *chute, const s
     return -1;
   if (ch_ipam_lease (l.ipam, l.root_id, chute))
     return ch_error (err, 0, "chute `%s` already has a network", chute);
-  if (new_lease (&l, chute, cfg, &address, err) < 0)
+  if (new_lease (&l, run_root, chute, cfg, &address, err) < 0)
     return -1;
   /* from here on, the lease records what may exist */
   if (ch_ipam_save (&l.conf, l.ipam, err) < 0)
@@ -377,7 +379,7 @@ ch_net_setup (const char *root, const char *run_root, const char *chute, const s
     {
       cleanup_error ch_error_t e = NULL;
       ch_net_result_clear (res);
-      ch_net_teardown_locked (&l, root, run_root, chute, &e);
+      ch_net_teardown_locked (&l, l.root_id, root, run_root, chute, &e);
       return ch_error_prefix (err, "network of `%s`", chute);
     }
   return 0;
@@ -390,7 +392,7 @@ ch_net_teardown (const char *root, const char *run_root, const char *chute, ch_e
 
   if (check_name (chute, err) < 0 || ch_net_lock_and_load (root, &l, err) < 0)
     return -1;
-  if (ch_net_teardown_locked (&l, root, run_root, chute, err) < 0)
+  if (ch_net_teardown_locked (&l, l.root_id, root, run_root, chute, err) < 0)
     return ch_error_prefix (err, "tear down network of `%s`", chute);
   return 0;
 }

@@ -42,7 +42,7 @@ char *ch_net_veth_name (uint32_t addr);
  * {"subnet": "...", "bridge": "...", "ip_forward_held": true?,
  *  "released": {VETH: {"at": CLOCK_BOOTTIME s, "root": ROOT_ID}},
  *  "leases": {ROOT_ID/NAME: lease}}
- * lease = {"root": ROOT_ID, "chute": NAME, "mode": "bridge"|"none", "address": "10.213.0.2"?,
+ * lease = {"root": ROOT_ID, "run_root", "chute": NAME, "mode": "bridge"|"none", "address": "10.213.0.2"?,
  *          "ifaces": [{"kind": "veth", "name": "eth0", "host": "chv-..."}],
  *          "ports": [{"host_ip"?, "host_port", "chute_port", "proto": "tcp"|"udp"}],
  *          "wan": {"down_kbit", "up_kbit"}}
@@ -159,9 +159,11 @@ int ch_net_remove_network (struct nl_sock *sk, json_t *ipam, const struct ch_net
 int ch_net_drop_stale_network (struct ch_net_locked *l, ch_error_t *err);
 void ch_net_locked_release (struct ch_net_locked *l);
 #define cleanup_net_locked __attribute__ ((cleanup (ch_net_locked_release)))
-/* Undo everything of CHUTE of L's root (idempotent); drops its lease and saves IPAM on success. */
-int ch_net_teardown_locked (struct ch_net_locked *l, const char *root, const char *run_root, const char *chute,
-                            ch_error_t *err);
+/* Undo everything of CHUTE of root OWNER (a root id: L->root_id but for
+ * the leases of a root that is gone), idempotent; drops its lease and saves
+ * IPAM on success. */
+int ch_net_teardown_locked (struct ch_net_locked *l, const char *owner, const char *root, const char *run_root,
+                            const char *chute, ch_error_t *err);
 /* net.ipv4.ip_forward is host-wide: its value from before the first bridge
  * that needed it is kept in NET_ROOT/ip_forward.json with the bridges that
  * hold it (under NET_ROOT/ip_forward.lock, taken after a bridge's lock),

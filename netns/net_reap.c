@@ -4,7 +4,9 @@
  * being destroyed), and the bridge's nftables table if a foreign
  * `nft flush ruleset` removed it while chutes hold addresses. The bridge's
  * IPAM is shared with other roots: their leases and links are theirs to
- * reap, never ours, whatever our RUN_ROOT says. */
+ * reap, never ours, whatever our RUN_ROOT says; only the leases of a root
+ * whose directory is gone (nothing can reap them any more) are reaped by
+ * whichever root comes next. */
 #include "netns/net_internal.h"
 
 #include "common/util.h"
@@ -19,6 +21,13 @@ chute_exists (const char *run_root, const char *chute)
 {
   cleanup_free char *p = xasprintf ("%s/chutes/%s", run_root, chute);
   return access (p, F_OK) == 0;
+}
+
+/* A root whose directory no longer exists has no chutes left to reap its leases. */
+static bool
+root_gone (const char *root_id)
+{
+  return access (root_id, F_OK) < 0 && errno == ENOENT;
 }
 
 static int
@@ -92,12 +101,24 @@ ch_net_reap (const char *root, const char *run_root, ch_error_t *err)
   json_object_foreach (ch_ipam_leases (l.ipam), name, lease)
     {
       const char *chute = json_string_value (json_object_get (lease, "chute"));
-      if (chute && strcmp (json_string_value (json_object_get (lease, "root")) ?: "", l.root_id) == 0
-          && !chute_exists (run_root, chute))
-        ch_strv_append (&dead, chute);
+      const char *owner = json_string_value (json_object_get (lease, "root"));
+      const char *orun = json_string_value (json_object_get (lease, "run_root"));
+      if (chute == NULL || owner == NULL)
+        continue;
+      if (strcmp (owner, l.root_id) == 0 ? !chute_exists (run_root, chute) : orun && root_gone (owner))
+        {
+          ch_strv_append (&dead, owner);
+          ch_strv_append (&dead, strcmp (owner, l.root_id) == 0 ? run_root : orun);
+          ch_strv_append (&dead, chute);
+        }
     }
-  for (i = 0; dead[i]; i++)
-    keep_first (ch_net_teardown_locked (&l, root, run_root, dead[i], &e), &first, &e);
+  /* (owner, its run root, chute) triples */
+  for (i = 0; dead[i]; i += 3)
+    {
+      bool mine = strcmp (dead[i], l.root_id) == 0;
+      keep_first (ch_net_teardown_locked (&l, dead[i], mine ? root : dead[i], dead[i + 1], dead[i + 2], &e), &first,
+                  &e);
+    }
 
   d = opendir (nsdir);
   for (struct dirent *de; d && (de = readdir (d));)

@@ -83,6 +83,21 @@ check "A's next chute does not take B's addresses" web chuted again
 eq "A's next chute got the free address" "$(net_of chuted again address)" "10.231.110.2/24"
 check "rm A's again" chuted rm -f again
 
+# --- a root whose directory is gone: whichever root reaps next frees its leases ---
+GHOST=/nonexistent-chuted-test-root-$$
+python3 - "$CHUTED_NET_ROOT/chtsh0/ipam.json" "$GHOST" "$T_DIR/ghost-run" <<'PY'
+import json, sys
+p, root, run = sys.argv[1:]
+d = json.load(open(p))
+d["leases"][root + "/ghost"] = {"root": root, "run_root": run, "chute": "ghost", "mode": "bridge",
+    "address": "10.231.110.50", "ifaces": [{"kind": "veth", "name": "eth0", "host": "chv-0ae76e32"}], "ports": []}
+json.dump(d, open(p, "w"))
+PY
+leases() { python3 -c 'import json,sys; print(sorted(l["chute"] for l in json.load(open(sys.argv[1]))["leases"].values()))' "$CHUTED_NET_ROOT/chtsh0/ipam.json"; }
+eq "a gone root's lease is recorded" "$(leases)" "['ghost', 'web', 'web2']"
+check "root A reaps" chuted run --rm --net none --rootfs "$ROOTFS" /bin/true
+eq "A's reaper freed the gone root's lease, kept B's" "$(leases)" "['web', 'web2']"
+
 # --- prune from A while B has chutes on the bridge ---
 bad "prune from A refused while B's chutes hold addresses" "of other roots ($ROOT_B)" chuted network prune
 check "the bridge survives the refused prune" ip link show chtsh0

@@ -10,6 +10,8 @@
 #include "common/json.h"
 #include "common/util.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,8 +49,9 @@ bridge_index (json_t *bridges, const char *bridge)
   return -1;
 }
 
-int
-ch_net_ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
+/* ORIG: the value from before the first bridge, if known (a migrated root's) */
+static int
+ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, const char *orig, ch_error_t *err)
 {
   cleanup_close int fd = -1;
   cleanup_json json_t *rec = NULL;
@@ -63,9 +66,9 @@ ch_net_ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, ch_error_t *e
   if (json_array_size (bridges) == 0)
     {
       cleanup_free char *v = NULL;
-      if (ch_read_file (IP_FORWARD, &v, NULL, err) < 0)
+      if (orig == NULL && ch_read_file (IP_FORWARD, &v, NULL, err) < 0)
         return -1;
-      json_object_set_new (rec, "orig", json_string (v[0] == '1' ? "1" : "0"));
+      json_object_set_new (rec, "orig", json_string (orig ? orig : v[0] == '1' ? "1" : "0"));
     }
   if (bridge_index (bridges, c->bridge) < 0)
     {
@@ -75,6 +78,12 @@ ch_net_ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, ch_error_t *e
     }
   json_object_set_new (ipam, "ip_forward_held", json_true ());
   return 0;
+}
+
+int
+ch_net_ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
+{
+  return ip_forward_hold (c, ipam, NULL, err);
 }
 
 int
@@ -190,6 +199,57 @@ follow_recorded (struct ch_net_locked *l, ch_error_t *err)
   return 0;
 }
 
+/* Before bridges kept their own state, each root kept ROOT/net/ipam.json.
+ * Its leases move into the bridge's state the first time the root locks
+ * that bridge, so chutes started before an upgrade keep their addresses
+ * and are still torn down; the old file stays as ipam.json.migrated. */
+static int
+migrate_legacy (const char *root_id, const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("%s/net/ipam.json", root_id);
+  cleanup_free char *done = xasprintf ("%s/net/ipam.json.migrated", root_id);
+  cleanup_json json_t *old = NULL;
+  const char *br, *name, *orig;
+  json_t *lease, *t;
+
+  if (access (path, F_OK) < 0)
+    return 0;
+  if (ch_json_load_file (path, &old, err) < 0)
+    return -1;
+  br = json_string_value (json_object_get (old, "bridge"));
+  if (br && strcmp (br, c->bridge) != 0)
+    return 0; /* moved when that bridge is locked */
+  json_object_foreach (json_object_get (old, "leases"), name, lease)
+    {
+      cleanup_free char *key = ch_ipam_key (root_id, name);
+      if (!json_is_object (lease) || json_object_get (ch_ipam_leases (ipam), key))
+        continue;
+      lease = json_deep_copy (lease);
+      json_object_set_new (lease, "root", json_string (root_id));
+      json_object_set_new (lease, "chute", json_string (name));
+      json_object_set_new (ch_ipam_leases (ipam), key, lease);
+    }
+  if (br && !json_object_get (ipam, "bridge"))
+    {
+      json_object_set (ipam, "bridge", json_object_get (old, "bridge"));
+      json_object_set (ipam, "subnet", json_object_get (old, "subnet"));
+    }
+  json_object_foreach (json_object_get (old, "released"), name, t)
+    if (json_is_integer (t))
+      {
+        ch_net_released_add (ipam, name, root_id);
+        json_object_set (json_object_get (json_object_get (ipam, "released"), name), "at", t);
+      }
+  orig = json_string_value (json_object_get (old, "ip_forward_orig"));
+  if (ch_ipam_bridge_leases (ipam) > 0 && ip_forward_hold (c, ipam, orig, err) < 0)
+    return -1;
+  if (ch_ipam_save (c, ipam, err) < 0)
+    return -1;
+  if (rename (path, done) < 0)
+    return ch_error (err, errno, "rename `%s`", path);
+  return 0;
+}
+
 static size_t
 root_leases (json_t *ipam, const char *root_id)
 {
@@ -234,7 +294,8 @@ leave_old_bridge (struct ch_net_locked *l, const char *old_bridge, const char *o
   old.conf = (struct ch_net_conf){ .net = l->conf.net, .prefix = l->conf.prefix, .gw = l->conf.gw,
                                    .mtu = l->conf.mtu, .dns = xzalloc (sizeof (char *)) };
   conf_move (&old.conf, old_bridge, old_net_root);
-  if (ch_ipam_lock (&old.conf, &old.lock, err) < 0 || ch_ipam_load (&old.conf, &old.ipam, err) < 0)
+  if (ch_ipam_lock (&old.conf, &old.lock, err) < 0 || ch_ipam_load (&old.conf, &old.ipam, err) < 0
+      || migrate_legacy (l->root_id, &old.conf, old.ipam, err) < 0)
     return -1;
   mine = root_leases (old.ipam, l->root_id);
   if (mine > 0)
@@ -263,6 +324,7 @@ static int
 root_record (const char *root, struct ch_net_locked *l, bool *follow, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/net/network.json", root);
+  cleanup_free char *legacy = xasprintf ("%s/net/ipam.json", root);
   cleanup_json json_t *rec = NULL;
   const char *br = NULL, *nr = NULL;
 
@@ -273,6 +335,14 @@ root_record (const char *root, struct ch_net_locked *l, bool *follow, ch_error_t
         return -1;
       br = json_string_value (json_object_get (rec, "bridge"));
       nr = json_string_value (json_object_get (rec, "net_root"));
+    }
+  else if (access (legacy, F_OK) == 0)
+    {
+      /* a root from before: its leases are on the bridge its ipam.json names */
+      if (ch_json_load_file (legacy, &rec, err) < 0)
+        return -1;
+      br = json_string_value (json_object_get (rec, "bridge"));
+      nr = l->conf.net_root;
     }
   if (br && nr && strcmp (br, l->conf.bridge) == 0 && strcmp (nr, l->conf.net_root) == 0)
     return 0;
@@ -296,7 +366,9 @@ ch_net_lock_and_load (const char *root, struct ch_net_locked *l, ch_error_t *err
   if (ch_mkdir_p (dir, 0700, err) < 0 || ch_lock_file (lock, true, &l->root_lock, err) < 0
       || ch_net_conf_load (root, &l->conf, err) < 0 || root_record (root, l, &follow, err) < 0)
     return -1;
-  if (!follow && (ch_ipam_lock (&l->conf, &l->lock, err) < 0 || ch_ipam_load (&l->conf, &l->ipam, err) < 0))
+  if (!follow
+      && (ch_ipam_lock (&l->conf, &l->lock, err) < 0 || ch_ipam_load (&l->conf, &l->ipam, err) < 0
+          || migrate_legacy (l->root_id, &l->conf, l->ipam, err) < 0))
     return -1;
   if (follow_recorded (l, err) < 0 || ch_nl_open (&l->sk, err) < 0)
     return -1;

@@ -3,7 +3,9 @@
 # ports, released veths) is shared under one lock, so their chutes get
 # distinct addresses, neither root's reaper removes the other's veths, a
 # prune from one is refused while the other has chutes, and ip_forward is
-# held while any chute of either needs it and restored after the last.
+# held while any chute of either needs it and restored after the last. The
+# leases of a root whose directory is gone are freed by the next reaper; a
+# root's leases from before (ROOT/net/ipam.json) move to the bridge's state.
 # Traffic stays between the host and namespaces this test makes. Needs root.
 . "$(dirname "$0")/../lib.sh"
 
@@ -21,7 +23,7 @@ net_leftovers() {
 }
 net_cleanup() {
   for c in $(B ps -a -q 2>/dev/null); do B rm -f "$c" >/dev/null 2>&1; done
-  for h in /sys/fs/cgroup/*/"$T_CGPARENT-b" /sys/fs/cgroup/"$T_CGPARENT-b"; do
+  for h in /sys/fs/cgroup/*/"$T_CGPARENT-"[bc] /sys/fs/cgroup/"$T_CGPARENT-"[bc]; do
     [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
   done
   t_cleanup
@@ -110,6 +112,27 @@ eq "no bridge holds ip_forward" \
   "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bridges"])' "$CHUTED_NET_ROOT/ip_forward.json")" "[]"
 eq "prune from A now removes the bridge" "$(chuted network prune)" "chtsh0"
 check_fails "the bridge is gone" ip link show chtsh0
+
+# --- a root from before the bridge kept the state: its ROOT/net/ipam.json
+# moves into the bridge's state the first time the root locks it ---
+ROOT_C=$T_DIR/root-c RUN_C=$T_DIR/run-c
+mkdir -p "$ROOT_C/net" "$RUN_C"
+C() { CHUTED_ROOT=$ROOT_C CHUTED_RUN_ROOT=$RUN_C CHUTED_CGROUP_PARENT=$T_CGPARENT-c "$CHUTED" "$@"; }
+cat >"$ROOT_C/net/ipam.json" <<EOF
+{"subnet": "10.231.110.0/24", "bridge": "chtsh0", "ip_forward_orig": "$FWD_ORIG",
+ "leases": {"legacy": {"mode": "bridge", "address": "10.231.110.2", "ports": [],
+  "ifaces": [{"kind": "veth", "name": "eth0", "host": "chv-0ae76e02"}]}}}
+EOF
+check "root C with a legacy ipam.json lists the network" C network ls
+check "C's ipam.json is kept as ipam.json.migrated" test -f "$ROOT_C/net/ipam.json.migrated" -a ! -e "$ROOT_C/net/ipam.json"
+eq "its lease is in the bridge's state, as C's" "$(python3 -c 'import json,sys; print([l["root"] for l in json.load(open(sys.argv[1]))["leases"].values() if l["chute"] == "legacy"])' "$CHUTED_NET_ROOT/chtsh0/ipam.json")" "['$ROOT_C']"
+check "A runs a chute" chuted run -d --name after --rootfs "$ROOTFS" /bin/sleep 1000
+eq "A's chute does not get the legacy chute's address" "$(net_of chuted after address)" "10.231.110.3/24"
+bad "prune from C (it reaps its gone legacy chute) refused for A's chute" "of other roots ($T_ROOT)" C network prune
+eq "C's reaper freed the legacy lease" "$(leases)" "['after']"
+check "rm A's after" chuted rm -f after
+eq "ip_forward restored" "$(cat /proc/sys/net/ipv4/ip_forward)" "$FWD_ORIG"
+eq "prune from C removes the bridge" "$(C network prune)" "chtsh0"
 veths_gone() { [ "$(ip -o link show | grep -c 'chv-0ae76e')" = 0 ]; }
 check "no veth of either root left" wait_for 20 veths_gone
 no_leftovers "31_net_shared"

@@ -267,6 +267,12 @@ new_lease (struct ch_net_locked *l, const char *run_root, const char *chute, con
           json_decref (lease);
           return -1;
         }
+      /* forwards are tagged "chute:KEY" in a rule comment (at most 256 bytes with its header) */
+      if (cfg->n_ports > 0 && strlen (key) > 240)
+        {
+          json_decref (lease);
+          return ch_error (err, 0, "root `%s` and chute name are too long (> 240) to tag published ports", l->root_id);
+        }
       if (ch_ipam_check_ports (l->ipam, cfg, err) < 0 || ch_nl_check_overlap (l->sk, &l->conf, err) < 0
           || ch_ipam_alloc (l->ipam, &l->conf, &a, err) < 0
           || ch_net_ip_forward_hold (&l->conf, l->ipam, err) < 0)

@@ -31,12 +31,14 @@ net_cleanup() {
   net_leftovers
   echo "$FWD_ORIG" > /proc/sys/net/ipv4/ip_forward
 }
-trap net_cleanup EXIT
 
 if [ "$(id -u)" != 0 ]; then skip "needs root"; exit 0; fi
 # Fixed names (so a crashed run's leftovers are found): one instance at a time.
 exec 9>/run/lock/chuted-test-30_net.lock
 flock 9
+# only now: a run killed while it waits must not remove the fixed-name
+# interfaces of the run that holds the lock
+trap net_cleanup EXIT
 net_leftovers
 
 peer_ns() { # NS HOSTIF HOST_IP PEER_IP

@@ -30,11 +30,13 @@ net_cleanup() {
   net_leftovers
   echo "$FWD_ORIG" >/proc/sys/net/ipv4/ip_forward
 }
-trap net_cleanup EXIT
 
 if [ "$(id -u)" != 0 ]; then skip "needs root"; exit 0; fi
 exec 9>/run/lock/chuted-test-31_net_shared.lock
 flock 9
+# only now: a run killed while it waits must not remove the fixed-name
+# interfaces of the run that holds the lock
+trap net_cleanup EXIT
 net_leftovers
 
 ROOTFS=$(make_rootfs)

@@ -563,6 +563,17 @@ test_bad_input (void **state)
   /* ports without a bridge */
   cfg.mode = CH_NET_NONE;
   bad_setup (t, "p5", &cfg, "need the bridge network");
+  /* a root path too long to tag its published ports in a rule comment */
+  {
+    cleanup_free char *long_root = xasprintf ("%s/%0240d", t->dir, 0);
+    struct ch_net_result lr = { 0 };
+    cfg.mode = CH_NET_BRIDGE;
+    assert_int_equal (ch_mkdir_p (long_root, 0700, &err), 0);
+    assert_true (ch_net_setup (long_root, t->run, "p6", &cfg, &lr, &err) < 0);
+    assert_non_null (strstr (err->msg, "too long (> 240) to tag published ports"));
+    ch_error_release (&err);
+    cfg.mode = CH_NET_NONE;
+  }
   assert_int_equal (ch_read_file (ipam_path, &ipam, NULL, &err), 0);
   assert_null (strstr (ipam, "\"p2\""));
   assert_null (strstr (ipam, "\"p3\""));

@@ -362,8 +362,11 @@ ch_net_lock_and_load (const char *root, struct ch_net_locked *l, ch_error_t *err
   cleanup_free char *lock = xasprintf ("%s/net/lock", root);
   bool follow;
 
+  if (ch_mkdir_p (dir, 0700, err) < 0)
+    return -1;
+  /* canonical once the root exists: the same root always gives the same id */
   l->root_id = ch_ipam_root_id (root);
-  if (ch_mkdir_p (dir, 0700, err) < 0 || ch_lock_file (lock, true, &l->root_lock, err) < 0
+  if (ch_lock_file (lock, true, &l->root_lock, err) < 0
       || ch_net_conf_load (root, &l->conf, err) < 0 || root_record (root, l, &follow, err) < 0)
     return -1;
   if (!follow

@@ -37,7 +37,8 @@ only=()
 while getopts t:h opt; do
   case $opt in
     t) only+=("$OPTARG") ;;
-    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    h) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    *) sed -n '7,8p' "$0" | sed 's/^# \{0,1\}/usage: /' >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))

@@ -1,30 +1,32 @@
-/* Address leases and published ports, persisted in ROOT/net/ipam.json.
- * Callers hold ROOT/net/ipam.lock from load to save. */
+/* Address leases and published ports of one bridge, persisted in
+ * NET_ROOT/<bridge>/ipam.json and shared by every root using the bridge.
+ * Callers hold NET_ROOT/<bridge>/ipam.lock from load to save. */
 #include "netns/net_internal.h"
 
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
 
+#include <limits.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 int
-ch_ipam_lock (const char *root, int *fd, ch_error_t *err)
+ch_ipam_lock (const struct ch_net_conf *c, int *fd, ch_error_t *err)
 {
-  cleanup_free char *dir = xasprintf ("%s/net", root);
-  cleanup_free char *path = xasprintf ("%s/net/ipam.lock", root);
+  cleanup_free char *path = xasprintf ("%s/ipam.lock", c->state_dir);
 
-  if (ch_mkdir_p (dir, 0700, err) < 0)
-    return -1;
+  if (ch_mkdir_p (c->state_dir, 0700, err) < 0)
+    return ch_error_prefix (err, "network state of `%s`", c->bridge);
   return ch_lock_file (path, true, fd, err);
 }
 
 int
-ch_ipam_load (const char *root, json_t **out, ch_error_t *err)
+ch_ipam_load (const struct ch_net_conf *c, json_t **out, ch_error_t *err)
 {
-  cleanup_free char *path = xasprintf ("%s/net/ipam.json", root);
+  cleanup_free char *path = xasprintf ("%s/ipam.json", c->state_dir);
   json_t *j = NULL;
 
   if (access (path, F_OK) < 0)
@@ -43,10 +45,31 @@ ch_ipam_load (const char *root, json_t **out, ch_error_t *err)
 }
 
 int
-ch_ipam_save (const char *root, json_t *ipam, ch_error_t *err)
+ch_ipam_save (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
 {
-  cleanup_free char *path = xasprintf ("%s/net/ipam.json", root);
+  cleanup_free char *path = xasprintf ("%s/ipam.json", c->state_dir);
   return ch_json_save_file (path, ipam, 0600, err);
+}
+
+char *
+ch_ipam_root_id (const char *root)
+{
+  char buf[PATH_MAX];
+  return xstrdup (realpath (root, buf) ? buf : root);
+}
+
+/* A chute name holds no `/`, so ROOT_ID/NAME names one chute of one root. */
+char *
+ch_ipam_key (const char *root_id, const char *chute)
+{
+  return xasprintf ("%s/%s", root_id, chute);
+}
+
+json_t *
+ch_ipam_lease (json_t *ipam, const char *root_id, const char *chute)
+{
+  cleanup_free char *key = ch_ipam_key (root_id, chute);
+  return json_object_get (ch_ipam_leases (ipam), key);
 }
 
 json_t *
@@ -137,8 +160,9 @@ ch_ipam_check_ports (json_t *ipam, const struct ch_net_config *cfg, ch_error_t *
             if (json_integer_value (json_object_get (v, "host_port")) == p->host_port
                 && strcmp (json_string_value (json_object_get (v, "proto")) ?: "", proto_name (p->proto)) == 0
                 && clash (json_string_value (json_object_get (v, "host_ip")), p->host_ip))
-              return ch_error (err, 0, "port %u/%s is already published by chute `%s`", p->host_port,
-                               proto_name (p->proto), name);
+              return ch_error (err, 0, "port %u/%s is already published by chute `%s` of root %s", p->host_port,
+                               proto_name (p->proto), json_string_value (json_object_get (l, "chute")) ?: name,
+                               json_string_value (json_object_get (l, "root")) ?: "?");
           }
     }
   return 0;

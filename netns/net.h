@@ -1,6 +1,7 @@
 /* The network of a chute: its own netns (bind-mounted under RUN_ROOT/netns),
  * a veth whose host end is an isolated port of the bridge (default
- * `chuted0`), an address from a persisted IPAM (ROOT/net/ipam.json), NAT and
+ * `chuted0`), an address from the bridge's persisted IPAM
+ * (NET_ROOT/<bridge>/ipam.json, shared by every root using the bridge), NAT and
  * port forwards in an nftables table of our own, and WAN shaping (tbf on
  * both veth ends). Everything goes through netlink (libnl-3, libnftnl); no
  * `ip`/`tc`/`nft` binaries.
@@ -11,13 +12,14 @@
  *   mtu     CHUTED_MTU     default 1500
  *   dns     CHUTED_DNS     default the host's /etc/resolv.conf nameservers (loopback ones skipped);
  *                          CHUTED_DNS is a comma-separated list
+ *   NET_ROOT CHUTED_NET_ROOT default /var/lib/chuted-net (env only: it is one per host)
  * The nftables table is `ip chuted_<bridge>` (port forwards carry the
- * comment "chute:NAME"); host veth ends are named `chv-<address in hex>`,
+ * comment "chute:ROOT/NAME"); host veth ends are named `chv-<address in hex>`,
  * so a chute's leftovers are recognisable. Chutes are isolated bridge ports
  * (no chute-to-chute traffic), and reach the host only with replies; the
  * bridge has IPv6 disabled. net.ipv4.ip_forward is turned on with the first
- * bridge chute and set back to its old value (kept in ipam.json) when the
- * last one goes. The bridge and the table, made on first use, stay when the
+ * bridge chute of any root and bridge and set back to its old value (kept in
+ * NET_ROOT/ip_forward.json) when the last one goes. The bridge and the table, made on first use, stay when the
  * last chute goes (as docker0 does: making and removing them cost ~90 ms of
  * RCU grace periods per lone `chuted run --rm`); ch_net_prune removes them,
  * and a setup whose configured bridge/subnet differ from the recorded ones
@@ -78,7 +80,7 @@ void ch_net_port_clear (struct ch_net_port *p);
 int ch_net_parse_rate (const char *s, uint64_t *kbit, ch_error_t *err);
 int ch_net_parse_mode (const char *s, enum ch_net_mode *out, ch_error_t *err);
 
-/* All of these take ROOT/net/ipam.lock for their whole duration.
+/* All of these take ROOT/net/lock and the bridge's ipam.lock for their whole duration.
  * On failure ch_net_setup undoes everything it made. */
 int ch_net_setup (const char *root, const char *run_root, const char *chute, const struct ch_net_config *cfg,
                   struct ch_net_result *res, ch_error_t *err);
@@ -94,14 +96,17 @@ int ch_net_inspect (const char *root, const char *run_root, const char *chute, j
 /* Does chute NAME still exist? Asked of mgmt/, which alone knows where a
  * chute's state lives (mgmt/chute.h: ch_chute_alive). */
 typedef bool (*ch_chute_alive_fn) (const char *chute, void *data);
-/* Tear down the networks of chutes ALIVE says are gone, then re-apply the
- * nftables table (a foreign `nft flush ruleset` removes it). */
+/* Tear down the networks of this root's chutes ALIVE says are gone (never
+ * another root's), then re-apply the nftables table (a foreign `nft flush
+ * ruleset` removes it). */
 int ch_net_reap (const char *root, const char *run_root, ch_chute_alive_fn alive, void *data, ch_error_t *err);
 /* Remove the bridge, the nftables table, restore ip_forward and forget the
- * recorded network; refused (one line naming how many) while chutes hold
- * addresses. *REMOVED = the bridge removed, NULL when there was none. */
+ * recorded network; refused (one line naming how many, and the other roots)
+ * while chutes of any root hold addresses. *REMOVED = the bridge removed,
+ * NULL when there was none. */
 int ch_net_prune (const char *root, const char *run_root, char **removed, ch_error_t *err);
-/* {bridge, subnet, gateway, mtu, present, nft_table, leases[{chute, mode, address, veth, ports}]} */
+/* {bridge, subnet, gateway, mtu, present, nft_table, state_dir, dns,
+ *  leases[{chute, root, mode, address, veth, ports, wan}]} (every root's) */
 int ch_net_network_info (const char *root, const char *run_root, json_t **out, ch_error_t *err);
 
 void ch_net_result_clear (struct ch_net_result *res);

@@ -1,5 +1,6 @@
 /* Bridge name, subnet, MTU and DNS of chute networks: ROOT/net/config.json,
- * overridden by CHUTED_BRIDGE / CHUTED_SUBNET / CHUTED_MTU / CHUTED_DNS. */
+ * overridden by CHUTED_BRIDGE / CHUTED_SUBNET / CHUTED_MTU / CHUTED_DNS;
+ * where the bridge's shared state lives: CHUTED_NET_ROOT. */
 #include "netns/net_internal.h"
 
 #include "common/file.h"
@@ -19,6 +20,8 @@
 #define DEFAULT_BRIDGE "chuted0"
 #define DEFAULT_SUBNET "10.213.0.0/24"
 #define DEFAULT_MTU 1500
+/* every root on a host shares it; persistent like the leases it holds */
+#define DEFAULT_NET_ROOT "/var/lib/chuted-net"
 
 char *
 ch_net_ip4_str (uint32_t a)
@@ -92,7 +95,7 @@ ch_net_conf_load (const char *root, struct ch_net_conf *c, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/net/config.json", root);
   cleanup_json json_t *j = NULL;
-  const char *bridge = DEFAULT_BRIDGE, *subnet = DEFAULT_SUBNET, *env;
+  const char *bridge = DEFAULT_BRIDGE, *subnet = DEFAULT_SUBNET, *net_root = DEFAULT_NET_ROOT, *env;
   json_int_t mtu = DEFAULT_MTU;
   json_t *dns = NULL;
 
@@ -121,6 +124,10 @@ ch_net_conf_load (const char *root, struct ch_net_conf *c, ch_error_t *err)
     bridge = env;
   if ((env = getenv ("CHUTED_SUBNET")) && *env)
     subnet = env;
+  if ((env = getenv ("CHUTED_NET_ROOT")) && *env)
+    net_root = env;
+  if (net_root[0] != '/')
+    return ch_error (err, 0, "CHUTED_NET_ROOT `%s` must be an absolute path", net_root);
   if ((env = getenv ("CHUTED_MTU")) && *env)
     {
       int64_t m;
@@ -128,8 +135,11 @@ ch_net_conf_load (const char *root, struct ch_net_conf *c, ch_error_t *err)
         return ch_error_prefix (err, "CHUTED_MTU");
       mtu = m;
     }
-  if (strlen (bridge) == 0 || strlen (bridge) >= IFNAMSIZ || strchr (bridge, '/') || strchr (bridge, ' '))
-    return ch_error (err, 0, "bridge name `%s` must be 1-%d characters without `/` or spaces", bridge, IFNAMSIZ - 1);
+  /* it names a directory of CHUTED_NET_ROOT too */
+  if (strlen (bridge) == 0 || strlen (bridge) >= IFNAMSIZ || strchr (bridge, '/') || strchr (bridge, ' ')
+      || strcmp (bridge, ".") == 0 || strcmp (bridge, "..") == 0)
+    return ch_error (err, 0, "bridge name `%s` must be 1-%d characters without `/` or spaces, not `.` or `..`", bridge,
+                     IFNAMSIZ - 1);
   if (mtu < 576 || mtu > 65535)
     return ch_error (err, 0, "mtu %lld out of range 576-65535", (long long) mtu);
   if (ch_net_cidr_parse (subnet, &c->net, &c->prefix, err) < 0)
@@ -138,6 +148,8 @@ ch_net_conf_load (const char *root, struct ch_net_conf *c, ch_error_t *err)
   c->mtu = (int) mtu;
   c->bridge = xstrdup (bridge);
   c->nft_table = xasprintf ("chuted_%s", bridge);
+  c->net_root = xstrdup (net_root);
+  c->state_dir = xasprintf ("%s/%s", net_root, bridge);
   c->dns = xzalloc (sizeof (char *));
 
   if ((env = getenv ("CHUTED_DNS")) && *env)
@@ -180,6 +192,8 @@ ch_net_conf_clear (struct ch_net_conf *c)
 {
   free (c->bridge);
   free (c->nft_table);
+  free (c->net_root);
+  free (c->state_dir);
   ch_strv_free (c->dns);
   memset (c, 0, sizeof *c);
 }

@@ -8,14 +8,14 @@
 int
 ch_net_inspect (const char *root, const char *run_root, const char *chute, json_t **out, ch_error_t *err)
 {
-  cleanup_net_locked struct ch_net_locked l = { .lock = -1 };
+  cleanup_net_locked struct ch_net_locked l = { .lock = -1, .root_lock = -1 };
   json_t *lease, *o, *iface;
   const char *veth;
   uint64_t st[4];
 
   if (ch_net_lock_and_load (root, &l, err) < 0)
     return -1;
-  lease = json_object_get (ch_ipam_leases (l.ipam), chute);
+  lease = ch_ipam_lease (l.ipam, l.root_id, chute);
   if (lease == NULL)
     {
       /* host mode, or a netns chuted did not make: only the caller knows */
@@ -56,7 +56,7 @@ ch_net_inspect (const char *root, const char *run_root, const char *chute, json_
 int
 ch_net_network_info (const char *root, const char *run_root, json_t **out, ch_error_t *err)
 {
-  cleanup_net_locked struct ch_net_locked l = { .lock = -1 };
+  cleanup_net_locked struct ch_net_locked l = { .lock = -1, .root_lock = -1 };
   cleanup_free char *net = NULL, *gw = NULL, *subnet = NULL;
   json_t *o, *leases, *lease;
   const char *name;
@@ -70,7 +70,8 @@ ch_net_network_info (const char *root, const char *run_root, json_t **out, ch_er
   leases = json_array ();
   json_object_foreach (ch_ipam_leases (l.ipam), name, lease)
     {
-      json_t *e = json_pack ("{s:s, s:O}", "chute", name, "mode", json_object_get (lease, "mode"));
+      json_t *e = json_pack ("{s:O?, s:O?, s:O?}", "chute", json_object_get (lease, "chute"), "root",
+                             json_object_get (lease, "root"), "mode", json_object_get (lease, "mode"));
       json_t *iface = json_array_get (json_object_get (lease, "ifaces"), 0);
       if (json_object_get (lease, "address"))
         {
@@ -83,6 +84,7 @@ ch_net_network_info (const char *root, const char *run_root, json_t **out, ch_er
     }
   o = json_pack ("{s:s, s:s, s:s, s:i, s:b, s:s, s:o}", "bridge", l.conf.bridge, "subnet", subnet, "gateway", gw,
                  "mtu", l.conf.mtu, "present", br != 0, "nft_table", l.conf.nft_table, "leases", leases);
+  json_object_set_new (o, "state_dir", json_string (l.conf.state_dir));
   {
     json_t *dns = json_array ();
     for (size_t i = 0; l.conf.dns[i]; i++)

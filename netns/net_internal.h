@@ -20,6 +20,8 @@ struct ch_net_conf
   int mtu;
   char **dns; /* NULL-terminated */
   char *nft_table;
+  char *net_root;  /* CHUTED_NET_ROOT, default /var/lib/chuted-net */
+  char *state_dir; /* NET_ROOT/<bridge>: the bridge's IPAM, shared by every root using it */
 };
 int ch_net_conf_load (const char *root, struct ch_net_conf *c, ch_error_t *err);
 void ch_net_conf_clear (struct ch_net_conf *c);
@@ -34,15 +36,25 @@ ch_net_mask (int prefix)
 /* Host end of the veth of the chute holding ADDR: "chv-0ad50002". */
 char *ch_net_veth_name (uint32_t addr);
 
-/* --- IPAM: ROOT/net/ipam.json, guarded by ROOT/net/ipam.lock (ipam.c) ---
- * {"subnet": "...", "bridge": "...", "ip_forward_orig": "0"?, "leases": {NAME: lease}}
- * lease = {"mode": "bridge"|"none", "address": "10.213.0.2"?,
+/* --- IPAM: STATE_DIR/ipam.json, guarded by STATE_DIR/ipam.lock (ipam.c) ---
+ * One per bridge, shared by every root whose chutes use that bridge, so
+ * that addresses, published ports and stale links are judged across roots.
+ * {"subnet": "...", "bridge": "...", "ip_forward_held": true?,
+ *  "released": {VETH: {"at": CLOCK_BOOTTIME s, "root": ROOT_ID}},
+ *  "leases": {ROOT_ID/NAME: lease}}
+ * lease = {"root": ROOT_ID, "run_root", "chute": NAME, "mode": "bridge"|"none", "address": "10.213.0.2"?,
  *          "ifaces": [{"kind": "veth", "name": "eth0", "host": "chv-..."}],
  *          "ports": [{"host_ip"?, "host_port", "chute_port", "proto": "tcp"|"udp"}],
- *          "wan": {"down_kbit", "up_kbit"}} */
-int ch_ipam_lock (const char *root, int *fd, ch_error_t *err);
-int ch_ipam_load (const char *root, json_t **out, ch_error_t *err);
-int ch_ipam_save (const char *root, json_t *ipam, ch_error_t *err);
+ *          "wan": {"down_kbit", "up_kbit"}}
+ * ROOT_ID is the root's canonical path (two spellings of one root are one
+ * root). */
+int ch_ipam_lock (const struct ch_net_conf *c, int *fd, ch_error_t *err);
+int ch_ipam_load (const struct ch_net_conf *c, json_t **out, ch_error_t *err);
+int ch_ipam_save (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
+char *ch_ipam_root_id (const char *root);
+/* The lease of chute NAME of ROOT_ID, NULL if none; its key in "leases". */
+json_t *ch_ipam_lease (json_t *ipam, const char *root_id, const char *chute);
+char *ch_ipam_key (const char *root_id, const char *chute);
 json_t *ch_ipam_leases (json_t *ipam);
 /* Lowest free address of the subnet (after the gateway). */
 int ch_ipam_alloc (json_t *ipam, const struct ch_net_conf *c, uint32_t *addr, ch_error_t *err);
@@ -124,28 +136,48 @@ extern const struct ch_net_iface_kind ch_net_iface_veth;
 char *ch_net_netns_path (const char *run_root, const char *chute);
 char *ch_net_files_dir (const char *run_root, const char *chute);
 
-/* --- net.c --- */
-/* ROOT/net/ipam.lock held, config and IPAM loaded, a host netlink socket. */
+/* --- net.c, net_state.c --- */
+/* The root's and the bridge's locks held, config and IPAM loaded, a host netlink socket. */
 struct ch_net_locked
 {
-  int lock;
+  int root_lock; /* ROOT/net/lock */
+  int lock;      /* the bridge's ipam.lock */
+  char *root_id; /* the caller's root (ch_ipam_root_id) */
   struct ch_net_conf conf;
   json_t *ipam;
   struct nl_sock *sk;
   char *changed; /* why new chutes are refused, when config and recorded network differ */
 };
+/* Initialise L with { .lock = -1, .root_lock = -1 }. The bridge is the
+ * configured one, or the one this root's chutes were given while they
+ * still have leases there (then L->changed says why new ones are refused). */
 int ch_net_lock_and_load (const char *root, struct ch_net_locked *l, ch_error_t *err);
+/* Remove the bridge and table recorded in IPAM (those of C if none). */
+int ch_net_remove_network (struct nl_sock *sk, json_t *ipam, const struct ch_net_conf *c, ch_error_t *err);
+/* The subnet recorded for the bridge is not the configured one and no chute
+ * holds an address on it: remove the old bridge and table. */
+int ch_net_drop_stale_network (struct ch_net_locked *l, ch_error_t *err);
 void ch_net_locked_release (struct ch_net_locked *l);
 #define cleanup_net_locked __attribute__ ((cleanup (ch_net_locked_release)))
-/* Undo everything of CHUTE (idempotent); drops its lease and saves IPAM on success. */
-int ch_net_teardown_locked (const char *root, const char *run_root, const char *chute, const struct ch_net_conf *c,
-                            struct nl_sock *sk, json_t *ipam, ch_error_t *err);
-int ch_net_ip_forward_release (json_t *ipam, ch_error_t *err);
-/* Host veth ends of torn-down chutes, for a few seconds: their netns is
- * destroyed asynchronously, the reaper must not race the kernel for them
- * (an explicit delete costs an RCU grace period). ipam.json "released":
- * {NAME: CLOCK_BOOTTIME seconds}. */
-void ch_net_released_add (json_t *ipam, const char *veth);
+/* Undo everything of CHUTE of root OWNER (a root id: L->root_id but for
+ * the leases of a root that is gone), idempotent; drops its lease and saves
+ * IPAM on success. */
+int ch_net_teardown_locked (struct ch_net_locked *l, const char *owner, const char *root, const char *run_root,
+                            const char *chute, ch_error_t *err);
+/* net.ipv4.ip_forward is host-wide: its value from before the first bridge
+ * that needed it is kept in NET_ROOT/ip_forward.json with the bridges that
+ * hold it (under NET_ROOT/ip_forward.lock, taken after a bridge's lock),
+ * and written back when the last of them lets go. A bridge holds it while
+ * it has leases with addresses (ipam.json "ip_forward_held"). */
+int ch_net_ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
+int ch_net_ip_forward_release (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
+/* Host veth ends of torn-down chutes: their netns is destroyed
+ * asynchronously, the reaper must not race the kernel for them for a few
+ * seconds (an explicit delete costs an RCU grace period); later, one still
+ * there is deleted by the reaper of the root that released it. */
+void ch_net_released_add (json_t *ipam, const char *veth, const char *root_id);
 bool ch_net_released_recently (json_t *ipam, const char *veth);
+/* RELEASED_BY: the root whose chute had VETH, NULL if not released. */
+const char *ch_net_released_by (json_t *ipam, const char *veth);
 
 #endif

@@ -4,7 +4,7 @@
  * ch_nft_apply reconciles the table with the IPAM leases: it is built whole
  * (base chains, NAT/isolation rules, every lease's port forwards) when it is
  * missing, e.g. after a foreign `nft flush ruleset`; otherwise only the port
- * forwards change: each carries the comment "chute:NAME", forwards of
+ * forwards change: each carries the comment "chute:KEY" (the lease key ROOT/NAME), forwards of
  * chutes without a lease are deleted by handle and chutes whose forwards are
  * missing get them, in one atomic batch. Incremental because any deletion
  * costs a full RCU grace period (the kernel flushes its destroy work on the

@@ -8,6 +8,8 @@
 
 # A bridge, subnet and table of our own, never the default chuted0.
 export CHUTED_BRIDGE=chtint0 CHUTED_SUBNET=10.231.100.0/24 CHUTED_DNS=10.231.102.53
+# the bridges' shared state (IPAM, the ip_forward record) of this test alone
+export CHUTED_NET_ROOT=$T_DIR/netroot
 LAN_NS=chuted-test-ilan WAN_NS=chuted-test-iwan
 LAN_HOST=10.231.101.1 LAN_PEER=10.231.101.2 WAN_HOST=10.231.102.1 WAN_PEER=10.231.102.2
 TABLE=chuted_chtint0
@@ -29,12 +31,14 @@ net_cleanup() {
   net_leftovers
   echo "$FWD_ORIG" > /proc/sys/net/ipv4/ip_forward
 }
-trap net_cleanup EXIT
 
 if [ "$(id -u)" != 0 ]; then skip "needs root"; exit 0; fi
 # Fixed names (so a crashed run's leftovers are found): one instance at a time.
 exec 9>/run/lock/chuted-test-30_net.lock
 flock 9
+# only now: a run killed while it waits must not remove the fixed-name
+# interfaces of the run that holds the lock
+trap net_cleanup EXIT
 net_leftovers
 
 peer_ns() { # NS HOSTIF HOST_IP PEER_IP
@@ -142,7 +146,7 @@ eq "network prune names the bridge it removed" "$(chuted network prune)" "chtint
 check_fails "prune removed the bridge" ip link show chtint0
 check_fails "prune removed the nft table" nft list table ip $TABLE
 eq "ip_forward restored after prune" "$(cat /proc/sys/net/ipv4/ip_forward)" "$FWD_ORIG"
-eq "ipam.json forgets the network" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("bridge"))' "$T_ROOT/net/ipam.json")" "None"
+eq "ipam.json forgets the network" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("bridge"))' "$CHUTED_NET_ROOT/chtint0/ipam.json")" "None"
 eq "prune again: nothing to remove" "$(chuted network prune; echo rc=$?)" "rc=0"
 check_fails "network ls says not created" sh -c "$CHUTED network ls | grep -q ' up$'"
 

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -188,6 +189,10 @@ group_setup (void **state)
   setenv ("CHUTED_BRIDGE", BRIDGE, 1);
   setenv ("CHUTED_SUBNET", SUBNET, 1);
   setenv ("CHUTED_DNS", "10.231.79.53", 1);
+  {
+    cleanup_free char *netroot = xasprintf ("%s/netroot", t->dir);
+    setenv ("CHUTED_NET_ROOT", netroot, 1);
+  }
   unsetenv ("CHUTED_MTU");
   assert_int_equal (ch_read_file ("/proc/sys/net/ipv4/ip_forward", &fwd, NULL, &err), 0);
   t->fwd_orig = fwd[0];
@@ -300,7 +305,7 @@ assert_pruned (struct t *t)
 {
   cleanup_free char *removed = NULL;
   cleanup_free char *ipam = NULL;
-  cleanup_free char *ipam_path = xasprintf ("%s/net/ipam.json", t->root);
+  cleanup_free char *ipam_path = xasprintf ("%s/netroot/" BRIDGE "/ipam.json", t->dir);
   ch_error_t err = NULL;
 
   if (ch_net_prune (t->root, t->run, &removed, &err) < 0)
@@ -378,7 +383,14 @@ test_bridge_traffic (void **state)
   table = out ("nft list table ip " TABLE);
   assert_non_null (strstr (table, "dnat to 10.231.77.2:80"));
   assert_non_null (strstr (table, "masquerade"));
-  assert_non_null (strstr (table, "comment \"chute:a\""));
+  {
+    /* forwards are tagged with the lease's key: ROOT/NAME, unique across the roots sharing the bridge */
+    char rp[PATH_MAX];
+    cleanup_free char *tag = NULL;
+    assert_non_null (realpath (t->root, rp));
+    tag = xasprintf ("comment \"chute:%s/a\"", rp);
+    assert_non_null (strstr (table, tag));
+  }
   assert_int_equal (sh ("grep -q 1 /proc/sys/net/ipv4/ip_forward"), 0);
 
   ha = httpd_in (t, ra.netns_path, "chute-a", 80);
@@ -464,7 +476,7 @@ test_addresses_unique (void **state)
   {
     cleanup_free char *ipam = NULL;
     ch_error_t err = NULL;
-    cleanup_free char *p = xasprintf ("%s/net/ipam.json", t->root);
+    cleanup_free char *p = xasprintf ("%s/netroot/" BRIDGE "/ipam.json", t->dir);
     assert_int_equal (ch_read_file (p, &ipam, NULL, &err), 0);
     assert_non_null (strstr (ipam, "\"10.231.77.21\""));
   }
@@ -514,7 +526,7 @@ test_bad_input (void **state)
   struct ch_net_result r = { 0 };
   ch_error_t err = NULL;
   cleanup_free char *ipam = NULL;
-  cleanup_free char *ipam_path = xasprintf ("%s/net/ipam.json", t->root);
+  cleanup_free char *ipam_path = xasprintf ("%s/netroot/" BRIDGE "/ipam.json", t->dir);
 
   /* the LAN test network is on the host: a subnet overlapping it is refused */
   setenv ("CHUTED_SUBNET", "10.231.78.0/25", 1);
@@ -552,6 +564,17 @@ test_bad_input (void **state)
   /* ports without a bridge */
   cfg.mode = CH_NET_NONE;
   bad_setup (t, "p5", &cfg, "need the bridge network");
+  /* a root path too long to tag its published ports in a rule comment */
+  {
+    cleanup_free char *long_root = xasprintf ("%s/%0240d", t->dir, 0);
+    struct ch_net_result lr = { 0 };
+    cfg.mode = CH_NET_BRIDGE;
+    assert_int_equal (ch_mkdir_p (long_root, 0700, &err), 0);
+    assert_true (ch_net_setup (long_root, t->run, "p6", &cfg, &lr, &err) < 0);
+    assert_non_null (strstr (err->msg, "too long (> 240) to tag published ports"));
+    ch_error_release (&err);
+    cfg.mode = CH_NET_NONE;
+  }
   assert_int_equal (ch_read_file (ipam_path, &ipam, NULL, &err), 0);
   assert_null (strstr (ipam, "\"p2\""));
   assert_null (strstr (ipam, "\"p3\""));
@@ -735,6 +758,26 @@ test_address_reused_while_netns_held (void **state)
   assert_clean (t);
 }
 
+/* The bridge's IPAM says VETH was released a minute ago by ROOT_ID. */
+static void
+released_long_ago (struct t *t, const char *veth, const char *root_id)
+{
+  cleanup_free char *p = xasprintf ("%s/netroot/" BRIDGE "/ipam.json", t->dir);
+  cleanup_json json_t *ipam = NULL;
+  ch_error_t err = NULL;
+  struct timespec ts;
+  json_t *rel;
+
+  clock_gettime (CLOCK_BOOTTIME, &ts);
+  assert_int_equal (ch_json_load_file (p, &ipam, &err), 0);
+  rel = json_object_get (ipam, "released");
+  if (rel == NULL)
+    json_object_set_new (ipam, "released", rel = json_object ());
+  json_object_set_new (rel, veth,
+                       json_pack ("{s:I, s:s}", "at", (json_int_t) (ts.tv_sec > 60 ? ts.tv_sec - 60 : 0), "root", root_id));
+  assert_int_equal (ch_json_save_file (p, ipam, 0600, &err), 0);
+}
+
 static void
 test_reap (void **state)
 {
@@ -761,8 +804,22 @@ test_reap (void **state)
   alive = xasprintf ("%s/netns/alive", t->run);
   assert_int_equal (access (dead, F_OK), -1);
   assert_int_equal (access (alive, F_OK), 0);
-  /* a veth nobody leases (a crash inside teardown) goes too */
+  /* a veth nobody leases nor released is left alone: it may be one of
+     another root sharing the bridge */
   assert_int_equal (sh ("ip link add chv-0ae74d63 type veth peer name chtnorphan"), 0);
+  assert_int_equal (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err), 0);
+  assert_int_equal (sh ("ip link show chv-0ae74d63 >/dev/null 2>&1"), 0);
+  /* released long ago by a chute of another root: theirs to reap */
+  released_long_ago (t, "chv-0ae74d63", "/elsewhere");
+  assert_int_equal (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err), 0);
+  assert_int_equal (sh ("ip link show chv-0ae74d63 >/dev/null 2>&1"), 0);
+  /* released long ago by one of ours and still there (a crash inside
+     teardown, a netns something holds): it goes */
+  {
+    char rp[PATH_MAX];
+    assert_non_null (realpath (t->root, rp));
+    released_long_ago (t, "chv-0ae74d63", rp);
+  }
   assert_int_equal (ch_net_reap (t->root, t->run, ch_chute_alive, &(struct ch_ctx){ .root = t->root, .run_root = t->run }, &err), 0);
   assert_int_not_equal (sh ("ip link show chv-0ae74d63 >/dev/null 2>&1"), 0);
   teardown_ok (t, "alive");

@@ -46,9 +46,11 @@ oci_run() { # NAME JQ
   OUT=$(timeout 20 "$CHUTED" oci run --bundle "$B" "chuted-test-$1" 2>&1)
 }
 
-# --- no rules in config.json: runc's default set
+eq "oci spec: runc's deny-all rule" "$(jq -c .linux.resources.devices "$T_DIR/config.orig")" '[{"access":"rwm","allow":false}]'
+
+# --- no rules in config.json: runc's default set all the same
 WHAT="oci, no rules"
-oci_run dev1 '.'
+oci_run dev1 'del(.linux.resources)'
 refused tty1 ttyS0 console loop0 fuse tun
 usable null zero full random urandom tty ptmx
 eq "$WHAT: /dev/null opens" "$(val null)" open

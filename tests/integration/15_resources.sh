@@ -57,12 +57,12 @@ else
 fi
 
 # hugetlb: written where the controller is, refused where it is not
-hp=$(ls /sys/kernel/mm/hugepages 2>/dev/null | sed -n 's/^hugepages-\([0-9]*\)kB$/\1/p' | head -1)
-size=$(( ${hp:-2048} / 1024 ))MB
+size=2MB
 create "{\"hugepageLimits\": [{\"pageSize\": \"$size\", \"limit\": 4194304}]}"
 if [ -d /sys/fs/cgroup/hugetlb ]; then
   eq "hugetlb limit (v1)" "$(cat "/sys/fs/cgroup/hugetlb/$CG/hugetlb.$size.limit_in_bytes" 2>&1)" 4194304; gone
-elif [ ! -d /sys/fs/cgroup/memory ] && grep -qw hugetlb /sys/fs/cgroup/cgroup.controllers; then
+elif [ ! -d /sys/fs/cgroup/memory ] && grep -qw hugetlb /sys/fs/cgroup/cgroup.controllers \
+  && [ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
   eq "hugetlb limit (v2)" "$(cat "/sys/fs/cgroup/$CG/hugetlb.$size.max" 2>&1)" 4194304; gone
 else
   refused "hugepageLimits without hugetlb" "linux.resources.hugepageLimits"
@@ -75,13 +75,13 @@ create '{"network": {"classID": 1048577}}'
 if [ -d /sys/fs/cgroup/net_cls ]; then
   eq "net_cls.classid" "$(cat "/sys/fs/cgroup/net_cls/$CG/net_cls.classid" 2>&1)" 1048577; gone
 else
-  refused "classID without net_cls" "linux.resources.network.classID"
+  refused "classID without net_cls" "linux.resources.network" "net_cls"
 fi
 create '{"network": {"priorities": [{"name": "lo", "priority": 3}]}}'
 if [ -d /sys/fs/cgroup/net_prio ]; then
   check "net_prio.ifpriomap" grep -qx "lo 3" "/sys/fs/cgroup/net_prio/$CG/net_prio.ifpriomap"; gone
 else
-  refused "priorities without net_prio" "linux.resources.network.priorities"
+  refused "priorities without net_prio" "linux.resources.network" "net_prio"
 fi
 
 no_leftovers "resource fields"

@@ -264,6 +264,37 @@ eq "RepoTag ../../../etc:evil: refused" "$?" 1
 check "RepoTag ../../../etc:evil: one clear line ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F 'reference `../../../etc:evil`')"
 eq "RepoTag ../../../etc:evil: nothing half-made" "$(state)" "$before"
 
+# a registry whose manifest declares a 2 GiB layer: refused before any blob is fetched
+/usr/bin/python3 - "$T_DIR/fakereg" <<'PY' &
+import http.server, json, sys
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+  "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "1" * 64, "size": 100},
+  "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + "2" * 64, "size": 2 << 30}]}).encode()
+log = open(sys.argv[1] + ".log", "w")
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(s):
+        log.write(s.path + "\n"); log.flush()
+        if s.path == "/v2/" or s.path == "/v2/big/manifests/1":
+            body = b"{}" if s.path == "/v2/" else man
+            s.send_response(200); s.send_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            s.send_header("Content-Length", str(len(body))); s.end_headers(); s.wfile.write(body)
+        else:
+            s.send_response(404); s.send_header("Content-Length", "0"); s.end_headers()
+    def log_message(s, *a): pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1] + ".port", "w").write(str(srv.server_port))
+srv.serve_forever()
+PY
+FAKE_PID=$!
+wait_for 100 test -s "$T_DIR/fakereg.port"
+before=$(state)
+msg=$("$IMG" pull -q "127.0.0.1:$(cat "$T_DIR/fakereg.port")/big:1" 2>&1)
+eq "2 GiB layer: pull refused" "$?" 1
+check "2 GiB layer: one clear line ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F "more than the disk limit")"
+check_fails "2 GiB layer: no blob was requested" grep -q /blobs/ "$T_DIR/fakereg.log"
+eq "2 GiB layer: nothing half-made" "$(state)" "$before"
+kill $FAKE_PID; wait $FAKE_PID 2>/dev/null
+
 eq "nothing was ever written outside" "$(ls -A "$OUT")" "secret"
 eq "the outside file is intact" "$(cat "$OUT/secret")" "secret"
 no_leftovers "hostile"

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ owner_of (const char *name)
   if (dash == NULL)
     return 0;
   pid = strtol (dash + 1, &end, 10);
-  return end != dash + 1 && *end == '-' && pid > 0 ? (pid_t) pid : 0;
+  return end != dash + 1 && *end == '-' && pid > 0 && pid <= INT_MAX ? (pid_t) pid : 0;
 }
 
 int

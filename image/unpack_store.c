@@ -118,8 +118,8 @@ unpack_child (struct ch_store *s, const struct ch_layer *l, const struct ch_unpa
  * the budget; in parallel each gets the whole budget, and the caller checks
  * the sum once all are there. */
 static int
-unpack_missing (struct ch_store *s, struct ch_image *img, const struct ch_unpack_opts *opts, uint64_t budget,
-                ch_error_t *err)
+unpack_missing (struct ch_store *s, struct ch_image *img, const struct ch_unpack_opts *opts, uint64_t limit,
+                uint64_t budget, ch_error_t *err)
 {
   uint64_t sz, used = 0;
   size_t n = img->manifest->n_layers, i, next = 0, running = 0, missing = 0;
@@ -147,7 +147,17 @@ unpack_missing (struct ch_store *s, struct ch_image *img, const struct ch_unpack
             return ch_image_error (err, EFBIG, "layer %s: no room left under the disk limit",
                                    img->manifest->layers[i].digest);
           if (ch_store_unpack_layer (s, &img->manifest->layers[i], &o, &sz, err) < 0)
-            return -1;
+            {
+              /* the layer got what was left: say so in terms of the whole limit */
+              if ((*err)->status == EFBIG && (used > 0 || budget < limit))
+                {
+                  ch_error_release (err);
+                  return ch_image_error (err, EFBIG, "image %s: its layers take more than the disk limit of %llu bytes "
+                                         "(layer %s passes it)", img->manifest_digest, (unsigned long long) limit,
+                                         img->manifest->layers[i].digest);
+                }
+              return -1;
+            }
           used += sz;
         }
       return 0;
@@ -262,7 +272,7 @@ ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch
   if (present > limit)
     r = ch_store_image_size (s, img, limit, NULL, err);
   else
-    r = unpack_missing (s, img, opts, limit - present, err);
+    r = unpack_missing (s, img, opts, limit, limit - present, err);
   if (r == 0)
     r = ch_store_image_size (s, img, limit, NULL, err);
   if (r < 0)

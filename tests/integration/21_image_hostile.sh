@@ -205,6 +205,17 @@ check "three layers: says disk limit ($msg)" grep -q "disk limit" <<<"$msg"
 eq "three layers: no unpacked layer stays" "$(state)" "$before"
 check "three layers: fit a 64M limit" "$IMG" mount --disk-limit 64M "oci-archive:$T_DIR/three.tar" --chute chuted-test-3
 "$IMG" unmount --chute chuted-test-3; "$IMG" rmi hostile/three:1 >/dev/null; "$IMG" image prune >/dev/null
+# one layer present, one missing (unpacked alone, with what is left of the limit)
+"$MKIMAGE" --layer-tar "$T_DIR/six1.layer" --tag hostile/one:1 -o "$T_DIR/one.tar"
+"$MKIMAGE" --layer-tar "$T_DIR/six1.layer" --layer-tar "$T_DIR/six2.layer" --tag hostile/two:1 -o "$T_DIR/two.tar"
+check "one 6M layer fits 10M" "$IMG" mount --disk-limit 10M "oci-archive:$T_DIR/one.tar" --chute chuted-test-1
+"$IMG" unmount --chute chuted-test-1
+before=$(state)
+msg=$("$IMG" mount --disk-limit 10M "oci-archive:$T_DIR/two.tar" --chute chuted-test-2 2>&1)
+eq "present + missing layer past the limit: refused" "$?" 1
+check "present + missing layer: the whole limit named ($msg)" grep -q "its layers take more than the disk limit of 10485760 bytes" <<<"$msg"
+eq "present + missing layer: the missing one does not stay" "$(state)" "$before"
+"$IMG" rmi hostile/one:1 >/dev/null; "$IMG" image prune >/dev/null
 
 # many one-byte files count as the blocks they take, not their bytes
 mk tiny 'for k in range(3000): f("f%d" % k)'

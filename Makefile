@@ -39,8 +39,8 @@ STATIC_ON := -Wl,-Bstatic
 STATIC_OFF := -Wl,-Bdynamic
 MONITOR_LDFLAGS := -static
 endif
-CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lyaml -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -ljansson $(STATIC_OFF) -lmnl -lpthread -lm
-IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson -lyaml
+CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -ljansson $(STATIC_OFF) -lmnl -lpthread -lm
+IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson
 MONITOR_LIBS := -ljansson
 
 PROGS := $(B)/chuted $(B)/chuted-runtime $(B)/chuted-monitor $(B)/chuted-image $(B)/chuted-image-pull
@@ -88,7 +88,7 @@ $(B)/chuted-image: $(B)/obj/mgmt/main_image.o $(B)/libmgmt.a $(B)/libimage.a $(B
 # 15.6 MB RSS, 8.3 MB even linked statically; with this one ~6 MB. Where that
 # libcurl cannot be had (offline, no source), Debian's shared one is linked.
 CURL_MIN := build-deps/curl
-PULL_STATIC_LIBS := $(CURL_MIN)/libcurl.a -lssl -lcrypto -larchive -lnettle -llzma -lzstd -lbz2 -lz -ljansson -lyaml \
+PULL_STATIC_LIBS := $(CURL_MIN)/libcurl.a -lssl -lcrypto -larchive -lnettle -llzma -lzstd -lbz2 -lz -ljansson \
   -lpthread
 $(B)/chuted-image-pull: $(B)/obj/mgmt/main_image_pull.o $(B)/libimage.a $(B)/libcommon.a
 ifeq ($(SAN),)
@@ -106,7 +106,7 @@ endif
 # Unit tests (cmocka): one program per tests/unit/test_*.c, linked with every library.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-ALL_LIBS := -lcmocka -lseccomp -lcap -lyaml -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
+ALL_LIBS := -lcmocka -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
 
 $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 	@mkdir -p $(dir $@)

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void *
@@ -195,4 +196,17 @@ ch_buf_steal (struct ch_buf *b)
   b->data = NULL;
   b->len = b->cap = 0;
   return r;
+}
+
+char *
+ch_rfc3339 (time_t sec, long nsec)
+{
+  struct tm tm;
+
+  gmtime_r (&sec, &tm);
+  if (nsec >= 0)
+    return xasprintf ("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                      tm.tm_min, tm.tm_sec, nsec);
+  return xasprintf ("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                    tm.tm_min, tm.tm_sec);
 }

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -67,5 +68,9 @@ struct ch_buf
 void ch_buf_append (struct ch_buf *b, const void *data, size_t len);
 void ch_buf_printf (struct ch_buf *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 char *ch_buf_steal (struct ch_buf *b);
+
+/* SEC as RFC 3339 in UTC: "2026-11-29T22:35:05Z", or with NSEC >= 0
+ * "2026-11-29T22:35:05.000000042Z" (the OCI state's precision). */
+char *ch_rfc3339 (time_t sec, long nsec);
 
 #endif

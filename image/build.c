@@ -314,9 +314,7 @@ ch_build_image (const struct ch_build_opts *opts, ch_error_t *err)
   cleanup_free char *index_s = NULL;
   cleanup_json json_t *config = NULL, *manifest = NULL, *index = NULL;
   json_t *layers = json_array (), *diff_ids = json_array (), *history = json_array ();
-  char created[64];
-  time_t t = (time_t) opts->mtime;
-  struct tm tm;
+  cleanup_free char *created = ch_rfc3339 ((time_t) opts->mtime, -1);
   size_t i, csize, msize;
   const char *arch;
   int r = -1;
@@ -328,8 +326,6 @@ ch_build_image (const struct ch_build_opts *opts, ch_error_t *err)
       json_decref (history);
       return ch_error (err, errno, "mkdtemp `%s`", bdir);
     }
-  gmtime_r (&t, &tm);
-  strftime (created, sizeof (created), "%Y-%m-%dT%H:%M:%SZ", &tm);
   plat = ch_platform_default ();
   arch = opts->arch ? opts->arch : strchr (plat, '/') + 1;
   config = json_pack ("{s:s, s:s, s:s, s:O, s:{s:s, s:o}, s:o}", "created", created, "architecture", arch, "os",

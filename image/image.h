@@ -32,15 +32,52 @@ struct ch_store;
 int ch_store_open (const char *root, bool exclusive, struct ch_store **out, ch_error_t *err);
 void ch_store_free (struct ch_store *s);
 
-/* ---- lookup.c: a present image, from reference to mounted chute rootfs ---- */
-struct ch_image;
-/* REF (name, image id, or a name as written) -> the store's *NAME for it and
- * the manifest for PLATFORM (NULL: this host's). ENOENT when not present. */
-int ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, char **name, char **manifest_digest,
-                     ch_error_t *err);
-int ch_image_load (struct ch_store *s, const char *manifest_digest, struct ch_image **out, ch_error_t *err);
-void ch_image_free (struct ch_image *img);
+/* ---- record.c: what an image program hands back, result or error ---- */
+/* Why there is no result: what a caller (chuted run, a REST API, the cloud)
+ * branches on; the message says the rest. */
+enum ch_image_status
+{
+  CH_IMAGE_OK = 0,
+  CH_IMAGE_ABSENT,       /* not in the store with its layers unpacked: fetch it first */
+  CH_IMAGE_NOT_FOUND,    /* no such image where it was looked for (not stored, manifest unknown) */
+  CH_IMAGE_UNAUTHORIZED, /* the registry wants (other) credentials */
+  CH_IMAGE_UNREACHABLE,  /* the registry cannot be reached (refused, DNS, TLS) */
+  CH_IMAGE_INVALID,      /* bad reference or content (digest mismatch) */
+  CH_IMAGE_TOO_BIG,      /* over the disk limit */
+  CH_IMAGE_FAILED,       /* anything else */
+};
+struct ch_image_result
+{
+  enum ch_image_status status;
+  char *message;  /* status != OK: one line, what, where, why */
+  char *ref;      /* the store's name for the image */
+  char *manifest; /* its manifest digest */
+  char *image_id; /* its config digest */
+  char *rootfs;   /* mount: the chute's root filesystem */
+  json_t *config; /* mount: {Cmd, Entrypoint, Env, WorkingDir, User}, as checked at load */
+};
+void ch_image_result_clear (struct ch_image_result *r);
+const char *ch_image_status_name (enum ch_image_status s);
+/* R becomes the error in *ERR (released), its status the class of
+ * (*ERR)->status: ENOENT not found, EACCES unauthorized, ECONNREFUSED
+ * unreachable, EBADMSG invalid, EFBIG too big, else failed. */
+void ch_image_result_fail (struct ch_image_result *r, ch_error_t *err);
+/* The reverse: < 0 with *ERR = R's message, its errno class R's status. */
+int ch_image_result_error (const struct ch_image_result *r, ch_error_t *err);
+/* The one wire form, a JSON object: {status, message, ref, manifest, image, rootfs, config}. */
+char *ch_image_result_encode (const struct ch_image_result *r);
+int ch_image_result_decode (const char *buf, size_t len, struct ch_image_result *out, ch_error_t *err);
+/* Over a pipe: the child sends one record and closes; the parent reads to EOF
+ * (FROM names the child in errors). */
+int ch_image_result_send (int fd, const struct ch_image_result *r, ch_error_t *err);
+int ch_image_result_recv (int fd, const char *from, struct ch_image_result *out, ch_error_t *err);
+/* Run ARGV (an image program told to send its record to fd 3: chuted-image
+ * mount, chuted-image-pull pull) sharing our stdin, stdout and stderr, and
+ * read its record into OUT. < 0 only when no record came (WHAT names the
+ * program); a record that is an error is OUT->status, not an error here. */
+int ch_image_run_child (char *const argv[], const char *what, struct ch_image_result *out, ch_error_t *err);
 
+/* ---- lookup.c, snapshot.c: a chute's root filesystem from a present image ---- */
 struct ch_mount_opts
 {
   uint64_t disk_limit; /* the layers' unpacked size must fit (0 = default 1 GiB) */
@@ -48,11 +85,24 @@ struct ch_mount_opts
   bool allow_suid;     /* mount without nosuid */
   bool volatile_upper; /* overlay "volatile": for chutes removed when they stop */
 };
-/* Mount IMG (stored as NAME) for CHUTE; *OUT = {rootfs, config (Cmd, Env, ...),
- * image (config digest), ref}. ENOENT when a layer is not unpacked yet. */
-int ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
-                          struct ch_image *img, const struct ch_mount_opts *mo, json_t **out, ch_error_t *err);
+/* Mount the image REF names (a name, an image id) for CHUTE at
+ * <run_root>/chutes/CHUTE/rootfs. OUT->status is CH_IMAGE_OK (rootfs,
+ * config, ref, manifest, image_id set) or CH_IMAGE_ABSENT when the image is
+ * not in the store or a layer is not unpacked yet: then chuted-image mount
+ * fetches it. Nothing here fetches, unpacks or hashes. */
+int ch_image_mount (const char *root, const char *run_root, const char *chute, const char *ref,
+                    const struct ch_mount_opts *mo, struct ch_image_result *out, ch_error_t *err);
 int ch_snapshot_unmount (const char *root, const char *run_root, const char *name, ch_error_t *err);
+
+/* ---- catalog.c: what is stored ---- */
+/* [{ref, digest, id, size, created} or {ref, digest, error}] for each index entry. */
+int ch_image_list (struct ch_store *s, json_t **out, ch_error_t *err);
+/* REF's image config (for PLATFORM, NULL: this host's), plus "_manifest". */
+int ch_image_inspect (struct ch_store *s, const char *ref, const char *platform, json_t **out, ch_error_t *err);
+/* Untag REF when it is a stored name (*UNTAGGED), else drop every name of
+ * the image REF is the id or manifest digest of; *REMOVED says which.
+ * What no name needs any more goes with ch_gc_prune. */
+int ch_image_remove (struct ch_store *s, const char *ref, char **removed, bool *untagged, ch_error_t *err);
 
 /* ---- unpack.c: a layer tar into a directory, never leaving it ---- */
 struct ch_unpack_opts
@@ -69,6 +119,23 @@ struct ch_unpack_stats
  * resolved inside ROOTFD (openat2 RESOLVE_IN_ROOT). */
 int ch_unpack_fd (int fd, int rootfd, const struct ch_unpack_opts *opts, struct ch_unpack_stats *stats,
                   ch_error_t *err);
+
+/* ---- fetch.c: chuted-image mount, for what ch_image_mount found absent ---- */
+struct ch_fetch_opts
+{
+  const char *platform;         /* NULL: this host's */
+  const char *tag;              /* the name an imported archive gets (NULL: its own) */
+  struct ch_unpack_opts unpack; /* bounds of the layers' unpacking */
+  struct ch_mount_opts mount;
+  /* Pull REF into the store (NULL: nothing is pulled). */
+  int (*pull) (const char *ref, void *data, ch_error_t *err);
+  void *pull_data;
+};
+/* REF imported (an archive), found in the store, or pulled when it names a
+ * registry of its own (docker.io is never contacted); then its layers
+ * unpacked and mounted for CHUTE as ch_image_mount does (OUT->status OK). */
+int ch_image_fetch_mount (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *ref,
+                          const struct ch_fetch_opts *fo, struct ch_image_result *out, ch_error_t *err);
 
 /* ---- import.c: oci-archive:, docker-archive:, oci: ---- */
 bool ch_import_is_transport (const char *ref);

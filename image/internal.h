@@ -1,8 +1,7 @@
 /* image/ inside: media types, hashing, the store's layout and its only
  * writer, references, manifests, the unpacker's store side, snapshots.
- * Included by every file of image/, the chuted-image front end (mgmt/main_image.c) where
- * it lists and inspects the store, and the unit tests and fuzzers of these
- * parts. Everything else goes through image/image.h. */
+ * Included by the files of image/ and by the unit tests and fuzzers of
+ * these parts; every program goes through image/image.h. */
 #ifndef CH_IMAGE_INTERNAL_H
 #define CH_IMAGE_INTERNAL_H
 
@@ -39,6 +38,7 @@ void ch_hash_free (struct ch_hash *h);
 
 /* ---- store.c: the OCI layout; links no libcrypto or libarchive, so that
  * `chuted run` mounts a present image in-process ---- */
+struct ch_image;
 struct ch_store
 {
   char *dir;     /* <root>/images */
@@ -149,6 +149,8 @@ struct ch_image
   json_t *config; /* the whole config document */
   json_t *run;    /* what a chute takes from it: {Cmd, Entrypoint, Env, WorkingDir, User} */
 };
+int ch_image_load (struct ch_store *s, const char *manifest_digest, struct ch_image **out, ch_error_t *err);
+void ch_image_free (struct ch_image *img);
 /* If DIGEST in the store is an index, select PLATFORM and return the manifest it names. */
 int ch_store_manifest_for_platform (struct ch_store *s, const char *digest, const char *platform, char **out,
                                     ch_error_t *err);
@@ -176,5 +178,16 @@ int ch_snapshot_mount (struct ch_store *s, const char *root, const char *run_roo
 /* Copy fallback: apply each layer dir (bottom first) onto DSTFD, honouring whiteouts. */
 int ch_snapshot_copy_layer (int srcfd, int dstfd, ch_error_t *err);
 bool ch_chute_name_valid (const char *name);
+
+/* ---- lookup.c ---- */
+/* REF (name, image id, or a name as written) -> the store's *NAME for it and
+ * the manifest for PLATFORM (NULL: this host's). ENOENT when not present. */
+int ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, char **name, char **manifest_digest,
+                     ch_error_t *err);
+/* Mount IMG (stored as NAME) for CHUTE into OUT (status OK). ENOENT when a
+ * layer is not unpacked yet. */
+int ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
+                          struct ch_image *img, const struct ch_mount_opts *mo, struct ch_image_result *out,
+                          ch_error_t *err);
 
 #endif

@@ -3,7 +3,6 @@
  * unpacks or hashes, so it links neither libcurl, libarchive nor libcrypto);
  * `chuted-image mount` does the same after fetching and unpacking. */
 #include "internal.h"
-#include "common/json.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -48,13 +47,49 @@ ch_image_lookup (struct ch_store *s, const char *ref, const char *platform, char
 
 int
 ch_image_mount_chute (struct ch_store *s, const char *root, const char *run_root, const char *chute, const char *name,
-                      struct ch_image *img, const struct ch_mount_opts *mo, json_t **out, ch_error_t *err)
+                      struct ch_image *img, const struct ch_mount_opts *mo, struct ch_image_result *out,
+                      ch_error_t *err)
 {
   cleanup_free char *rootfs = NULL;
 
   if (ch_snapshot_mount (s, root, run_root, chute, img, mo, &rootfs, err) < 0)
     return -1;
-  *out = json_pack ("{s:s, s:O, s:s, s:s}", "rootfs", rootfs, "config", img->run, "image", img->manifest->config_digest,
-                    "ref", name);
+  ch_image_result_clear (out);
+  out->status = CH_IMAGE_OK;
+  out->rootfs = steal_pointer (&rootfs);
+  out->config = json_incref (img->run);
+  out->image_id = xstrdup (img->manifest->config_digest);
+  out->manifest = xstrdup (img->manifest_digest);
+  out->ref = xstrdup (name);
   return 0;
+}
+
+int
+ch_image_mount (const char *root, const char *run_root, const char *chute, const char *ref,
+                const struct ch_mount_opts *mo, struct ch_image_result *out, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  struct ch_image *img = NULL;
+  cleanup_free char *name = NULL, *md = NULL;
+  int r;
+
+  memset (out, 0, sizeof (*out));
+  if (ch_store_open (root, false, &s, err) < 0)
+    return -1;
+  r = ch_image_lookup (s, ref, NULL, &name, &md, err);
+  if (r == 0)
+    r = ch_image_load (s, md, &img, err);
+  if (r == 0)
+    r = ch_image_mount_chute (s, root, run_root, chute, name, img, mo, out, err);
+  ch_image_free (img);
+  ch_store_free (s);
+  /* not stored, or stored with a layer still packed: the store's ENOENT ends here */
+  if (r < 0 && (*err)->status == ENOENT)
+    {
+      out->status = CH_IMAGE_ABSENT;
+      out->message = xstrdup ((*err)->msg);
+      ch_error_release (err);
+      return 0;
+    }
+  return r;
 }

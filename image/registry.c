@@ -537,6 +537,18 @@ fetch_blobs (struct reg *g, struct ch_store *s, const struct ch_layer *want, siz
 static const char accept_hdr[] = "Accept: " CH_MT_OCI_MANIFEST ", " CH_MT_DOCKER_MANIFEST ", " CH_MT_OCI_INDEX
                                  ", " CH_MT_DOCKER_LIST;
 
+/* What a registry said of a refused request, from its distribution-spec
+ * error body ({"errors":[{"code":..,"message":"manifest unknown"}]}), else
+ * just its HTTP status. */
+static char *
+registry_says (const struct resp *r)
+{
+  cleanup_json json_t *j = r->body.len ? json_loadb (r->body.data, r->body.len, 0, NULL) : NULL;
+  const char *m = json_string_value (json_object_get (json_array_get (json_object_get (j, "errors"), 0), "message"));
+
+  return m && *m ? xasprintf ("%s (registry answered %ld)", m, r->status) : xasprintf ("registry answered %ld", r->status);
+}
+
 /* Fetch a manifest (or index) by tag or digest, checked against its digest. */
 static int
 get_manifest (struct reg *g, const char *what, const char *expect, char **buf, size_t *len, char **digest,
@@ -549,16 +561,17 @@ get_manifest (struct reg *g, const char *what, const char *expect, char **buf, s
     return -1;
   if (r.status != 200)
     {
+      cleanup_free char *says = registry_says (&r);
       long st = r.status;
       resp_free (&r);
-      return ch_image_error (err, st == 404 ? ENOENT : EIO, "manifest %s:%s: registry answered %ld", g->repo, what, st);
+      return ch_image_error (err, st == 404 ? ENOENT : EIO, "manifest %s:%s: %s", g->repo, what, says);
     }
   got = ch_digest_buf (r.body.data ? r.body.data : "", r.body.len);
   if ((expect && strcmp (got, expect) != 0) || (r.digest && ch_digest_valid (r.digest) && strcmp (got, r.digest) != 0))
     {
       cleanup_free char *want = xstrdup (expect ? expect : r.digest);
       resp_free (&r);
-      return ch_error (err, 0, "manifest %s: digest mismatch (content is %s)", want, got);
+      return ch_image_error (err, EBADMSG, "manifest %s: digest mismatch (content is %s)", want, got);
     }
   *len = r.body.len;
   ch_buf_append (&r.body, "", 1);

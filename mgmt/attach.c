@@ -1,5 +1,6 @@
 #include "mgmt/attach.h"
 #include "common/file.h"
+#include "common/sock.h"
 #include "common/util.h"
 #include "mgmt/chute.h"
 #include "runtime/attach.h"
@@ -23,22 +24,9 @@ ch_attach_connect (const struct ch_ctx *ctx, const char *name, int *fd, ch_error
 {
   cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
   cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_ATTACH);
-  struct sockaddr_un sun = { .sun_family = AF_UNIX };
-  int s;
 
-  if (strlen (path) >= sizeof (sun.sun_path))
-    return ch_error (err, ENAMETOOLONG, "attach socket `%s`", path);
-  strcpy (sun.sun_path, path);
-  s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return ch_error (err, errno, "socket");
-  if (connect (s, (struct sockaddr *) &sun, sizeof (sun)) < 0)
-    {
-      int e = errno;
-      close (s);
-      return ch_error (err, e, "attach to chute `%s`", name);
-    }
-  *fd = s;
+  if (ch_unix_connect (path, SOCK_STREAM, fd, err) < 0)
+    return ch_error_prefix (err, "attach to chute `%s`", name);
   return 0;
 }
 

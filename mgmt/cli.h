@@ -26,9 +26,9 @@ struct ch_cmd
   const char *usage; /* one line */
 };
 
-/* Global options (--root, --run-root, --cgroup-parent, their env twins,
- * --help, --version) into CTX; returns the index of the command word, or
- * -1 with *EXIT_CODE set when main should just exit. */
+/* Global options (common/globals.h: --root, --run-root, --cgroup-parent,
+ * their env twins, --help, --version) into CTX; returns the index of the
+ * command word, or -1 with *EXIT_CODE set when main should just exit. */
 int ch_cli_globals (int argc, char **argv, struct ch_ctx *ctx, void (*usage) (FILE *), int *exit_code);
 
 /* Each command lives in mgmt/cmd_<name>.c; the table is in mgmt/main_chuted.c. */

@@ -4,6 +4,7 @@
 #include "runtime/runtime.h"
 
 #include "common/file.h"
+#include "common/sock.h"
 #include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
@@ -73,21 +74,8 @@ parse_fd (const char *s, int *fd, ch_error_t *err)
 static int
 connect_console (const char *path, int *fd, ch_error_t *err)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int s;
-
-  if (strlen (path) >= sizeof (sa.sun_path))
-    return ch_error (err, ENAMETOOLONG, "console socket `%s`", path);
-  strcpy (sa.sun_path, path);
-  s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return ch_error (err, errno, "socket");
-  if (connect (s, (struct sockaddr *) &sa, sizeof (sa)) < 0)
-    {
-      close (s);
-      return ch_error (err, errno, "connect to console socket `%s`", path);
-    }
-  *fd = s;
+  if (ch_unix_connect (path, SOCK_STREAM, fd, err) < 0)
+    return ch_error_prefix (err, "console socket");
   return 0;
 }
 

@@ -270,18 +270,6 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
 }
 
 static char *
-now_rfc3339 (void)
-{
-  time_t t = time (NULL);
-  struct tm tm;
-  char buf[40];
-
-  gmtime_r (&t, &tm);
-  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return xstrdup (buf);
-}
-
-static char *
 random_name (void)
 {
   unsigned char r[4] = { 0 };
@@ -308,7 +296,7 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
     if (access (f, F_OK) == 0)
       return ch_error (err, 0, "a chute named `%s` already exists", c->name);
   }
-  c->created = now_rfc3339 ();
+  c->created = ch_rfc3339 (time (NULL), -1);
   if (ch_chute_save (ctx, c, err) < 0)
     {
       cleanup_error ch_error_t e2 = NULL;

@@ -21,124 +21,43 @@
 #include <time.h>
 #include <unistd.h>
 
-int
-ch_run_capture (char *const argv[], char **out, ch_error_t *err)
-{
-  cleanup_close int out_r = -1, err_r = -1;
-  cleanup_free char *errtext = NULL;
-  int po[2], pe[2], st;
-  pid_t pid;
-
-  if (pipe2 (po, O_CLOEXEC) < 0)
-    return ch_error (err, errno, "pipe");
-  if (pipe2 (pe, O_CLOEXEC) < 0)
-    {
-      close (po[0]), close (po[1]);
-      return ch_error (err, errno, "pipe");
-    }
-  out_r = po[0], err_r = pe[0];
-  pid = fork ();
-  if (pid < 0)
-    {
-      close (po[1]), close (pe[1]);
-      return ch_error (err, errno, "fork");
-    }
-  if (pid == 0)
-    {
-      dup2 (po[1], 1);
-      dup2 (pe[1], 2);
-      execv (argv[0], argv);
-      dprintf (2, "exec `%s`: %s\n", argv[0], strerror (errno));
-      _exit (127);
-    }
-  close (po[1]), close (pe[1]);
-  if (ch_read_fd (out_r, out, NULL, err) < 0)
-    return -1;
-  if (ch_read_fd (err_r, &errtext, NULL, err) < 0)
-    return -1;
-  while (waitpid (pid, &st, 0) < 0)
-    if (errno != EINTR)
-      return ch_error (err, errno, "waitpid");
-  if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
-    {
-      char *last = errtext, *p;
-      size_t n = strlen (errtext);
-      while (n > 0 && errtext[n - 1] == '\n')
-        errtext[--n] = '\0';
-      if ((p = strrchr (errtext, '\n')))
-        last = p + 1;
-      if (ch_has_prefix (last, "chuted-image: "))
-        last += 14;
-      free (*out);
-      *out = NULL;
-      return ch_error (err, 0, "%s", *last ? last : "failed");
-    }
-  return 0;
-}
-
-/* An image already in the store and unpacked is mounted in-process; anything
- * else (an archive to import, a registry to pull from, layers to unpack) is
- * chuted-image's job: that program links libarchive, libcrypto and, through
- * chuted-image-pull, libcurl, which `chuted` itself does not load. */
-static int
-mount_present (struct ch_ctx *ctx, const struct ch_chute *c, json_t **res, ch_error_t *err)
-{
-  struct ch_store *s = NULL;
-  struct ch_image *img = NULL;
-  cleanup_free char *name = NULL, *md = NULL;
-  struct ch_mount_opts mo = { .disk_limit = c->disk,
-                              .force_copy = getenv ("CHUTED_IMAGE_NO_OVERLAY") != NULL,
-                              .volatile_upper = c->autoremove };
-  int r;
-
-  if (ch_store_open (ctx->root, false, &s, err) < 0)
-    return -1;
-  r = ch_image_lookup (s, c->image, NULL, &name, &md, err);
-  if (r == 0)
-    r = ch_image_load (s, md, &img, err);
-  if (r == 0)
-    r = ch_image_mount_chute (s, ctx->root, ctx->run_root, c->name, name, img, &mo, res, err);
-  ch_image_free (img);
-  ch_store_free (s);
-  return r;
-}
-
-static int
-mount_fetch (struct ch_ctx *ctx, const struct ch_chute *c, json_t **res, ch_error_t *err)
-{
-  cleanup_free char *tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
-  cleanup_free char *disk = xasprintf ("%llu", (unsigned long long) c->disk);
-  cleanup_free char *out = NULL;
-  char *argv[] = { tool, "--root", (char *) ctx->root, "--run-root", (char *) ctx->run_root, "mount", c->image,
-                   "--chute", c->name, "--disk-limit", disk, c->autoremove ? "--volatile" : NULL, NULL };
-
-  /* chuted-image's line already names the image */
-  if (ch_run_capture (argv, &out, err) < 0)
-    return -1;
-  return ch_json_load_buf ("chuted-image mount", out, strlen (out), res, err);
-}
-
-/* The chute's rootfs and its image's config. */
+/* A present image is mounted in-process; anything else (an archive to
+ * import, a registry to pull from, layers to unpack) is `chuted-image
+ * mount`'s job: that program links libarchive, libcrypto and, through
+ * chuted-image-pull, libcurl, which `chuted` itself does not load. Either
+ * answers with the same record; an error in it is the cause as found. */
 static int
 mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t **config, ch_error_t *err)
 {
-  cleanup_json json_t *j = NULL;
-  const char *r;
+  struct ch_image_result res;
+  struct ch_mount_opts mo = { .disk_limit = c->disk,
+                              .force_copy = getenv ("CHUTED_IMAGE_NO_OVERLAY") != NULL,
+                              .volatile_upper = c->autoremove };
+  int r = 0;
 
-  if (mount_present (ctx, c, &j, err) < 0)
+  if (ch_image_mount (ctx->root, ctx->run_root, c->name, c->image, &mo, &res, err) < 0)
+    return ch_error_prefix (err, "mount %s", c->image);
+  if (res.status == CH_IMAGE_ABSENT)
     {
-      if ((*err)->status != ENOENT)
-        return ch_error_prefix (err, "mount %s", c->image);
-      ch_error_release (err);
-      if (mount_fetch (ctx, c, &j, err) < 0)
-        return -1;
+      cleanup_free char *tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
+      cleanup_free char *disk = xasprintf ("%llu", (unsigned long long) c->disk);
+      char *argv[] = { tool, "--root", (char *) ctx->root, "--run-root", (char *) ctx->run_root, "mount",
+                       "--result-fd", "3", c->image, "--chute", c->name, "--disk-limit", disk,
+                       c->autoremove ? "--volatile" : NULL, NULL };
+      ch_image_result_clear (&res);
+      r = ch_image_run_child (argv, "chuted-image mount", &res, err);
     }
-  r = json_string_value (json_object_get (j, "rootfs"));
-  if (r == NULL)
-    return ch_error (err, 0, "image `%s`: chuted-image mount gave no rootfs", c->image);
-  *rootfs = xstrdup (r);
-  *config = json_incref (json_object_get (j, "config"));
-  return 0;
+  if (r == 0 && res.status != CH_IMAGE_OK)
+    r = ch_image_result_error (&res, err);
+  else if (r == 0 && res.rootfs == NULL)
+    r = ch_error (err, 0, "image `%s`: chuted-image mount gave no rootfs", c->image);
+  if (r == 0)
+    {
+      *rootfs = steal_pointer (&res.rootfs);
+      *config = steal_pointer (&res.config);
+    }
+  ch_image_result_clear (&res);
+  return r;
 }
 
 static int

@@ -34,7 +34,4 @@ bool ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monito
 int ch_chute_stop (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err);
 int ch_chute_remove (struct ch_ctx *ctx, const char *name, bool force, ch_error_t *err);
 
-/* Run ARGV, capture its stdout; its stderr's last line becomes the error. */
-int ch_run_capture (char *const argv[], char **out, ch_error_t *err);
-
 #endif

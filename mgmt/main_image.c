@@ -4,10 +4,11 @@
  * libcrypto never load on the runtime path. */
 #include "common/error.h"
 #include "common/file.h"
+#include "common/globals.h"
 #include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
-#include "image/internal.h"
+#include "image/image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,13 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+struct opts;
 struct ctx
 {
   const char *root, *run_root;
-  char **argv; /* the command and its arguments, as given */
+  char **argv;       /* the command and its arguments, as given */
+  struct opts *opts; /* the command's options */
 };
 
 static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] COMMAND ...\n"
@@ -34,16 +36,22 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  login [--insecure-registry] -u USER (-p PASS | --password-stdin) REGISTRY\n"
                             "  logout REGISTRY\n"
                             "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged] [--volatile]\n"
+                            "        [--result-fd FD]\n"
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
                             "          [--workdir DIR] [--user USER] [--tag NAME] [--arch ARCH] [--mtime SECS] -o OUT\n";
 
+static void
+print_usage (FILE *f)
+{
+  fputs (usage, f);
+}
+
 enum
 {
   O_INSECURE = 256,
   O_PLATFORM,
-  O_CA,
   O_TAG,
   O_JSON,
   O_CHUTE,
@@ -52,7 +60,6 @@ enum
   O_VOLATILE,
   O_SUID,
   O_PRIV,
-  O_STDIN,
   O_LAYERTAR,
   O_CMD,
   O_EP,
@@ -61,12 +68,12 @@ enum
   O_USER,
   O_ARCH,
   O_MTIME,
+  O_RESULT_FD,
 };
 
 static const struct option long_opts[] = {
   { "insecure-registry", no_argument, NULL, O_INSECURE },
   { "platform", required_argument, NULL, O_PLATFORM },
-  { "ca-file", required_argument, NULL, O_CA },
   { "tag", required_argument, NULL, O_TAG },
   { "json", no_argument, NULL, O_JSON },
   { "quiet", no_argument, NULL, 'q' },
@@ -76,9 +83,6 @@ static const struct option long_opts[] = {
   { "volatile", no_argument, NULL, O_VOLATILE },
   { "allow-suid", no_argument, NULL, O_SUID },
   { "privileged", no_argument, NULL, O_PRIV },
-  { "username", required_argument, NULL, 'u' },
-  { "password", required_argument, NULL, 'p' },
-  { "password-stdin", no_argument, NULL, O_STDIN },
   { "layer-tar", required_argument, NULL, O_LAYERTAR },
   { "cmd", required_argument, NULL, O_CMD },
   { "entrypoint", required_argument, NULL, O_EP },
@@ -88,15 +92,17 @@ static const struct option long_opts[] = {
   { "arch", required_argument, NULL, O_ARCH },
   { "mtime", required_argument, NULL, O_MTIME },
   { "output", required_argument, NULL, 'o' },
+  { "result-fd", required_argument, NULL, O_RESULT_FD },
   { NULL, 0, NULL, 0 },
 };
 
 struct opts
 {
-  bool insecure, json, quiet, copy, suid, priv, pw_stdin, volatile_upper;
-  const char *platform, *ca, *tag, *chute, *user, *pass, *output, *arch;
+  bool insecure, json, quiet, copy, suid, priv, volatile_upper;
+  const char *platform, *tag, *chute, *output, *arch;
   uint64_t disk_limit;
   int64_t mtime;
+  int result_fd; /* mount: send the image record here, result or error (-1: JSON on stdout, errors on stderr) */
   char **layer_tars;
   json_t *config;
 };
@@ -144,12 +150,11 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
 
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "qu:p:o:", long_opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "qo:", long_opts, NULL)) != -1)
     switch (c)
       {
       case O_INSECURE: o->insecure = true; break;
       case O_PLATFORM: o->platform = optarg; break;
-      case O_CA: o->ca = optarg; break;
       case O_TAG: o->tag = optarg; break;
       case O_JSON: o->json = true; break;
       case 'q': o->quiet = true; break;
@@ -162,12 +167,17 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
       case O_VOLATILE: o->volatile_upper = true; break;
       case O_SUID: o->suid = true; break;
       case O_PRIV: o->priv = true; break;
-      case 'u': o->user = optarg; break;
-      case 'p': o->pass = optarg; break;
-      case O_STDIN: o->pw_stdin = true; break;
       case 'o': o->output = optarg; break;
       case O_ARCH: o->arch = optarg; break;
       case O_LAYERTAR: ch_strv_append (&o->layer_tars, optarg); break;
+      case O_RESULT_FD:
+        {
+          int64_t v;
+          if (ch_parse_int (optarg, 0, INT32_MAX, &v, err) < 0)
+            return ch_error_prefix (err, "--result-fd");
+          o->result_fd = v;
+          break;
+        }
       case O_MTIME:
         {
           int64_t v;
@@ -207,54 +217,35 @@ open_store (struct ctx *c, bool exclusive, struct ch_store **s, ch_error_t *err)
 }
 
 /* pull and login live in chuted-image-pull (the only program linking
- * libcurl): run it with our own arguments. */
-static int
-run_pull_tool (struct ctx *c, char **args, bool wait_for_it, ch_error_t *err)
+ * libcurl): with our own arguments it replaces us; with ARGS of our own it
+ * runs as a child that sends its record on fd 3. */
+static char **
+pull_tool_argv (struct ctx *c, char **args, ch_error_t *err)
 {
   cleanup_free char *dir = NULL, *tool = NULL;
-  cleanup_strv char **argv = NULL;
-  size_t i;
+  char **argv = NULL;
 
   if (ch_self_dir (&dir, err) < 0)
-    return -1;
+    return NULL;
   tool = xasprintf ("%s/chuted-image-pull", dir);
   ch_strv_append (&argv, tool);
   ch_strv_append (&argv, "--root");
   ch_strv_append (&argv, c->root);
-  for (i = 0; args[i]; i++)
+  for (size_t i = 0; args[i]; i++)
     ch_strv_append (&argv, args[i]);
-  if (!wait_for_it)
-    {
-      fflush (stdout);
-      execv (tool, argv);
-      return ch_error (err, errno, "exec `%s`", tool);
-    }
-  {
-    pid_t pid = fork ();
-    int st;
-    if (pid < 0)
-      return ch_error (err, errno, "fork");
-    if (pid == 0)
-      {
-        int nul = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (nul >= 0)
-          dup2 (nul, 1); /* our stdout is the mount JSON */
-        execv (tool, argv);
-        _exit (127);
-      }
-    while (waitpid (pid, &st, 0) < 0)
-      if (errno != EINTR)
-        return ch_error (err, errno, "waitpid");
-    if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
-      return ch_image_error (err, EIO, "`%s` failed", tool);
-  }
-  return 0;
+  return argv;
 }
 
 static int
-cmd_pull (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+exec_pull_tool (struct ctx *c, ch_error_t *err)
 {
-  return run_pull_tool (c, c->argv, false, err);
+  cleanup_strv char **argv = pull_tool_argv (c, c->argv, err);
+
+  if (argv == NULL)
+    return -1;
+  fflush (stdout);
+  execv (argv[0], argv);
+  return ch_error (err, errno, "exec `%s`", argv[0]);
 }
 
 static int
@@ -285,44 +276,6 @@ cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
   return 0;
 }
 
-static json_t *
-image_list (struct ch_store *s, ch_error_t *err)
-{
-  cleanup_json json_t *idx = NULL;
-  json_t *out = json_array (), *m;
-  size_t i;
-
-  if (ch_store_index_load (s, &idx, err) < 0)
-    {
-      json_decref (out);
-      return NULL;
-    }
-  json_array_foreach (json_object_get (idx, "manifests"), i, m)
-  {
-    const char *d = json_string_value (json_object_get (m, "digest"));
-    const char *r = json_string_value (json_object_get (json_object_get (m, "annotations"), CH_ANN_REF));
-    struct ch_image *img = NULL;
-    cleanup_error ch_error_t e = NULL;
-    cleanup_free char *md = NULL;
-    json_int_t size = 0;
-    size_t k;
-
-    if (d == NULL || ch_store_manifest_for_platform (s, d, NULL, &md, &e) < 0 || ch_image_load (s, md, &img, &e) < 0)
-      {
-        json_array_append_new (out, json_pack ("{s:s?, s:s?, s:s}", "ref", r, "digest", d, "error",
-                                               e ? e->msg : "unreadable"));
-        continue;
-      }
-    for (k = 0; k < img->manifest->n_layers; k++)
-      size += img->manifest->layers[k].size;
-    json_array_append_new (out, json_pack ("{s:s?, s:s, s:s, s:I, s:O?}", "ref", r, "digest", d, "id",
-                                           img->manifest->config_digest, "size", size, "created",
-                                           json_object_get (img->config, "created")));
-    ch_image_free (img);
-  }
-  return out;
-}
-
 static int
 cmd_images (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
@@ -330,14 +283,15 @@ cmd_images (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
   cleanup_json json_t *l = NULL;
   json_t *e;
   size_t i;
+  int r;
 
   if (argc != 0)
     return ch_error (err, 0, "images: unexpected argument `%s`", argv[0]);
   if (open_store (c, false, &s, err) < 0)
     return -1;
-  l = image_list (s, err);
+  r = ch_image_list (s, &l, err);
   ch_store_free (s);
-  if (l == NULL)
+  if (r < 0)
     return -1;
   if (o->json)
     {
@@ -384,31 +338,11 @@ cmd_rmi (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
     return -1;
   for (i = 0; i < argc && r == 0; i++)
     {
-      cleanup_free char *d = NULL;
-      struct ch_ref pr;
-      const char *name = argv[i];
-      if (ch_ref_parse (argv[i], &pr, err) == 0)
-        {
-          if (ch_store_untag (s, pr.name, &d, err) == 0)
-            {
-              printf ("Untagged: %s\n", pr.name);
-              ch_ref_free (&pr);
-              continue;
-            }
-          ch_ref_free (&pr);
-          ch_error_release (err);
-        }
-      else
-        ch_error_release (err);
-      /* by id or digest */
-      {
-        cleanup_free char *md = NULL;
-        r = ch_store_resolve (s, name, &md, err);
-        if (r == 0)
-          r = ch_store_untag (s, md, &d, err);
-        if (r == 0)
-          printf ("Deleted: %s\n", md);
-      }
+      cleanup_free char *what = NULL;
+      bool untagged;
+      r = ch_image_remove (s, argv[i], &what, &untagged, err);
+      if (r == 0)
+        printf ("%s: %s\n", untagged ? "Untagged" : "Deleted", what);
     }
   if (r == 0)
     r = cmd_prune_after (s, c, true, err);
@@ -434,41 +368,19 @@ cmd_image (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
     return cmd_images (c, o, argc - 1, argv + 1, err);
   if (argc == 2 && strcmp (argv[0], "inspect") == 0)
     {
-      cleanup_free char *md = NULL, *d = NULL, *t = NULL;
-      struct ch_image *img = NULL;
-      struct ch_ref pr;
+      cleanup_json json_t *config = NULL;
+      cleanup_free char *t = NULL;
       if (open_store (c, false, &s, err) < 0)
         return -1;
-      if (ch_ref_parse (argv[1], &pr, err) == 0)
-        {
-          r = ch_store_resolve (s, pr.name, &d, err);
-          ch_ref_free (&pr);
-          if (r < 0)
-            ch_error_release (err);
-        }
-      else
-        ch_error_release (err);
-      r = d ? 0 : ch_store_resolve (s, argv[1], &d, err);
-      if (r == 0)
-        r = ch_store_manifest_for_platform (s, d, o->platform, &md, err);
-      if (r == 0)
-        r = ch_image_load (s, md, &img, err);
+      r = ch_image_inspect (s, argv[1], o->platform, &config, err);
       ch_store_free (s);
       if (r < 0)
         return -1;
-      json_object_set_new (img->config, "_manifest", json_string (md));
-      t = json_dumps (img->config, JSON_INDENT (2));
+      t = json_dumps (config, JSON_INDENT (2));
       printf ("%s\n", t);
-      ch_image_free (img);
       return 0;
     }
   return ch_error (err, 0, "image: want `prune`, `ls` or `inspect REF`");
-}
-
-static int
-cmd_login (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
-{
-  return run_pull_tool (c, c->argv, false, err);
 }
 
 static int
@@ -482,80 +394,77 @@ cmd_logout (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
   return 0;
 }
 
-/* REF -> a manifest digest in the store, importing or pulling first if needed. */
+/* ch_image_fetch_mount's pull: chuted-image-pull, whose outcome comes back
+ * as an image record with its class (unreachable, unauthorized, not found).
+ * It takes the store lock itself (shared, as ours). */
 static int
-resolve_or_fetch (struct ctx *c, struct opts *o, struct ch_store *s, const char *ref, char **md, char **name,
-                  ch_error_t *err)
+pull_for_mount (const char *ref, void *data, ch_error_t *err)
 {
-  cleanup_strv char **pa = NULL;
-  cleanup_error ch_error_t perr = NULL;
-  struct ch_ref pr;
-  bool pullable;
+  struct ctx *c = data;
+  cleanup_strv char **pa = NULL, **argv = NULL;
+  struct ch_image_result res;
+  int r;
 
-  if (ch_import_is_transport (ref))
-    {
-      struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
-      return ch_import (s, ref, o->tag, o->platform, &uo, name, md, err);
-    }
-  if (ch_image_lookup (s, ref, o->platform, name, md, err) == 0)
-    return 0;
-  if ((*err)->status != ENOENT)
-    return -1;
-  /* absent, and naming a registry of its own (docker.io is never contacted) */
-  if (ch_ref_parse (ref, &pr, &perr) < 0)
-    return -1;
-  pullable = strcmp (pr.registry, "docker.io") != 0 && ch_has_prefix (ref, pr.registry);
-  ch_ref_free (&pr);
-  if (!pullable)
-    return -1;
-  ch_error_release (err);
   ch_strv_append (&pa, "pull");
   ch_strv_append (&pa, "-q");
-  if (o->insecure)
+  if (c->opts->insecure)
     ch_strv_append (&pa, "--insecure-registry");
-  if (o->platform)
+  if (c->opts->platform)
     {
       ch_strv_append (&pa, "--platform");
-      ch_strv_append (&pa, o->platform);
+      ch_strv_append (&pa, c->opts->platform);
     }
+  ch_strv_append (&pa, "--result-fd");
+  ch_strv_append (&pa, "3");
   ch_strv_append (&pa, ref);
-  /* the pull tool takes the store lock itself (shared, as ours) */
-  if (run_pull_tool (c, pa, true, err) < 0)
+  argv = pull_tool_argv (c, pa, err);
+  if (argv == NULL || ch_image_run_child (argv, "chuted-image-pull", &res, err) < 0)
     return -1;
-  return ch_image_lookup (s, ref, o->platform, name, md, err);
+  r = res.status == CH_IMAGE_OK ? 0 : ch_image_result_error (&res, err);
+  ch_image_result_clear (&res);
+  return r;
 }
 
 static int
 cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
   struct ch_store *s = NULL;
-  struct ch_image *img = NULL;
-  cleanup_free char *md = NULL, *name = NULL, *out = NULL;
-  cleanup_json json_t *res = NULL;
-  struct ch_mount_opts mo = { .disk_limit = o->disk_limit, .force_copy = o->copy, .allow_suid = o->suid,
-                              .volatile_upper = o->volatile_upper };
-  struct ch_unpack_opts uo = { .limit = o->disk_limit, .keep_devices = o->priv };
+  cleanup_free char *out = NULL;
+  struct ch_image_result res = { 0 };
+  struct ch_fetch_opts fo = {
+    .platform = o->platform,
+    .tag = o->tag,
+    .unpack = { .limit = o->disk_limit, .keep_devices = o->priv },
+    .mount = { .disk_limit = o->disk_limit, .force_copy = o->copy || getenv ("CHUTED_IMAGE_NO_OVERLAY"),
+               .allow_suid = o->suid, .volatile_upper = o->volatile_upper },
+    .pull = pull_for_mount,
+    .pull_data = c,
+  };
   int r = -1;
 
   if (argc != 1 || o->chute == NULL)
-    return ch_error (err, 0, "mount: want REF --chute NAME");
-  if (getenv ("CHUTED_IMAGE_NO_OVERLAY"))
-    mo.force_copy = true;
-  if (open_store (c, false, &s, err) < 0)
-    return -1;
-  if (resolve_or_fetch (c, o, s, argv[0], &md, &name, err) < 0 || ch_image_load (s, md, &img, err) < 0
-      || ch_store_unpack_image (s, img, &uo, err) < 0
-      || ch_image_mount_chute (s, c->root, c->run_root, o->chute, name, img, &mo, &res, err) < 0)
-    goto out;
-  out = json_dumps (res, JSON_COMPACT);
-  printf ("%s\n", out);
-  r = 0;
-out:
-  ch_image_free (img);
-  ch_store_free (s);
+    r = ch_error (err, 0, "mount: want REF --chute NAME");
+  else
+    {
+      if (open_store (c, false, &s, err) == 0)
+        r = ch_image_fetch_mount (s, c->root, c->run_root, o->chute, argv[0], &fo, &res, err);
+      ch_store_free (s);
+      if (r < 0)
+        ch_error_prefix (err, "mount %s", argv[0]);
+    }
+  if (o->result_fd < 0)
+    {
+      if (r == 0)
+        printf ("%s\n", out = ch_image_result_encode (&res));
+      ch_image_result_clear (&res);
+      return r;
+    }
+  /* the caller reads the outcome, either way, from the record */
   if (r < 0)
-    return ch_error_prefix (err, "mount %s", argv[0]);
-  return 0;
+    ch_image_result_fail (&res, err);
+  r = ch_image_result_send (o->result_fd, &res, err) < 0 ? -1 : res.status == CH_IMAGE_OK ? 0 : 1;
+  ch_image_result_clear (&res);
+  return r;
 }
 
 static int
@@ -622,12 +531,12 @@ cmd_unpack (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
 struct command
 {
   const char *name;
-  int (*fn) (struct ctx *, struct opts *, int, char **, ch_error_t *);
+  int (*fn) (struct ctx *, struct opts *, int, char **, ch_error_t *); /* NULL: run by chuted-image-pull */
 };
 
 static const struct command commands[] = {
-  { "pull", cmd_pull },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
-  { "image", cmd_image },   { "login", cmd_login },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
+  { "pull", NULL },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
+  { "image", cmd_image },   { "login", NULL },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
   { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { NULL, NULL },
 };
 
@@ -635,46 +544,18 @@ int
 main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
-  struct ctx c = { getenv ("CHUTED_ROOT"), getenv ("CHUTED_RUN_ROOT"), NULL };
+  struct ctx c = { 0 };
+  struct ch_globals g;
   struct opts o = { 0 };
   const struct command *cmd;
   const char *prog = strrchr (argv[0], '/') ? strrchr (argv[0], '/') + 1 : argv[0];
-  int i = 1, r = -1;
+  int i, r = -1, code;
 
-  while (i < argc && argv[i][0] == '-')
-    {
-      if ((strcmp (argv[i], "--root") == 0 || strcmp (argv[i], "--run-root") == 0) && i + 1 < argc)
-        {
-          if (strcmp (argv[i], "--root") == 0)
-            c.root = argv[i + 1];
-          else
-            c.run_root = argv[i + 1];
-          i += 2;
-        }
-      else if (ch_has_prefix (argv[i], "--root="))
-        c.root = argv[i++] + 7;
-      else if (ch_has_prefix (argv[i], "--run-root="))
-        c.run_root = argv[i++] + 11;
-      else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
-        {
-          fputs (usage, stdout);
-          return 0;
-        }
-      else
-        {
-          fprintf (stderr, "%s: unknown option `%s`\n%s", prog, argv[i], usage);
-          return 2;
-        }
-    }
-  if (c.root == NULL || *c.root == '\0')
-    c.root = "/var/lib/chuted";
-  if (c.run_root == NULL || *c.run_root == '\0')
-    c.run_root = "/run/chuted";
-  if (i >= argc)
-    {
-      fputs (usage, stderr);
-      return 2;
-    }
+  i = ch_globals_main (argc, argv, prog, print_usage, &g, &code);
+  if (i < 0)
+    return code;
+  c.root = g.root;
+  c.run_root = g.run_root;
   for (cmd = commands; cmd->name; cmd++)
     if (strcmp (cmd->name, argv[i]) == 0)
       break;
@@ -684,8 +565,17 @@ main (int argc, char **argv)
       return 2;
     }
   c.argv = argv + i;
+  c.opts = &o;
+  /* pull and login are chuted-image-pull's, options and all */
+  if (cmd->fn == NULL)
+    {
+      exec_pull_tool (&c, &err);
+      ch_error_print (&err, prog);
+      return 1;
+    }
   o.config = json_object ();
   o.mtime = 0;
+  o.result_fd = -1;
   {
     const char *sde = getenv ("SOURCE_DATE_EPOCH");
     if (sde)

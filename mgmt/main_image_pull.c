@@ -2,9 +2,13 @@
  * and `login` exec it, so that everything else chuted-image does (mount and
  * unmount on every `chuted run`, load, images) starts without loading
  * libcurl's ~30 shared libraries (~6 ms per exec on this host).
- *   chuted-image-pull [--root R] pull [--insecure-registry] [--platform P] [--ca-file F] [-q] REF
+ *   chuted-image-pull [--root R] pull [--insecure-registry] [--platform P] [--ca-file F] [-q] [--result-fd FD] REF
+ * With --result-fd the outcome, digest or error, goes to FD as the image
+ * record (image/image.h), as chuted-image mount wants it.
  *   chuted-image-pull [--root R] login [--insecure-registry] [--ca-file F] -u USER (-p PASS | --password-stdin) REGISTRY */
 #include "common/error.h"
+#include "common/globals.h"
+#include "common/parse.h"
 #include "common/util.h"
 #include "image/image.h"
 
@@ -20,6 +24,7 @@ enum
   O_PLATFORM,
   O_CA,
   O_STDIN,
+  O_RESULT_FD,
 };
 
 static const struct option long_opts[] = {
@@ -30,6 +35,7 @@ static const struct option long_opts[] = {
   { "username", required_argument, NULL, 'u' },
   { "password", required_argument, NULL, 'p' },
   { "password-stdin", no_argument, NULL, O_STDIN },
+  { "result-fd", required_argument, NULL, O_RESULT_FD },
   { NULL, 0, NULL, 0 },
 };
 
@@ -40,7 +46,7 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
   const char *user = NULL, *pass = NULL;
   bool quiet = false, pw_stdin = false;
   cleanup_free char *pw = NULL;
-  int c;
+  int c, result_fd = -1;
 
   opterr = 0;
   optind = 1;
@@ -54,6 +60,14 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
       case 'u': user = optarg; break;
       case 'p': pass = optarg; break;
       case O_STDIN: pw_stdin = true; break;
+      case O_RESULT_FD:
+        {
+          int64_t v;
+          if (ch_parse_int (optarg, 0, INT32_MAX, &v, err) < 0)
+            return ch_error_prefix (err, "--result-fd");
+          result_fd = v;
+          break;
+        }
       default: return ch_error (err, 0, "%s: unknown or incomplete option `%s`", argv[0], argv[optind - 1]);
       }
   po.progress = !quiet && isatty (2);
@@ -68,6 +82,15 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
         return -1;
       r = ch_pull (s, argv[optind], &po, &digest, err);
       ch_store_free (s);
+      if (result_fd >= 0)
+        {
+          struct ch_image_result res = { .status = CH_IMAGE_OK, .manifest = steal_pointer (&digest) };
+          if (r < 0)
+            ch_image_result_fail (&res, err);
+          r = ch_image_result_send (result_fd, &res, err) < 0 ? -1 : res.status == CH_IMAGE_OK ? 0 : 1;
+          ch_image_result_clear (&res);
+          return r;
+        }
       if (r == 0 && !quiet)
         printf ("%s\n", digest);
       return r;
@@ -99,39 +122,28 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
   return ch_error (err, 0, "unknown command `%s` (pull, login)", argv[0]);
 }
 
+static void
+usage (FILE *f)
+{
+  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login ...\n");
+}
+
 int
 main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
-  const char *root = getenv ("CHUTED_ROOT");
   const char *prog = getenv ("CHUTED_PROG") ? getenv ("CHUTED_PROG") : "chuted-image";
-  int i = 1;
+  struct ch_globals g;
+  int i, r, code;
 
-  while (i < argc && argv[i][0] == '-')
-    {
-      if ((strcmp (argv[i], "--root") == 0 || strcmp (argv[i], "--run-root") == 0) && i + 1 < argc)
-        {
-          if (strcmp (argv[i], "--root") == 0)
-            root = argv[i + 1];
-          i += 2;
-        }
-      else
-        {
-          fprintf (stderr, "%s: unknown option `%s`\n", prog, argv[i]);
-          return 2;
-        }
-    }
-  if (root == NULL || *root == '\0')
-    root = "/var/lib/chuted";
-  if (i >= argc)
-    {
-      fprintf (stderr, "usage: chuted-image-pull [--root R] pull|login ...\n");
-      return 2;
-    }
-  if (run (root, argc - i, argv + i, &err) < 0)
+  i = ch_globals_main (argc, argv, prog, usage, &g, &code);
+  if (i < 0)
+    return code;
+  r = run (g.root, argc - i, argv + i, &err);
+  if (r < 0)
     {
       ch_error_print (&err, prog);
       return 1;
     }
-  return 0;
+  return r;
 }

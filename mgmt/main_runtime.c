@@ -2,6 +2,7 @@
  * static program of runtime/, cgroups/ and common/ only: what a podman
  * --runtime or the chute monitor runs on the container-start path. */
 #include "common/error.h"
+#include "common/globals.h"
 #include "mgmt/cli.h"
 
 #include <stdio.h>
@@ -19,11 +20,13 @@ main (int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
   struct ch_ctx ctx;
+  struct ch_globals g;
   int i, ret, code;
 
-  i = ch_cli_globals (argc, argv, &ctx, usage, &code);
+  i = ch_globals_main (argc, argv, "chuted", usage, &g, &code);
   if (i < 0)
     return code;
+  ctx = (struct ch_ctx) { .root = g.root, .run_root = g.run_root, .cgroup_parent = g.cgroup_parent, .fail_code = 1 };
   /* "chuted-runtime run ..." and "chuted-runtime oci run ..." alike */
   if (strcmp (argv[i], "oci") != 0)
     i--;

@@ -2,6 +2,7 @@
  * from here, never from scraping hostapd's log. */
 #include "netns/wifi_internal.h"
 
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -15,39 +16,23 @@
 
 #define REPLY_MAX 8192
 
-static int
-sun_set (struct sockaddr_un *sa, const char *path, ch_error_t *err)
-{
-  memset (sa, 0, sizeof *sa);
-  sa->sun_family = AF_UNIX;
-  if (strlen (path) >= sizeof sa->sun_path)
-    return ch_error (err, ENAMETOOLONG, "hostapd control socket `%s`", path);
-  memcpy (sa->sun_path, path, strlen (path));
-  return 0;
-}
-
 int
 ch_wifi_ctrl (const char *ctrl_path, const char *cmd, char **out, ch_error_t *err)
 {
-  cleanup_close int fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un local, dest;
+  cleanup_close int fd = -1;
+  sa_family_t local = AF_UNIX;
   cleanup_free char *buf = NULL;
   struct pollfd pfd;
   ssize_t n;
   int r;
 
   *out = NULL;
-  if (fd < 0)
-    return ch_error (err, errno, "socket");
-  /* hostapd replies to the sender's address: an abstract one needs no cleanup */
-  memset (&local, 0, sizeof local);
-  local.sun_family = AF_UNIX;
-  if (bind (fd, (struct sockaddr *) &local, sizeof (sa_family_t)) < 0) /* autobind */
+  if (ch_unix_connect (ctrl_path, SOCK_DGRAM, &fd, err) < 0)
+    return ch_error_prefix (err, "hostapd control socket");
+  /* hostapd replies to the sender's address: an abstract one (autobind)
+   * needs no cleanup */
+  if (bind (fd, (struct sockaddr *) &local, sizeof (local)) < 0)
     return ch_error (err, errno, "bind hostapd control client");
-  if (sun_set (&dest, ctrl_path, err) < 0)
-    return -1;
-  if (connect (fd, (struct sockaddr *) &dest, sizeof dest) < 0)
-    return ch_error (err, errno, "connect to hostapd `%s`", ctrl_path);
   if (send (fd, cmd, strlen (cmd), 0) < 0)
     return ch_error (err, errno, "send `%s` to hostapd", cmd);
   pfd = (struct pollfd) { .fd = fd, .events = POLLIN };

@@ -130,27 +130,17 @@ restore_ns (int saved[CH_NS_COUNT])
       }
 }
 
-static char *
-now_rfc3339 (void)
-{
-  struct timespec ts;
-  struct tm tm;
-  char buf[64];
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (buf, sizeof (buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  return xasprintf ("%s.%09ldZ", buf, ts.tv_nsec);
-}
-
 static int
 save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, const char *cgpath, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/state.json", o->state_dir);
-  cleanup_free char *created = now_rfc3339 ();
+  cleanup_free char *created = NULL;
+  struct timespec now;
   cleanup_json json_t *j = NULL;
   unsigned long long start = 0;
 
+  clock_gettime (CLOCK_REALTIME, &now);
+  created = ch_rfc3339 (now.tv_sec, now.tv_nsec);
   if (ch_proc_start_time (pid, &start) < 0)
     return ch_error (err, ESRCH, "container init %d exited during create", pid);
   j = json_pack ("{s:s, s:s, s:i, s:s, s:s, s:O, s:I, s:s, s:s}", "ociVersion", "1.0.2", "id", o->id, "pid",

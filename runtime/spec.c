@@ -109,6 +109,26 @@ ch_spec_u64 (json_t *v, const char *key, uint64_t *out, ch_error_t *err)
   return ch_spec_err (err, key, "must be a non-negative integer, not %s", type_name (json_typeof (v)));
 }
 
+int
+ch_spec_u64_fields (json_t *obj, const char *key, const char *const fields[], const uint64_t max[], size_t n,
+                    uint64_t *val, ch_error_t *err)
+{
+  if (!json_is_object (obj))
+    return ch_spec_err (err, key, "must be an object");
+  for (size_t j = 0; j < n; j++)
+    {
+      cleanup_free char *kk = xasprintf ("%s.%s", key, fields[j]);
+      json_t *v = json_object_get (obj, fields[j]);
+      if (v == NULL)
+        return ch_spec_err (err, kk, "missing");
+      if (ch_spec_u64 (v, kk, &val[j], err) < 0)
+        return -1;
+      if (val[j] > max[j])
+        return ch_spec_err (err, kk, "out of range");
+    }
+  return 0;
+}
+
 static int
 parse_root (struct ch_spec *s, json_t *config, ch_error_t *err)
 {

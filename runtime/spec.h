@@ -155,6 +155,10 @@ int ch_spec_get (json_t *obj, const char *key, const char *name, json_type type,
                  ch_error_t *err);
 int ch_spec_strv (json_t *arr, const char *key, char ***out, ch_error_t *err);
 int ch_spec_u64 (json_t *v, const char *key, uint64_t *out, ch_error_t *err);
+/* OBJ (at KEY) must be an object whose N FIELDS are integers, each <= MAX[j],
+ * into VAL[j] (idmaps {containerID, hostID, size}, blockIO {major, minor, rate}). */
+int ch_spec_u64_fields (json_t *obj, const char *key, const char *const fields[], const uint64_t max[], size_t n,
+                        uint64_t *val, ch_error_t *err);
 
 int ch_spec_parse_process (struct ch_spec *s, json_t *process, ch_error_t *err);
 int ch_spec_parse_mounts (struct ch_spec *s, json_t *mounts, ch_error_t *err);

@@ -60,23 +60,12 @@ parse_idmaps (json_t *arr, const char *key, struct ch_idmap **out, size_t *n, ch
   *out = xzalloc (sizeof (**out) * (json_array_size (arr) + 1));
   json_array_foreach (arr, i, e)
     {
+      static const char *const f[3] = { "containerID", "hostID", "size" };
+      static const uint64_t max[3] = { UINT32_MAX, UINT32_MAX, UINT32_MAX };
       cleanup_free char *k = xasprintf ("%s[%zu]", key, i);
-      const char *f[3] = { "containerID", "hostID", "size" };
       uint64_t val[3];
-      int j;
-      if (!json_is_object (e))
-        return ch_spec_err (err, k, "must be an object");
-      for (j = 0; j < 3; j++)
-        {
-          cleanup_free char *kk = xasprintf ("%s.%s", k, f[j]);
-          json_t *v = json_object_get (e, f[j]);
-          if (v == NULL)
-            return ch_spec_err (err, kk, "missing");
-          if (ch_spec_u64 (v, kk, &val[j], err) < 0)
-            return -1;
-          if (val[j] > UINT32_MAX)
-            return ch_spec_err (err, kk, "out of range");
-        }
+      if (ch_spec_u64_fields (e, k, f, max, 3, val, err) < 0)
+        return -1;
       (*out)[i] = (struct ch_idmap) { (uint32_t) val[0], (uint32_t) val[1], (uint32_t) val[2] };
       (*n)++;
     }

@@ -44,21 +44,12 @@ get_throttle (json_t *obj, const char *name, struct ch_cgroup_throttle **out, si
   *out = xzalloc (sizeof (**out) * (json_array_size (arr) + 1));
   json_array_foreach (arr, i, e)
     {
+      static const char *const f[3] = { "major", "minor", "rate" };
+      static const uint64_t max[3] = { UINT32_MAX, UINT32_MAX, UINT64_MAX };
       cleanup_free char *k = xasprintf ("%s[%zu]", key, i);
-      const char *f[3] = { "major", "minor", "rate" };
       uint64_t val[3];
-      int j;
-      if (!json_is_object (e))
-        return ch_spec_err (err, k, "must be an object");
-      for (j = 0; j < 3; j++)
-        {
-          cleanup_free char *kk = xasprintf ("%s.%s", k, f[j]);
-          json_t *v = json_object_get (e, f[j]);
-          if (v == NULL)
-            return ch_spec_err (err, kk, "missing");
-          if (ch_spec_u64 (v, kk, &val[j], err) < 0)
-            return -1;
-        }
+      if (ch_spec_u64_fields (e, k, f, max, 3, val, err) < 0)
+        return -1;
       (*out)[i] = (struct ch_cgroup_throttle) { (uint32_t) val[0], (uint32_t) val[1], val[2] };
       (*n)++;
     }

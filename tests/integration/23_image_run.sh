@@ -22,6 +22,15 @@ out=$(chuted run --rm --net none "oci-archive:$T_DIR/img.tar" 2>&1)
 eq "run oci-archive: ENTRYPOINT+CMD+ENV+WORKDIR+USER" "$out" "hello from /srv as 65534"
 eq "load via chuted" "$(chuted load "oci-archive:$T_DIR/img.tar")" "Loaded image: cam:1.2"
 eq "images via chuted" "$(chuted images -q)" "cam:1.2"
+# every program reads the global options with the one parser (common/globals.c)
+eq "--root=DIR and --root DIR alike, in chuted and chuted-image" \
+  "$(CHUTED_ROOT= chuted --root="$T_ROOT" images -q)|$(CHUTED_ROOT= "$BIN/chuted-image" --root "$T_ROOT" images -q)" \
+  "cam:1.2|cam:1.2"
+for p in chuted chuted-runtime chuted-image chuted-image-pull; do
+  msg=$("$BIN/$p" --root=rel/dir list 2>&1); rc=$?
+  check "$p: a relative --root is refused ($(head -1 <<<"$msg"))" \
+    test $rc = 2 -a "$(grep -c "\-\-root \`rel/dir\`: not an absolute path" <<<"$msg")" = 1
+done
 out=$(chuted run --rm --net none cam:1.2 'echo overridden cmd' 2>&1)
 eq "run args replace CMD, keep ENTRYPOINT" "$out" "overridden cmd"
 out=$(chuted run --rm --net none -e GREETING=bye -w /tmp -u 0 cam:1.2 2>&1)
@@ -61,7 +70,29 @@ if command -v docker-registry >/dev/null && start_registry; then
   eq "run a pulled image" "$(chuted run --rm --net none "$R/cam:1.2" 2>&1)" "hello from /srv as 65534"
   ci_rmi=$(chuted rmi "$R/cam:1.2")
   eq "run pulls a missing image itself" "$(chuted run --rm --net none "$R/cam:1.2" 2>&1)" "hello from /srv as 65534"
+  # a failed implicit pull says why, in one line, as the pull found it
+  msg=$(chuted run --rm --net none "$R/cam:9" 2>&1); rc=$?
+  check "run of a tag the registry lacks: one line, the registry's cause ($msg)" \
+    test $rc -ne 0 -a "$(wc -l <<<"$msg")" = 1 -a "$(grep -c "manifest unknown" <<<"$msg")" = 1
+  chuted rmi "$R/cam:1.2" >/dev/null
   stop_registry
+  msg=$(chuted run --rm --net none "$R/cam:1.2" 2>&1); rc=$?
+  check "run from a registry that refuses the connection: one line, the cause ($msg)" \
+    test $rc -ne 0 -a "$(wc -l <<<"$msg")" = 1 -a "$(grep -ci "connect" <<<"$msg")" = 1
+  if command -v htpasswd >/dev/null && start_registry --htpasswd chuted:s3cret; then
+    R=127.0.0.1:$REG_PORT
+    push_image "$T_DIR/img.tar" cam:1.2 --dest-creds chuted:s3cret
+    msg=$(chuted run --rm --net none "$R/cam:1.2" 2>&1); rc=$?
+    check "run from a registry that wants a login: one line, the cause ($msg)" \
+      test $rc -ne 0 -a "$(wc -l <<<"$msg")" = 1 -a "$(grep -c "authentication required" <<<"$msg")" = 1
+    # the class travels with the message: pull tool -> chuted-image -> its caller
+    rec=$("$BIN/chuted-image" mount --result-fd 3 "$R/cam:1.2" --chute chuted-test-rec 3>&1 >/dev/null 2>&1)
+    eq "chuted-image mount's record names the class" "$(jq -r .status <<<"$rec")" "unauthorized"
+    stop_registry
+  else
+    skip "htpasswd missing"
+  fi
+  no_leftovers "failed pulls"
 else
   skip "docker-registry missing"
 fi

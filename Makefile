@@ -123,7 +123,6 @@ unit: $(UNIT_BIN) $(B)/chuted-sys-probe
 # libFuzzer targets (tests/fuzz/fuzz_*.c) over image/ + common/ (fuzz_spec:
 # + runtime/ + cgroups/, where config.json's parser lives), built with clang.
 # Objects are built once (instrumented) and linked into every target.
-FUZZ_RUNS ?= 0
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Werror -Wno-unused-parameter -MMD -MP \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -34,7 +34,7 @@ ch_blob_writer_new (struct ch_store *s, const char *expect_digest, int64_t expec
     return ch_error (err, 0, "invalid digest `%s` (want sha256:<64 hex>)", expect_digest);
   w = xzalloc (sizeof (*w));
   w->s = s;
-  w->tmp_path = xasprintf ("%s/blob-XXXXXX", s->tmp);
+  w->tmp_path = ch_store_tmp_template (s, "blob");
   w->fd = mkostemp (w->tmp_path, O_CLOEXEC);
   if (w->fd < 0)
     {

@@ -102,7 +102,7 @@ sweep (const char *dir, json_t *keep, bool is_blob, struct ch_gc_stats *st, ch_e
 int
 ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *st, ch_error_t *err)
 {
-  cleanup_json json_t *idx = NULL, *keep = json_object (), *none = json_object ();
+  cleanup_json json_t *idx = NULL, *keep = json_object ();
   cleanup_free char *blobs = xasprintf ("%s/blobs/sha256", s->oci);
   json_t *m;
   size_t i;
@@ -114,9 +114,10 @@ ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *st,
       keep_manifest (s, keep, json_string_value (json_object_get (m, "digest")));
   keep_mounted (s, chutes_dir, keep);
   /* nobody else holds the store lock: whatever is in tmp/ is a crashed pull's */
-  if (sweep (s->tmp, none, false, st, err) < 0)
+  if (ch_store_clean_tmp (s, true, err) < 0)
     return -1;
-  st->layers = 0;
+  st->temps = s->tmp_removed;
+  st->temp_bytes = s->tmp_bytes;
   if (sweep (blobs, keep, true, st, err) < 0 || sweep (s->layers, keep, false, st, err) < 0)
     return -1;
   return 0;

@@ -116,7 +116,7 @@ int ch_image_remove (struct ch_store *s, const char *ref, char **removed, bool *
 /* ---- unpack.c: a layer tar into a directory, never leaving it ---- */
 struct ch_unpack_opts
 {
-  uint64_t limit;     /* bytes of content + per-entry overhead; 0 = CH_DEFAULT_DISK_LIMIT */
+  uint64_t limit;     /* disk bytes: data in whole fs blocks + per-entry inode cost; 0 = CH_DEFAULT_DISK_LIMIT */
   bool keep_devices;  /* keep device nodes and FIFOs (privileged); dropped otherwise */
 };
 struct ch_unpack_stats
@@ -176,8 +176,12 @@ struct ch_gc_stats
 {
   unsigned blobs, layers;
   uint64_t bytes;
+  unsigned temps;      /* partial blobs/unpacks of killed loads and pulls */
+  uint64_t temp_bytes; /* ... the disk they took */
 };
-/* Remove blobs and unpacked layers no ref (and no mounted chute) uses. */
+/* Remove blobs and unpacked layers no ref (and no chute mounted from a
+ * state dir in CHUTES_DIR) uses, and every temp entry (with those the store's
+ * open removed, counted too). */
 int ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *stats, ch_error_t *err);
 
 /* ---- build.c: an OCI image archive from directories (tools/mkimage) ---- */

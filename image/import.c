@@ -1,8 +1,10 @@
 /* Offline import: oci-archive:PATH[:REF], docker-archive:PATH[:REF],
  * oci:DIR[:REF]. Archives are streamed once: every blob goes straight into
  * the store through a digest-checking writer; the few small JSON documents
- * are kept in memory. A failed import removes the blobs it added. */
-#include "internal.h"
+ * are kept in memory (oci:DIR layouts: import_dir.c). Every blob is bounded
+ * by the disk limit before a byte is written; a failed import removes the
+ * blobs it added and the layers it unpacked. */
+#include "import.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -15,22 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct named_blob
-{
-  char *name, *digest;
-  int64_t size;
-};
-
-struct import
-{
-  struct ch_store *s;
-  char **added; /* blobs this import created: removed if it fails */
-  struct named_blob *named;
-  size_t n_named;
-  char *index_json, *manifest_json;
-  size_t index_len, manifest_len;
-};
 
 static void
 import_free (struct import *im, bool failed)
@@ -76,6 +62,18 @@ split_src (const char *rest, char **path, char **ref)
   *ref = xstrdup (c + 1);
 }
 
+int
+ch_import_charge (struct import *im, int64_t size, ch_error_t *err)
+{
+  if (size < 0)
+    return ch_error (err, 0, "blob without a declared size");
+  if ((uint64_t) size > im->limit || im->written + size > im->limit)
+    return ch_image_error (err, EFBIG, "%lld more bytes of blobs would pass the disk limit of %llu bytes",
+                           (long long) size, (unsigned long long) im->limit);
+  im->written += size;
+  return 0;
+}
+
 /* Stream the current entry of A into a blob; EXPECT may be NULL. */
 static int
 entry_to_blob (struct import *im, struct archive *a, const char *expect, int64_t size, char **digest,
@@ -93,6 +91,8 @@ entry_to_blob (struct import *im, struct archive *a, const char *expect, int64_t
       *digest = xstrdup (expect);
       return 0;
     }
+  if (ch_import_charge (im, size, err) < 0)
+    return -1;
   if (ch_blob_writer_new (im->s, expect, size, &w, err) < 0)
     return -1;
   for (;;)
@@ -218,10 +218,9 @@ out:
   return ret;
 }
 
-/* Pick the entry named REF (or the only one) from an OCI index document. */
-static int
-select_from_index (struct import *im, const char *buf, size_t len, const char *ref, const char *platform,
-                   char **digest, char **name_out, ch_error_t *err)
+int
+ch_import_select_from_index (struct import *im, const char *buf, size_t len, const char *ref, const char *platform,
+                             char **digest, char **name_out, ch_error_t *err)
 {
   cleanup_json json_t *j = NULL;
   json_t *ms, *pick = NULL;
@@ -371,120 +370,12 @@ docker_manifest (struct import *im, const char *ref, char **digest, char **name_
   return 0;
 }
 
-/* oci:DIR: copy the blobs an image needs, each verified as it is copied. */
-static int
-copy_blob_from_dir (struct import *im, const char *dir, const char *digest, int64_t size, ch_error_t *err)
-{
-  cleanup_free char *p = NULL;
-  cleanup_close int fd = -1;
-  struct ch_blob_writer *w = NULL;
-  char buf[65536];
-  ssize_t n;
-  int r;
-
-  if (!ch_digest_valid (digest))
-    return ch_error (err, 0, "unsupported digest `%s` (want sha256:<64 hex>)", digest);
-  if (ch_store_has_blob (im->s, digest, size))
-    return 0;
-  p = xasprintf ("%s/blobs/sha256/%s", dir, digest + 7);
-  fd = open (p, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ch_error (err, errno, "blob %s", digest);
-  if (ch_blob_writer_new (im->s, digest, size, &w, err) < 0)
-    return -1;
-  while ((n = read (fd, buf, sizeof (buf))) > 0)
-    if (ch_blob_writer_write (w, buf, n, err) < 0)
-      {
-        ch_blob_writer_free (w);
-        return -1;
-      }
-  if (n < 0)
-    {
-      ch_blob_writer_free (w);
-      return ch_error (err, errno, "read `%s`", p);
-    }
-  r = ch_blob_writer_commit (w, NULL, err);
-  ch_blob_writer_free (w);
-  if (r == 0)
-    ch_strv_append (&im->added, digest);
-  return r;
-}
-
-static int
-import_oci_dir (struct import *im, const char *dir, const char *ref, const char *platform, char **digest,
-                char **name_out, ch_error_t *err)
-{
-  cleanup_free char *ip = xasprintf ("%s/index.json", dir), *buf = NULL, *chosen = NULL, *mbuf = NULL;
-  cleanup_json json_t *idx = NULL;
-  struct ch_manifest *m = NULL;
-  json_t *ms, *e;
-  size_t len, mlen, i;
-  int r = -1;
-
-  if (ch_read_file (ip, &buf, &len, err) < 0 || ch_json_load_buf (ip, buf, len, &idx, err) < 0)
-    return -1;
-  ms = json_object_get (idx, "manifests");
-  if (!json_is_array (ms))
-    return ch_error (err, 0, "`%s`: no manifests array", ip);
-  /* the manifest (or index) blobs first, so platform selection can read them */
-  json_array_foreach (ms, i, e)
-  {
-    const char *d = json_string_value (json_object_get (e, "digest"));
-    const char *rn = json_string_value (json_object_get (json_object_get (e, "annotations"), CH_ANN_REF));
-    json_t *sz = json_object_get (e, "size");
-    if ((ref == NULL || (rn && strcmp (rn, ref) == 0))
-        && copy_blob_from_dir (im, dir, d ? d : "", json_is_integer (sz) ? json_integer_value (sz) : -1, err) < 0)
-      return -1;
-  }
-  if (select_from_index (im, buf, len, ref, platform, &chosen, name_out, err) < 0)
-    {
-      /* an index entry: its platform manifests are in DIR, not yet in the store */
-      cleanup_free char *ib = NULL, *imt = NULL, *d = NULL, *pl = NULL;
-      size_t il;
-      int64_t sz;
-      json_t *pick = NULL;
-      if ((*err)->status != ENOENT)
-        return -1;
-      ch_error_release (err);
-      json_array_foreach (ms, i, e)
-      {
-        const char *rn = json_string_value (json_object_get (json_object_get (e, "annotations"), CH_ANN_REF));
-        if (ref == NULL || (rn && strcmp (rn, ref) == 0))
-          pick = e;
-      }
-      if (pick == NULL || ch_store_read_blob (im->s, json_string_value (json_object_get (pick, "digest")), &ib, &il, err) < 0)
-        return ch_image_error (err, ENOENT, "`%s`: no image `%s`", dir, ref ? ref : "");
-      if (ch_manifest_kind (ib, il, &imt, err) < 0 || !ch_mt_is_index (imt))
-        return ch_image_error (err, ENOENT, "`%s`: no usable manifest", dir);
-      pl = platform ? xstrdup (platform) : ch_platform_default ();
-      if (ch_index_select (ib, il, pl, &d, &sz, &imt, err) < 0 || copy_blob_from_dir (im, dir, d, sz, err) < 0)
-        return -1;
-      chosen = steal_pointer (&d);
-      {
-        const char *rn = json_string_value (json_object_get (json_object_get (pick, "annotations"), CH_ANN_REF));
-        *name_out = rn ? xstrdup (rn) : NULL;
-      }
-    }
-  if (ch_store_read_blob (im->s, chosen, &mbuf, &mlen, err) < 0 || ch_manifest_parse (mbuf, mlen, &m, err) < 0)
-    return -1;
-  if (copy_blob_from_dir (im, dir, m->config_digest, m->config_size, err) < 0)
-    goto out;
-  for (i = 0; i < m->n_layers; i++)
-    if (copy_blob_from_dir (im, dir, m->layers[i].digest, m->layers[i].size, err) < 0)
-      goto out;
-  *digest = steal_pointer (&chosen);
-  r = 0;
-out:
-  ch_manifest_free (m);
-  return r;
-}
-
 int
 ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform,
            const struct ch_unpack_opts *uo, char **ref_out, char **manifest_digest, ch_error_t *err)
 {
-  struct import im = { .s = s };
-  cleanup_free char *path = NULL, *ref = NULL, *digest = NULL, *name = NULL;
+  struct import im = { .s = s, .limit = uo && uo->limit ? uo->limit : CH_DEFAULT_DISK_LIMIT };
+  cleanup_free char *path = NULL, *ref = NULL, *digest = NULL, *name = NULL, *norm = NULL;
   struct ch_image *img = NULL;
   const char *kind;
   int r = -1;
@@ -500,7 +391,7 @@ ch_import (struct ch_store *s, const char *src, const char *tag, const char *pla
   split_src (src + strlen (kind) + 1, &path, &ref);
   if (strcmp (kind, "oci") == 0)
     {
-      if (import_oci_dir (&im, path, ref, platform, &digest, &name, err) < 0)
+      if (ch_import_oci_dir (&im, path, ref, platform, &digest, &name, err) < 0)
         goto out;
     }
   else
@@ -509,7 +400,7 @@ ch_import (struct ch_store *s, const char *src, const char *tag, const char *pla
         goto out;
       if (im.index_json && (strcmp (kind, "oci-archive") == 0 || im.manifest_json == NULL))
         {
-          if (select_from_index (&im, im.index_json, im.index_len, ref, platform, &digest, &name, err) < 0)
+          if (ch_import_select_from_index (&im, im.index_json, im.index_len, ref, platform, &digest, &name, err) < 0)
             goto out;
         }
       else if (im.manifest_json)
@@ -523,6 +414,15 @@ ch_import (struct ch_store *s, const char *src, const char *tag, const char *pla
           goto out;
         }
     }
+  if (tag || name)
+    {
+      /* the name is checked before any layer is unpacked: a bad one leaves nothing */
+      struct ch_ref pr;
+      if (ch_ref_parse (tag ? tag : name, &pr, err) < 0)
+        goto out;
+      norm = xstrdup (pr.name);
+      ch_ref_free (&pr);
+    }
   if (ch_image_load (s, digest, &img, err) < 0)
     goto out;
   {
@@ -534,16 +434,6 @@ ch_import (struct ch_store *s, const char *src, const char *tag, const char *pla
   {
     cleanup_free char *mbuf = NULL, *mt = NULL;
     size_t mlen;
-    const char *as = tag ? tag : name;
-    cleanup_free char *norm = NULL;
-    if (as)
-      {
-        struct ch_ref pr;
-        if (ch_ref_parse (as, &pr, err) < 0)
-          goto out;
-        norm = xstrdup (pr.name);
-        ch_ref_free (&pr);
-      }
     if (ch_store_read_blob (s, digest, &mbuf, &mlen, err) < 0 || ch_manifest_kind (mbuf, mlen, &mt, err) < 0
         || ch_store_tag (s, norm, digest, mlen, mt, err) < 0)
       goto out;

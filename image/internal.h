@@ -46,6 +46,8 @@ struct ch_store
   char *tmp;     /* <root>/images/tmp */
   char *layers;  /* <root>/images/layers */
   int lock_fd;   /* the store lock (shared or exclusive) */
+  unsigned tmp_removed; /* stale temp entries removed since the store was opened */
+  uint64_t tmp_bytes;   /* ... and the bytes they took */
 };
 
 char *ch_store_blob_path (struct ch_store *s, const char *digest);
@@ -59,6 +61,13 @@ int ch_store_layer_size (struct ch_store *s, const char *digest, uint64_t *out);
 /* Every layer of IMG unpacked (else ENOENT) and, with LIMIT, fitting in it (else EFBIG). */
 int ch_store_image_size (struct ch_store *s, const struct ch_image *img, uint64_t limit, uint64_t *total_out,
                          ch_error_t *err);
+
+/* ---- store_tmp.c: images/tmp ---- */
+/* mkstemp/mkdtemp template for a temp entry of this process: "<tmp>/KIND-PID-XXXXXX". */
+char *ch_store_tmp_template (struct ch_store *s, const char *kind);
+/* Remove temp entries whose owner died (ALL: every one, under the exclusive
+ * lock); counted in S->tmp_removed / S->tmp_bytes. */
+int ch_store_clean_tmp (struct ch_store *s, bool all, ch_error_t *err);
 
 /* ---- blob.c: the only way in ----
  * Streaming blob write: temp file in tmp/, sha256 and size checked at commit,

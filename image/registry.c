@@ -627,6 +627,25 @@ ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opts, c
   for (i = 0; i < m->n_layers; i++)
     if (!ch_store_has_blob (s, m->layers[i].digest, m->layers[i].size))
       want[n++] = m->layers[i];
+  {
+    /* what the manifest declares is all that will be read (the blob writer
+     * stops at it): refuse before downloading what could never be unpacked */
+    uint64_t total = 0;
+    for (i = 0; i < n; i++)
+      total += (uint64_t) want[i].size;
+    if (m->config_size > CH_MAX_JSON_BLOB)
+      {
+        ch_image_error (err, EFBIG, "config %s: %lld bytes, more than a config may be", m->config_digest,
+                        (long long) m->config_size);
+        goto out;
+      }
+    if (total > CH_DEFAULT_DISK_LIMIT)
+      {
+        ch_image_error (err, EFBIG, "the image declares %llu bytes of blobs, more than the disk limit of %llu bytes",
+                        (unsigned long long) total, (unsigned long long) CH_DEFAULT_DISK_LIMIT);
+        goto out;
+      }
+  }
   if (fetch_blobs (&g, s, want, n, err) < 0)
     goto out;
   {

@@ -34,6 +34,9 @@ ch_store_open (const char *root, bool exclusive, struct ch_store **out, ch_error
     goto fail;
   if (ch_lock_file (lock, exclusive, &s->lock_fd, err) < 0)
     goto fail;
+  /* what a killed load or pull left (its owner is gone) goes on the next command */
+  if (ch_store_clean_tmp (s, false, err) < 0)
+    goto fail;
   if (access (layout, F_OK) < 0)
     {
       static const char l[] = "{\"imageLayoutVersion\":\"1.0.0\"}\n";

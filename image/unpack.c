@@ -15,16 +15,17 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* What an entry costs besides its content (inode, dirent): makes a bomb of
- * millions of empty files hit the limit too. */
+/* What an entry costs besides its data blocks (inode, dirent): makes a bomb
+ * of millions of empty files hit the limit too. */
 #define ENTRY_COST 512
+/* ext4 keeps a symlink target shorter than this in the inode */
+#define INLINE_SYMLINK 60
 
 struct unpack
 {
@@ -32,6 +33,7 @@ struct unpack
   const struct ch_unpack_opts *opts;
   struct ch_unpack_stats *st;
   uint64_t limit;
+  uint64_t block; /* the filesystem's block size: data is charged as whole blocks */
   char *parent;  /* last parent dir resolved, and its fd */
   int parent_fd;
 };
@@ -193,6 +195,18 @@ account (struct unpack *u, uint64_t bytes, ch_error_t *err)
   return 0;
 }
 
+/* BYTES of data as the whole blocks the filesystem allocates for them: a
+ * one-byte file takes a block, not a byte. */
+static int
+account_blocks (struct unpack *u, uint64_t bytes, ch_error_t *err)
+{
+  uint64_t rounded = (bytes + u->block - 1) / u->block * u->block;
+
+  if (rounded < bytes)
+    return account (u, UINT64_MAX, err);
+  return account (u, rounded, err);
+}
+
 static int
 write_data (struct unpack *u, struct archive *a, int fd, struct archive_entry *e, ch_error_t *err)
 {
@@ -327,7 +341,7 @@ do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error
     case AE_IFDIR:
       {
         cleanup_close int fd = -1;
-        if (clear_name (u, pfd, name, true, &isdir, err) < 0)
+        if (account_blocks (u, 1, err) < 0 || clear_name (u, pfd, name, true, &isdir, err) < 0)
           return ch_error_prefix (err, "entry `%s`", raw);
         if (!isdir && mkdirat (pfd, name, 0700) < 0)
           return ch_error (err, errno, "mkdir `%s`", raw);
@@ -341,7 +355,7 @@ do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error
     case AE_IFREG:
       {
         cleanup_close int fd = -1;
-        if (archive_entry_size (e) < 0 || account (u, archive_entry_size (e), err) < 0)
+        if (archive_entry_size (e) < 0 || account_blocks (u, archive_entry_size (e), err) < 0)
           return ch_error_prefix (err, "entry `%s`", raw);
         if (clear_name (u, pfd, name, false, &isdir, err) < 0)
           return ch_error_prefix (err, "entry `%s`", raw);
@@ -360,6 +374,8 @@ do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error
         struct timespec ts[2] = { { archive_entry_mtime (e), 0 }, { archive_entry_mtime (e), 0 } };
         if (target == NULL || *target == '\0')
           return ch_error (err, 0, "entry `%s`: symlink without a target", raw);
+        if (strlen (target) >= INLINE_SYMLINK && account_blocks (u, strlen (target), err) < 0)
+          return ch_error_prefix (err, "entry `%s`", raw);
         if (clear_name (u, pfd, name, false, &isdir, err) < 0)
           return ch_error_prefix (err, "entry `%s`", raw);
         /* the target is stored as is: it is only ever resolved inside a root */
@@ -404,6 +420,10 @@ ch_unpack_fd (int fd, int rootfd, const struct ch_unpack_opts *opts, struct ch_u
 
   memset (stats, 0, sizeof (*stats));
   u.limit = opts->limit ? opts->limit : CH_DEFAULT_DISK_LIMIT;
+  {
+    struct statfs sf;
+    u.block = fstatfs (rootfd, &sf) == 0 && sf.f_bsize >= 512 && sf.f_bsize <= 65536 ? (uint64_t) sf.f_bsize : 4096;
+  }
   archive_read_support_filter_gzip (a);
   archive_read_support_filter_zstd (a);
   archive_read_support_filter_none (a);
@@ -434,222 +454,4 @@ out:
   forget_parent (&u);
   archive_read_free (a);
   return ret;
-}
-
-int
-ch_store_unpack_layer (struct ch_store *s, const struct ch_layer *l, const struct ch_unpack_opts *opts,
-                       uint64_t *size_out, ch_error_t *err)
-{
-  cleanup_free char *dir = ch_store_layer_dir (s, l->digest);
-  cleanup_free char *tmp = NULL, *fs = NULL, *blob = NULL, *sz = NULL;
-  cleanup_close int bfd = -1, rootfd = -1;
-  struct ch_unpack_stats st;
-  char buf[32];
-  int n;
-
-  if (ch_store_layer_size (s, l->digest, size_out) == 0)
-    return 0;
-  tmp = xasprintf ("%s/layer-%.12s-XXXXXX", s->tmp, l->digest + 7);
-  if (mkdtemp (tmp) == NULL)
-    return ch_error (err, errno, "layer %s: mkdtemp in `%s`", l->digest, s->tmp);
-  fs = xasprintf ("%s/fs", tmp);
-  blob = ch_store_blob_path (s, l->digest);
-  if (mkdir (fs, 0755) < 0)
-    {
-      ch_error (err, errno, "mkdir `%s`", fs);
-      goto fail;
-    }
-  rootfd = open (fs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  bfd = open (blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (rootfd < 0 || bfd < 0)
-    {
-      ch_error (err, errno, "open `%s`", rootfd < 0 ? fs : blob);
-      goto fail;
-    }
-  if (ch_unpack_fd (bfd, rootfd, opts, &st, err) < 0)
-    goto fail;
-  n = snprintf (buf, sizeof (buf), "%llu\n", (unsigned long long) st.bytes);
-  sz = xasprintf ("%s/size", tmp);
-  if (ch_write_file (sz, buf, n, 0644, err) < 0)
-    goto fail;
-  if (rename (tmp, dir) < 0)
-    {
-      /* someone else finished the same layer first: theirs is as good */
-      if ((errno == EEXIST || errno == ENOTEMPTY) && ch_store_layer_size (s, l->digest, size_out) == 0)
-        {
-          cleanup_error ch_error_t e = NULL;
-          ch_rm_rf (tmp, &e);
-          return 0;
-        }
-      ch_error (err, errno, "rename `%s` into place", tmp);
-      goto fail;
-    }
-  if (st.dropped)
-    fprintf (stderr, "chuted-image: layer %s: %llu device nodes/FIFOs dropped (unprivileged)\n", l->digest,
-             (unsigned long long) st.dropped);
-  *size_out = st.bytes;
-  return 0;
-fail:
-  {
-    cleanup_error ch_error_t e = NULL;
-    ch_rm_rf (tmp, &e);
-  }
-  return ch_error_prefix (err, "layer %s", l->digest);
-}
-
-/* Unpack layer I in a child process; its error line comes back through a pipe. */
-static pid_t
-unpack_child (struct ch_store *s, const struct ch_layer *l, const struct ch_unpack_opts *opts, int *rfd,
-              ch_error_t *err)
-{
-  int p[2];
-  pid_t pid;
-
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return ch_error (err, errno, "pipe");
-  fflush (stderr);
-  pid = fork ();
-  if (pid < 0)
-    {
-      close (p[0]);
-      close (p[1]);
-      return ch_error (err, errno, "fork");
-    }
-  if (pid == 0)
-    {
-      ch_error_t e = NULL;
-      uint64_t sz;
-      close (p[0]);
-      if (ch_store_unpack_layer (s, l, opts, &sz, &e) < 0)
-        {
-          (void) ch_write_all (p[1], e->msg, strlen (e->msg), &(ch_error_t){ NULL });
-          _exit (1);
-        }
-      _exit (0);
-    }
-  close (p[1]);
-  *rfd = p[0];
-  return pid;
-}
-
-/* Layers are independent directories: unpack the missing ones in parallel
- * (one process each, up to the CPU count), since unpacking is bound by file
- * creation in the kernel. Each layer is bounded by the limit on its own, and
- * the sum is checked once all are there. */
-int
-ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struct ch_unpack_opts *opts, ch_error_t *err)
-{
-  uint64_t limit = opts->limit ? opts->limit : CH_DEFAULT_DISK_LIMIT, sz;
-  size_t n = img->manifest->n_layers, i, next = 0, running = 0, missing = 0;
-  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
-  size_t jobs = cpus > 1 ? (size_t) cpus : 1;
-  struct ch_unpack_opts o = *opts;
-  pid_t *pids;
-  int *fds, ret = 0;
-  char **msgs;
-
-  o.limit = limit;
-  for (i = 0; i < n; i++)
-    missing += ch_store_layer_size (s, img->manifest->layers[i].digest, &sz) < 0;
-  if (missing <= 1 || jobs == 1)
-    {
-      for (i = 0; i < n; i++)
-        {
-          if (ch_store_unpack_layer (s, &img->manifest->layers[i], &o, &sz, err) < 0)
-            return -1;
-        }
-      return ch_store_image_size (s, img, limit, NULL, err);
-    }
-  pids = xzalloc (sizeof (*pids) * n);
-  fds = xzalloc (sizeof (*fds) * n);
-  msgs = xzalloc (sizeof (*msgs) * n);
-  for (i = 0; i < n; i++)
-    fds[i] = -1;
-  while (next < n || running > 0)
-    {
-      int st = 0;
-      while (ret == 0 && next < n && running < jobs)
-        {
-          if (ch_store_layer_size (s, img->manifest->layers[next].digest, &sz) == 0)
-            {
-              next++;
-              continue;
-            }
-          pids[next] = unpack_child (s, &img->manifest->layers[next], &o, &fds[next], err);
-          if (pids[next] < 0)
-            {
-              pids[next] = 0;
-              ret = -1;
-              break;
-            }
-          next++;
-          running++;
-        }
-      if (running == 0)
-        break;
-      /* a child's pipe reaches EOF when it exits: wait for exactly our children */
-      {
-        struct pollfd *pf = xzalloc (sizeof (*pf) * running);
-        size_t *idx = xzalloc (sizeof (*idx) * running), k = 0, j;
-        for (i = 0; i < n; i++)
-          if (pids[i] > 0)
-            {
-              pf[k].fd = fds[i];
-              pf[k].events = POLLIN;
-              idx[k++] = i;
-            }
-        while (poll (pf, k, -1) < 0 && errno == EINTR)
-          ;
-        for (j = 0; j < k; j++)
-          {
-            cleanup_error ch_error_t e = NULL;
-            char *msg = NULL;
-            size_t len = 0;
-            i = idx[j];
-            if (!(pf[j].revents & (POLLIN | POLLHUP | POLLERR)))
-              continue;
-            (void) ch_read_fd (fds[i], &msg, &len, &e);
-            while (waitpid (pids[i], &st, 0) < 0 && errno == EINTR)
-              ;
-            pids[i] = 0;
-            running--;
-            close (fds[i]);
-            fds[i] = -1;
-            if (!WIFEXITED (st) || WEXITSTATUS (st) != 0)
-              {
-                msgs[i] = len ? msg : xasprintf ("layer %s: unpack died", img->manifest->layers[i].digest);
-                if (len == 0)
-                  free (msg);
-                msg = NULL;
-                if (ret == 0)
-                  ret = 1;
-              }
-            free (msg);
-          }
-        free (pf);
-        free (idx);
-      }
-    }
-  /* the first failing layer in manifest order names the error */
-  if (ret > 0)
-    for (i = 0; i < n; i++)
-      if (msgs[i])
-        {
-          ret = ch_error (err, 0, "%s", msgs[i]);
-          break;
-        }
-  for (i = 0; i < n; i++)
-    {
-      if (pids[i] > 0)
-        waitpid (pids[i], NULL, 0);
-      if (fds[i] >= 0)
-        close (fds[i]);
-      free (msgs[i]);
-    }
-  free (pids);
-  free (fds);
-  free (msgs);
-  if (ret < 0)
-    return -1;
-  return ch_store_image_size (s, img, limit, NULL, err);
 }

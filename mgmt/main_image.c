@@ -324,7 +324,8 @@ cmd_prune_after (struct ch_store *s, struct ctx *c, bool quiet, ch_error_t *err)
   if (ch_gc_prune (s, chutes, &st, err) < 0)
     return -1;
   if (!quiet)
-    printf ("removed %u blobs (%.1f MB) and %u unpacked layers\n", st.blobs, st.bytes / 1e6, st.layers);
+    printf ("removed %u blobs (%.1f MB), %u unpacked layers and %u partial downloads/unpacks (%.1f MB)\n", st.blobs,
+            st.bytes / 1e6, st.layers, st.temps, st.temp_bytes / 1e6);
   return 0;
 }
 

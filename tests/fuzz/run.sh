@@ -14,11 +14,13 @@ SMOKE=0
 # write files (import, unpack) at a few hundred/s
 budget() {
   case $1 in
-    fuzz_ref|fuzz_auth) echo 3000000 ;;
-    fuzz_config) echo 1500000 ;;
-    fuzz_manifest|fuzz_index) echo 1000000 ;;
-    fuzz_spec) echo 400000 ;;
-    fuzz_unpack) echo 40000 ;;
+    fuzz_auth) echo 4000000 ;;
+    fuzz_ref) echo 2500000 ;;
+    fuzz_config) echo 2200000 ;;
+    fuzz_manifest) echo 700000 ;;
+    fuzz_index) echo 500000 ;;
+    fuzz_spec) echo 250000 ;;
+    fuzz_unpack) echo 30000 ;;
     fuzz_import) echo 20000 ;;
     *) echo 100000 ;;
   esac

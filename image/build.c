@@ -205,7 +205,8 @@ raw_layer (const char *bdir, const char *src, json_t *layers, json_t *diff_ids, 
   cleanup_free char *buf = NULL, *dg = NULL, *p = NULL;
   size_t len;
 
-  if (ch_read_file (src, &buf, &len, err) < 0)
+  /* the developer's own layer, whatever its size (the default bound is for outside input) */
+  if (ch_read_file_max (src, SIZE_MAX, &buf, &len, err) < 0)
     return -1;
   dg = ch_digest_buf (buf, len);
   p = xasprintf ("%s/%s", bdir, dg + 7);

@@ -273,7 +273,7 @@ test_errors (void **state)
   refused ("name: cam\nimage: busybox\nnet: {ports: [\"80:80/icmp\"]}\n",
            "chute.yaml:3:15: net.ports[0]: port spec `80:80/icmp`: protocol `icmp` is not tcp or udp");
   refused ("name: cam\nimage: busybox\nrestart: often\n",
-           "chute.yaml:3:10: restart: restart policy `often` unknown (no, on-failure[:N], always)");
+           "chute.yaml:3:10: restart: restart policy `often` unknown (no, on-failure[:N], always, unless-stopped)");
   refused ("name: a/b\nimage: busybox\n",
            "chute.yaml:1:7: name: chute name `a/b`: only letters, digits, _ . - are allowed");
   refused ("name: cam\nimage: {ref: busybox}\n", "chute.yaml:2:8: image: want a single value, not a mapping");

@@ -171,6 +171,11 @@ int ch_net_teardown_locked (struct ch_net_locked *l, const char *owner, const ch
  * it has leases with addresses (ipam.json "ip_forward_held"). */
 int ch_net_ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
 int ch_net_ip_forward_release (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
+/* net.ipv4.conf.BRIDGE.route_localnet is 1 while a chute with an address
+ * on the bridge publishes ports (loopback DNAT to it), its old value kept in
+ * ipam.json "route_localnet_orig" (saved before the write) and written back
+ * after. The bridge must exist when ports are published. */
+int ch_net_route_localnet_sync (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
 /* Host veth ends of torn-down chutes: their netns is destroyed
  * asynchronously, the reaper must not race the kernel for them for a few
  * seconds (an explicit delete costs an RCU grace period); later, one still

@@ -39,7 +39,7 @@ char *ch_net_veth_name (uint32_t addr);
 /* --- IPAM: STATE_DIR/ipam.json, guarded by STATE_DIR/ipam.lock (ipam.c) ---
  * One per bridge, shared by every root whose chutes use that bridge, so
  * that addresses, published ports and stale links are judged across roots.
- * {"subnet": "...", "bridge": "...", "ip_forward_held": true?,
+ * {"subnet": "...", "bridge": "...", "ip_forward_held": true?, "route_localnet_orig": "0"|"1"?,
  *  "released": {VETH: {"at": CLOCK_BOOTTIME s, "root": ROOT_ID}},
  *  "leases": {ROOT_ID/NAME: lease}}
  * lease = {"root": ROOT_ID, "run_root", "chute": NAME, "mode": "bridge"|"none", "address": "10.213.0.2"?,

@@ -174,6 +174,7 @@ ch_net_teardown_locked (struct ch_net_locked *l, const char *owner, const char *
          grace periods, on every lone `chuted run --rm`); `chuted network
          prune` removes them */
       KEEP (ch_nft_apply (c, ipam, &e));
+      KEEP (ch_net_route_localnet_sync (c, ipam, &e));
       if (ch_ipam_bridge_leases (ipam) == 0)
         KEEP (ch_net_ip_forward_release (c, ipam, &e));
       KEEP (ch_ipam_save (c, ipam, &e));
@@ -334,7 +335,8 @@ setup_made (struct ch_net_locked *l, const char *root, const char *run_root, con
     }
   if (cfg->mode == CH_NET_BRIDGE)
     {
-      if (ch_write_file (IP_FORWARD, "1\n", 2, 0644, err) < 0 || ch_nft_apply (&l->conf, l->ipam, err) < 0)
+      if (ch_write_file (IP_FORWARD, "1\n", 2, 0644, err) < 0 || ch_nft_apply (&l->conf, l->ipam, err) < 0
+          || (cfg->n_ports > 0 && ch_net_route_localnet_sync (&l->conf, l->ipam, err) < 0))
         return -1;
       if ((cfg->wan_down_kbit || cfg->wan_up_kbit)
           && shape_lease (&ctx, cfg->wan_down_kbit, cfg->wan_up_kbit, err) < 0)

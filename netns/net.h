@@ -70,7 +70,9 @@ struct ch_net_result
   char *address, *gateway;        /* "10.213.0.2/24", "10.213.0.1"; NULL for none */
 };
 
-/* "8080:80", "8080:80/udp", "127.0.0.1:8080:80/tcp"; ports 1-65535. */
+/* "8080:80", "8080:80/udp", "127.0.0.1:8080:80/tcp"; ports 1-65535. The host
+ * IP must be an address of this host (127/8 included); 0.0.0.0 is every
+ * address (host_ip NULL); IPv6 forms are refused. */
 int ch_net_parse_port (const char *spec, struct ch_net_port *out, ch_error_t *err);
 void ch_net_port_clear (struct ch_net_port *p);
 

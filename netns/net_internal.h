@@ -39,7 +39,7 @@ char *ch_net_veth_name (uint32_t addr);
 /* --- IPAM: STATE_DIR/ipam.json, guarded by STATE_DIR/ipam.lock (ipam.c) ---
  * One per bridge, shared by every root whose chutes use that bridge, so
  * that addresses, published ports and stale links are judged across roots.
- * {"subnet": "...", "bridge": "...", "ip_forward_held": true?,
+ * {"subnet": "...", "bridge": "...", "ip_forward_held": true?, "route_localnet_orig": "0"|"1"?,
  *  "released": {VETH: {"at": CLOCK_BOOTTIME s, "root": ROOT_ID}},
  *  "leases": {ROOT_ID/NAME: lease}}
  * lease = {"root": ROOT_ID, "run_root", "chute": NAME, "mode": "bridge"|"none", "address": "10.213.0.2"?,
@@ -171,6 +171,11 @@ int ch_net_teardown_locked (struct ch_net_locked *l, const char *owner, const ch
  * it has leases with addresses (ipam.json "ip_forward_held"). */
 int ch_net_ip_forward_hold (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
 int ch_net_ip_forward_release (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
+/* net.ipv4.conf.BRIDGE.route_localnet is 1 while a chute with an address
+ * on the bridge publishes ports (loopback DNAT to it), its old value kept in
+ * ipam.json "route_localnet_orig" (saved before the write) and written back
+ * after. The bridge must exist when ports are published. */
+int ch_net_route_localnet_sync (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err);
 /* Host veth ends of torn-down chutes: their netns is destroyed
  * asynchronously, the reaper must not race the kernel for them for a few
  * seconds (an explicit delete costs an RCU grace period); later, one still

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,45 @@ parse_port_num (const char *spec, const char *s, uint16_t *out, ch_error_t *err)
     return ch_error (err, 0, "port spec `%s`: port `%s` is not in 1-65535", spec, s);
   *out = (uint16_t) v;
   return 0;
+}
+
+/* "::1:8080:80": what is left of the last two colons parses as IPv6 */
+static bool
+looks_ip6 (const char *s)
+{
+  const char *last = strrchr (s, ':');
+  struct in6_addr a;
+  cleanup_free char *host = NULL;
+  size_t n;
+
+  if (last == NULL)
+    return false;
+  for (n = (size_t) (last - s); n > 0 && s[n - 1] != ':'; n--)
+    ;
+  /* fewer than three colons: HOST_PORT:CHUTE_PORT or IPV4:HOST_PORT:CHUTE_PORT */
+  if (n < 2 || memchr (s, ':', n - 1) == NULL)
+    return false;
+  host = xstrndup (s, n - 1);
+  return inet_pton (AF_INET6, host, &a) == 1;
+}
+
+/* Loopback (127/8 is local as a whole) or an address of an interface of
+ * the host's network namespace. */
+static bool
+host_has_addr (struct in_addr a)
+{
+  struct ifaddrs *ifs, *i;
+  bool found = false;
+
+  if ((ntohl (a.s_addr) >> 24) == 127)
+    return true;
+  if (getifaddrs (&ifs) < 0)
+    return true; /* cannot tell: let the rule be made */
+  for (i = ifs; i && !found; i = i->ifa_next)
+    found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET
+            && ((struct sockaddr_in *) i->ifa_addr)->sin_addr.s_addr == a.s_addr;
+  freeifaddrs (ifs);
+  return found;
 }
 
 int
@@ -45,6 +85,10 @@ ch_net_parse_port (const char *spec, struct ch_net_port *out, ch_error_t *err)
       else
         return ch_error (err, 0, "port spec `%s`: protocol `%s` is not tcp or udp", spec, proto);
     }
+  /* the nft table is `ip` only: say so rather than "expected ..." */
+  if (s[0] == '[' || looks_ip6 (s))
+    return ch_error (err, 0, "port spec `%s`: IPv6 host addresses are not supported (ports are published on IPv4 only)",
+                     spec);
   /* strtok_r would merge "::" into one separator */
   for (p = s; n < 3; n++)
     {
@@ -65,7 +109,12 @@ ch_net_parse_port (const char *spec, struct ch_net_port *out, ch_error_t *err)
       struct in_addr a;
       if (inet_pton (AF_INET, parts[0], &a) != 1)
         return ch_error (err, 0, "port spec `%s`: `%s` is not an IPv4 address", spec, parts[0]);
-      out->host_ip = xstrdup (parts[0]);
+      /* a rule for an address the host does not have would never match */
+      if (a.s_addr != htonl (INADDR_ANY) && !host_has_addr (a))
+        return ch_error (err, 0, "port spec `%s`: `%s` is not an address of this host", spec, parts[0]);
+      /* 0.0.0.0 is every address, as without one */
+      if (a.s_addr != htonl (INADDR_ANY))
+        out->host_ip = xstrdup (parts[0]);
     }
   if (parse_port_num (spec, parts[n - 2], &out->host_port, err) < 0
       || parse_port_num (spec, parts[n - 1], &out->chute_port, err) < 0)

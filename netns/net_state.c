@@ -115,6 +115,58 @@ ch_net_ip_forward_release (const struct ch_net_conf *c, json_t *ipam, ch_error_t
   return 0;
 }
 
+/* route_localnet on the bridge alone lets the host's own connections to
+ * 127.x, DNATed to a chute, leave through it (nft.c masquerades them).
+ * The bridge is chuted's, but its value from before is kept in ipam.json
+ * ("route_localnet_orig", saved before it changes) and written back when
+ * no chute of the bridge publishes a port any more. Packets from chutes to
+ * 127.x are still dropped by the table's input chain. */
+static bool
+publishes (json_t *ipam)
+{
+  const char *key;
+  json_t *lease;
+
+  json_object_foreach (ch_ipam_leases (ipam), key, lease)
+    if (json_object_get (lease, "address") && json_array_size (json_object_get (lease, "ports")) > 0)
+      return true;
+  return false;
+}
+
+int
+ch_net_route_localnet_sync (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
+{
+  cleanup_free char *path = xasprintf ("/proc/sys/net/ipv4/conf/%s/route_localnet", c->bridge);
+  const char *orig = json_string_value (json_object_get (ipam, "route_localnet_orig"));
+
+  if (publishes (ipam))
+    {
+      /* a bridge deleted behind our back: the next setup makes it again */
+      if (access (path, F_OK) < 0)
+        return 0;
+      if (orig == NULL)
+        {
+          cleanup_free char *v = NULL;
+          if (ch_read_file (path, &v, NULL, err) < 0)
+            return ch_error_prefix (err, "route_localnet");
+          json_object_set_new (ipam, "route_localnet_orig", json_string (v[0] == '1' ? "1" : "0"));
+          if (ch_ipam_save (c, ipam, err) < 0)
+            return -1;
+        }
+      /* also when recorded: the bridge may have been made again since */
+      if (ch_write_file (path, "1\n", 2, 0644, err) < 0)
+        return ch_error_prefix (err, "route_localnet");
+      return 0;
+    }
+  if (orig == NULL)
+    return 0;
+  /* a bridge that is gone took its value with it */
+  if (strcmp (orig, "0") == 0 && access (path, F_OK) == 0 && ch_write_file (path, "0\n", 2, 0644, err) < 0)
+    return ch_error_prefix (err, "route_localnet");
+  json_object_del (ipam, "route_localnet_orig");
+  return 0;
+}
+
 /* Remove the bridge and table recorded in IPAM (made by chuted, left
  * behind by the last chute); nothing recorded: those of the configuration. */
 int
@@ -130,6 +182,7 @@ ch_net_remove_network (struct nl_sock *sk, json_t *ipam, const struct ch_net_con
     return -1;
   json_object_del (ipam, "bridge");
   json_object_del (ipam, "subnet");
+  json_object_del (ipam, "route_localnet_orig");
   return 0;
 }
 

@@ -61,6 +61,13 @@ test_ports (void **state)
   port_bad ("a:80", "not in 1-65535");
   port_bad (":80", "not in 1-65535");
   port_bad ("", "expected");
+  /* 0.0.0.0 is every address; a host IP must be one of this host's */
+  port_ok ("0.0.0.0:8080:80", NULL, 8080, 80, IPPROTO_TCP);
+  port_ok ("127.0.0.2:8080:80/udp", "127.0.0.2", 8080, 80, IPPROTO_UDP);
+  port_bad ("192.0.2.1:8080:80", "`192.0.2.1` is not an address of this host");
+  port_bad ("[::1]:8080:80", "IPv6 host addresses are not supported");
+  port_bad ("::1:8080:80", "IPv6 host addresses are not supported");
+  port_bad ("[::]:8080:80/udp", "IPv6 host addresses are not supported");
 }
 
 static void

@@ -139,15 +139,17 @@ key_is (const char *key, const char *field, size_t len)
 {
   size_t i = 0;
 
-  for (; *key; key++)
+  for (;; key++, i++)
     {
-      if (*key == '_')
-        continue;
-      if (i >= len || (*key | 0x20) != (field[i] | 0x20))
+      while (*key == '_')
+        key++;
+      while (i < len && field[i] == '_')
+        i++;
+      if (*key == '\0' || i == len)
+        return *key == '\0' && i == len;
+      if ((*key | 0x20) != (field[i] | 0x20))
         return false;
-      i++;
     }
-  return i == len;
 }
 
 /* The row's key a {{.Field}} names, or without a plural s (podman's

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 static int cmd_help (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+static int exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_error_t *err);
 static int cmd_version (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
 /* Every command: its name, function, operands, summary and options (each
@@ -58,7 +59,9 @@ usage (FILE *f)
   fprintf (f, "usage: chuted [--root DIR] [--run-root DIR] [--cgroup-parent PATH] COMMAND ...\n\ncommands:\n");
   for (const struct ch_cmd *c = commands; c->name; c++)
     fprintf (f, "  %-10s %s\n", c->name, c->summary);
-  fprintf (f, "\nimage commands (chuted-image):\n  pull load images rmi image login logout\n");
+  fprintf (f, "\nimage commands (chuted-image):\n");
+  for (const char *const *ic = image_commands; *ic; ic++)
+    fprintf (f, "  %s\n", *ic);
   fprintf (f, "\nOCI runtime (runc-style):\n  oci spec|create|start|state|kill|delete|run|exec ...\n");
   fprintf (f, "\nchuted COMMAND --help shows a command's options.\n");
 }
@@ -88,6 +91,13 @@ cmd_help (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       return 0;
     }
   c = find_command (argv[optind]);
+  for (const char *const *ic = image_commands; c == NULL && *ic; ic++)
+    if (strcmp (argv[optind], *ic) == 0)
+      {
+        char *args[] = { argv[optind], "--help", NULL };
+        fflush (stdout);
+        return exec_sibling (ctx, "chuted-image", 2, args, err);
+      }
   if (c == NULL)
     return ch_cli_usage_error (ctx, err, "unknown command `%s`", argv[optind]);
   ch_cli_help (stdout, c);

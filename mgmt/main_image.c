@@ -49,6 +49,24 @@ print_usage (FILE *f)
   fputs (usage, f);
 }
 
+/* `chuted-image CMD --help`: CMD's lines of USAGE (its own line and the
+ * indented ones continuing it), so the one usage text serves both. */
+static void
+print_command_usage (FILE *f, const char *cmd)
+{
+  size_t n = strlen (cmd);
+  bool in = false;
+
+  for (const char *l = strchr (usage, '\n') + 1; *l; l = strchr (l, '\n') + 1)
+    {
+      size_t len = (size_t) (strchr (l, '\n') - l);
+      if (strncmp (l, "  ", 2) == 0 && l[2] != ' ')
+        in = strncmp (l + 2, cmd, n) == 0 && (l[2 + n] == ' ' || l[2 + n] == '\n');
+      if (in)
+        fprintf (f, "%s%.*s\n", l[2] != ' ' ? "usage: chuted " : "              ", (int) len - 2, l + 2);
+    }
+}
+
 enum
 {
   O_INSECURE = 256,
@@ -599,6 +617,12 @@ main (int argc, char **argv)
       fprintf (stderr, "%s: unknown command `%s`\n%s", prog, argv[i], usage);
       return 2;
     }
+  for (int k = i + 1; k < argc && strcmp (argv[k], "--") != 0; k++)
+    if (strcmp (argv[k], "--help") == 0 || strcmp (argv[k], "-h") == 0)
+      {
+        print_command_usage (stdout, cmd->name);
+        return 0;
+      }
   c.argv = argv + i;
   c.opts = &o;
   /* pull and login are chuted-image-pull's, options and all */

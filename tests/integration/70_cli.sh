@@ -18,6 +18,15 @@ for c in $cmds; do
   [ "$(chuted help "$c")" = "$out" ] || bad="$bad $c(help CMD differs)"
 done
 eq "CMD --help exits 0 with its usage, for every command" "$bad" ""
+icmds=$(chuted help | awk '/^image commands/{on=1; next} on && /^$/{exit} on{print $1}')
+eq "help lists the image commands" "$(echo $icmds)" "pull load images rmi image login logout"
+bad=""
+for c in $icmds; do
+  out=$(chuted "$c" --help 2>&1) || bad="$bad $c(rc)"
+  echo "$out" | head -1 | grep -q "^usage: chuted $c" || bad="$bad $c(usage)"
+  [ "$(chuted help "$c")" = "$out" ] || bad="$bad $c(help CMD differs)"
+done
+eq "image CMD --help exits 0 with its usage" "$bad" ""
 check "inspect --help is help, not a chute name" sh -c "'$CHUTED' inspect --help | grep -q '^usage: chuted inspect'"
 check "run -h stays --hostname (podman's meaning)" sh -c "'$CHUTED' run --help | grep -q -- '-h, --hostname NAME'"
 check "run --help lists --memory with its value" sh -c "'$CHUTED' run --help | grep -q -- '-m, --memory SIZE'"

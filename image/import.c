@@ -370,6 +370,45 @@ docker_manifest (struct import *im, const char *ref, char **digest, char **name_
   return 0;
 }
 
+/* An OCI ref.name annotation is "a fully qualified reference or a tag"; the
+ * tag form (skopeo's oci:DIR:TAG writes "TAG") has no '/' and no ':' and is
+ * no image name by itself: the image takes PATH's base name (lower-cased,
+ * its extension dropped, what a repository name may not hold made '-')
+ * with that tag, so `load oci:DIR:1` names DIR:1, not 1:latest. */
+static char *
+name_from_annotation (const char *path, char *name)
+{
+  cleanup_free char *base = NULL;
+  size_t len = strlen (path);
+  const char *b;
+  char *dot;
+  size_t n = 0;
+
+  if (name == NULL || strchr (name, '/') || strchr (name, ':'))
+    return name;
+  while (len > 1 && path[len - 1] == '/')
+    len--;
+  b = memrchr (path, '/', len);
+  b = b ? b + 1 : path;
+  base = xstrndup (b, len - (size_t) (b - path));
+  dot = strrchr (base, '.');
+  if (dot && dot != base)
+    *dot = '\0';
+  for (char *p = base; *p; p++)
+    {
+      char ch = (*p >= 'A' && *p <= 'Z') ? (char) (*p - 'A' + 'a') : *p;
+      bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || (n > 0 && (ch == '.' || ch == '_' || ch == '-'));
+      if (ok || n > 0)
+        base[n++] = ok ? ch : '-';
+    }
+  base[n] = '\0';
+  {
+    char *r = xasprintf ("%s:%s", n ? base : "image", name);
+    free (name);
+    return r;
+  }
+}
+
 int
 ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform,
            const struct ch_unpack_opts *uo, char **ref_out, char **manifest_digest, ch_error_t *err)
@@ -414,6 +453,8 @@ ch_import (struct ch_store *s, const char *src, const char *tag, const char *pla
           goto out;
         }
     }
+  if (strcmp (kind, "docker-archive") != 0)
+    name = name_from_annotation (path, name);
   if (tag || name)
     {
       /* the name is checked before any layer is unpacked: a bad one leaves nothing */

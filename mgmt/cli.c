@@ -11,7 +11,7 @@ ch_cli_globals (int argc, char **argv, struct ch_ctx *ctx, void (*usage) (FILE *
     .root = g.root,
     .run_root = g.run_root,
     .cgroup_parent = g.cgroup_parent,
-    .fail_code = 1,
+    .fail_code = 125,
   };
   return i;
 }

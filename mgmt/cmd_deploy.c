@@ -105,12 +105,22 @@ print_plan (json_t *plan)
   printf ("dry run: nothing was created\n");
 }
 
+enum
+{
+  O_DRY_RUN = 256,
+  O_JSON,
+};
+
+const struct ch_opt ch_opts_deploy[] = {
+  { "dry-run", O_DRY_RUN, NULL, "check the file and print the plan; change nothing" },
+  { "json", O_JSON, NULL, "print the plan as JSON" },
+  CH_OPT_END,
+};
+
 int
 ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  static const struct option opts[] = { { "dry-run", no_argument, NULL, 'n' },
-                                        { "json", no_argument, NULL, 'j' },
-                                        { NULL, 0, NULL, 0 } };
+  cleanup_cli_parser struct ch_cli_parser p;
   bool dry_run = false, as_json = false;
   cleanup_free char *file = NULL, *text = NULL;
   cleanup_json json_t *plan = NULL;
@@ -118,17 +128,17 @@ ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   size_t len;
   int o, r;
 
-  optind = 1;
-  opterr = 0;
-  while ((o = getopt_long (argc, argv, "+nj", opts, NULL)) != -1)
+  ch_cli_parser_init (&p, ctx, ch_opts_deploy);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
     switch (o)
       {
-      case 'n': dry_run = true; break;
-      case 'j': as_json = true; break;
-      default: return ch_error (err, 0, "deploy: unknown option `%s`", argv[optind - 1]);
+      case O_DRY_RUN: dry_run = true; break;
+      case O_JSON: as_json = true; break;
       }
+  if (o < 0)
+    return ch_cli_done (&p);
   if (optind != argc - 1)
-    return ch_error (err, 0, "deploy: want one PATH (a directory holding chute.yaml, or the file)");
+    return ch_cli_usage_error (ctx, err, "want one PATH (a directory holding chute.yaml, or the file)");
   if (!dry_run)
     return ch_error (err, 0, "deploy: the deploy engine is not there yet (issue 10); `deploy --dry-run PATH` checks a "
                              "chute file and shows its plan");

@@ -5,48 +5,51 @@
 #include "mgmt/lifecycle.h"
 #include "runtime/runtime.h"
 
-#include <getopt.h>
 #include <string.h>
 #include <unistd.h>
+
+const struct ch_opt ch_opts_exec[] = {
+  { "interactive", 'i', NULL, "keep stdin open" },
+  { "tty", 't', NULL, "give the command a terminal" },
+  { "env", 'e', "K=V", "set an environment variable" },
+  { "user", 'u', "USER[:GROUP]", "user to run as" },
+  { "workdir", 'w', "DIR", "working directory inside the chute" },
+  { "detach", 'd', NULL, "run in the background" },
+  CH_OPT_END,
+};
 
 int
 ch_cmd_exec (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  static const struct option opts[] = { { "interactive", no_argument, NULL, 'i' },
-                                        { "tty", no_argument, NULL, 't' },
-                                        { "env", required_argument, NULL, 'e' },
-                                        { "user", required_argument, NULL, 'u' },
-                                        { "workdir", required_argument, NULL, 'w' },
-                                        { "detach", no_argument, NULL, 'd' },
-                                        { NULL, 0, NULL, 0 } };
+  cleanup_cli_parser struct ch_cli_parser p;
   struct ch_exec_opts eo = { .stdin_fd = -1, .stdout_fd = 1, .stderr_fd = 2, .console_socket_fd = -1 };
   cleanup_strv char **env = NULL;
   cleanup_free char *oci = NULL;
   const char *name;
   int o, status = 0;
 
-  optind = 1;
-  opterr = 0;
-  while ((o = getopt_long (argc, argv, "+ite:u:w:d", opts, NULL)) != -1)
+  ch_cli_parser_init (&p, ctx, ch_opts_exec);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
     switch (o)
       {
       case 'i': eo.stdin_fd = 0; break;
       case 't': eo.tty = true; break;
-      case 'e': ch_strv_append (&env, optarg); break;
-      case 'u': eo.user = optarg; break;
-      case 'w': eo.cwd = optarg; break;
+      case 'e': ch_strv_append (&env, p.optarg); break;
+      case 'u': eo.user = p.optarg; break;
+      case 'w': eo.cwd = p.optarg; break;
       case 'd': eo.detach = true; break;
-      default: return ch_error (err, 0, "exec: unknown option `%s`", argv[optind - 1]);
       }
+  if (o < 0)
+    return ch_cli_done (&p);
   if (optind >= argc)
-    return ch_error (err, 0, "exec: give the chute's name and a command");
+    return ch_cli_usage_error (ctx, err, "give the chute's name and a command");
   name = argv[optind++];
   if (ch_chute_name_check (name, err) < 0)
     return -1;
   if (optind < argc && strcmp (argv[optind], "--") == 0)
     optind++;
   if (optind >= argc)
-    return ch_error (err, 0, "exec: give a command to run in `%s`", name);
+    return ch_cli_usage_error (ctx, err, "give a command to run in `%s`", name);
   if (!ch_chute_running (ctx, name, NULL))
     {
       struct ch_chute c;

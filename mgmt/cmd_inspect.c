@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *
 cgroup_json (struct ch_ctx *ctx, const char *name, bool running)
@@ -99,12 +100,16 @@ inspect_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 int
 ch_cmd_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
+  cleanup_cli_parser struct ch_cli_parser p;
   cleanup_json json_t *all = json_array ();
   cleanup_free char *s = NULL;
 
-  if (argc < 2)
-    return ch_error (err, 0, "inspect: give the chute's name");
-  for (int i = 1; i < argc; i++)
+  ch_cli_parser_init (&p, ctx, NULL);
+  if (ch_cli_next (&p, argc, argv, err) < 0)
+    return ch_cli_done (&p);
+  if (optind >= argc)
+    return ch_cli_usage_error (ctx, err, "give the chute's name");
+  for (int i = optind; i < argc; i++)
     {
       json_t *o = inspect_one (ctx, argv[i], err);
       if (o == NULL)

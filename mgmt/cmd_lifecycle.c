@@ -8,39 +8,63 @@
 #include "mgmt/reap.h"
 #include "runtime/runtime.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-static int
-parse_timeout (int argc, char **argv, int *timeout, bool *force, ch_error_t *err)
+enum
 {
-  static const struct option opts[] = { { "time", required_argument, NULL, 't' },
-                                        { "force", no_argument, NULL, 'f' },
-                                        { NULL, 0, NULL, 0 } };
+  O_ALL = 256
+};
+
+const struct ch_opt ch_opts_start[] = {
+  { "all", O_ALL, NULL, "start every chute whose restart policy is always or unless-stopped" },
+  CH_OPT_END,
+};
+
+const struct ch_opt ch_opts_stop[] = {
+  { "time", 't', "SECONDS", "wait this long after SIGTERM before SIGKILL (default 10)" },
+  CH_OPT_END,
+};
+
+const struct ch_opt ch_opts_rm[] = {
+  { "force", 'f', NULL, "stop a running chute first" },
+  CH_OPT_END,
+};
+
+const struct ch_opt ch_opts_kill[] = {
+  { "signal", 's', "SIGNAL", "the signal, by name or number (default KILL)" },
+  CH_OPT_END,
+};
+
+/* start, stop, restart and rm: their options, then at least one chute name.
+ * Returns the index of the first name, 0 after --help, or -1. */
+static int
+parse_names (struct ch_ctx *ctx, int argc, char **argv, const struct ch_opt *opts, int *timeout, bool *flag,
+             ch_error_t *err)
+{
+  cleanup_cli_parser struct ch_cli_parser p;
   int o;
   int64_t t;
 
-  optind = 1;
-  opterr = 0;
-  while ((o = getopt_long (argc, argv, "+t:f", opts, NULL)) != -1)
+  ch_cli_parser_init (&p, ctx, opts);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
     {
       if (o == 't')
         {
-          if (ch_parse_int (optarg, 0, 3600, &t, err) < 0)
+          if (ch_parse_int (p.optarg, 0, 3600, &t, err) < 0)
             return ch_error_prefix (err, "%s -t", argv[0]);
           *timeout = (int) t;
         }
-      else if (o == 'f' && force)
-        *force = true;
-      else
-        return ch_error (err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
+      else /* -f, --all */
+        *flag = true;
     }
-  if (optind >= argc)
-    return ch_error (err, 0, "%s: give the chute's name", argv[0]);
+  if (o < 0)
+    return p.help ? 0 : -1;
+  if (optind >= argc && !*flag)
+    return ch_cli_usage_error (ctx, err, "give the chute's name");
   return optind;
 }
 
@@ -124,20 +148,20 @@ start_all (struct ch_ctx *ctx, ch_error_t *err)
     }
   if (failed == 0)
     return 0;
-  ctx->fail_code = 1; /* not the last chute's own exit code */
+  ctx->fail_code = 125; /* not the last chute's own exit code */
   return ch_error (err, 0, "start --all: %d chute%s did not start", failed, failed > 1 ? "s" : "");
 }
 
 int
 ch_cmd_start (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  bool all = argc > 1 && strcmp (argv[1], "--all") == 0;
-  int i = all ? argc : parse_timeout (argc, argv, &(int){ 0 }, NULL, err);
+  bool all = false;
+  int i = parse_names (ctx, argc, argv, ch_opts_start, &(int){ 0 }, &all, err);
 
-  if (i < 0)
-    return -1;
-  if (all && argc > 2)
-    return ch_error (err, 0, "start --all takes no chute name");
+  if (i <= 0)
+    return i;
+  if (all && i < argc)
+    return ch_cli_usage_error (ctx, err, "--all takes no chute name");
   {
     cleanup_close int g = -1;
     if (ch_lock_global (ctx, &g, err) < 0)
@@ -187,10 +211,10 @@ int
 ch_cmd_stop (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   int timeout = 10;
-  int i = parse_timeout (argc, argv, &timeout, NULL, err);
+  int i = parse_names (ctx, argc, argv, ch_opts_stop, &timeout, &(bool){ false }, err);
 
-  if (i < 0)
-    return -1;
+  if (i <= 0)
+    return i;
   for (; i < argc; i++)
     {
       if (stop_one (ctx, argv[i], timeout, err) < 0)
@@ -204,10 +228,10 @@ int
 ch_cmd_restart (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   int timeout = 10;
-  int i = parse_timeout (argc, argv, &timeout, NULL, err);
+  int i = parse_names (ctx, argc, argv, ch_opts_stop, &timeout, &(bool){ false }, err);
 
-  if (i < 0)
-    return -1;
+  if (i <= 0)
+    return i;
   for (; i < argc; i++)
     {
       if (stop_one (ctx, argv[i], timeout, err) < 0 || start_one (ctx, argv[i], err) < 0)
@@ -221,10 +245,10 @@ int
 ch_cmd_rm (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   bool force = false;
-  int i = parse_timeout (argc, argv, &(int){ 0 }, &force, err);
+  int i = parse_names (ctx, argc, argv, ch_opts_rm, &(int){ 0 }, &force, err);
 
-  if (i < 0)
-    return -1;
+  if (i <= 0)
+    return i;
   for (; i < argc; i++)
     {
       struct ch_chute c;
@@ -243,21 +267,18 @@ ch_cmd_rm (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 int
 ch_cmd_kill (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  static const struct option opts[] = { { "signal", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+  cleanup_cli_parser struct ch_cli_parser p;
   cleanup_free char *oci = NULL;
   const char *sig = "KILL";
   int o, signo = 0;
 
-  optind = 1;
-  opterr = 0;
-  while ((o = getopt_long (argc, argv, "+s:", opts, NULL)) != -1)
-    {
-      if (o != 's')
-        return ch_error (err, 0, "kill: unknown option `%s`", argv[optind - 1]);
-      sig = optarg;
-    }
+  ch_cli_parser_init (&p, ctx, ch_opts_kill);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
+    sig = p.optarg;
+  if (o < 0)
+    return ch_cli_done (&p);
   if (optind >= argc)
-    return ch_error (err, 0, "kill: give the chute's name");
+    return ch_cli_usage_error (ctx, err, "give the chute's name");
   if (ch_chute_name_check (argv[optind], err) < 0)
     return -1;
   if (ch_has_prefix (sig, "SIG"))

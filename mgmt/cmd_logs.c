@@ -1,4 +1,4 @@
-/* chuted logs [-f] [-t] [--tail N] NAME: the records of ctr.log.1 then
+/* chuted logs [-f] [-t] [--tail N] [--since T] [--until T] NAME: the records of ctr.log.1 then
  * ctr.log, following rotation with -f until the chute has exited. */
 #include "common/file.h"
 #include "common/parse.h"
@@ -11,17 +11,82 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct logs_opts
 {
   bool timestamps;
   int64_t tail; /* -1 = all */
+  char *since;  /* records stamped before are skipped (ch_rfc3339 form, as the log's) */
+  char *until;  /* records stamped after are skipped */
 };
+
+enum
+{
+  O_SINCE = 256,
+  O_UNTIL,
+};
+
+const struct ch_opt ch_opts_logs[] = {
+  { "follow", 'f', NULL, "keep printing while the chute runs" },
+  { "timestamps", 't', NULL, "show each line's time" },
+  { "tail", 'n', "N", "only the last N lines (or all)" },
+  { "since", O_SINCE, "TIME", "only lines from TIME on: RFC 3339 or a duration ago (10m, 2h)" },
+  { "until", O_UNTIL, "TIME", "only lines up to TIME: RFC 3339 or a duration ago" },
+  CH_OPT_END,
+};
+
+/* TIME as podman takes it (RFC 3339 with an optional fraction and a Z or
+ * +hh:mm zone, or a duration before now) into the log's own stamp form:
+ * fixed width, UTC, so stamps compare as strings. */
+static int
+parse_when (const char *opt, const char *s, char **out, ch_error_t *err)
+{
+  struct tm tm = { 0 };
+  const char *p;
+  long nsec = 0;
+  time_t t;
+
+  p = strptime (s, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (p == NULL)
+    {
+      uint64_t d;
+      if (ch_parse_duration (s, &d, err) < 0)
+        {
+          ch_error_release (err);
+          return ch_error (err, 0, "--%s `%s`: give an RFC 3339 time (2026-01-02T15:04:05Z) or a duration (10m)",
+                           opt, s);
+        }
+      struct timespec now;
+      clock_gettime (CLOCK_REALTIME, &now);
+      *out = ch_rfc3339 (now.tv_sec - (time_t) d, now.tv_nsec);
+      return 0;
+    }
+  t = timegm (&tm);
+  if (*p == '.')
+    {
+      long scale = 100000000;
+      for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+        nsec += (*p - '0') * scale;
+    }
+  if (*p == 'Z' && p[1] == '\0')
+    ;
+  else if ((*p == '+' || *p == '-') && strlen (p) == 6 && p[3] == ':')
+    {
+      int h, m;
+      if (sscanf (p + 1, "%2d:%2d", &h, &m) != 2)
+        return ch_error (err, 0, "--%s `%s`: bad zone `%s`", opt, s, p);
+      t -= (*p == '+' ? 1 : -1) * (time_t) (h * 3600 + m * 60);
+    }
+  else
+    return ch_error (err, 0, "--%s `%s`: give the zone (Z or +hh:mm)", opt, s);
+  *out = ch_rfc3339 (t, nsec);
+  return 0;
+}
 
 static void
 emit (const struct logs_opts *o, const char *line, size_t len)
@@ -30,6 +95,11 @@ emit (const struct logs_opts *o, const char *line, size_t len)
   FILE *f;
 
   if (ch_log_parse (line, len, &r) < 0)
+    return;
+  /* the stamps have ch_rfc3339's fixed width: strings compare as times */
+  if (o->since && (r.time_len != strlen (o->since) || memcmp (r.time, o->since, r.time_len) < 0))
+    return;
+  if (o->until && (r.time_len != strlen (o->until) || memcmp (r.time, o->until, r.time_len) > 0))
     return;
   f = r.is_stderr ? stderr : stdout;
   if (o->timestamps)
@@ -83,10 +153,8 @@ apply_tail (int64_t tail, const char *old, size_t oldlen, size_t *oldoff, const 
 int
 ch_cmd_logs (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  static const struct option opts[] = { { "follow", no_argument, NULL, 'f' },
-                                        { "timestamps", no_argument, NULL, 't' },
-                                        { "tail", required_argument, NULL, 'n' },
-                                        { NULL, 0, NULL, 0 } };
+  cleanup_cli_parser struct ch_cli_parser p;
+  cleanup_free char *since = NULL, *until = NULL;
   struct logs_opts lo = { .tail = -1 };
   bool follow = false;
   cleanup_free char *run_dir = NULL, *path = NULL, *old = NULL;
@@ -97,21 +165,33 @@ ch_cmd_logs (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   ino_t ino = 0;
   int o;
 
-  optind = 1;
-  opterr = 0;
-  while ((o = getopt_long (argc, argv, "+ftn:", opts, NULL)) != -1)
+  ch_cli_parser_init (&p, ctx, ch_opts_logs);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
     switch (o)
       {
       case 'f': follow = true; break;
       case 't': lo.timestamps = true; break;
       case 'n':
-        if (strcmp (optarg, "all") != 0 && ch_parse_int (optarg, 0, INT32_MAX, &lo.tail, err) < 0)
+        if (strcmp (p.optarg, "all") != 0 && ch_parse_int (p.optarg, 0, INT32_MAX, &lo.tail, err) < 0)
           return ch_error_prefix (err, "logs --tail");
         break;
-      default: return ch_error (err, 0, "logs: unknown option `%s`", argv[optind - 1]);
+      case O_SINCE:
+        free (since);
+        if (parse_when ("since", p.optarg, &since, err) < 0)
+          return -1;
+        break;
+      case O_UNTIL:
+        free (until);
+        if (parse_when ("until", p.optarg, &until, err) < 0)
+          return -1;
+        break;
       }
+  if (o < 0)
+    return ch_cli_done (&p);
+  lo.since = since;
+  lo.until = until;
   if (optind >= argc)
-    return ch_error (err, 0, "logs: give the chute's name");
+    return ch_cli_usage_error (ctx, err, "give the chute's name");
   ch_chute_init (&c);
   if (ch_chute_load (ctx, argv[optind], &c, err) < 0)
     return -1;

@@ -10,15 +10,33 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+enum
+{
+  O_JSON = 256
+};
+
+const struct ch_opt ch_opts_network[] = {
+  { "json", O_JSON, NULL, "ls: JSON" },
+  CH_OPT_END,
+};
 
 static int
 network_ls (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
+  cleanup_cli_parser struct ch_cli_parser p;
   cleanup_json json_t *info = NULL;
-  bool json = argc > 1 && strcmp (argv[1], "--json") == 0;
+  bool json = false;
+  int o;
 
-  if (argc > (json ? 2 : 1))
-    return ch_error (err, 0, "usage: chuted network ls [--json]");
+  ch_cli_parser_init (&p, ctx, ch_opts_network);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
+    json = true;
+  if (o < 0)
+    return ch_cli_done (&p);
+  if (optind < argc)
+    return ch_cli_usage_error (ctx, err, "ls takes no operand");
   if (ch_net_network_info (ctx->root, ctx->run_root, &info, err) < 0)
     return -1;
   if (json)
@@ -44,7 +62,7 @@ network_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   const char *bridge;
 
   if (argc > 2)
-    return ch_error (err, 0, "usage: chuted network inspect [NAME]");
+    return ch_cli_usage_error (ctx, err, "inspect takes at most one NAME");
   if (ch_net_network_info (ctx->root, ctx->run_root, &info, err) < 0)
     return -1;
   bridge = json_string_value (json_object_get (info, "bridge"));
@@ -63,7 +81,7 @@ network_prune (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 
   (void) argv;
   if (argc > 1)
-    return ch_error (err, 0, "usage: chuted network prune");
+    return ch_cli_usage_error (ctx, err, "prune takes no operand");
   /* chutes that died without cleaning up must not hold the network */
   if (ch_lock_global (ctx, &lock, err) < 0)
     return -1;
@@ -78,13 +96,21 @@ network_prune (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 int
 ch_cmd_network (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  if (argc < 2)
-    return ch_error (err, 0, "usage: chuted network ls [--json] | network inspect [NAME] | network prune");
-  if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
-    return network_ls (ctx, argc - 1, argv + 1, err);
-  if (strcmp (argv[1], "inspect") == 0)
-    return network_inspect (ctx, argc - 1, argv + 1, err);
-  if (strcmp (argv[1], "prune") == 0)
-    return network_prune (ctx, argc - 1, argv + 1, err);
-  return ch_error (err, 0, "unknown network command `%s` (ls, inspect, prune)", argv[1]);
+  cleanup_cli_parser struct ch_cli_parser p;
+  int i;
+
+  /* options come after the subcommand; here only --help */
+  ch_cli_parser_init (&p, ctx, NULL);
+  if (ch_cli_next (&p, argc, argv, err) < 0)
+    return ch_cli_done (&p);
+  i = optind;
+  if (i >= argc)
+    return ch_cli_usage_error (ctx, err, "give ls, inspect or prune");
+  if (strcmp (argv[i], "ls") == 0 || strcmp (argv[i], "list") == 0)
+    return network_ls (ctx, argc - i, argv + i, err);
+  if (strcmp (argv[i], "inspect") == 0)
+    return network_inspect (ctx, argc - i, argv + i, err);
+  if (strcmp (argv[i], "prune") == 0)
+    return network_prune (ctx, argc - i, argv + i, err);
+  return ch_cli_usage_error (ctx, err, "unknown network command `%s` (ls, inspect, prune)", argv[i]);
 }

@@ -13,7 +13,6 @@
 #include "netns/wifi.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,39 +30,39 @@ enum
   O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME
 };
 
-static const struct option run_opts[] = {
-  { "detach", no_argument, NULL, 'd' },
-  { "name", required_argument, NULL, O_NAME },
-  { "rootfs", required_argument, NULL, O_ROOTFS },
-  { "rm", no_argument, NULL, O_RM },
-  { "interactive", no_argument, NULL, 'i' },
-  { "tty", no_argument, NULL, 't' },
-  { "env", required_argument, NULL, 'e' },
-  { "entrypoint", required_argument, NULL, O_ENTRYPOINT },
-  { "workdir", required_argument, NULL, 'w' },
-  { "user", required_argument, NULL, 'u' },
-  { "hostname", required_argument, NULL, 'h' },
-  { "memory", required_argument, NULL, 'm' },
-  { "memory-swap", required_argument, NULL, O_MEMORY_SWAP },
-  { "cpu-shares", required_argument, NULL, 'c' },
-  { "cpus", required_argument, NULL, O_CPUS },
-  { "cpu-quota", required_argument, NULL, O_CPU_QUOTA },
-  { "cpu-period", required_argument, NULL, O_CPU_PERIOD },
-  { "pids", required_argument, NULL, O_PIDS },
-  { "pids-limit", required_argument, NULL, O_PIDS },
-  { "blkio-weight", required_argument, NULL, O_BLKIO },
-  { "cpuset-cpus", required_argument, NULL, O_CPUSET },
-  { "restart", required_argument, NULL, O_RESTART },
-  { "read-only", no_argument, NULL, O_READ_ONLY },
-  { "publish", required_argument, NULL, 'p' },
-  { "net", required_argument, NULL, O_NET },
-  { "network", required_argument, NULL, O_NET },
-  { "wan-down", required_argument, NULL, O_WAN_DOWN },
-  { "wan-up", required_argument, NULL, O_WAN_UP },
-  { "wifi", required_argument, NULL, O_WIFI },
-  { "disk", required_argument, NULL, O_DISK },
-  { "log-max", required_argument, NULL, O_LOG_MAX },
-  { NULL, 0, NULL, 0 },
+const struct ch_opt ch_opts_run[] = {
+  { "detach", 'd', NULL, "run in the background, print the name" },
+  { "name", O_NAME, "NAME", "the chute's name (default: a random one)" },
+  { "rootfs", O_ROOTFS, "DIR", "run from a root filesystem directory instead of an image" },
+  { "rm", O_RM, NULL, "remove the chute when it ends" },
+  { "interactive", 'i', NULL, "keep stdin open" },
+  { "tty", 't', NULL, "give the chute a terminal" },
+  { "env", 'e', "K=V", "set an environment variable (K alone: take it from here)" },
+  { "entrypoint", O_ENTRYPOINT, "CMD", "override the image's entrypoint (\"\": none)" },
+  { "workdir", 'w', "DIR", "working directory inside the chute" },
+  { "user", 'u', "USER[:GROUP]", "user to run as" },
+  { "hostname", 'h', "NAME", "the chute's hostname" },
+  { "memory", 'm', "SIZE", "memory limit (e.g. 64M)" },
+  { "memory-swap", O_MEMORY_SWAP, "SIZE", "memory+swap limit" },
+  { "cpu-shares", 'c', "N", "relative CPU weight" },
+  { "cpus", O_CPUS, "N", "number of CPUs (e.g. 0.5)" },
+  { "cpu-quota", O_CPU_QUOTA, "US", "CPU time per period, microseconds" },
+  { "cpu-period", O_CPU_PERIOD, "US", "CPU period, microseconds" },
+  { "pids", O_PIDS, "N", "most processes at once" },
+  { "pids-limit", O_PIDS, "N", "the same as --pids" },
+  { "blkio-weight", O_BLKIO, "N", "relative block I/O weight (10-1000)" },
+  { "cpuset-cpus", O_CPUSET, "LIST", "CPUs the chute may use (e.g. 0-1)" },
+  { "restart", O_RESTART, "POLICY", "no, on-failure[:N], always, unless-stopped" },
+  { "read-only", O_READ_ONLY, NULL, "mount the root filesystem read-only" },
+  { "publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a port" },
+  { "net", O_NET, "MODE", "network: bridge (default), host, none" },
+  { "network", O_NET, "MODE", "the same as --net" },
+  { "wan-down", O_WAN_DOWN, "RATE", "WAN download rate cap (e.g. 10mbit)" },
+  { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },
+  { "wifi", O_WIFI, "SPEC", "give the chute an SSID on a radio" },
+  { "disk", O_DISK, "SIZE", "cap on the chute's writable layer" },
+  { "log-max", O_LOG_MAX, "SIZE", "cap on the chute's log (at least 4k)" },
+  CH_OPT_END,
 };
 
 static int
@@ -79,19 +78,16 @@ opt_size (const char *opt, const char *v, int64_t *out, ch_error_t *err)
 }
 
 static int
-parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *err)
+parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *err)
 {
-  int o, longindex;
+  cleanup_cli_parser struct ch_cli_parser p;
+  const char *optarg;
+  int o;
 
-  optind = 1;
-  opterr = 0;
-  while ((longindex = -1, o = getopt_long (argc, argv, "+dite:w:u:h:m:c:p:", run_opts, &longindex)) != -1)
+  ch_cli_parser_init (&p, ctx, ch_opts_run);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
     {
-      /* a short option's long twin, for ch_limits_flag */
-      if (longindex < 0)
-        for (int i = 0; run_opts[i].name && longindex < 0; i++)
-          if (run_opts[i].val == o)
-            longindex = i;
+      optarg = p.optarg;
       switch (o)
         {
         case 'd': *detach = true; break;
@@ -134,7 +130,7 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
         case 'h': free (c->hostname); c->hostname = xstrdup (optarg); break;
         case 'm': case O_MEMORY_SWAP: case 'c': case O_CPUS: case O_CPU_QUOTA: case O_CPU_PERIOD: case O_PIDS:
         case O_BLKIO: case O_CPUSET:
-          if (ch_limits_flag (c, run_opts[longindex].name, optarg, err) < 0)
+          if (ch_limits_flag (c, p.name, optarg, err) < 0)
             return -1;
           break;
         case O_RESTART:
@@ -195,19 +191,17 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
             c->log_max = (uint64_t) d;
             break;
           }
-        case ':':
-          return ch_error (err, 0, "option `%s` needs a value", argv[optind - 1]);
-        default:
-          return ch_error (err, 0, "unknown option `%s`", argv[optind - 1]);
         }
     }
+  if (o < 0)
+    return p.help ? 1 : -1;
   if (c->rootfs && ch_rootfs_check (c->rootfs, c->read_only, err) < 0)
     return -1;
   if (c->rootfs == NULL)
     {
       struct stat st;
       if (optind >= argc)
-        return ch_error (err, 0, "%s: give an IMAGE or --rootfs DIR", argv[0]);
+        return ch_cli_usage_error (ctx, err, "give an IMAGE or --rootfs DIR");
       /* no image reference starts so: a directory was meant */
       if (strchr ("./", argv[optind][0]) && stat (argv[optind], &st) == 0 && S_ISDIR (st.st_mode))
         return ch_error (err, 0, "%s: `%s` is a directory, not an image: to run a chute from it, give --rootfs %s",
@@ -337,11 +331,11 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
   int r, code = 0;
 
   ch_chute_init (&c);
-  if (parse_run (argc, argv, &c, &detach, err) < 0)
+  r = parse_run (ctx, argc, argv, &c, &detach, err);
+  if (r != 0)
     {
       ch_chute_clear (&c);
-      ctx->fail_code = 125;
-      return -1;
+      return r > 0 ? 0 : -1; /* 1: --help printed */
     }
   if (c.net_mode && strcmp (c.net_mode, "host") == 0)
     fprintf (stderr, "chuted: warning: --net host: the chute shares the host's network stack\n");

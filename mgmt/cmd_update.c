@@ -10,25 +10,29 @@
 #include "netns/net.h"
 #include "runtime/runtime.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-static const struct option update_opts[] = {
-  { "memory", required_argument, NULL, 'm' },
-  { "memory-swap", required_argument, NULL, 0 },
-  { "cpu-shares", required_argument, NULL, 'c' },
-  { "cpus", required_argument, NULL, 0 },
-  { "cpu-quota", required_argument, NULL, 0 },
-  { "cpu-period", required_argument, NULL, 0 },
-  { "pids", required_argument, NULL, 'p' },
-  { "pids-limit", required_argument, NULL, 0 },
-  { "blkio-weight", required_argument, NULL, 0 },
-  { "cpuset-cpus", required_argument, NULL, 0 },
-  { "wan-down", required_argument, NULL, 'D' },
-  { "wan-up", required_argument, NULL, 'U' },
-  { NULL, 0, NULL, 0 },
+enum
+{
+  O_MEMORY_SWAP = 256, O_CPUS, O_CPU_QUOTA, O_CPU_PERIOD, O_PIDS_LIMIT, O_BLKIO, O_CPUSET, O_WAN_DOWN, O_WAN_UP
+};
+
+const struct ch_opt ch_opts_update[] = {
+  { "memory", 'm', "SIZE", "memory limit (e.g. 64M)" },
+  { "memory-swap", O_MEMORY_SWAP, "SIZE", "memory+swap limit" },
+  { "cpu-shares", 'c', "N", "relative CPU weight" },
+  { "cpus", O_CPUS, "N", "number of CPUs (e.g. 0.5)" },
+  { "cpu-quota", O_CPU_QUOTA, "US", "CPU time per period, microseconds" },
+  { "cpu-period", O_CPU_PERIOD, "US", "CPU period, microseconds" },
+  { "pids", 'p', "N", "most processes at once" },
+  { "pids-limit", O_PIDS_LIMIT, "N", "the same as --pids" },
+  { "blkio-weight", O_BLKIO, "N", "relative block I/O weight (10-1000)" },
+  { "cpuset-cpus", O_CPUSET, "LIST", "CPUs the chute may use (e.g. 0-1)" },
+  { "wan-down", O_WAN_DOWN, "RATE", "WAN download rate cap (e.g. 10mbit)" },
+  { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },
+  CH_OPT_END,
 };
 
 static int
@@ -55,33 +59,29 @@ ch_cmd_update (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   cleanup_strv char **flags = xzalloc (sizeof (char *));
   bool cg_change = false;
   const char *down = NULL, *up = NULL;
-  int o, longindex, ret = -1;
+  cleanup_cli_parser struct ch_cli_parser p;
+  int o, ret = -1;
 
   ch_chute_init (&c);
   ch_cgroup_resources_init (&res);
-  optind = 1;
-  opterr = 0;
-  while ((longindex = -1, o = getopt_long (argc, argv, "m:c:p:", update_opts, &longindex)) != -1)
+  ch_cli_parser_init (&p, ctx, ch_opts_update);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
     {
-      if (o == '?' || o == ':')
-        return ch_error (err, 0, "update: unknown option or missing value `%s`", argv[optind - 1]);
-      if (longindex < 0)
-        for (int i = 0; update_opts[i].name && longindex < 0; i++)
-          if (update_opts[i].val == o)
-            longindex = i;
-      if (o == 'D')
-        down = optarg;
-      else if (o == 'U')
-        up = optarg;
+      if (o == O_WAN_DOWN)
+        down = p.optarg;
+      else if (o == O_WAN_UP)
+        up = p.optarg;
       else
         {
           /* applied once the chute is loaded, in the order given */
-          ch_strv_append (&flags, update_opts[longindex].name);
-          ch_strv_append (&flags, optarg);
+          ch_strv_append (&flags, p.name);
+          ch_strv_append (&flags, p.optarg);
         }
     }
+  if (o < 0)
+    return ch_cli_done (&p);
   if (optind >= argc)
-    return ch_error (err, 0, "update: give the chute's name");
+    return ch_cli_usage_error (ctx, err, "give the chute's name");
   if (ch_chute_load (ctx, argv[optind], &c, err) < 0)
     return -1;
   for (size_t i = 0; flags[i]; i += 2)

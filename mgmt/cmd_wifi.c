@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 print_table (json_t *all)
@@ -33,20 +34,41 @@ print_table (json_t *all)
             json_array_size (json_object_get (n, "stations")), json_array_size (json_object_get (n, "leases")));
 }
 
+enum
+{
+  O_JSON = 256
+};
+
+const struct ch_opt ch_opts_wifi[] = {
+  { "json", O_JSON, NULL, "JSON" },
+  CH_OPT_END,
+};
+
 int
 ch_cmd_wifi (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
+  cleanup_cli_parser struct ch_cli_parser p;
   cleanup_json json_t *all = NULL;
   bool as_json = false;
+  int o, i;
 
-  if (argc < 2 || strcmp (argv[1], "ls") != 0)
-    return ch_error (err, 0, "wifi: usage: chuted wifi ls [--json]");
-  for (int i = 2; i < argc; i++)
-    {
-      if (strcmp (argv[i], "--json") != 0)
-        return ch_error (err, 0, "wifi ls: unknown option `%s`", argv[i]);
-      as_json = true;
-    }
+  ch_cli_parser_init (&p, ctx, ch_opts_wifi);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
+    as_json = true;
+  if (o < 0)
+    return ch_cli_done (&p);
+  if (optind >= argc || strcmp (argv[optind], "ls") != 0)
+    return ch_cli_usage_error (ctx, err, "give ls");
+  /* `wifi ls --json`: the options may follow ls too */
+  i = optind;
+  ch_cli_parser_clear (&p);
+  ch_cli_parser_init (&p, ctx, ch_opts_wifi);
+  while ((o = ch_cli_next (&p, argc - i, argv + i, err)) > 0)
+    as_json = true;
+  if (o < 0)
+    return ch_cli_done (&p);
+  if (optind < argc - i)
+    return ch_cli_usage_error (ctx, err, "ls takes no operand (`%s`)", argv[i + optind]);
   if (ch_wifi_list (ctx->root, ctx->run_root, &all, err) < 0)
     return -1;
   if (as_json)

@@ -2,6 +2,7 @@
 #ifndef CH_COMMANDS_H
 #define CH_COMMANDS_H
 
+#include "common/json.h"
 #include "mgmt/cli.h"
 
 int ch_cmd_run (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
@@ -19,5 +20,26 @@ int ch_cmd_update (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_network (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_wifi (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_info (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+
+/* ps --format: each {{.Field}} of TPL replaced by ROW's key of that name
+ * (case-insensitive; a plural s is dropped: {{.Names}} is "name"). */
+int ch_ps_format (json_t *row, const char *tpl, char **out, ch_error_t *err);
+
+/* Each command's options (struct ch_opt, mgmt/cli.h), defined beside its
+ * parser; main_chuted.c's table points at them for help. */
+extern const struct ch_opt ch_opts_run[];
+extern const struct ch_opt ch_opts_start[];
+extern const struct ch_opt ch_opts_stop[];
+extern const struct ch_opt ch_opts_rm[];
+extern const struct ch_opt ch_opts_ps[];
+extern const struct ch_opt ch_opts_logs[];
+extern const struct ch_opt ch_opts_exec[];
+extern const struct ch_opt ch_opts_kill[];
+extern const struct ch_opt ch_opts_update[];
+extern const struct ch_opt ch_opts_info[];
+extern const struct ch_opt ch_opts_network[];
+extern const struct ch_opt ch_opts_wifi[];
+extern const struct ch_opt ch_opts_deploy[];
 
 #endif

@@ -3,6 +3,7 @@
  * for why it is a separate binary). */
 #include "common/error.h"
 #include "common/file.h"
+#include "common/globals.h"
 #include "common/util.h"
 #include "mgmt/cli.h"
 #include "mgmt/commands.h"
@@ -15,23 +16,40 @@
 #include <string.h>
 #include <unistd.h>
 
+static int cmd_help (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+static int exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_error_t *err);
+static int cmd_version (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+
+/* Every command: its name, function, operands, summary and options (each
+ * command's ch_opt table sits beside its parser in mgmt/cmd_*.c). A new
+ * command adds one line here and its table to commands.h. */
 static const struct ch_cmd commands[] = {
-  { "run", ch_cmd_run, "run [OPTIONS] (IMAGE | --rootfs DIR) [--] [COMMAND [ARG...]]" },
-  { "create", ch_cmd_create, "create [OPTIONS] (IMAGE | --rootfs DIR) [--] [COMMAND...]" },
-  { "start", ch_cmd_start, "start [-a] NAME... | start --all   (every always/unless-stopped chute)" },
-  { "stop", ch_cmd_stop, "stop [-t SECONDS] NAME..." },
-  { "restart", ch_cmd_restart, "restart [-t SECONDS] NAME..." },
-  { "rm", ch_cmd_rm, "rm [-f] NAME..." },
-  { "ps", ch_cmd_ps, "ps [-a] [-q] [--json]" },
-  { "logs", ch_cmd_logs, "logs [-f] [-t] [--tail N] NAME" },
-  { "exec", ch_cmd_exec, "exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] NAME [--] COMMAND [ARG...]" },
-  { "inspect", ch_cmd_inspect, "inspect NAME..." },
-  { "kill", ch_cmd_kill, "kill [-s SIGNAL] NAME" },
-  { "update", ch_cmd_update, "update [--memory M] [--cpu-shares N] [--pids N] [--wan-down K] [--wan-up K] NAME" },
-  { "network", ch_cmd_network, "network ls | network inspect [NAME] | network prune" },
-  { "deploy", ch_cmd_deploy, "deploy --dry-run [--json] PATH   (check a chute.yaml, dir or file; print the plan)" },
-  { "wifi", ch_cmd_wifi, "wifi ls [--json]   (radios, the SSIDs chutes hold, stations, leases)" },
-  { NULL, NULL, NULL },
+  { "run", ch_cmd_run, "(IMAGE | --rootfs DIR) [--] [COMMAND [ARG...]]", "Run a command in a new chute",
+    ch_opts_run },
+  { "create", ch_cmd_create, "(IMAGE | --rootfs DIR) [--] [COMMAND...]", "Create a chute without starting it",
+    ch_opts_run },
+  { "start", ch_cmd_start, "NAME... | --all", "Start chutes (--all: every always/unless-stopped chute)",
+    ch_opts_start },
+  { "stop", ch_cmd_stop, "NAME...", "Stop running chutes", ch_opts_stop },
+  { "restart", ch_cmd_restart, "NAME...", "Stop then start chutes", ch_opts_stop },
+  { "rm", ch_cmd_rm, "NAME...", "Remove chutes", ch_opts_rm },
+  { "ps", ch_cmd_ps, "", "List chutes", ch_opts_ps },
+  { "logs", ch_cmd_logs, "NAME", "Show a chute's output", ch_opts_logs },
+  { "exec", ch_cmd_exec, "NAME [--] COMMAND [ARG...]", "Run a command in a running chute", ch_opts_exec },
+  { "inspect", ch_cmd_inspect, "NAME...", "Show chutes' configuration and state as JSON", NULL },
+  { "kill", ch_cmd_kill, "NAME", "Send a signal to a chute", ch_opts_kill },
+  { "update", ch_cmd_update, "NAME", "Change a chute's limits", ch_opts_update },
+  { "network", ch_cmd_network, "ls [--json] | inspect [NAME] | prune", "Manage chute networks",
+    ch_opts_network },
+  { "deploy", ch_cmd_deploy, "PATH", "Check a chute file (a dir holding chute.yaml, or the file) and print its plan",
+    ch_opts_deploy },
+  { "wifi", ch_cmd_wifi, "ls [--json]", "List radios, the SSIDs chutes hold, stations, leases",
+    ch_opts_wifi },
+  { "info", ch_cmd_info, "", "Show the host: kernel, cgroups, overlay, nftables, radios, storage, runtime",
+    ch_opts_info },
+  { "version", cmd_version, "", "Show the version", NULL },
+  { "help", cmd_help, "[COMMAND]", "Show help for chuted or a command", NULL },
+  { NULL, NULL, NULL, NULL, NULL },
 };
 
 /* Handled by chuted-image (see exec_sibling). */
@@ -42,9 +60,84 @@ usage (FILE *f)
 {
   fprintf (f, "usage: chuted [--root DIR] [--run-root DIR] [--cgroup-parent PATH] COMMAND ...\n\ncommands:\n");
   for (const struct ch_cmd *c = commands; c->name; c++)
-    fprintf (f, "  chuted %s\n", c->usage);
-  fprintf (f, "  chuted pull|load|images|rmi|image prune|login ...  (images)\n");
-  fprintf (f, "  chuted oci spec|create|start|state|kill|delete|run|exec ...  (OCI runtime, runc-style)\n");
+    fprintf (f, "  %-10s %s\n", c->name, c->summary);
+  fprintf (f, "\nimage commands (chuted-image):\n");
+  for (const char *const *ic = image_commands; *ic; ic++)
+    fprintf (f, "  %s\n", *ic);
+  fprintf (f, "\nOCI runtime (runc-style):\n  oci spec|create|start|state|kill|delete|run|exec ...\n");
+  fprintf (f, "\nchuted COMMAND --help shows a command's options.\n");
+}
+
+static const struct ch_cmd *
+find_command (const char *name)
+{
+  for (const struct ch_cmd *c = commands; c->name; c++)
+    if (strcmp (name, c->name) == 0)
+      return c;
+  return NULL;
+}
+
+static int
+cmd_help (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_cli_parser struct ch_cli_parser p;
+  const struct ch_cmd *c;
+  int o;
+
+  ch_cli_parser_init (&p, ctx, NULL);
+  if ((o = ch_cli_next (&p, argc, argv, err)) < 0)
+    return ch_cli_done (&p);
+  if (optind >= argc)
+    {
+      usage (stdout);
+      return 0;
+    }
+  c = find_command (argv[optind]);
+  for (const char *const *ic = image_commands; c == NULL && *ic; ic++)
+    if (strcmp (argv[optind], *ic) == 0)
+      {
+        char *args[] = { argv[optind], "--help", NULL };
+        fflush (stdout);
+        return exec_sibling (ctx, "chuted-image", 2, args, err);
+      }
+  if (c == NULL)
+    return ch_cli_usage_error (ctx, err, "unknown command `%s`", argv[optind]);
+  ch_cli_help (stdout, c);
+  return 0;
+}
+
+static int
+cmd_version (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_cli_parser struct ch_cli_parser p;
+
+  ch_cli_parser_init (&p, ctx, NULL);
+  if (ch_cli_next (&p, argc, argv, err) < 0)
+    return ch_cli_done (&p);
+  if (optind < argc)
+    return ch_cli_usage_error (ctx, err, "takes no operand");
+  printf ("chuted version %s\n", CH_VERSION);
+  return 0;
+}
+
+static void
+unknown_command (const char *word)
+{
+  const char *names[sizeof commands / sizeof commands[0] + sizeof image_commands / sizeof image_commands[0] + 1];
+  const char *best;
+  size_t n = 0;
+
+  for (const struct ch_cmd *c = commands; c->name; c++)
+    names[n++] = c->name;
+  for (const char *const *ic = image_commands; *ic; ic++)
+    names[n++] = *ic;
+  names[n++] = "oci";
+  names[n] = NULL;
+  best = ch_cli_suggest (word, names);
+  if (best)
+    fprintf (stderr, "chuted: unknown command \"%s\"; did you mean \"%s\"?\n", word, best);
+  else
+    fprintf (stderr, "chuted: unknown command \"%s\" (see chuted help)\n", word);
 }
 
 /* Hand the command to a sibling program: chuted-runtime (the OCI runtime,
@@ -97,7 +190,7 @@ main (int argc, char **argv)
   if (ch_self_dir (&ctx.bin_dir, &err) < 0)
     {
       ch_error_print (&err, "chuted");
-      return 1;
+      return 125;
     }
   for (const char *const *ic = image_commands; *ic; ic++)
     if (strcmp (argv[i], *ic) == 0 || strcmp (argv[i], "oci") == 0)
@@ -106,16 +199,18 @@ main (int argc, char **argv)
                       &err);
         ch_error_print (&err, "chuted");
         free (ctx.bin_dir);
-        return 1;
+        return 125;
       }
 
   for (const struct ch_cmd *c = commands; c->name; c++)
     if (strcmp (argv[i], c->name) == 0)
       {
         ret = 0;
+        ctx.cmd = c;
         /* run, create, start and network reap under the lock they take anyway */
         if (strcmp (c->name, "run") != 0 && strcmp (c->name, "create") != 0 && strcmp (c->name, "start") != 0
-            && strcmp (c->name, "network") != 0)
+            && strcmp (c->name, "network") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
+            && strcmp (c->name, "info") != 0)
           ret = ch_reap_locked (&ctx, &err);
         if (ret == 0)
           ret = c->fn (&ctx, argc - i, argv + i, &err);
@@ -128,6 +223,6 @@ main (int argc, char **argv)
         return ret;
       }
   free (ctx.bin_dir);
-  fprintf (stderr, "chuted: unknown command `%s` (see chuted --help)\n", argv[i]);
+  unknown_command (argv[i]);
   return 2;
 }

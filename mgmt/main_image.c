@@ -34,7 +34,7 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  images [--json] [-q]\n"
                             "  rmi REF...\n"
                             "  image prune | image ls [--json] | image inspect REF\n"
-                            "  login [--insecure-registry] -u USER (-p PASS | --password-stdin) REGISTRY\n"
+                            "  login [--insecure-registry] [-u USER] [-p PASS | --password-stdin] REGISTRY  (asks on a tty)\n"
                             "  logout REGISTRY\n"
                             "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged] [--volatile]\n"
                             "        [--result-fd FD]\n"
@@ -47,6 +47,24 @@ static void
 print_usage (FILE *f)
 {
   fputs (usage, f);
+}
+
+/* `chuted-image CMD --help`: CMD's lines of USAGE (its own line and the
+ * indented ones continuing it), so the one usage text serves both. */
+static void
+print_command_usage (FILE *f, const char *cmd)
+{
+  size_t n = strlen (cmd);
+  bool in = false;
+
+  for (const char *l = strchr (usage, '\n') + 1; *l; l = strchr (l, '\n') + 1)
+    {
+      size_t len = (size_t) (strchr (l, '\n') - l);
+      if (strncmp (l, "  ", 2) == 0 && l[2] != ' ')
+        in = strncmp (l + 2, cmd, n) == 0 && (l[2 + n] == ' ' || l[2 + n] == '\n');
+      if (in)
+        fprintf (f, "%s%.*s\n", l[2] != ' ' ? "usage: chuted " : "              ", (int) len - 2, l + 2);
+    }
 }
 
 enum
@@ -144,6 +162,16 @@ parse_cmd (const char *s, ch_error_t *err)
   return a;
 }
 
+/* getopt's ':' (a value missing): name the option as podman does. */
+static int
+missing_value (char **argv, ch_error_t *err)
+{
+  for (const struct option *o = long_opts; o->name; o++)
+    if (o->val == optopt)
+      return ch_error (err, 0, "%s: option --%s needs a value", argv[0], o->name);
+  return ch_error (err, 0, "%s: option `%s` needs a value", argv[0], argv[optind - 1]);
+}
+
 static int
 parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
 {
@@ -151,7 +179,7 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
 
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "qo:", long_opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":qo:", long_opts, NULL)) != -1)
     switch (c)
       {
       case O_INSECURE: o->insecure = true; break;
@@ -205,8 +233,9 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
         break;
       case O_WD: json_object_set_new (o->config, "WorkingDir", json_string (optarg)); break;
       case O_USER: json_object_set_new (o->config, "User", json_string (optarg)); break;
+      case ':': return missing_value (argv, err);
       default:
-        return ch_error (err, 0, "%s: unknown or incomplete option `%s`", argv[0], argv[optind - 1]);
+        return ch_error (err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
       }
   return 0;
 }
@@ -589,6 +618,12 @@ main (int argc, char **argv)
       fprintf (stderr, "%s: unknown command `%s`\n%s", prog, argv[i], usage);
       return 2;
     }
+  for (int k = i + 1; k < argc && strcmp (argv[k], "--") != 0; k++)
+    if (strcmp (argv[k], "--help") == 0 || strcmp (argv[k], "-h") == 0)
+      {
+        print_command_usage (stdout, cmd->name);
+        return 0;
+      }
   c.argv = argv + i;
   c.opts = &o;
   /* pull and login are chuted-image-pull's, options and all */
@@ -596,7 +631,7 @@ main (int argc, char **argv)
     {
       exec_pull_tool (&c, &err);
       ch_error_print (&err, prog);
-      return 1;
+      return 125;
     }
   o.config = json_object ();
   o.mtime = 0;
@@ -606,14 +641,18 @@ main (int argc, char **argv)
     if (sde)
       o.mtime = strtoll (sde, NULL, 10);
   }
+  code = 2; /* a usage error, as podman */
   if (parse_opts (argc - i, argv + i, &o, &err) == 0)
-    r = cmd->fn (&c, &o, argc - i - optind, argv + i + optind, &err);
+    {
+      code = 125; /* our own error */
+      r = cmd->fn (&c, &o, argc - i - optind, argv + i + optind, &err);
+    }
   json_decref (o.config);
   ch_strv_free (o.layer_tars);
   if (r < 0)
     {
       ch_error_print (&err, prog);
-      return 1;
+      return code;
     }
   return r;
 }

@@ -5,17 +5,20 @@
  *   chuted-image-pull [--root R] pull [--insecure-registry] [--platform P] [--ca-file F] [-q] [--result-fd FD] REF
  * With --result-fd the outcome, digest or error, goes to FD as the image
  * record (image/image.h), as chuted-image mount wants it.
- *   chuted-image-pull [--root R] login [--insecure-registry] [--ca-file F] -u USER (-p PASS | --password-stdin) REGISTRY */
+ *   chuted-image-pull [--root R] login [--insecure-registry] [--ca-file F] [-u USER] [-p PASS | --password-stdin] REGISTRY
+ *   (what is not given is asked on the terminal, the password without echo) */
 #include "common/error.h"
 #include "common/globals.h"
 #include "common/parse.h"
 #include "common/util.h"
 #include "image/image.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 enum
@@ -39,18 +42,63 @@ static const struct option long_opts[] = {
   { NULL, 0, NULL, 0 },
 };
 
+/* getopt's ':' (a value missing): name the option as podman does. */
+static int
+missing_value (char **argv, ch_error_t *err)
+{
+  for (const struct option *o = long_opts; o->name; o++)
+    if (o->val == optopt)
+      return ch_error (err, 0, "%s: option --%s needs a value", argv[0], o->name);
+  return ch_error (err, 0, "%s: option `%s` needs a value", argv[0], argv[optind - 1]);
+}
+
+/* One line from the terminal on fd 0 after PROMPT (on stderr), without echo
+ * when SECRET, as podman login asks: the password stays off the command
+ * line and out of the shell history. */
+static int
+ask_tty (const char *prompt, bool secret, char **out, ch_error_t *err)
+{
+  struct termios old, quiet;
+  size_t cap = 0;
+  ssize_t n;
+  int saved = 0;
+
+  /* echo off before the prompt: TCSAFLUSH drops what was typed before it */
+  if (secret)
+    {
+      if (tcgetattr (0, &old) < 0)
+        return ch_error (err, errno, "login: read the terminal's settings");
+      quiet = old;
+      quiet.c_lflag &= ~(tcflag_t) ECHO;
+      quiet.c_lflag |= ECHONL;
+      if (tcsetattr (0, TCSAFLUSH, &quiet) < 0)
+        return ch_error (err, errno, "login: turn the terminal's echo off");
+    }
+  fputs (prompt, stderr);
+  fflush (stderr);
+  n = getline (out, &cap, stdin);
+  saved = errno;
+  if (secret)
+    tcsetattr (0, TCSAFLUSH, &old);
+  if (n < 0)
+    return ch_error (err, feof (stdin) ? 0 : saved, "login: nothing read from the terminal");
+  while (n > 0 && ((*out)[n - 1] == '\n' || (*out)[n - 1] == '\r'))
+    (*out)[--n] = '\0';
+  return 0;
+}
+
 static int
 run (const char *root, int argc, char **argv, ch_error_t *err)
 {
   struct ch_pull_opts po = { .root = root, .jobs = 3 };
   const char *user = NULL, *pass = NULL;
   bool quiet = false, pw_stdin = false;
-  cleanup_free char *pw = NULL;
+  cleanup_free char *pw = NULL, *asked_user = NULL;
   int c, result_fd = -1;
 
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "qu:p:", long_opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":qu:p:", long_opts, NULL)) != -1)
     switch (c)
       {
       case O_INSECURE: po.insecure = true; break;
@@ -68,7 +116,8 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
           result_fd = v;
           break;
         }
-      default: return ch_error (err, 0, "%s: unknown or incomplete option `%s`", argv[0], argv[optind - 1]);
+      case ':': return missing_value (argv, err);
+      default: return ch_error (err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
       }
   po.progress = !quiet && isatty (2);
   if (strcmp (argv[0], "pull") == 0)
@@ -99,7 +148,13 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
     {
       if (argc - optind != 1)
         return ch_error (err, 0, "login: want exactly one registry");
-      if (user == NULL)
+      if (user == NULL && !pw_stdin && isatty (0))
+        {
+          if (ask_tty ("Username: ", false, &asked_user, err) < 0)
+            return -1;
+          user = asked_user;
+        }
+      if (user == NULL || *user == '\0')
         return ch_error (err, 0, "login: -u USER is required");
       if (pw_stdin)
         {
@@ -112,8 +167,13 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
         }
       else if (pass)
         pw = xstrdup (pass);
+      else if (isatty (0))
+        {
+          if (ask_tty ("Password: ", true, &pw, err) < 0)
+            return -1;
+        }
       else
-        return ch_error (err, 0, "login: -p PASS or --password-stdin is required");
+        return ch_error (err, 0, "login: no terminal to ask the password on: give --password-stdin (or -p PASS)");
       if (ch_login (&po, argv[optind], user, pw, err) < 0)
         return -1;
       printf ("Login Succeeded\n");
@@ -143,7 +203,7 @@ main (int argc, char **argv)
   if (r < 0)
     {
       ch_error_print (&err, prog);
-      return 1;
+      return 125; /* podman's code for its own errors */
     }
   return r;
 }

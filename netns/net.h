@@ -113,4 +113,7 @@ int ch_net_network_info (const char *root, const char *run_root, json_t **out, c
 
 void ch_net_result_clear (struct ch_net_result *res);
 
+/* Does the kernel answer nftables over netlink (for `chuted info`)? */
+bool ch_net_nft_available (void);
+
 #endif

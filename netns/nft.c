@@ -273,3 +273,14 @@ ch_nft_apply (const struct ch_net_conf *c, json_t *ipam, ch_error_t *err)
     return ch_error_prefix (err, "table `ip %s`", c->nft_table);
   return 0;
 }
+
+bool
+ch_net_nft_available (void)
+{
+  __attribute__ ((cleanup (mnl_closep))) struct mnl_socket *nl = NULL;
+  cleanup_error ch_error_t err = NULL;
+  bool exists;
+
+  /* a table lookup fails outright when nf_tables is missing */
+  return nft_open (&nl, &err) == 0 && table_exists (nl, "chuted_probe", &exists, &err) == 0;
+}

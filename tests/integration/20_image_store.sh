@@ -33,12 +33,12 @@ check "umoci's rootfs has our file" test -f "$T_DIR/umoci-bundle/rootfs/etc/hell
 skopeo copy --quiet "oci-archive:$T_DIR/img.tar" "docker-archive:$T_DIR/docker.tar:cam/docker:2" >/dev/null 2>&1
 eq "load docker-archive" "$(ci load "docker-archive:$T_DIR/docker.tar")" "Loaded image: docker.io/cam/docker:2"
 skopeo copy --quiet "oci-archive:$T_DIR/img.tar" "oci:$T_DIR/layout:fromdir" >/dev/null 2>&1
-eq "load oci dir" "$(ci load "oci:$T_DIR/layout:fromdir")" "Loaded image: fromdir:latest"
+eq "load oci dir: named DIR:TAG (skopeo writes the tag alone)" "$(ci load "oci:$T_DIR/layout:fromdir")" "Loaded image: layout:fromdir"
 check "docker.io/ names resolve without the prefix" ci image inspect cam/docker:2
 eq "load a bare directory (OCI layout)" "$(ci load --tag bare:1 "$T_DIR/layout")" "Loaded image: bare:1"
 ci rmi bare:1 >/dev/null
 eq "load --tag" "$(ci load --tag renamed:9 "oci-archive:$T_DIR/img.tar")" "Loaded image: renamed:9"
-eq "four refs" "$(ci images -q | sort | tr '\n' ' ')" "cam:1.2 docker.io/cam/docker:2 fromdir:latest renamed:9 "
+eq "four refs" "$(ci images -q | sort | tr '\n' ' ')" "cam:1.2 docker.io/cam/docker:2 layout:fromdir renamed:9 "
 
 # --- mount: one JSON object, overlay with nosuid
 out=$(ci mount cam:1.2 --chute chuted-test-c1)
@@ -52,7 +52,7 @@ echo written > "$T_RUNROOT/chutes/chuted-test-c1/rootfs/etc/new"
 check "writes go to the chute's upper dir" test -f "$T_ROOT/chutes/chuted-test-c1/overlay/upper/etc/new"
 check "...not to the shared layer" test -z "$(find "$T_ROOT/images/layers" -name new)"
 check_fails "second mount of the same chute is refused" ci mount cam:1.2 --chute chuted-test-c1
-out2=$(ci mount fromdir --chute chuted-test-c2)
+out2=$(ci mount layout:fromdir --chute chuted-test-c2)
 check "two chutes share the layer" test "$(echo "$out2" | jq -r .image)" = "$(echo "$out" | jq -r .image)"
 check "unmount" ci unmount --chute chuted-test-c1
 check "unmount c2" ci unmount --chute chuted-test-c2
@@ -97,7 +97,7 @@ before=$(nblobs)
 check "rmi wh:1" ci rmi wh:1
 check "rmi removes the image's blobs" test "$(nblobs)" -lt "$before"
 check "rmi keeps shared blobs" skopeo inspect "oci:$T_ROOT/images/oci:cam:1.2"
-ci rmi cam:1.2 docker.io/cam/docker:2 fromdir renamed:9 >/dev/null
+ci rmi cam:1.2 docker.io/cam/docker:2 layout:fromdir renamed:9 >/dev/null
 check "prune" ci image prune
 eq "no blobs left" "$(nblobs)" 0
 eq "no layers left" "$(ls "$T_ROOT/images/layers" | wc -l)" 0
@@ -138,7 +138,7 @@ head -c 600000 "$T_DIR/img.tar" > "$T_DIR/cut.tar"
 for case in truncated:"digest mismatch" cut:"runcated" missing:"blob missing" malformed:"invalid JSON" nonsha:"unsupported digest" tampered:"digest mismatch"; do
   name=${case%%:*} want=${case#*:}
   msg=$(ci load "oci-archive:$T_DIR/$name.tar" 2>&1); rc=$?
-  eq "$name archive: fails" "$rc" 1
+  eq "$name archive: fails" "$rc" 125
   eq "$name archive: one line" "$(echo "$msg" | wc -l)" 1
   check "$name archive: says '$want' ($msg)" grep -q "$want" <<<"$msg"
   eq "$name archive: no image visible" "$(ci images -q | wc -l)" 0

@@ -47,11 +47,11 @@ refused() {
   local name=$1 want=$2 before msg rc
   before=$(state)
   msg=$(ci load "oci-archive:$T_DIR/$name.tar" 2>&1); rc=$?
-  eq "$name: load refused" "$rc" 1
+  eq "$name: load refused" "$rc" 125
   check "$name: one clear line ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F -- "$want")"
   eq "$name: nothing half-made, nothing outside" "$(state)" "$before"
   msg=$(ci mount "oci-archive:$T_DIR/$name.tar" --chute chuted-test-h 2>&1); rc=$?
-  eq "$name: mount refused" "$rc" 1
+  eq "$name: mount refused" "$rc" 125
   eq "$name: mount leaves nothing" "$(state)" "$before"
 }
 
@@ -77,7 +77,7 @@ mkdir -p "$T_DIR/good"; echo ok > "$T_DIR/good/ok"
 "$MKIMAGE" "$T_DIR/good" --layer-tar "$T_DIR/dotdot.layer" --tag hostile/mixed:1 -o "$T_DIR/mixed.tar"
 before=$(state)
 msg=$(ci load "oci-archive:$T_DIR/mixed.tar" 2>&1)
-eq "mixed: load refused" "$?" 1
+eq "mixed: load refused" "$?" 125
 check "mixed: one clear line naming the bad entry ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F "would leave the root")"
 eq "mixed: no image, nothing outside" "$(state | sed 's/layers=[0-9]*//')" "$(echo "$before" | sed 's/layers=[0-9]*//')"
 
@@ -114,13 +114,13 @@ PY
 check "bomb layer is small" test "$(stat -c %s "$T_DIR/bomb.layer")" -lt 200000
 before=$(state)
 msg=$(ci mount --disk-limit 16M "oci-archive:$T_DIR/bomb.tar" --chute chuted-test-b 2>&1)
-eq "bomb: refused past the disk limit" "$?" 1
+eq "bomb: refused past the disk limit" "$?" 125
 check "bomb: says disk limit ($msg)" grep -q "disk limit of 16777216 bytes" <<<"$msg"
 eq "bomb: nothing half-made" "$(state)" "$before"
 check "bomb: fits a 128M limit" ci mount --disk-limit 128M "oci-archive:$T_DIR/bomb.tar" --chute chuted-test-b
 ci unmount --chute chuted-test-b
 msg=$(ci mount --disk-limit 16M hostile/bomb:1 --chute chuted-test-b 2>&1)
-eq "bomb: an unpacked layer still counts against a smaller limit" "$?" 1
+eq "bomb: an unpacked layer still counts against a smaller limit" "$?" 125
 check "bomb: ...with a clear line ($msg)" grep -q "more than the disk limit" <<<"$msg"
 
 # device nodes and FIFOs: dropped (with a note) unless privileged

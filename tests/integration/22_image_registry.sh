@@ -37,10 +37,10 @@ skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "docker://$R/
 find "$REG_DIR/data/docker/registry/v2/blobs" -name data -size +1k -delete
 check "present blobs are not fetched again" ci pull -q "$R/cam:again"
 msg=$(ci pull "$R/nope:1" 2>&1)
-eq "missing image: fails" "$?" 1
+eq "missing image: fails" "$?" 125
 check "missing image: one clear line ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep 'registry answered 404')"
 msg=$(ci mount "$R/nope:1" --chute chuted-test-n 2>&1)
-eq "mount of a missing remote image fails" "$?" 1
+eq "mount of a missing remote image fails" "$?" 125
 eq "...and leaves no chute" "$(find "$T_ROOT/chutes" "$T_RUNROOT/chutes" -mindepth 1 2>/dev/null | wc -l)" 0
 
 mkdir -p "$T_DIR/big"; head -c 160M /dev/urandom > "$T_DIR/big/blob"
@@ -104,7 +104,7 @@ check "TLS: untrusted cert is refused, not downgraded ($msg)" grep -q "self-sign
 msg=$(ci pull -q --ca-file "$REG_CA" "$R/cam:tls" 2>&1)
 check "TLS: auth required without login ($msg)" grep -q "authentication required" <<<"$msg"
 msg=$(ci login --ca-file "$REG_CA" -u chuted -p wrong "$R" 2>&1)
-eq "login with a wrong password fails" "$?" 1
+eq "login with a wrong password fails" "$?" 125
 check "...saying so ($msg)" grep -q "unauthorized" <<<"$msg"
 check_fails "...and stores nothing" test -e "$T_ROOT/auth.json"
 echo s3cret | ci login --ca-file "$REG_CA" -u chuted --password-stdin "$R" >/dev/null

@@ -55,7 +55,7 @@ check "run an always chute whose rootfs will vanish" chuted run -d --name gone -
 reboot_into "$T_DIR/run-c"
 rm -rf "$T_DIR/gone"
 out=$(chuted start --all 2>"$T_DIR/err"); rc=$?
-eq "start --all with one broken chute: exit code" "$rc" 1
+eq "start --all with one broken chute: exit code" "$rc" 125
 eq "start --all with one broken chute: the others start" "$(echo $out)" "always stopped-al stopped-us unless"
 if grep -q 'start `gone`' "$T_DIR/err" && grep -q 'start --all: 1 chute did not start' "$T_DIR/err"; then
   pass "start --all names the chute that failed"; else fail "start --all stderr: $(cat "$T_DIR/err")"; fi

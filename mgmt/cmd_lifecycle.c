@@ -2,6 +2,7 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "mgmt/attach.h"
+#include "mgmt/bundle.h"
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
 #include "mgmt/lifecycle.h"
@@ -155,12 +156,17 @@ ch_cmd_start (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   return 0;
 }
 
+/* TIMEOUT < 0: the chute's --stop-timeout, else 10 s. The signal is the
+ * one its bundle records (--stop-signal, the image's StopSignal), else SIGTERM. */
 static int
 stop_one (struct ch_ctx *ctx, const char *name, int timeout, ch_error_t *err)
 {
   struct ch_chute c;
   cleanup_close int lock = -1;
-  int r;
+  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
+  bool killed = false;
+  int r, signo;
 
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, err) < 0)
@@ -170,6 +176,8 @@ stop_one (struct ch_ctx *ctx, const char *name, int timeout, ch_error_t *err)
       ch_chute_clear (&c);
       return -1;
     }
+  if (timeout < 0)
+    timeout = c.stop_timeout >= 0 ? c.stop_timeout : 10;
   /* recorded first: a reboot during the stop leaves an unless-stopped chute down */
   r = 0;
   if (!c.user_stopped)
@@ -178,15 +186,19 @@ stop_one (struct ch_ctx *ctx, const char *name, int timeout, ch_error_t *err)
       r = ch_chute_save (ctx, &c, err);
     }
   ch_chute_clear (&c);
+  signo = ch_bundle_stop_signal (bundle);
   if (r == 0)
-    r = ch_chute_stop (ctx, name, timeout, err);
+    r = ch_chute_stop_with (ctx, name, signo, timeout, &killed, err);
+  if (r == 0 && killed && timeout > 0)
+    fprintf (stderr, "chute %s did not stop within %d s of SIG%s: killed\n", name, timeout,
+             sigabbrev_np (signo) ?: "?");
   return r < 0 ? ch_error_prefix (err, "stop `%s`", name) : 0;
 }
 
 int
 ch_cmd_stop (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  int timeout = 10;
+  int timeout = -1;
   int i = parse_timeout (argc, argv, &timeout, NULL, err);
 
   if (i < 0)
@@ -203,7 +215,7 @@ ch_cmd_stop (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 int
 ch_cmd_restart (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  int timeout = 10;
+  int timeout = -1;
   int i = parse_timeout (argc, argv, &timeout, NULL, err);
 
   if (i < 0)
@@ -260,23 +272,66 @@ ch_cmd_kill (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
     return ch_error (err, 0, "kill: give the chute's name");
   if (ch_chute_name_check (argv[optind], err) < 0)
     return -1;
-  if (ch_has_prefix (sig, "SIG"))
-    sig += 3;
-  for (int s = 1; s < NSIG && !signo; s++)
-    {
-      const char *n = sigabbrev_np (s);
-      if (n && strcasecmp (n, sig) == 0)
-        signo = s;
-    }
-  if (!signo)
-    {
-      int64_t n;
-      if (ch_parse_int (sig, 1, NSIG - 1, &n, err) < 0)
-        return ch_error (err, 0, "kill: unknown signal `%s`", sig);
-      signo = (int) n;
-    }
+  if (ch_signal_parse (sig, &signo, err) < 0)
+    return ch_error_prefix (err, "kill");
   if (!ch_chute_running (ctx, argv[optind], NULL))
     return ch_error (err, 0, "chute `%s` is not running", argv[optind]);
   oci = ch_chute_oci_dir (ctx, argv[optind]);
   return ch_container_kill (oci, signo, false, err);
+}
+
+/* attach [--detach-keys K] [--no-stdin] NAME: the foreground client of `run`,
+ * on a chute that runs already (one client at a time: the monitor refuses a
+ * second, and this one then says the stream ended). */
+int
+ch_cmd_attach (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  static const struct option opts[] = { { "detach-keys", required_argument, NULL, 'k' },
+                                        { "no-stdin", no_argument, NULL, 'n' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_free char *keys = NULL;
+  cleanup_close int fd = -1;
+  bool no_stdin = false, detached = false;
+  struct ch_chute c;
+  int o, code = -1, r;
+
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long (argc, argv, "+", opts, NULL)) != -1)
+    {
+      if (o == 'k')
+        {
+          free (keys);
+          keys = NULL;
+          if (ch_detach_keys_parse (optarg, &keys, err) < 0)
+            return -1;
+        }
+      else if (o == 'n')
+        no_stdin = true;
+      else
+        return ch_error (err, 0, "attach: unknown option `%s`", argv[optind - 1]);
+    }
+  if (optind + 1 != argc)
+    return ch_error (err, 0, "attach: give one chute's name");
+  if (ch_chute_name_check (argv[optind], err) < 0)
+    return -1;
+  ch_chute_init (&c);
+  if (ch_chute_load (ctx, argv[optind], &c, err) < 0)
+    return -1;
+  if (!ch_chute_running (ctx, c.name, NULL))
+    {
+      ch_chute_clear (&c);
+      return ch_error (err, 0, "chute `%s` is not running", argv[optind]);
+    }
+  r = ch_attach_connect (ctx, c.name, &fd, err);
+  if (r == 0)
+    {
+      struct ch_attach_opts ao = { .stdin_too = (c.interactive || c.tty) && !no_stdin, .tty = c.tty,
+                                   .detach_keys = keys ? keys : CH_DETACH_KEYS_DEFAULT };
+      r = ch_attach_relay (fd, &ao, &code, &detached, err);
+    }
+  ch_chute_clear (&c);
+  if (r < 0)
+    return -1;
+  return detached || code < 0 ? 0 : code;
 }

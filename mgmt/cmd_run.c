@@ -28,7 +28,8 @@
 enum
 {
   O_ROOTFS = 256, O_RM, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS, O_CPU_QUOTA, O_CPU_PERIOD, O_PIDS, O_BLKIO, O_CPUSET,
-  O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME
+  O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME,
+  O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS
 };
 
 static const struct option run_opts[] = {
@@ -63,6 +64,10 @@ static const struct option run_opts[] = {
   { "wifi", required_argument, NULL, O_WIFI },
   { "disk", required_argument, NULL, O_DISK },
   { "log-max", required_argument, NULL, O_LOG_MAX },
+  { "init", no_argument, NULL, O_INIT },
+  { "stop-signal", required_argument, NULL, O_STOP_SIGNAL },
+  { "stop-timeout", required_argument, NULL, O_STOP_TIMEOUT },
+  { "detach-keys", required_argument, NULL, O_DETACH_KEYS },
   { NULL, 0, NULL, 0 },
 };
 
@@ -79,7 +84,7 @@ opt_size (const char *opt, const char *v, int64_t *out, ch_error_t *err)
 }
 
 static int
-parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *err)
+parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, char **detach_keys, ch_error_t *err)
 {
   int o, longindex;
 
@@ -195,6 +200,25 @@ parse_run (int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *
             c->log_max = (uint64_t) d;
             break;
           }
+        case O_INIT: c->init = true; break;
+        case O_STOP_SIGNAL:
+          if (ch_signal_parse (optarg, &c->stop_signal, err) < 0)
+            return ch_error_prefix (err, "--stop-signal");
+          break;
+        case O_STOP_TIMEOUT:
+          {
+            int64_t t;
+            if (ch_parse_int (optarg, 0, 3600, &t, err) < 0)
+              return ch_error_prefix (err, "--stop-timeout");
+            c->stop_timeout = (int) t;
+            break;
+          }
+        case O_DETACH_KEYS:
+          free (*detach_keys);
+          *detach_keys = NULL;
+          if (ch_detach_keys_parse (optarg, detach_keys, err) < 0)
+            return -1;
+          break;
         case ':':
           return ch_error (err, 0, "option `%s` needs a value", argv[optind - 1]);
         default:
@@ -332,12 +356,13 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
   struct ch_up up = { .ready_fd = -1 };
   cleanup_close int lock = -1;
   cleanup_close int afd = -1;
-  bool detach = false, attach;
+  cleanup_free char *detach_keys = NULL;
+  bool detach = false, attach, detached = false;
   pid_t init_pid = 0;
   int r, code = 0;
 
   ch_chute_init (&c);
-  if (parse_run (argc, argv, &c, &detach, err) < 0)
+  if (parse_run (argc, argv, &c, &detach, &detach_keys, err) < 0)
     {
       ch_chute_clear (&c);
       ctx->fail_code = 125;
@@ -377,10 +402,20 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
       ch_chute_clear (&c);
       return 0;
     }
-  if (ch_attach_relay (afd, c.interactive, c.tty, &code, err) < 0)
+  {
+    struct ch_attach_opts ao = { .stdin_too = c.interactive, .tty = c.tty,
+                                 .detach_keys = detach_keys ? detach_keys : CH_DETACH_KEYS_DEFAULT };
+    if (ch_attach_relay (afd, &ao, &code, &detached, err) < 0)
+      {
+        ch_chute_clear (&c);
+        return -1;
+      }
+  }
+  /* detached: the chute runs on (with --rm, its monitor removes it at the end) */
+  if (detached)
     {
       ch_chute_clear (&c);
-      return -1;
+      return 0;
     }
   if (c.autoremove)
     remove_after_run (ctx, c.name);

@@ -14,6 +14,7 @@ int ch_cmd_ps (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_logs (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_exec (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_attach (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_kill (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_update (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_network (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);

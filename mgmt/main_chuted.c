@@ -26,6 +26,7 @@ static const struct ch_cmd commands[] = {
   { "logs", ch_cmd_logs, "logs [-f] [-t] [--tail N] NAME" },
   { "exec", ch_cmd_exec, "exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] NAME [--] COMMAND [ARG...]" },
   { "inspect", ch_cmd_inspect, "inspect NAME..." },
+  { "attach", ch_cmd_attach, "attach [--detach-keys KEYS] [--no-stdin] NAME" },
   { "kill", ch_cmd_kill, "kill [-s SIGNAL] NAME" },
   { "update", ch_cmd_update, "update [--memory M] [--cpu-shares N] [--pids N] [--wan-down K] [--wan-up K] NAME" },
   { "network", ch_cmd_network, "network ls | network inspect [NAME] | network prune" },

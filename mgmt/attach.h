@@ -13,8 +13,8 @@ int ch_attach_connect (const struct ch_ctx *ctx, const char *name, int *fd, ch_e
 /* Tell the monitor that this client removes the chute once it has ended
  * (run --rm in the foreground), so it does not run its on-exit rm. */
 int ch_attach_will_remove (int fd, ch_error_t *err);
-/* docker's and podman's default: ctrl-p then ctrl-q leaves, the chute runs on. */
-#define CH_DETACH_KEYS_DEFAULT "ctrl-p,ctrl-q"
+/* docker's and podman's default, ctrl-p,ctrl-q, as bytes: leaves, the chute runs on. */
+#define CH_DETACH_KEYS_DEFAULT "\x10\x11"
 
 /* Parse a --detach-keys value (docker's syntax: comma-separated `ctrl-X`
  * (X in a-z @ [ \\ ] ^ _) or single characters) into *KEYS, the byte sequence;

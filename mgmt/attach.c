@@ -63,12 +63,12 @@ ch_detach_keys_parse (const char *spec, char **keys, ch_error_t *err)
       if (strlen (k) == 1)
         out[n++] = k[0];
       else if (strncasecmp (k, "ctrl-", 5) == 0 && strlen (k) == 6
-               && ((k[5] >= 'a' && k[5] <= 'z') || (k[5] >= 'A' && k[5] <= 'Z') || strchr ("@[\\]^_", k[5])))
+               && ((k[5] >= 'a' && k[5] <= 'z') || (k[5] >= 'A' && k[5] <= 'Z') || (k[5] && strchr ("[\\]^_", k[5]))))
         out[n++] = (char) ((k[5] >= 'a' && k[5] <= 'z' ? k[5] - 'a' + 'A' : k[5]) & 0x1f);
       else
         {
           free (out);
-          return ch_error (err, 0, "--detach-keys `%s`: `%s` is neither ctrl-X (X in a-z@[\\]^_) nor one character",
+          return ch_error (err, 0, "--detach-keys `%s`: `%s` is neither ctrl-X (X in a-z[\\]^_) nor one character",
                            spec, k);
         }
     }

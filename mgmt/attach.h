@@ -17,7 +17,7 @@ int ch_attach_will_remove (int fd, ch_error_t *err);
 #define CH_DETACH_KEYS_DEFAULT "\x10\x11"
 
 /* Parse a --detach-keys value (docker's syntax: comma-separated `ctrl-X`
- * (X in a-z @ [ \\ ] ^ _) or single characters) into *KEYS, the byte sequence;
+ * (X in a-z [ \\ ] ^ _; not ctrl-@, a NUL) or single characters) into *KEYS, the byte sequence;
  * "" gives "": detaching disabled. */
 int ch_detach_keys_parse (const char *spec, char **keys, ch_error_t *err);
 

@@ -32,6 +32,8 @@ drop_client (struct ch_mon *m, const char *why)
   m->rd->have = 0;
   m->client_out.len = m->client_out_off = 0;
   m->stdin_pending.len = m->stdin_off = 0;
+  /* a client that detached removes nothing: the on-exit command does */
+  m->client_removes = false;
 }
 
 /* Write what the client takes now; 0 when all is out, 1 if some waits, -1 if

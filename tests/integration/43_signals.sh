@@ -93,7 +93,7 @@ eq "nothing was created by refused runs" "$(chuted ps -a -q)" ""
 
 # Detach keys and attach, driven through a pty as a terminal user would.
 cat > "$T_DIR/drive_pty.py" <<'EOF'
-import os, pty, select, sys
+import os, pty, select, sys, time
 
 def session(argv, script):
     """Run ARGV on a new pty; for each (send, expect) step write SEND and read
@@ -120,20 +120,22 @@ def session(argv, script):
                 break
             seen += b
     # the end is the client's exit (not the pty's EOF): bounded at 20 s
-    for _ in range(200):
+    deadline = time.monotonic() + 20
+    while True:
         p, st = os.waitpid(pid, os.WNOHANG)
         if p == pid:
             break
+        if time.monotonic() > deadline:
+            print("TIMEOUT waiting for the end, saw %r" % seen[-200:])
+            os.kill(pid, 9)
+            _, st = os.waitpid(pid, 0)
+            break
         r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            try:
-                os.read(fd, 4096)
-            except OSError:
-                pass
-    else:
-        print("TIMEOUT waiting for the end, saw %r" % seen[-200:])
-        os.kill(pid, 9)
-        _, st = os.waitpid(pid, 0)
+        try:
+            if not r or not os.read(fd, 4096):
+                time.sleep(0.05)
+        except OSError:
+            time.sleep(0.05) # the pty hung up: only the exit is awaited
     print(os.waitstatus_to_exitcode(st))
 
 chuted, mode, name = sys.argv[1:4]

@@ -17,17 +17,18 @@
 #include <unistd.h>
 
 static int
-parse_timeout (int argc, char **argv, int *timeout, bool *force, ch_error_t *err)
+parse_timeout (int argc, char **argv, int *timeout, bool *force, bool *attach, ch_error_t *err)
 {
   static const struct option opts[] = { { "time", required_argument, NULL, 't' },
                                         { "force", no_argument, NULL, 'f' },
+                                        { "attach", no_argument, NULL, 'a' },
                                         { NULL, 0, NULL, 0 } };
   int o;
   int64_t t;
 
   optind = 1;
   opterr = 0;
-  while ((o = getopt_long (argc, argv, "+t:f", opts, NULL)) != -1)
+  while ((o = getopt_long (argc, argv, "+t:fa", opts, NULL)) != -1)
     {
       if (o == 't')
         {
@@ -37,6 +38,8 @@ parse_timeout (int argc, char **argv, int *timeout, bool *force, ch_error_t *err
         }
       else if (o == 'f' && force)
         *force = true;
+      else if (o == 'a' && attach)
+        *attach = true;
       else
         return ch_error (err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
     }
@@ -45,8 +48,10 @@ parse_timeout (int argc, char **argv, int *timeout, bool *force, ch_error_t *err
   return optind;
 }
 
+/* With AFD, the monitor waits for our attach client before starting the
+ * chute (start -a: no output is missed), connected into *AFD. */
 static int
-start_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+start_one (struct ch_ctx *ctx, const char *name, int *afd, ch_error_t *err)
 {
   struct ch_chute c;
   struct ch_up up = { .ready_fd = -1 };
@@ -74,9 +79,17 @@ start_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   if (ch_chute_down (ctx, name, err) < 0)
     goto out;
   c.autoremove = false;
-  if (ch_chute_up (ctx, &c, false, &up, err) < 0)
+  if (ch_chute_up (ctx, &c, afd != NULL, &up, err) < 0)
     goto out;
   r = ch_chute_wait_started (ctx, &up, &pid, err);
+  if (r == 1 && afd)
+    {
+      r = ch_attach_connect (ctx, name, afd, err);
+      if (r == 0)
+        r = ch_chute_wait_started (ctx, &up, &pid, err);
+    }
+  if (up.ready_fd >= 0)
+    close (up.ready_fd);
   if (r < 0)
     {
       cleanup_error ch_error_t e2 = NULL;
@@ -115,7 +128,7 @@ start_all (struct ch_ctx *ctx, ch_error_t *err)
       ch_chute_clear (&c);
       if (!boot || ch_chute_running (ctx, *n, NULL))
         continue;
-      if (start_one (ctx, *n, &e) < 0)
+      if (start_one (ctx, *n, NULL, &e) < 0)
         {
           ch_error_print (&e, "chuted");
           failed++;
@@ -129,16 +142,48 @@ start_all (struct ch_ctx *ctx, ch_error_t *err)
   return ch_error (err, 0, "start --all: %d chute%s did not start", failed, failed > 1 ? "s" : "");
 }
 
+/* start -a NAME: started with our client attached from its first byte,
+ * then as `chuted attach` (signals proxied, detach keys, the chute's code). */
+static int
+start_attached (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  cleanup_close int fd = -1;
+  bool detached = false;
+  struct ch_chute c;
+  int code = -1, r;
+
+  if (ch_chute_name_check (name, err) < 0)
+    return -1;
+  if (ch_chute_running (ctx, name, NULL))
+    return ch_error (err, 0, "start -a: chute `%s` is running already: use chuted attach %s", name, name);
+  if (start_one (ctx, name, &fd, err) < 0)
+    return -1;
+  ch_chute_init (&c);
+  if (ch_chute_load (ctx, name, &c, err) < 0)
+    return -1;
+  {
+    struct ch_attach_opts ao = { .stdin_too = c.interactive || c.tty, .tty = c.tty,
+                                 .detach_keys = CH_DETACH_KEYS_DEFAULT };
+    r = ch_attach_relay (fd, &ao, &code, &detached, err);
+  }
+  ch_chute_clear (&c);
+  if (r < 0)
+    return -1;
+  return detached || code < 0 ? 0 : code;
+}
+
 int
 ch_cmd_start (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  bool all = argc > 1 && strcmp (argv[1], "--all") == 0;
-  int i = all ? argc : parse_timeout (argc, argv, &(int){ 0 }, NULL, err);
+  bool all = argc > 1 && strcmp (argv[1], "--all") == 0, attach = false;
+  int i = all ? argc : parse_timeout (argc, argv, &(int){ 0 }, NULL, &attach, err);
 
   if (i < 0)
     return -1;
   if (all && argc > 2)
     return ch_error (err, 0, "start --all takes no chute name");
+  if (attach && i + 1 != argc)
+    return ch_error (err, 0, "start -a: give one chute's name");
   {
     cleanup_close int g = -1;
     if (ch_lock_global (ctx, &g, err) < 0)
@@ -147,9 +192,11 @@ ch_cmd_start (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   }
   if (all)
     return start_all (ctx, err);
+  if (attach)
+    return start_attached (ctx, argv[i], err);
   for (; i < argc; i++)
     {
-      if (start_one (ctx, argv[i], err) < 0)
+      if (start_one (ctx, argv[i], NULL, err) < 0)
         return -1;
       printf ("%s\n", argv[i]);
     }
@@ -199,7 +246,7 @@ int
 ch_cmd_stop (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   int timeout = -1;
-  int i = parse_timeout (argc, argv, &timeout, NULL, err);
+  int i = parse_timeout (argc, argv, &timeout, NULL, NULL, err);
 
   if (i < 0)
     return -1;
@@ -216,13 +263,13 @@ int
 ch_cmd_restart (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   int timeout = -1;
-  int i = parse_timeout (argc, argv, &timeout, NULL, err);
+  int i = parse_timeout (argc, argv, &timeout, NULL, NULL, err);
 
   if (i < 0)
     return -1;
   for (; i < argc; i++)
     {
-      if (stop_one (ctx, argv[i], timeout, err) < 0 || start_one (ctx, argv[i], err) < 0)
+      if (stop_one (ctx, argv[i], timeout, err) < 0 || start_one (ctx, argv[i], NULL, err) < 0)
         return -1;
       printf ("%s\n", argv[i]);
     }
@@ -233,7 +280,7 @@ int
 ch_cmd_rm (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   bool force = false;
-  int i = parse_timeout (argc, argv, &(int){ 0 }, &force, err);
+  int i = parse_timeout (argc, argv, &(int){ 0 }, &force, NULL, err);
 
   if (i < 0)
     return -1;

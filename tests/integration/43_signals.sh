@@ -84,6 +84,14 @@ chuted stop -t 1 stubborn > /dev/null 2> "$T_DIR/stop.err"
 eq "stop -t: says it killed" "$(cat "$T_DIR/stop.err")" "chute stubborn did not stop within 1 s of SIGTERM: killed"
 check "rm" chuted rm -f usr stubborn
 
+# start -a: attached from the chute's first byte, with its exit code
+check "create" chuted create --name sa --net none --rootfs "$R" sh -c 'echo out-1; echo err-1 >&2; exit 6'
+eq "start -a: the chute's output" "$(chuted start -a sa 2>/dev/null)" out-1
+chuted start -a sa > /dev/null 2> "$T_DIR/sa.err"; rc=$?
+eq "start -a: its stderr" "$(cat "$T_DIR/sa.err")" err-1
+eq "start -a: its exit code" "$rc" 6
+check "rm" chuted rm -f sa
+
 check_fails "--stop-signal FOO refused" chuted run --rm --stop-signal FOO --rootfs "$R" true
 eq "... with the reason" "$(chuted create --stop-signal FOO --rootfs "$R" true 2>&1)" \
   "chuted: --stop-signal: unknown signal \`FOO\`"

@@ -137,7 +137,7 @@ ch_attach_relay (int fd, const struct ch_attach_opts *o, int *exit_code, bool *d
   struct ch_frame_reader *rd = xzalloc (sizeof (*rd));
   struct relay rl = { .fd = fd, .o = o };
   struct termios saved, raw;
-  bool raw_mode = false, in_open = o->stdin_too;
+  bool raw_mode = false, in_open = o->stdin_too, got_frame = false;
   cleanup_close int sigfd = -1;
   sigset_t set;
   int ret = 0;
@@ -215,6 +215,7 @@ ch_attach_relay (int fd, const struct ch_attach_opts *o, int *exit_code, bool *d
       while ((r = ch_frame_next (rd, &type, &data, &len, err)) > 0)
         {
           cleanup_error ch_error_t werr = NULL;
+          got_frame = true;
           if (type == CH_FRAME_STDOUT)
             ch_write_all (1, data, len, &werr);
           else if (type == CH_FRAME_STDERR)
@@ -234,6 +235,13 @@ ch_attach_relay (int fd, const struct ch_attach_opts *o, int *exit_code, bool *d
         }
       if (*exit_code >= 0)
         break;
+      if (eof && !got_frame)
+        {
+          /* the monitor serves one client at a time and hangs up on others */
+          ret = ch_error (err, 0, "the chute's monitor hung up at once: another client is attached (one at a "
+                                  "time), or the monitor died: see `chuted ps`");
+          break;
+        }
       if (eof)
         {
           /* the monitor drops a client that reads too slowly (it never lets

@@ -155,12 +155,32 @@ elif mode == "run-keys":
     session([chuted, "run", "-it", "--detach-keys", "ctrl-x,x", "--name", name, "--net", "none",
              "--rootfs", rootfs, "sh"],
             [(b"", b"# "), (b"\x10\x11echo in-$((6*7))\r", b"in-42"), (b"\x18x", None)])
+elif mode == "attach-twice":
+    # while one attach client is on, a second one is told why it cannot be
+    import subprocess
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(chuted, [chuted, "attach", name])
+    os.write(fd, b"echo first-$((6*7))\r")
+    seen = b""
+    while b"first-42" not in seen:
+        r, _, _ = select.select([fd], [], [], 20)
+        if not r:
+            break
+        seen += os.read(fd, 4096)
+    second = subprocess.run([chuted, "attach", "--no-stdin", name], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=20)
+    print(second.stderr.decode().strip())
+    os.write(fd, b"\x10\x11")
+    os.waitpid(pid, 0)
 else:
     session([chuted, "attach", name], [(b"echo back-$((6*7))\r", b"back-42"), (b"exit 5\r", None)])
 EOF
 pty() { python3 "$T_DIR/drive_pty.py" "$CHUTED" "$@"; }
 eq "run -it, then ctrl-p ctrl-q: the client leaves with 0" "$(pty run det "$R")" 0
 eq "... and the chute runs on" "$(chuted ps | awk '$1=="det"{print $2}')" running
+eq "a second client is refused while one is attached" "$(pty attach-twice det)" \
+  "chuted: the chute's monitor hung up at once: another client is attached (one at a time), or the monitor died: see \`chuted ps\`"
 eq "attach: input reaches the chute, its exit code is the client's" "$(pty attach det)" 5
 wait_for 50 sh -c "'$CHUTED' ps -a | grep -q 'det *exited(5)'"
 eq "... and the chute ended by it" "$(chuted ps -a | awk '$1=="det"{print $2}')" "exited(5)"

@@ -81,6 +81,16 @@ ch_detach_keys_parse (const char *spec, char **keys, ch_error_t *err)
  * process. SIGWINCH is a resize, SIGCHLD/SIGPIPE concern this process. */
 static const int proxied_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM };
 
+void
+ch_attach_block_signals (sigset_t *set)
+{
+  sigemptyset (set);
+  sigaddset (set, SIGWINCH);
+  for (size_t i = 0; i < sizeof (proxied_signals) / sizeof (proxied_signals[0]); i++)
+    sigaddset (set, proxied_signals[i]);
+  sigprocmask (SIG_BLOCK, set, NULL);
+}
+
 struct relay
 {
   int fd;
@@ -152,11 +162,7 @@ ch_attach_relay (int fd, const struct ch_attach_opts *o, int *exit_code, bool *d
     }
   /* left blocked on return: one that comes after the exit frame must not
    * kill this client before it reports the chute's exit code */
-  sigemptyset (&set);
-  sigaddset (&set, SIGWINCH);
-  for (size_t i = 0; i < sizeof (proxied_signals) / sizeof (proxied_signals[0]); i++)
-    sigaddset (&set, proxied_signals[i]);
-  sigprocmask (SIG_BLOCK, &set, NULL);
+  ch_attach_block_signals (&set);
   sigfd = signalfd (-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (o->tty)
     send_size (fd);

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "mgmt/cli.h"
 
+#include <signal.h>
 #include <stdbool.h>
 
 /* Connect to the chute's attach socket. */
@@ -20,6 +21,11 @@ int ch_attach_will_remove (int fd, ch_error_t *err);
  * (X in a-z [ \\ ] ^ _; not ctrl-@, a NUL) or single characters) into *KEYS, the byte sequence;
  * "" gives "": detaching disabled. */
 int ch_detach_keys_parse (const char *spec, char **keys, ch_error_t *err);
+
+/* Block the signals the relay proxies (into SET): from then on they wait
+ * for it, so one sent while the chute starts is not lost, nor kills the
+ * client. Blocked signals are inherited: call it after the last fork. */
+void ch_attach_block_signals (sigset_t *set);
 
 struct ch_attach_opts
 {

@@ -385,6 +385,13 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
   attach = !detach;
   if (ch_lock_chute (ctx, c.name, &lock, err) < 0 || ch_chute_up (ctx, &c, attach, &up, err) < 0)
     goto fail;
+  if (attach)
+    {
+      /* the monitor and every helper are forked: a signal from now on is
+       * the chute's, proxied once the relay runs */
+      sigset_t set;
+      ch_attach_block_signals (&set);
+    }
   r = ch_chute_wait_started (ctx, &up, &init_pid, err);
   if (r == 1)
     {

@@ -155,6 +155,12 @@ elif mode == "run-keys":
     session([chuted, "run", "-it", "--detach-keys", "ctrl-x,x", "--name", name, "--net", "none",
              "--rootfs", rootfs, "sh"],
             [(b"", b"# "), (b"\x10\x11echo in-$((6*7))\r", b"in-42"), (b"\x18x", None)])
+elif mode == "run-init":
+    # the terminal's ^C reaches the command through the pty: sleep dies of
+    # it and the shell prompts again; exit is the client's code
+    session([chuted, "run", "-it", "--rm", "--init", "--net", "none", "--rootfs", rootfs, "sh"],
+            [(b"", b"# "), (b"echo go-$((6*7)); sleep 1000\r", b"go-42"), (b"\x03", b"^C\r\n/ # "),
+             (b"exit 3\r", None)])
 elif mode == "attach-twice":
     # while one attach client is on, a second one is told why it cannot be
     import subprocess
@@ -186,6 +192,7 @@ wait_for 50 sh -c "'$CHUTED' ps -a | grep -q 'det *exited(5)'"
 eq "... and the chute ended by it" "$(chuted ps -a | awk '$1=="det"{print $2}')" "exited(5)"
 eq "run -it --detach-keys ctrl-x,x: ctrl-p ctrl-q is input, ctrl-x x leaves" "$(pty run-keys det2 "$R")" 0
 eq "... and the chute runs on" "$(chuted ps | awk '$1=="det2"{print $2}')" running
+eq "run -it --init: ^C through the pty ends the foreground command, exit code passed" "$(pty run-init x "$R")" 3
 check_fails "attach to a stopped chute refused" chuted attach det
 check "rm -f" chuted rm -f det det2
 

@@ -44,7 +44,8 @@ CORE_LIBS := $(STATIC_ON) -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftn
 IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson
 MONITOR_LIBS := -ljansson
 
-PROGS := $(B)/chuted $(B)/chuted-runtime $(B)/chuted-monitor $(B)/chuted-image $(B)/chuted-image-pull
+PROGS := $(B)/chuted $(B)/chuted-runtime $(B)/chuted-monitor $(B)/chuted-image $(B)/chuted-image-pull \
+  $(B)/chuted-init
 
 all: $(PROGS)
 
@@ -77,6 +78,12 @@ $(B)/chuted-runtime: $(B)/obj/runtime/main_runtime.o $(B)/libruntime.a $(B)/libc
 
 $(B)/chuted-monitor: $(B)/obj/runtime/main_monitor.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) $(MONITOR_LDFLAGS) -o $@ $^ $(MONITOR_LIBS)
+
+# --init's pid 1, bind-mounted into chutes of any libc: static, libc only,
+# stripped, and never sanitized (it runs inside the chute, not under test).
+$(B)/chuted-init: runtime/main_init.c
+	@mkdir -p $(dir $@)
+	$(CC) -Os -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -s -o $@ $<
 
 # chuted-image never references libcurl (pull/login exec chuted-image-pull):
 # --as-needed keeps libcurl and its ~30 libraries out of every `chuted run`.

@@ -6,7 +6,9 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 char **
 ch_bundle_args (const struct ch_chute *c, json_t *image_config, ch_error_t *err)
@@ -71,6 +73,44 @@ add_bind (json_t *mounts, const char *src, const char *dst, bool ro)
   json_array_append_new (mounts, m);
 }
 
+/* `chuted stop` reads the signal a running chute wants here: --stop-signal,
+ * else the image's StopSignal (as a name or number), under the annotation
+ * the OCI image spec names for it. */
+static void
+set_stop_signal (json_t *spec, const struct ch_chute *c, json_t *image_config)
+{
+  const char *img = json_string_value (json_object_get (image_config, "StopSignal"));
+  json_t *ann = json_object_get (spec, "annotations");
+  cleanup_error ch_error_t err = NULL;
+  int sig = c->stop_signal;
+
+  if (sig == 0 && img && ch_signal_parse (img, &sig, &err) < 0)
+    sig = 0; /* an image's unknown signal name: stop uses SIGTERM */
+  if (sig == 0)
+    return;
+  if (!json_is_object (ann))
+    {
+      ann = json_object ();
+      json_object_set_new (spec, "annotations", ann);
+    }
+  json_object_set_new (ann, CH_STOP_SIGNAL_ANNOTATION, json_string (sigabbrev_np (sig) ?: "TERM"));
+}
+
+int
+ch_bundle_stop_signal (const char *bundle_dir)
+{
+  cleanup_free char *path = xasprintf ("%s/config.json", bundle_dir);
+  cleanup_json json_t *spec = json_load_file (path, 0, NULL);
+  const char *name = json_string_value (json_object_get (json_object_get (spec, "annotations"),
+                                                         CH_STOP_SIGNAL_ANNOTATION));
+  cleanup_error ch_error_t err = NULL;
+  int sig;
+
+  if (name == NULL || ch_signal_parse (name, &sig, &err) < 0)
+    return SIGTERM;
+  return sig;
+}
+
 static void
 set_network (json_t *lnx, const struct ch_chute *c, const struct ch_net_result *net)
 {
@@ -120,7 +160,26 @@ ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char 
   json_object_set_new (json_object_get (spec, "root"), "path", json_string (rootfs));
   json_object_set_new (json_object_get (spec, "root"), "readonly", json_boolean (c->read_only));
   json_object_set_new (spec, "hostname", json_string (c->hostname ? c->hostname : c->name));
+  if (c->init)
+    {
+      /* chuted-init as pid 1, the command as its child (see runtime/main_init.c) */
+      cleanup_free char *init = xasprintf ("%s/%s", ctx->bin_dir, CH_INIT_PROG);
+      char **full = xzalloc (sizeof (char *));
+      if (access (init, X_OK) < 0)
+        {
+          ch_strv_free (full);
+          return ch_error (err, errno, "chute `%s`: --init needs `%s`", c->name, init);
+        }
+      ch_strv_append (&full, CH_INIT_PATH);
+      ch_strv_append (&full, "--");
+      for (i = 0; args[i]; i++)
+        ch_strv_append (&full, args[i]);
+      ch_strv_free (args);
+      args = full;
+      add_bind (mounts, init, CH_INIT_PATH, true);
+    }
   json_object_set_new (process, "args", ch_json_from_strv (args));
+  set_stop_signal (spec, c, image_config);
   json_object_set_new (process, "terminal", json_boolean (c->tty));
 
   env = json_array ();

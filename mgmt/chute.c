@@ -1,14 +1,17 @@
 #include "mgmt/chute.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "common/parse.h"
 #include "common/util.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@ ch_chute_init (struct ch_chute *c)
   c->memory = c->memory_swap = c->cpu_shares = c->cpu_quota = c->cpu_period = c->pids = c->blkio_weight = -1;
   c->disk = 1ULL << 30;
   c->log_max = 1ULL << 20;
+  c->stop_timeout = -1;
 }
 
 void
@@ -99,6 +103,10 @@ ch_chute_to_json (const struct ch_chute *c)
   set_str (n, "wifi", c->wifi);
   json_object_set_new (o, "net", n);
   set_str (o, "created", c->created);
+  json_object_set_new (o, "init", json_boolean (c->init));
+  if (c->stop_signal > 0)
+    json_object_set_new (o, "stop_signal", json_integer (c->stop_signal));
+  set_int (o, "stop_timeout", c->stop_timeout);
   return o;
 }
 
@@ -172,6 +180,35 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
       c->wifi = get_str (n, "wifi");
     }
   c->created = get_str (o, "created");
+  c->init = json_is_true (json_object_get (o, "init"));
+  c->stop_signal = (int) get_int (o, "stop_signal", 0);
+  if (c->stop_signal < 0 || c->stop_signal >= NSIG)
+    return ch_error (err, 0, "chute.json: stop_signal %d is no signal", c->stop_signal);
+  c->stop_timeout = (int) get_int (o, "stop_timeout", -1);
+  return 0;
+}
+
+int
+ch_signal_parse (const char *s, int *signo, ch_error_t *err)
+{
+  const char *name = ch_has_prefix (s, "SIG") || ch_has_prefix (s, "sig") ? s + 3 : s;
+  int64_t n;
+
+  for (int i = 1; i < NSIG; i++)
+    {
+      const char *abbrev = sigabbrev_np (i);
+      if (abbrev && strcasecmp (abbrev, name) == 0)
+        {
+          *signo = i;
+          return 0;
+        }
+    }
+  if (ch_parse_int (s, 1, NSIG - 1, &n, err) < 0)
+    {
+      ch_error_release (err);
+      return ch_error (err, 0, "unknown signal `%s`", s);
+    }
+  *signo = (int) n;
   return 0;
 }
 

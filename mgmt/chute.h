@@ -42,12 +42,18 @@ struct ch_chute
   uint64_t wan_down, wan_up; /* kbit/s, 0 = unshaped */
   char *wifi;        /* ssid=...,key=...,intf=...,dhcp=... */
   char *created;     /* RFC 3339 */
+  bool init;         /* --init: chuted-init runs as pid 1, the command as its child */
+  int stop_signal;   /* --stop-signal, 0: the image's StopSignal, else SIGTERM */
+  int stop_timeout;  /* --stop-timeout seconds, -1: stop's default (10) */
 };
 
 void ch_chute_init (struct ch_chute *c);
 void ch_chute_clear (struct ch_chute *c);
 json_t *ch_chute_to_json (const struct ch_chute *c);
 int ch_chute_from_json (json_t *j, struct ch_chute *c, ch_error_t *err);
+
+/* A signal by name (TERM, SIGTERM, any case) or number (1..NSIG-1). */
+int ch_signal_parse (const char *s, int *signo, ch_error_t *err);
 
 int ch_restart_parse (const char *s, enum ch_restart *r, int *max, ch_error_t *err);
 const char *ch_restart_name (enum ch_restart r);

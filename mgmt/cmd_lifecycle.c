@@ -2,6 +2,7 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "mgmt/attach.h"
+#include "mgmt/bundle.h"
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
 #include "mgmt/lifecycle.h"
@@ -21,11 +22,12 @@ enum
 
 const struct ch_opt ch_opts_start[] = {
   { "all", O_ALL, NULL, "start every chute whose restart policy is always or unless-stopped" },
+  { "attach", 'a', NULL, "attach to the chute's output and input (one chute)" },
   CH_OPT_END,
 };
 
 const struct ch_opt ch_opts_stop[] = {
-  { "time", 't', "SECONDS", "wait this long after SIGTERM before SIGKILL (default 10)" },
+  { "time", 't', "SECONDS", "wait this long after the stop signal before SIGKILL (default: --stop-timeout, else 10)" },
   CH_OPT_END,
 };
 
@@ -43,7 +45,7 @@ const struct ch_opt ch_opts_kill[] = {
  * Returns the index of the first name, 0 after --help, or -1. */
 static int
 parse_names (struct ch_ctx *ctx, int argc, char **argv, const struct ch_opt *opts, int *timeout, bool *flag,
-             ch_error_t *err)
+             bool *attach, ch_error_t *err)
 {
   cleanup_cli_parser struct ch_cli_parser p;
   int o;
@@ -58,6 +60,8 @@ parse_names (struct ch_ctx *ctx, int argc, char **argv, const struct ch_opt *opt
             return ch_error_prefix (err, "%s -t", argv[0]);
           *timeout = (int) t;
         }
+      else if (o == 'a')
+        *attach = true;
       else /* -f, --all */
         *flag = true;
     }
@@ -68,8 +72,10 @@ parse_names (struct ch_ctx *ctx, int argc, char **argv, const struct ch_opt *opt
   return optind;
 }
 
+/* With AFD, the monitor waits for our attach client before starting the
+ * chute (start -a: no output is missed), connected into *AFD. */
 static int
-start_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+start_one (struct ch_ctx *ctx, const char *name, int *afd, ch_error_t *err)
 {
   struct ch_chute c;
   struct ch_up up = { .ready_fd = -1 };
@@ -97,9 +103,17 @@ start_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   if (ch_chute_down (ctx, name, err) < 0)
     goto out;
   c.autoremove = false;
-  if (ch_chute_up (ctx, &c, false, &up, err) < 0)
+  if (ch_chute_up (ctx, &c, afd != NULL, &up, err) < 0)
     goto out;
   r = ch_chute_wait_started (ctx, &up, &pid, err);
+  if (r == 1 && afd)
+    {
+      r = ch_attach_connect (ctx, name, afd, err);
+      if (r == 0)
+        r = ch_chute_wait_started (ctx, &up, &pid, err);
+    }
+  if (up.ready_fd >= 0)
+    close (up.ready_fd);
   if (r < 0)
     {
       cleanup_error ch_error_t e2 = NULL;
@@ -138,7 +152,7 @@ start_all (struct ch_ctx *ctx, ch_error_t *err)
       ch_chute_clear (&c);
       if (!boot || ch_chute_running (ctx, *n, NULL))
         continue;
-      if (start_one (ctx, *n, &e) < 0)
+      if (start_one (ctx, *n, NULL, &e) < 0)
         {
           ch_error_print (&e, "chuted");
           failed++;
@@ -152,16 +166,48 @@ start_all (struct ch_ctx *ctx, ch_error_t *err)
   return ch_error (err, 0, "start --all: %d chute%s did not start", failed, failed > 1 ? "s" : "");
 }
 
+/* start -a NAME: started with our client attached from its first byte,
+ * then as `chuted attach` (signals proxied, detach keys, the chute's code). */
+static int
+start_attached (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  cleanup_close int fd = -1;
+  bool detached = false;
+  struct ch_chute c;
+  int code = -1, r;
+
+  if (ch_chute_name_check (name, err) < 0)
+    return -1;
+  if (ch_chute_running (ctx, name, NULL))
+    return ch_error (err, 0, "start -a: chute `%s` is running already: use chuted attach %s", name, name);
+  if (start_one (ctx, name, &fd, err) < 0)
+    return -1;
+  ch_chute_init (&c);
+  if (ch_chute_load (ctx, name, &c, err) < 0)
+    return -1;
+  {
+    struct ch_attach_opts ao = { .stdin_too = c.interactive || c.tty, .tty = c.tty,
+                                 .detach_keys = CH_DETACH_KEYS_DEFAULT };
+    r = ch_attach_relay (fd, &ao, &code, &detached, err);
+  }
+  ch_chute_clear (&c);
+  if (r < 0)
+    return -1;
+  return detached || code < 0 ? 0 : code;
+}
+
 int
 ch_cmd_start (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  bool all = false;
-  int i = parse_names (ctx, argc, argv, ch_opts_start, &(int){ 0 }, &all, err);
+  bool all = false, attach = false;
+  int i = parse_names (ctx, argc, argv, ch_opts_start, &(int){ 0 }, &all, &attach, err);
 
   if (i <= 0)
     return i;
   if (all && i < argc)
     return ch_cli_usage_error (ctx, err, "--all takes no chute name");
+  if (attach && (all || i + 1 != argc))
+    return ch_cli_usage_error (ctx, err, "start -a: give one chute's name");
   {
     cleanup_close int g = -1;
     if (ch_lock_global (ctx, &g, err) < 0)
@@ -170,21 +216,28 @@ ch_cmd_start (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   }
   if (all)
     return start_all (ctx, err);
+  if (attach)
+    return start_attached (ctx, argv[i], err);
   for (; i < argc; i++)
     {
-      if (start_one (ctx, argv[i], err) < 0)
+      if (start_one (ctx, argv[i], NULL, err) < 0)
         return -1;
       printf ("%s\n", argv[i]);
     }
   return 0;
 }
 
+/* TIMEOUT < 0: the chute's --stop-timeout, else 10 s. The signal is the
+ * one its bundle records (--stop-signal, the image's StopSignal), else SIGTERM. */
 static int
 stop_one (struct ch_ctx *ctx, const char *name, int timeout, ch_error_t *err)
 {
   struct ch_chute c;
   cleanup_close int lock = -1;
-  int r;
+  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
+  bool killed = false;
+  int r, signo;
 
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, err) < 0)
@@ -194,6 +247,8 @@ stop_one (struct ch_ctx *ctx, const char *name, int timeout, ch_error_t *err)
       ch_chute_clear (&c);
       return -1;
     }
+  if (timeout < 0)
+    timeout = c.stop_timeout >= 0 ? c.stop_timeout : 10;
   /* recorded first: a reboot during the stop leaves an unless-stopped chute down */
   r = 0;
   if (!c.user_stopped)
@@ -202,16 +257,20 @@ stop_one (struct ch_ctx *ctx, const char *name, int timeout, ch_error_t *err)
       r = ch_chute_save (ctx, &c, err);
     }
   ch_chute_clear (&c);
+  signo = ch_bundle_stop_signal (bundle);
   if (r == 0)
-    r = ch_chute_stop (ctx, name, timeout, err);
+    r = ch_chute_stop_with (ctx, name, signo, timeout, &killed, err);
+  if (r == 0 && killed && timeout > 0)
+    fprintf (stderr, "chute %s did not stop within %d s of SIG%s: killed\n", name, timeout,
+             sigabbrev_np (signo) ?: "?");
   return r < 0 ? ch_error_prefix (err, "stop `%s`", name) : 0;
 }
 
 int
 ch_cmd_stop (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  int timeout = 10;
-  int i = parse_names (ctx, argc, argv, ch_opts_stop, &timeout, &(bool){ false }, err);
+  int timeout = -1;
+  int i = parse_names (ctx, argc, argv, ch_opts_stop, &timeout, &(bool){ false }, &(bool){ false }, err);
 
   if (i <= 0)
     return i;
@@ -227,14 +286,14 @@ ch_cmd_stop (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 int
 ch_cmd_restart (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
-  int timeout = 10;
-  int i = parse_names (ctx, argc, argv, ch_opts_stop, &timeout, &(bool){ false }, err);
+  int timeout = -1;
+  int i = parse_names (ctx, argc, argv, ch_opts_stop, &timeout, &(bool){ false }, &(bool){ false }, err);
 
   if (i <= 0)
     return i;
   for (; i < argc; i++)
     {
-      if (stop_one (ctx, argv[i], timeout, err) < 0 || start_one (ctx, argv[i], err) < 0)
+      if (stop_one (ctx, argv[i], timeout, err) < 0 || start_one (ctx, argv[i], NULL, err) < 0)
         return -1;
       printf ("%s\n", argv[i]);
     }
@@ -245,7 +304,7 @@ int
 ch_cmd_rm (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   bool force = false;
-  int i = parse_names (ctx, argc, argv, ch_opts_rm, &(int){ 0 }, &force, err);
+  int i = parse_names (ctx, argc, argv, ch_opts_rm, &(int){ 0 }, &force, &(bool){ false }, err);
 
   if (i <= 0)
     return i;
@@ -281,23 +340,75 @@ ch_cmd_kill (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
     return ch_cli_usage_error (ctx, err, "give the chute's name");
   if (ch_chute_name_check (argv[optind], err) < 0)
     return -1;
-  if (ch_has_prefix (sig, "SIG"))
-    sig += 3;
-  for (int s = 1; s < NSIG && !signo; s++)
-    {
-      const char *n = sigabbrev_np (s);
-      if (n && strcasecmp (n, sig) == 0)
-        signo = s;
-    }
-  if (!signo)
-    {
-      int64_t n;
-      if (ch_parse_int (sig, 1, NSIG - 1, &n, err) < 0)
-        return ch_error (err, 0, "kill: unknown signal `%s`", sig);
-      signo = (int) n;
-    }
+  if (ch_signal_parse (sig, &signo, err) < 0)
+    return ch_error_prefix (err, "kill");
   if (!ch_chute_running (ctx, argv[optind], NULL))
     return ch_error (err, 0, "chute `%s` is not running", argv[optind]);
   oci = ch_chute_oci_dir (ctx, argv[optind]);
   return ch_container_kill (oci, signo, false, err);
+}
+
+/* attach [--detach-keys K] [--no-stdin] NAME: the foreground client of `run`,
+ * on a chute that runs already (one client at a time: the monitor refuses a
+ * second, and this one then says the stream ended). */
+enum
+{
+  O_DETACH_KEYS = 257,
+  O_NO_STDIN,
+};
+
+const struct ch_opt ch_opts_attach[] = {
+  { "detach-keys", O_DETACH_KEYS, "KEYS", "keys that detach (default ctrl-p,ctrl-q; \"\": none)" },
+  { "no-stdin", O_NO_STDIN, NULL, "do not pass this terminal's input to the chute" },
+  CH_OPT_END,
+};
+
+int
+ch_cmd_attach (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_cli_parser struct ch_cli_parser p;
+  cleanup_free char *keys = NULL;
+  cleanup_close int fd = -1;
+  bool no_stdin = false, detached = false;
+  struct ch_chute c;
+  int o, code = -1, r;
+
+  ch_cli_parser_init (&p, ctx, ch_opts_attach);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
+    {
+      if (o == O_DETACH_KEYS)
+        {
+          free (keys);
+          keys = NULL;
+          if (ch_detach_keys_parse (p.optarg, &keys, err) < 0)
+            return -1;
+        }
+      else if (o == O_NO_STDIN)
+        no_stdin = true;
+    }
+  if (o < 0)
+    return ch_cli_done (&p);
+  if (optind + 1 != argc)
+    return ch_cli_usage_error (ctx, err, "give one chute's name");
+  if (ch_chute_name_check (argv[optind], err) < 0)
+    return -1;
+  ch_chute_init (&c);
+  if (ch_chute_load (ctx, argv[optind], &c, err) < 0)
+    return -1;
+  if (!ch_chute_running (ctx, c.name, NULL))
+    {
+      ch_chute_clear (&c);
+      return ch_error (err, 0, "chute `%s` is not running", argv[optind]);
+    }
+  r = ch_attach_connect (ctx, c.name, &fd, err);
+  if (r == 0)
+    {
+      struct ch_attach_opts ao = { .stdin_too = (c.interactive || c.tty) && !no_stdin, .tty = c.tty,
+                                   .detach_keys = keys ? keys : CH_DETACH_KEYS_DEFAULT };
+      r = ch_attach_relay (fd, &ao, &code, &detached, err);
+    }
+  ch_chute_clear (&c);
+  if (r < 0)
+    return -1;
+  return detached || code < 0 ? 0 : code;
 }

@@ -27,7 +27,8 @@
 enum
 {
   O_ROOTFS = 256, O_RM, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS, O_CPU_QUOTA, O_CPU_PERIOD, O_PIDS, O_BLKIO, O_CPUSET,
-  O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME
+  O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME,
+  O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS
 };
 
 const struct ch_opt ch_opts_run[] = {
@@ -62,6 +63,10 @@ const struct ch_opt ch_opts_run[] = {
   { "wifi", O_WIFI, "SPEC", "give the chute an SSID on a radio" },
   { "disk", O_DISK, "SIZE", "cap on the chute's writable layer" },
   { "log-max", O_LOG_MAX, "SIZE", "cap on the chute's log (at least 4k)" },
+  { "init", O_INIT, NULL, "run a tiny init as pid 1 (forwards signals, reaps zombies)" },
+  { "stop-signal", O_STOP_SIGNAL, "SIGNAL", "signal `stop` sends first (default: the image's, else TERM)" },
+  { "stop-timeout", O_STOP_TIMEOUT, "SECONDS", "how long `stop` waits before SIGKILL (default 10)" },
+  { "detach-keys", O_DETACH_KEYS, "KEYS", "keys that detach an attached -it session (default ctrl-p,ctrl-q)" },
   CH_OPT_END,
 };
 
@@ -78,7 +83,8 @@ opt_size (const char *opt, const char *v, int64_t *out, ch_error_t *err)
 }
 
 static int
-parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *detach, ch_error_t *err)
+parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *detach, char **detach_keys,
+           ch_error_t *err)
 {
   cleanup_cli_parser struct ch_cli_parser p;
   const char *optarg;
@@ -191,6 +197,25 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
             c->log_max = (uint64_t) d;
             break;
           }
+        case O_INIT: c->init = true; break;
+        case O_STOP_SIGNAL:
+          if (ch_signal_parse (optarg, &c->stop_signal, err) < 0)
+            return ch_error_prefix (err, "--stop-signal");
+          break;
+        case O_STOP_TIMEOUT:
+          {
+            int64_t t;
+            if (ch_parse_int (optarg, 0, 3600, &t, err) < 0)
+              return ch_error_prefix (err, "--stop-timeout");
+            c->stop_timeout = (int) t;
+            break;
+          }
+        case O_DETACH_KEYS:
+          free (*detach_keys);
+          *detach_keys = NULL;
+          if (ch_detach_keys_parse (optarg, detach_keys, err) < 0)
+            return -1;
+          break;
         }
     }
   if (o < 0)
@@ -326,12 +351,13 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
   struct ch_up up = { .ready_fd = -1 };
   cleanup_close int lock = -1;
   cleanup_close int afd = -1;
-  bool detach = false, attach;
+  cleanup_free char *detach_keys = NULL;
+  bool detach = false, attach, detached = false;
   pid_t init_pid = 0;
   int r, code = 0;
 
   ch_chute_init (&c);
-  r = parse_run (ctx, argc, argv, &c, &detach, err);
+  r = parse_run (ctx, argc, argv, &c, &detach, &detach_keys, err);
   if (r != 0)
     {
       ch_chute_clear (&c);
@@ -354,6 +380,13 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
   attach = !detach;
   if (ch_lock_chute (ctx, c.name, &lock, err) < 0 || ch_chute_up (ctx, &c, attach, &up, err) < 0)
     goto fail;
+  if (attach)
+    {
+      /* the monitor and every helper are forked: a signal from now on is
+       * the chute's, proxied once the relay runs */
+      sigset_t set;
+      ch_attach_block_signals (&set);
+    }
   r = ch_chute_wait_started (ctx, &up, &init_pid, err);
   if (r == 1)
     {
@@ -371,10 +404,20 @@ run_or_create (struct ch_ctx *ctx, int argc, char **argv, bool start, ch_error_t
       ch_chute_clear (&c);
       return 0;
     }
-  if (ch_attach_relay (afd, c.interactive, c.tty, &code, err) < 0)
+  {
+    struct ch_attach_opts ao = { .stdin_too = c.interactive, .tty = c.tty,
+                                 .detach_keys = detach_keys ? detach_keys : CH_DETACH_KEYS_DEFAULT };
+    if (ch_attach_relay (afd, &ao, &code, &detached, err) < 0)
+      {
+        ch_chute_clear (&c);
+        return -1;
+      }
+  }
+  /* detached: the chute runs on (with --rm, its monitor removes it at the end) */
+  if (detached)
     {
       ch_chute_clear (&c);
-      return -1;
+      return 0;
     }
   if (c.autoremove)
     remove_after_run (ctx, c.name);

@@ -15,6 +15,7 @@ int ch_cmd_ps (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_logs (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_exec (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_inspect (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_attach (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_kill (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_update (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_network (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
@@ -41,5 +42,6 @@ extern const struct ch_opt ch_opts_info[];
 extern const struct ch_opt ch_opts_network[];
 extern const struct ch_opt ch_opts_wifi[];
 extern const struct ch_opt ch_opts_deploy[];
+extern const struct ch_opt ch_opts_attach[];
 
 #endif

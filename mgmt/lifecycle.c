@@ -325,22 +325,26 @@ wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
 }
 
 int
-ch_chute_stop (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err)
+ch_chute_stop_with (struct ch_ctx *ctx, const char *name, int signo, int timeout_s, bool *killed, ch_error_t *err)
 {
   cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
   cleanup_free char *flag = xasprintf ("%s/%s", run_dir, CH_MON_STOPPING);
   cleanup_free char *oci = ch_chute_oci_dir (ctx, name);
   cleanup_error ch_error_t kerr = NULL;
 
+  if (killed)
+    *killed = false;
   if (ch_chute_running (ctx, name, NULL) || access (oci, F_OK) == 0)
     {
       if (ch_write_file (flag, "", 0, 0600, err) < 0)
         return -1;
-      if (timeout_s > 0 && ch_container_kill (oci, SIGTERM, false, &kerr) == 0)
+      if (timeout_s > 0 && ch_container_kill (oci, signo, false, &kerr) == 0)
         wait_exited (ctx, name, timeout_s * 1000);
       ch_error_release (&kerr);
       if (!wait_exited (ctx, name, 0))
         {
+          if (killed)
+            *killed = true;
           ch_container_kill (oci, SIGKILL, true, &kerr);
           ch_error_release (&kerr);
           if (!wait_exited (ctx, name, 10000))
@@ -348,6 +352,12 @@ ch_chute_stop (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *
         }
     }
   return ch_chute_down (ctx, name, err);
+}
+
+int
+ch_chute_stop (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err)
+{
+  return ch_chute_stop_with (ctx, name, SIGTERM, timeout_s, NULL, err);
 }
 
 int

@@ -37,6 +37,10 @@ bool ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monito
  * whatever status.json says. */
 bool ch_chute_monitor_alive (const struct ch_ctx *ctx, const char *name);
 
+/* As ch_chute_stop, with SIGNO first instead of SIGTERM; *KILLED (if not
+ * NULL) says whether SIGKILL was needed. */
+int ch_chute_stop_with (struct ch_ctx *ctx, const char *name, int signo, int timeout_s, bool *killed,
+                        ch_error_t *err);
 int ch_chute_stop (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err);
 int ch_chute_remove (struct ch_ctx *ctx, const char *name, bool force, ch_error_t *err);
 

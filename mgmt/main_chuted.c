@@ -37,6 +37,7 @@ static const struct ch_cmd commands[] = {
   { "logs", ch_cmd_logs, "NAME", "Show a chute's output", ch_opts_logs },
   { "exec", ch_cmd_exec, "NAME [--] COMMAND [ARG...]", "Run a command in a running chute", ch_opts_exec },
   { "inspect", ch_cmd_inspect, "NAME...", "Show chutes' configuration and state as JSON", NULL },
+  { "attach", ch_cmd_attach, "NAME", "Attach to a running chute's input and output", ch_opts_attach },
   { "kill", ch_cmd_kill, "NAME", "Send a signal to a chute", ch_opts_kill },
   { "update", ch_cmd_update, "NAME", "Change a chute's limits", ch_opts_update },
   { "network", ch_cmd_network, "ls [--json] | inspect [NAME] | prune", "Manage chute networks",

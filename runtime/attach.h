@@ -1,7 +1,7 @@
 /* The attach protocol between a chute's monitor and `chuted run`/`attach`:
  * over RUN_DIR/attach (unix stream socket), both ways, frames of
  * {u8 type, u32 big-endian length, payload}. Framing keeps stdout and stderr
- * apart and carries the exit code and terminal size. */
+ * apart and carries the exit code, terminal size and proxied signals. */
 #ifndef CH_ATTACH_H
 #define CH_ATTACH_H
 
@@ -21,6 +21,8 @@ enum ch_frame_type
   CH_FRAME_RM = 6,     /* client -> monitor: the client removes the chute once
                           it has ended (run --rm in the foreground); the
                           monitor's on-exit command is for when no client does */
+  CH_FRAME_SIGNAL = 7, /* client -> monitor: payload decimal signal number, for
+                          the chute's init (the client proxies its signals) */
 };
 
 #define CH_FRAME_MAX (64 * 1024)

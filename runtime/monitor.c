@@ -89,6 +89,7 @@ handle_signals (struct ch_mon *m, int *wstatus)
               {
                 *wstatus = st;
                 reaped = true;
+                m->pid = 0; /* reaped: its pid may be reused, never signal it again */
               }
         }
       else

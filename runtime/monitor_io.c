@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ drop_client (struct ch_mon *m, const char *why)
   m->rd->have = 0;
   m->client_out.len = m->client_out_off = 0;
   m->stdin_pending.len = m->stdin_off = 0;
+  /* a client that detached removes nothing: the on-exit command does */
+  m->client_removes = false;
 }
 
 /* Write what the client takes now; 0 when all is out, 1 if some waits, -1 if
@@ -199,6 +202,16 @@ ch_mon_process_client_frames (struct ch_mon *m)
         }
       else if (type == CH_FRAME_RM)
         m->client_removes = true;
+      else if (type == CH_FRAME_SIGNAL)
+        {
+          char s[16];
+          int sig;
+          snprintf (s, sizeof (s), "%.*s", (int) (len < 15 ? len : 15), (const char *) data);
+          sig = atoi (s);
+          /* only to the init this monitor started and has not reaped */
+          if (sig > 0 && sig < NSIG && m->pid > 0)
+            kill (m->pid, sig);
+        }
       else if (type == CH_FRAME_EOF && m->in_fd >= 0 && !m->cfg.tty)
         {
           close (m->in_fd);

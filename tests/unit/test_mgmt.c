@@ -8,6 +8,7 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "mgmt/attach.h"
 #include "mgmt/bundle.h"
 #include "mgmt/chute.h"
 #include "mgmt/limits.h"
@@ -15,6 +16,7 @@
 #include "runtime/log.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +393,60 @@ test_rootfs_check (void **state)
   assert_int_equal (system (cmd), 0);
 }
 
+/* --stop-signal, else the image's StopSignal, else SIGTERM: what `stop` reads
+ * back from the bundle; signal names and detach keys as the CLI takes them. */
+static void
+test_stop_signal_and_keys (void **state)
+{
+  struct ch_ctx ctx = { .root = "/nonexistent", .run_root = "/nonexistent", .cgroup_parent = "t" };
+  char dir[] = "/tmp/chuted-test-unit-bundle.XXXXXX";
+  cleanup_json json_t *img = json_pack ("{s:s}", "StopSignal", "SIGQUIT");
+  cleanup_error ch_error_t err = NULL;
+  cleanup_free char *keys = NULL;
+  struct ch_chute c;
+  int sig = 0;
+
+  assert_non_null (mkdtemp (dir));
+  ch_chute_init (&c);
+  c.name = xstrdup ("x");
+  c.command = xzalloc (sizeof (char *));
+  ch_strv_append (&c.command, "true");
+  assert_int_equal (ch_bundle_write (&ctx, &c, "/", NULL, NULL, dir, &err), 0);
+  assert_int_equal (ch_bundle_stop_signal (dir), SIGTERM);
+  assert_int_equal (ch_bundle_write (&ctx, &c, "/", img, NULL, dir, &err), 0);
+  assert_int_equal (ch_bundle_stop_signal (dir), SIGQUIT);
+  c.stop_signal = SIGUSR1;
+  assert_int_equal (ch_bundle_write (&ctx, &c, "/", img, NULL, dir, &err), 0);
+  assert_int_equal (ch_bundle_stop_signal (dir), SIGUSR1);
+  ch_chute_clear (&c);
+  assert_int_equal (ch_rm_rf (dir, &err), 0);
+
+  assert_int_equal (ch_signal_parse ("hup", &sig, &err), 0);
+  assert_int_equal (sig, SIGHUP);
+  assert_int_equal (ch_signal_parse ("SIGTERM", &sig, &err), 0);
+  assert_int_equal (sig, SIGTERM);
+  assert_int_equal (ch_signal_parse ("9", &sig, &err), 0);
+  assert_int_equal (sig, 9);
+  assert_true (ch_signal_parse ("NOPE", &sig, &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_signal_parse ("0", &sig, &err) < 0);
+  ch_error_release (&err);
+
+  assert_int_equal (ch_detach_keys_parse ("ctrl-p,ctrl-q", &keys, &err), 0);
+  assert_string_equal (keys, CH_DETACH_KEYS_DEFAULT);
+  free (keys);
+  keys = NULL;
+  assert_int_equal (ch_detach_keys_parse ("ctrl-X,x,ctrl-]", &keys, &err), 0);
+  assert_string_equal (keys, "\x18x\x1d");
+  free (keys);
+  keys = NULL;
+  assert_true (ch_detach_keys_parse ("ctrl-1", &keys, &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_detach_keys_parse ("ctrl-@", &keys, &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_detach_keys_parse ("ab", &keys, &err) < 0);
+}
+
 int
 main (void)
 {
@@ -399,7 +455,7 @@ main (void)
     cmocka_unit_test (test_args_rule),       cmocka_unit_test (test_log),
     cmocka_unit_test (test_frames),          cmocka_unit_test (test_name_rule),
     cmocka_unit_test (test_user_numbers),    cmocka_unit_test (test_limits),
-    cmocka_unit_test (test_rootfs_check),    cmocka_unit_test (test_boot_policy),
+    cmocka_unit_test (test_rootfs_check),    cmocka_unit_test (test_boot_policy), cmocka_unit_test (test_stop_signal_and_keys),
   };
   return cmocka_run_group_tests_name ("mgmt", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "globals.h"
 #include "util.h"
 
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,4 +84,13 @@ ch_globals_main (int argc, char **argv, const char *prog, void (*usage) (FILE *)
       return -1;
     }
   return i;
+}
+
+int
+ch_getopt_missing_value (const struct option *opts, char **argv, ch_error_t *err)
+{
+  for (const struct option *o = opts; o->name; o++)
+    if (o->val == optopt)
+      return ch_error (err, 0, "%s: option --%s needs a value", argv[0], o->name);
+  return ch_error (err, 0, "%s: option `%s` needs a value", argv[0], argv[optind - 1]);
 }

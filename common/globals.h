@@ -32,4 +32,9 @@ int ch_globals_parse (int argc, char **argv, struct ch_globals *g, ch_error_t *e
 int ch_globals_main (int argc, char **argv, const char *prog, void (*usage) (FILE *), struct ch_globals *g,
                      int *exit_code);
 
+/* getopt_long's ':' (an option's value missing) as one line naming the
+ * option, as podman says it: "CMD: option --NAME needs a value". */
+struct option;
+int ch_getopt_missing_value (const struct option *opts, char **argv, ch_error_t *err);
+
 #endif

@@ -162,16 +162,6 @@ parse_cmd (const char *s, ch_error_t *err)
   return a;
 }
 
-/* getopt's ':' (a value missing): name the option as podman does. */
-static int
-missing_value (char **argv, ch_error_t *err)
-{
-  for (const struct option *o = long_opts; o->name; o++)
-    if (o->val == optopt)
-      return ch_error (err, 0, "%s: option --%s needs a value", argv[0], o->name);
-  return ch_error (err, 0, "%s: option `%s` needs a value", argv[0], argv[optind - 1]);
-}
-
 static int
 parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
 {
@@ -233,7 +223,7 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
         break;
       case O_WD: json_object_set_new (o->config, "WorkingDir", json_string (optarg)); break;
       case O_USER: json_object_set_new (o->config, "User", json_string (optarg)); break;
-      case ':': return missing_value (argv, err);
+      case ':': return ch_getopt_missing_value (long_opts, argv, err);
       default:
         return ch_error (err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
       }

@@ -42,16 +42,6 @@ static const struct option long_opts[] = {
   { NULL, 0, NULL, 0 },
 };
 
-/* getopt's ':' (a value missing): name the option as podman does. */
-static int
-missing_value (char **argv, ch_error_t *err)
-{
-  for (const struct option *o = long_opts; o->name; o++)
-    if (o->val == optopt)
-      return ch_error (err, 0, "%s: option --%s needs a value", argv[0], o->name);
-  return ch_error (err, 0, "%s: option `%s` needs a value", argv[0], argv[optind - 1]);
-}
-
 /* One line from the terminal on fd 0 after PROMPT (on stderr), without echo
  * when SECRET, as podman login asks: the password stays off the command
  * line and out of the shell history. */
@@ -116,7 +106,7 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
           result_fd = v;
           break;
         }
-      case ':': return missing_value (argv, err);
+      case ':': return ch_getopt_missing_value (long_opts, argv, err);
       default: return ch_error (err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
       }
   po.progress = !quiet && isatty (2);

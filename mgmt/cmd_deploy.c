@@ -1,11 +1,13 @@
-/* chuted deploy --dry-run [--json] PATH: read a chute file, check it
- * (values and conflicts with the chutes on this host) and print the plan.
- * The deploy engine itself (desired state, journal, health, rollback) is
- * issue 10's next piece: without --dry-run the command refuses. */
+/* chuted deploy [--dry-run [--json]] [--change-id ID] [--generation N] PATH:
+ * read a chute file, check it (values and conflicts with the chutes on this
+ * host); with --dry-run print the plan, else hand it to the deploy engine
+ * (mgmt/engine.h), printing its progress as it goes. */
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "common/parse.h"
 #include "mgmt/commands.h"
+#include "mgmt/engine.h"
 #include "mgmt/manifest.h"
 
 #include <errno.h>
@@ -105,13 +107,39 @@ print_plan (json_t *plan)
   printf ("dry run: nothing was created\n");
 }
 
+/* The engine's progress events, one line each as they come. */
+void
+ch_print_change_event (void *data, const struct ch_change *c, const char *detail)
+{
+  printf ("%s %s: %s%s%s\n", c->id, c->chute, c->phase, detail ? ": " : "", detail ? detail : "");
+  fflush (stdout);
+}
+
+static int
+deploy (struct ch_ctx *ctx, const char *file, const char *text, size_t len, const char *change_id, int64_t generation,
+        ch_error_t *err)
+{
+  struct ch_engine e;
+  int r;
+
+  if (ch_engine_open (&e, ctx, ch_print_change_event, NULL, err) < 0)
+    return -1;
+  r = ch_engine_deploy (&e, file, text, len, change_id, generation, err);
+  ch_engine_close (&e);
+  return r < 0 ? -1 : 0;
+}
+
 int
 ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   static const struct option opts[] = { { "dry-run", no_argument, NULL, 'n' },
                                         { "json", no_argument, NULL, 'j' },
+                                        { "change-id", required_argument, NULL, 'i' },
+                                        { "generation", required_argument, NULL, 'g' },
                                         { NULL, 0, NULL, 0 } };
   bool dry_run = false, as_json = false;
+  const char *change_id = NULL;
+  int64_t generation = 0;
   cleanup_free char *file = NULL, *text = NULL;
   cleanup_json json_t *plan = NULL;
   struct ch_chutefile m;
@@ -125,18 +153,24 @@ ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       {
       case 'n': dry_run = true; break;
       case 'j': as_json = true; break;
+      case 'i': change_id = optarg; break;
+      case 'g':
+        if (ch_parse_int (optarg, 1, INT64_MAX, &generation, err) < 0)
+          return ch_error_prefix (err, "deploy --generation");
+        break;
       default: return ch_error (err, 0, "deploy: unknown option `%s`", argv[optind - 1]);
       }
   if (optind != argc - 1)
     return ch_error (err, 0, "deploy: want one PATH (a directory holding chute.yaml, or the file)");
-  if (!dry_run)
-    return ch_error (err, 0, "deploy: the deploy engine is not there yet (issue 10); `deploy --dry-run PATH` checks a "
-                             "chute file and shows its plan");
+  if (as_json && !dry_run)
+    return ch_error (err, 0, "deploy: --json goes with --dry-run (progress is printed as it goes)");
   file = chute_file (argv[optind], err);
   if (file == NULL)
     return ch_error_prefix (err, "deploy");
   if (ch_read_file_max (file, CHUTE_FILE_MAX, &text, &len, err) < 0)
     return ch_error_prefix (err, "deploy");
+  if (!dry_run)
+    return deploy (ctx, file, text, len, change_id, generation, err);
   r = ch_chutefile_parse (file, text, len, &m, err);
   if (r == 0)
     r = ch_chutefile_check (&m, err);

@@ -29,7 +29,10 @@ static const struct ch_cmd commands[] = {
   { "kill", ch_cmd_kill, "kill [-s SIGNAL] NAME" },
   { "update", ch_cmd_update, "update [--memory M] [--cpu-shares N] [--pids N] [--wan-down K] [--wan-up K] NAME" },
   { "network", ch_cmd_network, "network ls | network inspect [NAME] | network prune" },
-  { "deploy", ch_cmd_deploy, "deploy --dry-run [--json] PATH   (check a chute.yaml, dir or file; print the plan)" },
+  { "deploy", ch_cmd_deploy, "deploy [--change-id ID] [--generation N] PATH | deploy --dry-run [--json] PATH" },
+  { "chutes", ch_cmd_chutes, "chutes [--json]   (deployed chutes: version, desired, actual, health)" },
+  { "chute", ch_cmd_chute, "chute stop|start|restart|rm|rollback [--change-id ID] NAME" },
+  { "changes", ch_cmd_changes, "changes [--json]   (the deploy journal)" },
   { "wifi", ch_cmd_wifi, "wifi ls [--json]   (radios, the SSIDs chutes hold, stations, leases)" },
   { NULL, NULL, NULL },
 };

@@ -1,0 +1,143 @@
+/* The deployed chutes and their changes: `chuted chutes [--json]`,
+ * `chuted chute stop|start|restart|rm|rollback [--change-id ID] NAME`,
+ * `chuted changes [--json]`. Argument parsing is kept to a few lines per
+ * command; the work is the engine's (mgmt/engine.h). */
+#include "common/json.h"
+#include "common/util.h"
+#include "mgmt/commands.h"
+#include "mgmt/desired.h"
+#include "mgmt/engine.h"
+#include "mgmt/lifecycle.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int
+json_flag (int argc, char **argv, bool *as_json, ch_error_t *err)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--json") != 0)
+        return ch_error (err, 0, "%s: unknown argument `%s` (want: %s [--json])", argv[0], argv[i], argv[0]);
+      *as_json = true;
+    }
+  return 0;
+}
+
+/* One deployed chute, desired against actual. */
+static json_t *
+chute_row (struct ch_ctx *ctx, const struct ch_desired *d)
+{
+  bool recorded, running = ch_chute_running (ctx, d->name, NULL);
+  cleanup_free char *dir = ch_chute_dir (ctx, d->name);
+  cleanup_free char *f = xasprintf ("%s/chute.json", dir);
+  cleanup_json json_t *st = ch_chute_status (ctx, d->name);
+  const char *actual, *health;
+
+  recorded = access (f, F_OK) == 0;
+  actual = running ? "running" : recorded ? "stopped" : "absent";
+  /* the default health: alive; a chute meant to be down is not unhealthy */
+  health = running ? "healthy" : d->running ? "unhealthy" : "-";
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?}", "name", d->name, "version", d->version,
+                    "desired", d->running ? "running" : "stopped", "actual", actual, "health", health, "generation",
+                    (json_int_t) d->generation, "since", d->since ? d->since : "", "previous", d->previous,
+                    "started_at", json_string_value (json_object_get (st, "started_at")));
+}
+
+int
+ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_strv char **names = NULL;
+  cleanup_json json_t *rows = json_array ();
+  bool as_json = false;
+  size_t i;
+  json_t *r;
+
+  if (json_flag (argc, argv, &as_json, err) < 0 || ch_desired_list (ctx, &names, err) < 0)
+    return -1;
+  for (char **n = names; *n; n++)
+    {
+      struct ch_desired d;
+      if (ch_desired_load (ctx, *n, &d, err) < 0)
+        return -1;
+      json_array_append_new (rows, chute_row (ctx, &d));
+      ch_desired_clear (&d);
+    }
+  if (as_json)
+    {
+      cleanup_free char *s = json_dumps (rows, JSON_INDENT (2));
+      printf ("%s\n", s);
+      return 0;
+    }
+  printf ("%-20s %-10s %-8s %-8s %-10s %s\n", "NAME", "VERSION", "DESIRED", "ACTUAL", "HEALTH", "SINCE");
+  json_array_foreach (rows, i, r)
+  printf ("%-20s %-10s %-8s %-8s %-10s %s\n", json_string_value (json_object_get (r, "name")),
+          json_string_value (json_object_get (r, "version")), json_string_value (json_object_get (r, "desired")),
+          json_string_value (json_object_get (r, "actual")), json_string_value (json_object_get (r, "health")),
+          json_string_value (json_object_get (r, "since")));
+  return 0;
+}
+
+int
+ch_cmd_chute (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  static const char *const kinds[][2] = { { "stop", "stop" },       { "start", "start" }, { "restart", "restart" },
+                                          { "rm", "remove" },         { "rollback", "rollback" } };
+  static const struct option opts[] = { { "change-id", required_argument, NULL, 'i' }, { NULL, 0, NULL, 0 } };
+  const char *kind = NULL, *change_id = NULL;
+  struct ch_engine e;
+  int o, r;
+
+  for (size_t k = 0; argc > 1 && k < sizeof (kinds) / sizeof (kinds[0]); k++)
+    if (strcmp (argv[1], kinds[k][0]) == 0)
+      kind = kinds[k][1];
+  if (kind == NULL)
+    return ch_error (err, 0, "chute: want stop|start|restart|rm|rollback [--change-id ID] NAME");
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long (argc - 1, argv + 1, "+", opts, NULL)) != -1)
+    {
+      if (o != 'i')
+        return ch_error (err, 0, "chute %s: unknown option `%s`", argv[1], argv[optind]);
+      change_id = optarg;
+    }
+  if (optind != argc - 2)
+    return ch_error (err, 0, "chute %s: give one chute name", argv[1]);
+  if (ch_engine_open (&e, ctx, ch_print_change_event, NULL, err) < 0)
+    return -1;
+  r = ch_engine_op (&e, kind, argv[optind + 1], change_id, err);
+  ch_engine_close (&e);
+  return r < 0 ? -1 : 0;
+}
+
+int
+ch_cmd_changes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  cleanup_json json_t *list = NULL;
+  bool as_json = false;
+  size_t i;
+  json_t *c;
+
+  if (json_flag (argc, argv, &as_json, err) < 0 || ch_journal_list (ctx, &list, err) < 0)
+    return -1;
+  if (as_json)
+    {
+      cleanup_free char *s = json_dumps (list, JSON_INDENT (2));
+      printf ("%s\n", s);
+      return 0;
+    }
+  printf ("%-12s %-20s %-9s %-10s %-12s %-20s %s\n", "ID", "CHUTE", "KIND", "VERSION", "RESULT", "TIME", "REASON");
+  json_array_foreach (list, i, c)
+  {
+    const char *res = json_string_value (json_object_get (c, "result"));
+    printf ("%-12s %-20s %-9s %-10s %-12s %-20s %s\n", json_string_value (json_object_get (c, "id")),
+            json_string_value (json_object_get (c, "chute")), json_string_value (json_object_get (c, "kind")),
+            json_string_value (json_object_get (c, "version")) ?: "-",
+            res ? res : json_string_value (json_object_get (c, "phase")),
+            json_string_value (json_object_get (c, "time")) ?: "-",
+            json_string_value (json_object_get (c, "reason")) ?: "");
+  }
+  return 0;
+}

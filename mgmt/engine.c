@@ -108,6 +108,9 @@ ch_chute_from_chutefile (const struct ch_chutefile *m, struct ch_chute *c, ch_er
       for (size_t i = 0; i < s->command.n; i++)
         ch_strv_append (&c->command, s->command.v[i].s);
     }
+  /* the chute's environment first, the service's after (it wins) */
+  for (size_t i = 0; i < m->env.n; i++)
+    ch_strv_append (&c->env, m->env.v[i].s);
   for (size_t i = 0; i < s->env.n; i++)
     ch_strv_append (&c->env, s->env.v[i].s);
   c->autoremove = false;

@@ -24,6 +24,7 @@ mk v2 'echo v2 > /tmp/ver; exec sleep 1000'
 mk v3 'echo v3 dies; exit 3'
 mk v4 'echo v4 > /tmp/ver; exec sleep 1000'
 ver() { chuted exec "$N" cat /tmp/ver 2>/dev/null; }
+envver() { chuted exec "$N" sh -c 'echo $VER' 2>/dev/null; }
 row() { chuted chutes --json | js "[ (c['version'], c['desired'], c['actual'], c['health']) for c in d if c['name']=='$N' ]"; }
 starts() { chuted changes --json | js "len([c for c in d if c['chute']=='$N' and c['kind'] in ('deploy','update','rollback','start','restart') and c['result']=='done'])"; }
 
@@ -36,7 +37,7 @@ out=$(chuted deploy "$T_DIR/v1" 2>&1); rc=$?
 eq "deploy v1 exits 0" "$rc" 0
 check "deploy prints its progress (queued .. waiting for health .. done)" \
   sh -c "printf '%s\n' \"\$1\" | grep -q ': queued' && printf '%s\n' \"\$1\" | grep -q ': waiting for health' && printf '%s\n' \"\$1\" | grep -q ': done'" _ "$out"
-eq "v1 runs" "$(ver)" v1
+eq "v1 runs, with its environment" "$(ver) $(envver)" "v1 v1"
 eq "chutes: v1 desired running, running, healthy" "$(row)" "[('v1', 'running', 'running', 'healthy')]"
 check "desired state on disk" test -s "$T_ROOT/deploy/chutes/$N/desired.json" -a -s "$T_ROOT/deploy/chutes/$N/versions/v1/chute.yaml"
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Start chute M (checked) and gate it on health; on failure nothing of it is left. */
 static int
@@ -133,6 +134,22 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
   return ch_error_prefix (err, "%s `%s`", c->kind, c->chute);
 }
 
+/* Is VERSION kept with a chute file other than TEXT? Rolling back to it
+ * must bring back what ran, so a kept version is never rewritten. */
+static bool
+kept_other (struct ch_ctx *ctx, const char *name, const char *version, const char *text, size_t len)
+{
+  cleanup_free char *file = ch_desired_version_file (ctx, name, version), *old = NULL;
+  cleanup_error ch_error_t e2 = NULL;
+  size_t olen;
+
+  if (access (file, F_OK) < 0)
+    return false;
+  if (ch_read_file_max (file, CH_CHUTE_FILE_MAX, &old, &olen, &e2) < 0)
+    return true;
+  return olen != len || memcmp (old, text, len) != 0;
+}
+
 int
 ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_t len, const char *change_id,
                   int64_t generation, ch_error_t *err)
@@ -164,6 +181,9 @@ ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_
       if (ch_chute_name_check (c.version, err) < 0)
         r = m.version.s ? ch_chutefile_error (&m, &m.version, err, "not usable as a version (%s)", (*err)->msg) : -1;
     }
+  if (r >= 0 && have && kept_other (e->ctx, m.chute.name, c.version, text, len))
+    r = ch_error (err, 0, "deploy `%s`: version %s is kept with another chute file: give this one a new version",
+                  m.chute.name, c.version);
   if (r >= 0)
     {
       c.id = change_id ? xstrdup (change_id) : NULL;

@@ -57,6 +57,14 @@ eq "chutes: v2 running, healthy" "$(row)" "[('v2', 'running', 'running', 'health
 last() { chuted changes --json | js "d[-1]['kind'], d[-1]['version'], d[-1]['result'], d[-1]['reason']"; }
 eq "journal: rolled_back with the reason" "$(last)" "update v3 rolled_back not alive: exited with code 3"
 
+# a kept version is never rewritten: rolling back to it brings back what ran
+sed 's/exec sleep 1000/exec sleep 999/' "$T_DIR/v2/chute.yaml" >"$T_DIR/v2b.yaml"
+out=$(chuted deploy "$T_DIR/v2b.yaml" 2>&1); rc=$?
+check "same version, other file: refused ($out)" test $rc -ne 0 -a "$(grep -c "version v2 is kept with another chute file" <<<"$out")" = 1
+eq "...v2 still runs, untouched" "$(ver)|$(cmp -s "$T_DIR/v2/chute.yaml" "$T_ROOT/deploy/chutes/$N/versions/v2/chute.yaml" && echo same)" "v2|same"
+check "the same file again: a redeploy" chuted deploy "$T_DIR/v2"
+eq "...v2 runs, v1 still kept for rollback" "$(ver)|$(js 'd["version"], d["previous"]' <"$T_ROOT/deploy/chutes/$N/desired.json")" "v2|v2 v1"
+
 check "chute rollback" chuted chute rollback "$N"
 eq "rollback brings v1 back" "$(ver)" v1
 eq "desired: v1, previous v2" "$(js 'd["version"], d["previous"]' <"$T_ROOT/deploy/chutes/$N/desired.json")" "v1 v2"
@@ -90,7 +98,7 @@ eq "chutes: empty" "$(chuted chutes --json)" "[]"
 check "desired state gone" test ! -e "$T_ROOT/deploy/chutes/$N"
 eq "ps: no chute left" "$(chuted ps -a -q)" ""
 eq "changes: every kind recorded, in order" "$(chuted changes --json | js "' '.join(c['kind'] for c in d)")" \
-  "deploy update update rollback update update stop start restart remove"
+  "deploy update update update rollback update update stop start restart remove"
 check "journal survives (ids numbered from a persisted counter)" test -s "$T_ROOT/deploy/journal/seq"
 
 # a first deploy that fails leaves nothing behind

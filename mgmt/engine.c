@@ -166,22 +166,17 @@ op_start (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, 
   if (ch_engine_phase (e, c, "starting", NULL, err) < 0)
     return -1;
   ch_chute_init (&ch);
-  memset (&m, 0, sizeof (m));
-  if (ch_engine_recorded (e->ctx, d->name))
+  /* the running version's file: its health gate, and the chute again if
+   * its record is gone (removed by hand) */
+  r = ch_engine_load_version (e->ctx, d->name, d->version, &m, &text, &len, err);
+  if (r == 0 && ch_engine_recorded (e->ctx, d->name))
     r = ch_engine_start_chute (e->ctx, d->name, err);
-  else
-    {
-      /* the chute record is gone (removed by hand): made again from its version */
-      r = ch_engine_load_version (e->ctx, d->name, d->version, &m, &text, &len, err);
-      if (r == 0)
-        r = ch_chute_from_chutefile (&m, &ch, err);
-      if (r == 0)
-        r = ch_engine_run_chute (e->ctx, &ch, err);
-    }
+  else if (r == 0 && (r = ch_chute_from_chutefile (&m, &ch, err)) == 0)
+    r = ch_engine_run_chute (e->ctx, &ch, err);
+  if (r == 0 && (r = ch_engine_phase (e, c, "waiting for health", NULL, err)) == 0)
+    r = ch_engine_wait_alive (e->ctx, d->name, m.health_grace_s, err);
   ch_chute_clear (&ch);
   ch_chutefile_clear (&m);
-  if (r == 0 && (r = ch_engine_phase (e, c, "waiting for health", NULL, err)) == 0)
-    r = ch_engine_wait_alive (e->ctx, d->name, CH_ENGINE_GRACE_S, err);
   return r;
 }
 

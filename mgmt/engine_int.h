@@ -7,8 +7,6 @@
 
 #include <stdbool.h>
 
-/* the default health gate: the process alive this long (DESIGN.md) */
-#define CH_ENGINE_GRACE_S 3
 #define CH_CHUTE_FILE_MAX ((size_t) 1 << 20)
 
 /* Set C's phase, record it, tell the front end. */

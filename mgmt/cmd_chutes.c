@@ -1,7 +1,9 @@
 /* The deployed chutes and their changes: `chuted chutes [--json]`,
+ * `chuted chute inspect NAME`,
  * `chuted chute stop|start|restart|rm|rollback [--change-id ID] NAME`,
  * `chuted changes [--json]`. Argument parsing is kept to a few lines per
  * command; the work is the engine's (mgmt/engine.h). */
+#include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
 #include "mgmt/commands.h"
@@ -80,6 +82,47 @@ ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   return 0;
 }
 
+/* `chute inspect NAME`: desired against actual, the running version's
+ * plan, and the chute's changes, as one JSON document. */
+static int
+inspect (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  cleanup_json json_t *doc = NULL, *all = NULL;
+  cleanup_free char *file = NULL, *text = NULL, *s = NULL;
+  struct ch_chutefile m;
+  struct ch_desired d;
+  json_t *changes, *c;
+  size_t i, len;
+  int r;
+
+  if (ch_chute_name_check (name, err) < 0 || (r = ch_desired_load (ctx, name, &d, err)) < 0)
+    return -1;
+  if (r == 0)
+    return ch_error (err, 0, "chute inspect: chute `%s` was not deployed (see `chuted chutes`)", name);
+  doc = json_pack ("{s:o}", "chute", chute_row (ctx, &d));
+  file = ch_desired_version_file (ctx, name, d.version);
+  ch_desired_clear (&d);
+  if (ch_read_file (file, &text, &len, err) < 0)
+    return ch_error_prefix (err, "chute inspect `%s`", name);
+  r = ch_chutefile_parse (file, text, len, &m, err);
+  if (r == 0)
+    r = ch_chutefile_check (&m, err);
+  if (r == 0)
+    json_object_set_new (doc, "plan", ch_chutefile_plan (&m));
+  ch_chutefile_clear (&m);
+  if (r < 0 || ch_journal_list (ctx, &all, err) < 0)
+    return -1;
+  changes = json_array ();
+  json_array_foreach (all, i, c)
+  if (strcmp (json_string_value (json_object_get (c, "chute")), name) == 0)
+    json_array_append (changes, c);
+  json_object_set_new (doc, "changes", changes);
+  json_object_set_new (doc, "manifest", json_stringn (text, len));
+  s = json_dumps (doc, JSON_INDENT (2));
+  printf ("%s\n", s);
+  return 0;
+}
+
 int
 ch_cmd_chute (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
@@ -90,11 +133,13 @@ ch_cmd_chute (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   struct ch_engine e;
   int o, r;
 
+  if (argc == 3 && strcmp (argv[1], "inspect") == 0)
+    return inspect (ctx, argv[2], err);
   for (size_t k = 0; argc > 1 && k < sizeof (kinds) / sizeof (kinds[0]); k++)
     if (strcmp (argv[1], kinds[k][0]) == 0)
       kind = kinds[k][1];
   if (kind == NULL)
-    return ch_error (err, 0, "chute: want stop|start|restart|rm|rollback [--change-id ID] NAME");
+    return ch_error (err, 0, "chute: want inspect NAME, or stop|start|restart|rm|rollback [--change-id ID] NAME");
   optind = 1;
   opterr = 0;
   while ((o = getopt_long (argc - 1, argv + 1, "+", opts, NULL)) != -1)

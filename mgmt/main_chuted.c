@@ -31,7 +31,7 @@ static const struct ch_cmd commands[] = {
   { "network", ch_cmd_network, "network ls | network inspect [NAME] | network prune" },
   { "deploy", ch_cmd_deploy, "deploy [--change-id ID] [--generation N] PATH | deploy --dry-run [--json] PATH" },
   { "chutes", ch_cmd_chutes, "chutes [--json]   (deployed chutes: version, desired, actual, health)" },
-  { "chute", ch_cmd_chute, "chute stop|start|restart|rm|rollback [--change-id ID] NAME" },
+  { "chute", ch_cmd_chute, "chute inspect NAME | chute stop|start|restart|rm|rollback [--change-id ID] NAME" },
   { "changes", ch_cmd_changes, "changes [--json]   (the deploy journal)" },
   { "wifi", ch_cmd_wifi, "wifi ls [--json]   (radios, the SSIDs chutes hold, stations, leases)" },
   { NULL, NULL, NULL },

@@ -86,6 +86,10 @@ eq "...v4 still runs" "$(ver)" v4
 check "a newer generation is applied" chuted deploy --generation $((gen + 10)) "$T_DIR/v2"
 eq "...v2 runs, at that generation" "$(ver)|$(js 'd["generation"]' <"$T_ROOT/deploy/chutes/$N/desired.json")" "v2|$((gen + 10))"
 
+insp=$(chuted chute inspect "$N")
+eq "chute inspect: version, plan's image, the manifest, its changes" \
+  "$(js "d['chute']['version'], d['plan']['services'][0]['image'], 'version: \"v2\"' in d['manifest'], len(d['changes'])" <<<"$insp")" \
+  "v2 dep:1 True 7"
 check "chute stop" chuted chute stop "$N"
 eq "chutes: desired and actual stopped" "$(row)" "[('v2', 'stopped', 'stopped', '-')]"
 check "chute start" chuted chute start "$N"

@@ -165,6 +165,43 @@ ch_write_file_atomic (const char *path, const void *data, size_t len, mode_t mod
   return 0;
 }
 
+int
+ch_write_file_durable (const char *path, const void *data, size_t len, mode_t mode, ch_error_t *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s.tmp.%d", path, (int) getpid ());
+  cleanup_free char *dir = xstrdup (path);
+  char *slash = strrchr (dir, '/');
+  int fd, dfd, e;
+
+  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    return ch_error (err, errno, "open `%s` for writing", tmp);
+  if (ch_write_all (fd, data, len, err) < 0 || (fsync (fd) < 0 && ch_error (err, errno, "fsync") < 0))
+    {
+      close (fd);
+      unlink (tmp);
+      return ch_error_prefix (err, "`%s`", tmp);
+    }
+  close (fd);
+  if (rename (tmp, path) < 0)
+    {
+      e = errno;
+      unlink (tmp);
+      return ch_error (err, e, "rename `%s`", path);
+    }
+  /* the rename itself is only on disk once the directory is */
+  if (slash == dir)
+    slash[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  dfd = open (slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return ch_error (err, errno, "open directory of `%s`", path);
+  e = fsync (dfd) < 0 ? errno : 0;
+  close (dfd);
+  return e ? ch_error (err, e, "fsync directory of `%s`", path) : 0;
+}
+
 /* Most directories asked for exist already: try the whole path first and
  * walk up only on ENOENT (a mkdir that fails with EEXIST still costs a
  * lookup on the disk's filesystem; a chute start asks for ~60). */

@@ -28,6 +28,9 @@ int ch_write_file_at (int dirfd, const char *path, const void *data, size_t len,
 int ch_write_file (const char *path, const void *data, size_t len, mode_t mode, ch_error_t *err);
 /* Write to PATH.tmp.PID then rename over PATH: readers see old or new, never half. */
 int ch_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode, ch_error_t *err);
+/* The same, durable: the file fsync'd before the rename, its directory after
+ * (state that must survive a power cut: deploy's desired state and journal). */
+int ch_write_file_durable (const char *path, const void *data, size_t len, mode_t mode, ch_error_t *err);
 
 /* In a child about to exec: make FDS[i] its descriptor i (0 <= i < N <= 16),
  * without CLOEXEC, whatever numbers the sources have (they may overlap the

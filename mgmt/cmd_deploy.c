@@ -1,11 +1,13 @@
-/* chuted deploy --dry-run [--json] PATH: read a chute file, check it
- * (values and conflicts with the chutes on this host) and print the plan.
- * The deploy engine itself (desired state, journal, health, rollback) is
- * issue 10's next piece: without --dry-run the command refuses. */
+/* chuted deploy [--dry-run [--json]] [--change-id ID] [--generation N] PATH:
+ * read a chute file, check it (values and conflicts with the chutes on this
+ * host); with --dry-run print the plan, else hand it to the deploy engine
+ * (mgmt/engine.h), printing its progress as it goes. */
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "common/parse.h"
 #include "mgmt/commands.h"
+#include "mgmt/engine.h"
 #include "mgmt/manifest.h"
 
 #include <errno.h>
@@ -105,15 +107,41 @@ print_plan (json_t *plan)
   printf ("dry run: nothing was created\n");
 }
 
+/* The engine's progress events, one line each as they come. */
+void
+ch_print_change_event (void *data, const struct ch_change *c, const char *detail)
+{
+  printf ("%s %s: %s%s%s\n", c->id, c->chute, c->phase, detail ? ": " : "", detail ? detail : "");
+  fflush (stdout);
+}
+
+static int
+deploy (struct ch_ctx *ctx, const char *file, const char *text, size_t len, const char *change_id, int64_t generation,
+        ch_error_t *err)
+{
+  struct ch_engine e;
+  int r;
+
+  if (ch_engine_open (&e, ctx, ch_print_change_event, NULL, err) < 0)
+    return -1;
+  r = ch_engine_deploy (&e, file, text, len, change_id, generation, err);
+  ch_engine_close (&e);
+  return r < 0 ? -1 : 0;
+}
+
 enum
 {
   O_DRY_RUN = 256,
   O_JSON,
+  O_CHANGE_ID,
+  O_GENERATION,
 };
 
 const struct ch_opt ch_opts_deploy[] = {
   { "dry-run", O_DRY_RUN, NULL, "check the file and print the plan; change nothing" },
-  { "json", O_JSON, NULL, "print the plan as JSON" },
+  { "json", O_JSON, NULL, "print the plan as JSON (with --dry-run)" },
+  { "change-id", O_CHANGE_ID, "ID", "the change's id: a change applied twice runs once" },
+  { "generation", O_GENERATION, "N", "refused unless newer than the chute's current generation" },
   CH_OPT_END,
 };
 
@@ -122,6 +150,8 @@ ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   cleanup_cli_parser struct ch_cli_parser p;
   bool dry_run = false, as_json = false;
+  const char *change_id = NULL;
+  int64_t generation = 0;
   cleanup_free char *file = NULL, *text = NULL;
   cleanup_json json_t *plan = NULL;
   struct ch_chutefile m;
@@ -134,19 +164,25 @@ ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       {
       case O_DRY_RUN: dry_run = true; break;
       case O_JSON: as_json = true; break;
+      case O_CHANGE_ID: change_id = p.optarg; break;
+      case O_GENERATION:
+        if (ch_parse_int (p.optarg, 1, INT64_MAX, &generation, err) < 0)
+          return ch_error_prefix (err, "deploy --generation");
+        break;
       }
   if (o < 0)
     return ch_cli_done (&p);
   if (optind != argc - 1)
     return ch_cli_usage_error (ctx, err, "want one PATH (a directory holding chute.yaml, or the file)");
-  if (!dry_run)
-    return ch_error (err, 0, "deploy: the deploy engine is not there yet (issue 10); `deploy --dry-run PATH` checks a "
-                             "chute file and shows its plan");
+  if (as_json && !dry_run)
+    return ch_cli_usage_error (ctx, err, "--json goes with --dry-run (progress is printed as it goes)");
   file = chute_file (argv[optind], err);
   if (file == NULL)
     return ch_error_prefix (err, "deploy");
   if (ch_read_file_max (file, CHUTE_FILE_MAX, &text, &len, err) < 0)
     return ch_error_prefix (err, "deploy");
+  if (!dry_run)
+    return deploy (ctx, file, text, len, change_id, generation, err);
   r = ch_chutefile_parse (file, text, len, &m, err);
   if (r == 0)
     r = ch_chutefile_check (&m, err);

@@ -24,6 +24,7 @@ ch_cgroup_resources_init (struct ch_cgroup_resources *r)
   r->cpu_shares = r->cpu_quota = r->cpu_period = CH_CGROUP_UNSET;
   r->memory_limit = r->memory_swap = r->memory_reservation = CH_CGROUP_UNSET;
   r->pids_limit = r->blkio_weight = CH_CGROUP_UNSET;
+  r->memory_swappiness = r->kernel_tcp = r->net_classid = CH_CGROUP_UNSET;
 }
 
 void
@@ -36,6 +37,12 @@ ch_cgroup_resources_clear (struct ch_cgroup_resources *r)
   free (r->read_iops);
   free (r->write_iops);
   free (r->devices);
+  for (size_t i = 0; i < r->n_net_prios; i++)
+    free (r->net_prios[i].name);
+  free (r->net_prios);
+  for (size_t i = 0; i < r->n_hugepages; i++)
+    free (r->hugepages[i].pagesize);
+  free (r->hugepages);
   ch_cgroup_resources_init (r);
 }
 

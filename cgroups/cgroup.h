@@ -42,6 +42,18 @@ struct ch_cgroup_device
   unsigned access;      /* CH_CGROUP_DEV_* bits, not 0 */
 };
 
+struct ch_cgroup_hugepage
+{
+  char *pagesize; /* "2MB", "1GB": the hugetlb.<size>.* file name part */
+  uint64_t limit; /* bytes */
+};
+
+struct ch_cgroup_ifprio
+{
+  char *name; /* interface */
+  uint32_t priority;
+};
+
 struct ch_cgroup_resources
 {
   int64_t cpu_shares;   /* 2..262144 */
@@ -63,6 +75,15 @@ struct ch_cgroup_resources
   bool devices_set;
   struct ch_cgroup_device *devices;
   size_t n_devices;
+  /* v1 only (v2 has no such knobs: refused there, as crun does) */
+  int64_t memory_swappiness; /* 0..100 */
+  bool disable_oom_killer;
+  int64_t kernel_tcp; /* memory.kmem.tcp.limit_in_bytes */
+  int64_t net_classid; /* net_cls.classid */
+  struct ch_cgroup_ifprio *net_prios; /* net_prio.ifpriomap */
+  size_t n_net_prios;
+  struct ch_cgroup_hugepage *hugepages; /* hugetlb.<size>.limit_in_bytes / .max */
+  size_t n_hugepages;
 };
 
 void ch_cgroup_resources_init (struct ch_cgroup_resources *r); /* everything UNSET */

@@ -20,7 +20,7 @@
 #endif
 
 const char *const ch_cgroup_ctrl_names[CH_CG_NCTRL]
-    = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids" };
+    = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls", "net_prio", "hugetlb" };
 
 const char *
 ch_cgroup_mode_name (enum ch_cgroup_mode mode)

@@ -20,6 +20,9 @@ enum ch_cgroup_ctrl
   CH_CG_FREEZER,
   CH_CG_BLKIO,
   CH_CG_PIDS,
+  CH_CG_NET_CLS,
+  CH_CG_NET_PRIO,
+  CH_CG_HUGETLB,
   CH_CG_NCTRL
 };
 extern const char *const ch_cgroup_ctrl_names[CH_CG_NCTRL];

@@ -149,6 +149,45 @@ v1_devices (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_
   return ch_error (err, 0, "device rules: no devices controller and no cgroup2 hierarchy on this host");
 }
 
+/* Knobs only v1 has. A missing controller or file (kmem.tcp is gone from
+ * newer kernels) is an error naming the runtime-spec field, never a skip. */
+static int
+v1_extras (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t *err)
+{
+  const char *d;
+
+  if (r->memory_swappiness != CH_CGROUP_UNSET
+      && (need (cg, CH_CG_MEMORY, "memory.swappiness", &d, err) < 0
+          || wf (cg, d, "memory.swappiness", err, "%" PRId64, r->memory_swappiness) < 0))
+    return ch_error_prefix (err, "linux.resources.memory.swappiness");
+  if (r->disable_oom_killer
+      && (need (cg, CH_CG_MEMORY, "memory.oom_control", &d, err) < 0
+          || cg_write (cg->fake, d, "memory.oom_control", "1", err) < 0))
+    return ch_error_prefix (err, "linux.resources.memory.disableOOMKiller");
+  if (r->kernel_tcp != CH_CGROUP_UNSET
+      && (need (cg, CH_CG_MEMORY, "memory.kmem.tcp.limit_in_bytes", &d, err) < 0
+          || wf (cg, d, "memory.kmem.tcp.limit_in_bytes", err, "%" PRId64, r->kernel_tcp < 0 ? -1 : r->kernel_tcp) < 0))
+    return ch_error_prefix (err, "linux.resources.memory.kernelTCP");
+  if (r->net_classid != CH_CGROUP_UNSET
+      && (need (cg, CH_CG_NET_CLS, "net_cls.classid", &d, err) < 0
+          || wf (cg, d, "net_cls.classid", err, "%" PRId64, r->net_classid) < 0))
+    return ch_error_prefix (err, "linux.resources.network.classID");
+  if (r->n_net_prios && need (cg, CH_CG_NET_PRIO, "net_prio.ifpriomap", &d, err) < 0)
+    return ch_error_prefix (err, "linux.resources.network.priorities");
+  for (size_t i = 0; i < r->n_net_prios; i++)
+    if (wf (cg, d, "net_prio.ifpriomap", err, "%s %" PRIu32, r->net_prios[i].name, r->net_prios[i].priority) < 0)
+      return ch_error_prefix (err, "linux.resources.network.priorities");
+  if (r->n_hugepages && need (cg, CH_CG_HUGETLB, "hugetlb", &d, err) < 0)
+    return ch_error_prefix (err, "linux.resources.hugepageLimits");
+  for (size_t i = 0; i < r->n_hugepages; i++)
+    {
+      cleanup_free char *f = xasprintf ("hugetlb.%s.limit_in_bytes", r->hugepages[i].pagesize);
+      if (wf (cg, d, f, err, "%" PRIu64, r->hugepages[i].limit) < 0)
+        return ch_error_prefix (err, "linux.resources.hugepageLimits");
+    }
+  return 0;
+}
+
 static int
 v1_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t *err)
 {
@@ -169,7 +208,7 @@ v1_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
           && wf (cg, d, "cpu.cfs_quota_us", err, "%" PRId64, r->cpu_quota < 0 ? -1 : r->cpu_quota) < 0)
         return -1;
     }
-  if (v1_memory (cg, r, err) < 0)
+  if (v1_memory (cg, r, err) < 0 || v1_extras (cg, r, err) < 0)
     return -1;
   if (r->pids_limit != CH_CGROUP_UNSET)
     {

@@ -16,7 +16,7 @@
 #define FREEZE_TIMEOUT_MS 5000
 #define KILL_TIMEOUT_MS 5000
 
-static const char *const wanted[] = { "cpu", "cpuset", "io", "memory", "pids" };
+static const char *const wanted[] = { "cpu", "cpuset", "io", "memory", "pids", "hugetlb" };
 
 static bool
 has_word (const char *list, const char *w)
@@ -121,6 +121,21 @@ v2_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
 {
   char b[32];
 
+  /* v1 knobs v2 does not have: refused, as crun does */
+  if (r->memory_swappiness != CH_CGROUP_UNSET)
+    return ch_error (err, 0, "linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness");
+  if (r->disable_oom_killer)
+    return ch_error (err, 0, "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer");
+  if (r->kernel_tcp != CH_CGROUP_UNSET)
+    return ch_error (err, 0, "linux.resources.memory.kernelTCP: cgroup v2 has no kernel TCP memory limit");
+  if (r->net_classid != CH_CGROUP_UNSET || r->n_net_prios)
+    return ch_error (err, 0, "linux.resources.network: cgroup v2 has no net_cls or net_prio controller");
+  for (size_t i = 0; i < r->n_hugepages; i++)
+    {
+      cleanup_free char *f = xasprintf ("hugetlb.%s.max", r->hugepages[i].pagesize);
+      if (wf (cg, f, err, "%" PRIu64, r->hugepages[i].limit) < 0)
+        return ch_error_prefix (err, "linux.resources.hugepageLimits");
+    }
   if (r->devices_set && cg_devices_bpf (cg->fake, cg->hier[0].dir, r->devices, r->n_devices, err) < 0)
     return -1;
   if (r->cpu_shares > 0 && wf (cg, "cpu.weight", err, "%" PRIu64, ch_cgroup_shares_to_weight (r->cpu_shares)) < 0)

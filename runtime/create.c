@@ -289,11 +289,9 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
   else
     cgpath = xasprintf ("%s/%s", o->cgroup_parent ? o->cgroup_parent : "chuted", o->id);
   ch_spec_device_policy (s);
+  /* its errors name the cgroup */
   if (ch_cgroup_create (cgpath, &s->resources, &c.cg, err) < 0)
-    {
-      ch_error_prefix (err, "cgroup `%s`", cgpath);
-      goto out;
-    }
+    goto out;
 
   if (ch_cgroup_join_open (c.cg, &join, err) < 0)
     goto out;

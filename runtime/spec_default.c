@@ -82,6 +82,9 @@ ch_spec_default (bool rootless)
   seccomp = json_loadb (prof, len, 0, NULL);
   linux_ = json_pack ("{s:o, s:o, s:o, s:o}", "namespaces", ns, "maskedPaths", strarr (masked, N (masked)),
                       "readonlyPaths", strarr (readonly, N (readonly)), "seccomp", seccomp ? seccomp : json_object ());
+  /* as runc's: the runtime adds its default set after config.json's rules */
+  json_object_set_new (linux_, "resources",
+                       json_pack ("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm"));
   if (rootless)
     {
       json_object_set_new (linux_, "uidMappings",

@@ -128,6 +128,81 @@ get_devices (struct ch_cgroup_resources *r, json_t *arr, ch_error_t *err)
   return 0;
 }
 
+/* hugepageLimits[]: {pageSize, limit}; the size is part of a file name */
+static int
+get_hugepages (struct ch_cgroup_resources *r, json_t *arr, ch_error_t *err)
+{
+  size_t i;
+  json_t *e, *v;
+
+  r->hugepages = xzalloc (sizeof (*r->hugepages) * (json_array_size (arr) + 1));
+  json_array_foreach (arr, i, e)
+    {
+      cleanup_free char *k = xasprintf ("linux.resources.hugepageLimits[%zu]", i);
+      cleanup_free char *kl = xasprintf ("%s.limit", k);
+      const char *ps;
+      uint64_t limit;
+
+      if (!json_is_object (e))
+        return ch_spec_err (err, k, "must be an object");
+      if (ch_spec_get (e, k, "pageSize", JSON_STRING, true, &v, err) < 0)
+        return -1;
+      ps = json_string_value (v);
+      if (*ps == '\0' || ps[strspn (ps, "0123456789KMGBkmgb")] != '\0')
+        {
+          cleanup_free char *kp = xasprintf ("%s.pageSize", k);
+          return ch_spec_err (err, kp, "`%s` is not a page size like 2MB", ps);
+        }
+      if (ch_spec_get (e, k, "limit", JSON_INTEGER, true, &v, err) < 0 || ch_spec_u64 (v, kl, &limit, err) < 0)
+        return -1;
+      r->hugepages[r->n_hugepages++] = (struct ch_cgroup_hugepage){ xstrdup (ps), limit };
+    }
+  return 0;
+}
+
+/* network: {classID, priorities[]: {name, priority}} */
+static int
+get_network (struct ch_cgroup_resources *r, json_t *o, ch_error_t *err)
+{
+  json_t *v, *arr, *e;
+  uint64_t n;
+  size_t i;
+
+  if (ch_spec_get (o, "linux.resources.network", "classID", JSON_INTEGER, false, &v, err) < 0)
+    return -1;
+  if (v && (ch_spec_u64 (v, "linux.resources.network.classID", &n, err) < 0 || n > UINT32_MAX))
+    return n > UINT32_MAX ? ch_spec_err (err, "linux.resources.network.classID", "out of range") : -1;
+  if (v)
+    r->net_classid = (int64_t) n;
+  if (ch_spec_get (o, "linux.resources.network", "priorities", JSON_ARRAY, false, &arr, err) < 0)
+    return -1;
+  if (arr == NULL)
+    return 0;
+  r->net_prios = xzalloc (sizeof (*r->net_prios) * (json_array_size (arr) + 1));
+  json_array_foreach (arr, i, e)
+    {
+      cleanup_free char *k = xasprintf ("linux.resources.network.priorities[%zu]", i);
+      cleanup_free char *kp = xasprintf ("%s.priority", k);
+      const char *name;
+      if (!json_is_object (e))
+        return ch_spec_err (err, k, "must be an object");
+      if (ch_spec_get (e, k, "name", JSON_STRING, true, &v, err) < 0)
+        return -1;
+      name = json_string_value (v);
+      if (*name == '\0' || strpbrk (name, " \t\n/"))
+        {
+          cleanup_free char *kn = xasprintf ("%s.name", k);
+          return ch_spec_err (err, kn, "`%s` is not an interface name", name);
+        }
+      if (ch_spec_get (e, k, "priority", JSON_INTEGER, true, &v, err) < 0 || ch_spec_u64 (v, kp, &n, err) < 0)
+        return -1;
+      if (n > UINT32_MAX)
+        return ch_spec_err (err, kp, "out of range");
+      r->net_prios[r->n_net_prios++] = (struct ch_cgroup_ifprio){ xstrdup (name), (uint32_t) n };
+    }
+  return 0;
+}
+
 /* runc's default set: what every program expects to open. Nothing else,
  * not even mknod (a chute has CAP_MKNOD: it must not reach the host's
  * consoles, disks, tun or fuse through a node of its own). */
@@ -172,7 +247,30 @@ ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t 
   if (o
       && (get_i64 (o, "linux.resources.memory", "limit", &r->memory_limit, err) < 0
           || get_i64 (o, "linux.resources.memory", "swap", &r->memory_swap, err) < 0
-          || get_i64 (o, "linux.resources.memory", "reservation", &r->memory_reservation, err) < 0))
+          || get_i64 (o, "linux.resources.memory", "reservation", &r->memory_reservation, err) < 0
+          || get_i64 (o, "linux.resources.memory", "swappiness", &r->memory_swappiness, err) < 0
+          || get_i64 (o, "linux.resources.memory", "kernelTCP", &r->kernel_tcp, err) < 0))
+    return -1;
+  /* runc's -1 for "leave it" */
+  if (r->memory_swappiness == -1)
+    r->memory_swappiness = CH_CGROUP_UNSET;
+  if (r->memory_swappiness != CH_CGROUP_UNSET && (r->memory_swappiness < 0 || r->memory_swappiness > 100))
+    return ch_spec_err (err, "linux.resources.memory.swappiness", "%lld is outside 0..100",
+                        (long long) r->memory_swappiness);
+  if (o)
+    {
+      json_t *v;
+      if (ch_spec_get (o, "linux.resources.memory", "disableOOMKiller", JSON_TRUE, false, &v, err) < 0)
+        return -1;
+      r->disable_oom_killer = v && json_is_true (v);
+    }
+  if (ch_spec_get (res, "linux.resources", "hugepageLimits", JSON_ARRAY, false, &o, err) < 0)
+    return -1;
+  if (o && get_hugepages (r, o, err) < 0)
+    return -1;
+  if (ch_spec_get (res, "linux.resources", "network", JSON_OBJECT, false, &o, err) < 0)
+    return -1;
+  if (o && get_network (r, o, err) < 0)
     return -1;
   if (ch_spec_get (res, "linux.resources", "cpu", JSON_OBJECT, false, &o, err) < 0)
     return -1;

@@ -312,8 +312,8 @@ test_v2_create_writes (void **state)
     cleanup_free char *ps = get (parent, "cgroup.subtree_control");
     /* every controller the chute needs, enabled at each level above it,
      * and only those the level offers */
-    assert_string_equal (rs, "+cpu +cpuset +io +memory +pids");
-    assert_string_equal (ps, "+cpu +cpuset +io +memory +pids");
+    assert_string_equal (rs, "+cpu +cpuset +io +memory +pids +hugetlb");
+    assert_string_equal (ps, "+cpu +cpuset +io +memory +pids +hugetlb");
     assert_false (exists (leaf, "cgroup.subtree_control"));
   }
   {

@@ -219,6 +219,18 @@ if [ ! -e /sys/fs/selinux ]; then
 else
   skip "SELinux is enabled here: the refusals are not testable"
 fi
+# capset's EPERM names the capability the kernel refused
+run_c '["true"]' '.process.capabilities.inheritable = ["CAP_SYS_ADMIN"]'
+eq "an inheritable capability outside the bounding set: named" "$RC:$OUT" \
+  "1:chuted: process.capabilities: CAP_SYS_ADMIN is not in process.capabilities.bounding"
+if grep -q '"CAP_NET_RAW"' "$T_DIR/config.orig"; then
+  cfg '.process.args = ["true"]'
+  OUT=$(timeout 20 setpriv --bounding-set -net_raw "$CHUTED" oci run --bundle "$B" chuted-test-capbnd 2>&1); RC=$?
+  eq "a capability the runtime itself lacks: named" "$RC:$OUT" \
+    "1:chuted: process.capabilities: CAP_NET_RAW is not in the bounding set this runtime was started with"
+else
+  fail "the default config no longer asks for CAP_NET_RAW: pick another capability"
+fi
 run_c '["true"]' '.process.scheduler = {"policy": "SCHED_BATCH"}'
 eq "process.scheduler: refused" "$RC:$OUT" "1:chuted: config.json: process.scheduler: not supported by chuted"
 run_c '["true"]' '.linux.intelRdt = {"closID": "x"}'

@@ -24,7 +24,7 @@ ch_cgroup_resources_init (struct ch_cgroup_resources *r)
   r->cpu_shares = r->cpu_quota = r->cpu_period = CH_CGROUP_UNSET;
   r->memory_limit = r->memory_swap = r->memory_reservation = CH_CGROUP_UNSET;
   r->pids_limit = r->blkio_weight = CH_CGROUP_UNSET;
-  r->memory_swappiness = r->kernel_tcp = r->net_classid = CH_CGROUP_UNSET;
+  r->memory_swappiness = r->kernel_tcp = r->kernel_memory = r->net_classid = CH_CGROUP_UNSET;
 }
 
 void

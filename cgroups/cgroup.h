@@ -79,6 +79,10 @@ struct ch_cgroup_resources
   int64_t memory_swappiness; /* 0..100 */
   bool disable_oom_killer;
   int64_t kernel_tcp; /* memory.kmem.tcp.limit_in_bytes */
+  /* memory.kmem.limit_in_bytes: deprecated by the runtime-spec ("may be
+   * ignored by runtimes"); applied where the kernel still enforces it,
+   * otherwise a warning says it is ignored, as runc does */
+  int64_t kernel_memory;
   int64_t net_classid; /* net_cls.classid */
   struct ch_cgroup_ifprio *net_prios; /* net_prio.ifpriomap */
   size_t n_net_prios;

@@ -149,6 +149,36 @@ v1_devices (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_
   return ch_error (err, 0, "device rules: no devices controller and no cgroup2 hierarchy on this host");
 }
 
+/* Kernel memory limits were obsoleted in Linux 5.4: newer kernels keep
+ * memory.kmem.limit_in_bytes but drop what is written to it (or have no
+ * such file). The read-back tells which; the kernel keeps whole pages. */
+static int
+v1_kernel_memory (struct ch_cgroup *cg, int64_t limit, ch_error_t *err)
+{
+  const char *f = "memory.kmem.limit_in_bytes";
+  uint64_t page = (uint64_t) sysconf (_SC_PAGESIZE), got = UINT64_MAX;
+  const char *d;
+
+  if (need (cg, CH_CG_MEMORY, f, &d, err) < 0)
+    return -1;
+  if (wf (cg, d, f, err, "%" PRId64, limit < 0 ? -1 : limit) < 0)
+    {
+      if ((*err)->status != ENOENT)
+        return -1;
+      ch_error_release (err);
+      fprintf (stderr, "chuted: warning: linux.resources.memory.kernel ignored: this kernel has no %s\n", f);
+      return 0;
+    }
+  if (cg->fake || limit < 0)
+    return 0;
+  if (cg_read_u64_opt (d, f, &got, err) < 0)
+    return -1;
+  if (got != (uint64_t) limit / page * page)
+    fprintf (stderr, "chuted: warning: linux.resources.memory.kernel ignored: this kernel does not enforce "
+                     "kernel memory limits (%s stays %" PRIu64 ")\n", f, got);
+  return 0;
+}
+
 /* Knobs only v1 has. A missing controller or file (kmem.tcp is gone from
  * newer kernels) is an error naming the runtime-spec field, never a skip. */
 static int
@@ -168,6 +198,8 @@ v1_extras (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t
       && (need (cg, CH_CG_MEMORY, "memory.kmem.tcp.limit_in_bytes", &d, err) < 0
           || wf (cg, d, "memory.kmem.tcp.limit_in_bytes", err, "%" PRId64, r->kernel_tcp < 0 ? -1 : r->kernel_tcp) < 0))
     return ch_error_prefix (err, "linux.resources.memory.kernelTCP");
+  if (r->kernel_memory != CH_CGROUP_UNSET && v1_kernel_memory (cg, r->kernel_memory, err) < 0)
+    return ch_error_prefix (err, "linux.resources.memory.kernel");
   if (r->net_classid != CH_CGROUP_UNSET
       && (need (cg, CH_CG_NET_CLS, "net_cls.classid", &d, err) < 0
           || wf (cg, d, "net_cls.classid", err, "%" PRId64, r->net_classid) < 0))

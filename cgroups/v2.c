@@ -128,6 +128,8 @@ v2_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
     return ch_error (err, 0, "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer");
   if (r->kernel_tcp != CH_CGROUP_UNSET)
     return ch_error (err, 0, "linux.resources.memory.kernelTCP: cgroup v2 has no kernel TCP memory limit");
+  if (r->kernel_memory != CH_CGROUP_UNSET)
+    fprintf (stderr, "chuted: warning: linux.resources.memory.kernel ignored: cgroup v2 has no kernel memory limit\n");
   if (r->net_classid != CH_CGROUP_UNSET || r->n_net_prios)
     return ch_error (err, 0, "linux.resources.network: cgroup v2 has no net_cls or net_prio controller");
   for (size_t i = 0; i < r->n_hugepages; i++)

@@ -249,7 +249,8 @@ ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t 
           || get_i64 (o, "linux.resources.memory", "swap", &r->memory_swap, err) < 0
           || get_i64 (o, "linux.resources.memory", "reservation", &r->memory_reservation, err) < 0
           || get_i64 (o, "linux.resources.memory", "swappiness", &r->memory_swappiness, err) < 0
-          || get_i64 (o, "linux.resources.memory", "kernelTCP", &r->kernel_tcp, err) < 0))
+          || get_i64 (o, "linux.resources.memory", "kernelTCP", &r->kernel_tcp, err) < 0
+          || get_i64 (o, "linux.resources.memory", "kernel", &r->kernel_memory, err) < 0))
     return -1;
   /* runc's -1 for "leave it" */
   if (r->memory_swappiness == -1)

@@ -219,6 +219,16 @@ if [ ! -e /sys/fs/selinux ]; then
 else
   skip "SELinux is enabled here: the refusals are not testable"
 fi
+# memory.kernel (deprecated: "may be ignored by runtimes"): applied where the
+# kernel still enforces it, otherwise a warning says it is ignored
+run_c '["sh", "-c", "cat /sys/fs/cgroup/memory/memory.kmem.limit_in_bytes 2>/dev/null || echo none"]' \
+  '.linux.resources.memory = {"kernel": 104857600}'
+W=$(echo "$OUT" | grep -c '^chuted: warning: linux.resources.memory.kernel ignored: ')
+if echo "$OUT" | grep -qx 104857600; then
+  eq "memory.kernel: applied, no warning" "$RC:$W" 0:0
+else
+  eq "memory.kernel: not enforced by this kernel or cgroup version, and a warning says so" "$RC:$W" 0:1
+fi
 # capset's EPERM names the capability the kernel refused
 run_c '["true"]' '.process.capabilities.inheritable = ["CAP_SYS_ADMIN"]'
 eq "an inheritable capability outside the bounding set: named" "$RC:$OUT" \

@@ -85,6 +85,36 @@ throttles (struct ch_cgroup *cg, const char *dir, const char *file, const struct
   return 0;
 }
 
+/* CFQ's per-device files, else BFQ's (which has no leaf weights) */
+static int
+v1_blkio_weights (struct ch_cgroup *cg, const char *d, const struct ch_cgroup_resources *r, ch_error_t *err)
+{
+  if (r->blkio_leaf_weight != CH_CGROUP_UNSET
+      && wf (cg, d, "blkio.leaf_weight", err, "%" PRId64, r->blkio_leaf_weight) < 0)
+    return ch_error_prefix (err, "linux.resources.blockIO.leafWeight");
+  for (size_t i = 0; i < r->n_weight_devices; i++)
+    {
+      const struct ch_cgroup_weight_device *w = &r->weight_devices[i];
+      if (w->weight != CH_CGROUP_UNSET
+          && wf (cg, d, "blkio.weight_device", err, "%" PRIu32 ":%" PRIu32 " %" PRId64, w->major, w->minor, w->weight) < 0)
+        {
+          int rc = -1;
+          if ((*err)->status == ENOENT)
+            {
+              ch_error_release (err);
+              rc = wf (cg, d, "blkio.bfq.weight_device", err, "%" PRIu32 ":%" PRIu32 " %" PRId64, w->major, w->minor, w->weight);
+            }
+          if (rc < 0)
+            return ch_error_prefix (err, "linux.resources.blockIO.weightDevice[%zu].weight", i);
+        }
+      if (w->leaf_weight != CH_CGROUP_UNSET
+          && wf (cg, d, "blkio.leaf_weight_device", err, "%" PRIu32 ":%" PRIu32 " %" PRId64, w->major, w->minor,
+                 w->leaf_weight) < 0)
+        return ch_error_prefix (err, "linux.resources.blockIO.weightDevice[%zu].leafWeight", i);
+    }
+  return 0;
+}
+
 static int
 write_memsw (struct ch_cgroup *cg, const char *dir, int64_t v, ch_error_t *err)
 {
@@ -250,7 +280,8 @@ v1_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
                             : cg_write (cg->fake, d, "pids.max", "max", err) < 0)
         return -1;
     }
-  if (r->blkio_weight > 0 || r->n_read_bps || r->n_write_bps || r->n_read_iops || r->n_write_iops)
+  if (r->blkio_weight > 0 || r->blkio_leaf_weight != CH_CGROUP_UNSET || r->n_weight_devices || r->n_read_bps
+      || r->n_write_bps || r->n_read_iops || r->n_write_iops)
     {
       if (need (cg, CH_CG_BLKIO, "blkio", &d, err) < 0)
         return -1;
@@ -263,6 +294,8 @@ v1_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
           if (wf (cg, d, "blkio.bfq.weight", err, "%" PRId64, r->blkio_weight) < 0)
             return -1;
         }
+      if (v1_blkio_weights (cg, d, r, err) < 0)
+        return -1;
       if (throttles (cg, d, "blkio.throttle.read_bps_device", r->read_bps, r->n_read_bps, err) < 0
           || throttles (cg, d, "blkio.throttle.write_bps_device", r->write_bps, r->n_write_bps, err) < 0
           || throttles (cg, d, "blkio.throttle.read_iops_device", r->read_iops, r->n_read_iops, err) < 0

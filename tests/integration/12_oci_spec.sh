@@ -229,6 +229,20 @@ if echo "$OUT" | grep -qx 104857600; then
 else
   eq "memory.kernel: not enforced by this kernel or cgroup version, and a warning says so" "$RC:$W" 0:1
 fi
+# blockIO leafWeight and weightDevice: applied or refused naming the field
+run_c '["true"]' '.linux.resources.blockIO = {"weightDevice": [{"major": 4095, "minor": 0, "weight": 200}]}'
+eq "weightDevice for a block device this host lacks: refused naming it" \
+  "$RC:$(echo "$OUT" | grep -c 'linux.resources.blockIO.weightDevice\[0\].weight: ')" 1:1
+if [ -e /sys/fs/cgroup/blkio/blkio.leaf_weight ]; then
+  run_c '["true"]' '.linux.resources.blockIO = {"leafWeight": 300}'
+  eq "leafWeight with CFQ: applied" "$RC" 0
+else
+  run_c '["true"]' '.linux.resources.blockIO = {"leafWeight": 300}'
+  eq "leafWeight without CFQ or on v2: refused naming it" "$RC:$(echo "$OUT" | grep -c 'linux.resources.blockIO.leafWeight: ')" 1:1
+fi
+run_c '["true"]' '.linux.resources.blockIO = {"weightDevice": [{"major": 8, "minor": 0, "leafWeight": 5}]}'
+eq "weightDevice leafWeight out of range: refused" "$RC:$OUT" \
+  "1:chuted: config.json: linux.resources.blockIO.weightDevice[0].leafWeight: 5 is outside 10..1000"
 # capset's EPERM names the capability the kernel refused
 run_c '["true"]' '.process.capabilities.inheritable = ["CAP_SYS_ADMIN"]'
 eq "an inheritable capability outside the bounding set: named" "$RC:$OUT" \

@@ -283,9 +283,16 @@ ch_spec_device_policy (struct ch_spec *s)
 int
 ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t *err)
 {
+  static const char *const no_res[] = { "rdma", "unified" };
+  static const char *const no_mem[] = { "useHierarchy", "checkBeforeUpdate" };
+  static const char *const no_cpu[] = { "realtimeRuntime", "realtimePeriod", "idle", "burst" };
   json_t *o;
 
+  if (ch_spec_refuse (res, "linux.resources", no_res, 2, err) < 0)
+    return -1;
   if (ch_spec_get (res, "linux.resources", "memory", JSON_OBJECT, false, &o, err) < 0)
+    return -1;
+  if (o && ch_spec_refuse (o, "linux.resources.memory", no_mem, 2, err) < 0)
     return -1;
   if (o
       && (get_i64 (o, "linux.resources.memory", "limit", &r->memory_limit, err) < 0
@@ -317,6 +324,8 @@ ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t 
   if (o && get_network (r, o, err) < 0)
     return -1;
   if (ch_spec_get (res, "linux.resources", "cpu", JSON_OBJECT, false, &o, err) < 0)
+    return -1;
+  if (o && ch_spec_refuse (o, "linux.resources.cpu", no_cpu, 4, err) < 0)
     return -1;
   if (o
       && (get_i64 (o, "linux.resources.cpu", "shares", &r->cpu_shares, err) < 0

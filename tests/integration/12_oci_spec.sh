@@ -259,6 +259,10 @@ run_c '["true"]' '.process.scheduler = {"policy": "SCHED_BATCH"}'
 eq "process.scheduler: refused" "$RC:$OUT" "1:chuted: config.json: process.scheduler: not supported by chuted"
 run_c '["true"]' '.linux.intelRdt = {"closID": "x"}'
 eq "linux.intelRdt: refused" "$RC:$OUT" "1:chuted: config.json: linux.intelRdt: not supported by chuted"
+for f in 'cpu.realtimeRuntime = 950000' 'cpu.burst = 1000' 'memory.useHierarchy = true' 'unified = {"memory.high": "1G"}' 'rdma = {}'; do
+  run_c '["true"]' ".linux.resources.$f"
+  eq "linux.resources.${f%% *}: refused" "$RC:$OUT" "1:chuted: config.json: linux.resources.${f%% *}: not supported by chuted"
+done
 check_fails "refusals leave no state" test -e "$T_RUNROOT/oci/chuted-test-p$N"
 run_c '["sh", "-c", "uname -m; cat /proc/sys/kernel/domainname"]' '.linux.personality = {"domain": "LINUX32"} | .domainname = "chuted.test"'
 eq "personality LINUX32 and domainname applied" "$RC:$(echo "$OUT" | tr '\n' ' ')" "0:i686 chuted.test "

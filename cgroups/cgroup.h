@@ -26,6 +26,13 @@ struct ch_cgroup_throttle
   uint64_t rate; /* bytes/s or io/s */
 };
 
+/* linux.resources.blockIO.weightDevice[]: either weight may be UNSET */
+struct ch_cgroup_weight_device
+{
+  uint32_t major, minor;
+  int64_t weight, leaf_weight; /* 10..1000 */
+};
+
 /* One device cgroup rule, as linux.resources.devices gives it. */
 enum
 {
@@ -64,6 +71,9 @@ struct ch_cgroup_resources
   int64_t memory_reservation;
   int64_t pids_limit;   /* 0 or CH_CGROUP_MAX = unlimited; UNSET (-1) = leave */
   int64_t blkio_weight; /* 10..1000 */
+  int64_t blkio_leaf_weight; /* 10..1000; v1 CFQ only, refused elsewhere */
+  struct ch_cgroup_weight_device *weight_devices;
+  size_t n_weight_devices;
   char *cpuset_cpus;
   char *cpuset_mems;
   struct ch_cgroup_throttle *read_bps, *write_bps, *read_iops, *write_iops;
@@ -79,6 +89,10 @@ struct ch_cgroup_resources
   int64_t memory_swappiness; /* 0..100 */
   bool disable_oom_killer;
   int64_t kernel_tcp; /* memory.kmem.tcp.limit_in_bytes */
+  /* memory.kmem.limit_in_bytes: deprecated by the runtime-spec ("may be
+   * ignored by runtimes"); applied where the kernel still enforces it,
+   * otherwise a warning says it is ignored, as runc does */
+  int64_t kernel_memory;
   int64_t net_classid; /* net_cls.classid */
   struct ch_cgroup_ifprio *net_prios; /* net_prio.ifpriomap */
   size_t n_net_prios;

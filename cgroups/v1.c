@@ -85,6 +85,36 @@ throttles (struct ch_cgroup *cg, const char *dir, const char *file, const struct
   return 0;
 }
 
+/* CFQ's per-device files, else BFQ's (which has no leaf weights) */
+static int
+v1_blkio_weights (struct ch_cgroup *cg, const char *d, const struct ch_cgroup_resources *r, ch_error_t *err)
+{
+  if (r->blkio_leaf_weight != CH_CGROUP_UNSET
+      && wf (cg, d, "blkio.leaf_weight", err, "%" PRId64, r->blkio_leaf_weight) < 0)
+    return ch_error_prefix (err, "linux.resources.blockIO.leafWeight");
+  for (size_t i = 0; i < r->n_weight_devices; i++)
+    {
+      const struct ch_cgroup_weight_device *w = &r->weight_devices[i];
+      if (w->weight != CH_CGROUP_UNSET
+          && wf (cg, d, "blkio.weight_device", err, "%" PRIu32 ":%" PRIu32 " %" PRId64, w->major, w->minor, w->weight) < 0)
+        {
+          int rc = -1;
+          if ((*err)->status == ENOENT)
+            {
+              ch_error_release (err);
+              rc = wf (cg, d, "blkio.bfq.weight_device", err, "%" PRIu32 ":%" PRIu32 " %" PRId64, w->major, w->minor, w->weight);
+            }
+          if (rc < 0)
+            return ch_error_prefix (err, "linux.resources.blockIO.weightDevice[%zu].weight", i);
+        }
+      if (w->leaf_weight != CH_CGROUP_UNSET
+          && wf (cg, d, "blkio.leaf_weight_device", err, "%" PRIu32 ":%" PRIu32 " %" PRId64, w->major, w->minor,
+                 w->leaf_weight) < 0)
+        return ch_error_prefix (err, "linux.resources.blockIO.weightDevice[%zu].leafWeight", i);
+    }
+  return 0;
+}
+
 static int
 write_memsw (struct ch_cgroup *cg, const char *dir, int64_t v, ch_error_t *err)
 {
@@ -149,6 +179,36 @@ v1_devices (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_
   return ch_error (err, 0, "device rules: no devices controller and no cgroup2 hierarchy on this host");
 }
 
+/* Kernel memory limits were obsoleted in Linux 5.4: newer kernels keep
+ * memory.kmem.limit_in_bytes but drop what is written to it (or have no
+ * such file). The read-back tells which; the kernel keeps whole pages. */
+static int
+v1_kernel_memory (struct ch_cgroup *cg, int64_t limit, ch_error_t *err)
+{
+  const char *f = "memory.kmem.limit_in_bytes";
+  uint64_t page = (uint64_t) sysconf (_SC_PAGESIZE), got = UINT64_MAX;
+  const char *d;
+
+  if (need (cg, CH_CG_MEMORY, f, &d, err) < 0)
+    return -1;
+  if (wf (cg, d, f, err, "%" PRId64, limit < 0 ? -1 : limit) < 0)
+    {
+      if ((*err)->status != ENOENT)
+        return -1;
+      ch_error_release (err);
+      fprintf (stderr, "chuted: warning: linux.resources.memory.kernel ignored: this kernel has no %s\n", f);
+      return 0;
+    }
+  if (cg->fake || limit < 0)
+    return 0;
+  if (cg_read_u64_opt (d, f, &got, err) < 0)
+    return -1;
+  if (got != (uint64_t) limit / page * page)
+    fprintf (stderr, "chuted: warning: linux.resources.memory.kernel ignored: this kernel does not enforce "
+                     "kernel memory limits (%s stays %" PRIu64 ")\n", f, got);
+  return 0;
+}
+
 /* Knobs only v1 has. A missing controller or file (kmem.tcp is gone from
  * newer kernels) is an error naming the runtime-spec field, never a skip. */
 static int
@@ -168,6 +228,8 @@ v1_extras (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t
       && (need (cg, CH_CG_MEMORY, "memory.kmem.tcp.limit_in_bytes", &d, err) < 0
           || wf (cg, d, "memory.kmem.tcp.limit_in_bytes", err, "%" PRId64, r->kernel_tcp < 0 ? -1 : r->kernel_tcp) < 0))
     return ch_error_prefix (err, "linux.resources.memory.kernelTCP");
+  if (r->kernel_memory != CH_CGROUP_UNSET && v1_kernel_memory (cg, r->kernel_memory, err) < 0)
+    return ch_error_prefix (err, "linux.resources.memory.kernel");
   if (r->net_classid != CH_CGROUP_UNSET
       && (need (cg, CH_CG_NET_CLS, "net_cls.classid", &d, err) < 0
           || wf (cg, d, "net_cls.classid", err, "%" PRId64, r->net_classid) < 0))
@@ -218,7 +280,8 @@ v1_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
                             : cg_write (cg->fake, d, "pids.max", "max", err) < 0)
         return -1;
     }
-  if (r->blkio_weight > 0 || r->n_read_bps || r->n_write_bps || r->n_read_iops || r->n_write_iops)
+  if (r->blkio_weight > 0 || r->blkio_leaf_weight != CH_CGROUP_UNSET || r->n_weight_devices || r->n_read_bps
+      || r->n_write_bps || r->n_read_iops || r->n_write_iops)
     {
       if (need (cg, CH_CG_BLKIO, "blkio", &d, err) < 0)
         return -1;
@@ -231,6 +294,8 @@ v1_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
           if (wf (cg, d, "blkio.bfq.weight", err, "%" PRId64, r->blkio_weight) < 0)
             return -1;
         }
+      if (v1_blkio_weights (cg, d, r, err) < 0)
+        return -1;
       if (throttles (cg, d, "blkio.throttle.read_bps_device", r->read_bps, r->n_read_bps, err) < 0
           || throttles (cg, d, "blkio.throttle.write_bps_device", r->write_bps, r->n_write_bps, err) < 0
           || throttles (cg, d, "blkio.throttle.read_iops_device", r->read_iops, r->n_read_iops, err) < 0

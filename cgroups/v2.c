@@ -128,6 +128,8 @@ v2_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
     return ch_error (err, 0, "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer");
   if (r->kernel_tcp != CH_CGROUP_UNSET)
     return ch_error (err, 0, "linux.resources.memory.kernelTCP: cgroup v2 has no kernel TCP memory limit");
+  if (r->kernel_memory != CH_CGROUP_UNSET)
+    fprintf (stderr, "chuted: warning: linux.resources.memory.kernel ignored: cgroup v2 has no kernel memory limit\n");
   if (r->net_classid != CH_CGROUP_UNSET || r->n_net_prios)
     return ch_error (err, 0, "linux.resources.network: cgroup v2 has no net_cls or net_prio controller");
   for (size_t i = 0; i < r->n_hugepages; i++)
@@ -175,6 +177,27 @@ v2_apply (struct ch_cgroup *cg, const struct ch_cgroup_resources *r, ch_error_t 
       ch_error_release (err);
       if (wf (cg, "io.bfq.weight", err, "default %" PRId64, r->blkio_weight) < 0)
         return -1;
+    }
+  if (r->blkio_leaf_weight != CH_CGROUP_UNSET)
+    return ch_error (err, 0, "linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weights");
+  for (size_t i = 0; i < r->n_weight_devices; i++)
+    {
+      const struct ch_cgroup_weight_device *w = &r->weight_devices[i];
+      if (w->leaf_weight != CH_CGROUP_UNSET)
+        return ch_error (err, 0, "linux.resources.blockIO.weightDevice[%zu].leafWeight: cgroup v2 has no leaf weights", i);
+      if (w->weight != CH_CGROUP_UNSET
+          && wf (cg, "io.weight", err, "%" PRIu32 ":%" PRIu32 " %" PRIu64, w->major, w->minor,
+                 ch_cgroup_blkio_to_io_weight ((uint64_t) w->weight)) < 0)
+        {
+          int rc = -1;
+          if ((*err)->status == ENOENT)
+            {
+              ch_error_release (err);
+              rc = wf (cg, "io.bfq.weight", err, "%" PRIu32 ":%" PRIu32 " %" PRId64, w->major, w->minor, w->weight);
+            }
+          if (rc < 0)
+            return ch_error_prefix (err, "linux.resources.blockIO.weightDevice[%zu].weight", i);
+        }
     }
   if (io_max (cg, "rbps", r->read_bps, r->n_read_bps, err) < 0
       || io_max (cg, "wbps", r->write_bps, r->n_write_bps, err) < 0

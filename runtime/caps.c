@@ -2,7 +2,9 @@
  * then effective/permitted/inheritable after the uid change, then ambient. */
 #include "runtime/init.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
@@ -24,6 +26,36 @@ ch_caps_drop_bounding (const struct ch_caps *c, ch_error_t *err)
   return 0;
 }
 
+/* capset's EPERM names no capability: find the one the kernel refused.
+ * A permitted, effective or inheritable capability must be in the bounding
+ * set, which by now is the config's bounding set cut down to the one this
+ * runtime runs with (a host or sandbox may withhold some from root). */
+static int
+capset_error (const struct ch_caps *c, int errnum, ch_error_t *err)
+{
+  uint64_t wanted = c->permitted | c->effective | c->inheritable;
+  int last = cap_max_bits () - 1, i;
+
+  if (errnum == EPERM)
+    for (i = 0; i <= last && i < 64; i++)
+      if ((wanted & (1ULL << i)) && cap_get_bound ((cap_value_t) i) == 0)
+        {
+          char *name = cap_to_name ((cap_value_t) i);
+          bool in_config = c->bounding & (1ULL << i);
+          char *p;
+          int r;
+
+          for (p = name; p && *p; p++)
+            *p = (char) toupper ((unsigned char) *p);
+          r = ch_error (err, 0, "process.capabilities: %s is not in %s", name ? name : "?",
+                        in_config ? "the bounding set this runtime was started with"
+                                  : "process.capabilities.bounding");
+          cap_free (name);
+          return r;
+        }
+  return ch_error (err, errnum, "set capabilities");
+}
+
 int
 ch_caps_apply (const struct ch_caps *c, ch_error_t *err)
 {
@@ -43,7 +75,7 @@ ch_caps_apply (const struct ch_caps *c, ch_error_t *err)
         cap_set_flag (caps, CAP_INHERITABLE, 1, &v, CAP_SET);
     }
   if (cap_set_proc (caps) < 0)
-    return ch_error (err, errno, "set capabilities");
+    return capset_error (c, errno, err);
   if (cap_reset_ambient () < 0 && errno != EINVAL)
     return ch_error (err, errno, "reset ambient capabilities");
   for (i = 0; i <= last && i < 64; i++)

@@ -110,6 +110,21 @@ ch_spec_u64 (json_t *v, const char *key, uint64_t *out, ch_error_t *err)
 }
 
 int
+ch_spec_refuse (json_t *obj, const char *key, const char *const names[], size_t n, ch_error_t *err)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      json_t *v = json_object_get (obj, names[i]);
+      if (v && !json_is_null (v))
+        {
+          cleanup_free char *k = xasprintf ("%s.%s", key, names[i]);
+          return ch_spec_err (err, k, "not supported by chuted");
+        }
+    }
+  return 0;
+}
+
+int
 ch_spec_u64_fields (json_t *obj, const char *key, const char *const fields[], const uint64_t max[], size_t n,
                     uint64_t *val, ch_error_t *err)
 {

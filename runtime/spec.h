@@ -189,6 +189,9 @@ int ch_spec_get (json_t *obj, const char *key, const char *name, json_type type,
                  ch_error_t *err);
 int ch_spec_strv (json_t *arr, const char *key, char ***out, ch_error_t *err);
 int ch_spec_u64 (json_t *v, const char *key, uint64_t *out, ch_error_t *err);
+/* Never silently dropped: any of NAMES present (and not null) in OBJ at KEY
+ * is refused as "not supported by chuted". */
+int ch_spec_refuse (json_t *obj, const char *key, const char *const names[], size_t n, ch_error_t *err);
 /* OBJ (at KEY) must be an object whose N FIELDS are integers, each <= MAX[j],
  * into VAL[j] (idmaps {containerID, hostID, size}, blockIO {major, minor, rate}). */
 int ch_spec_u64_fields (json_t *obj, const char *key, const char *const fields[], const uint64_t max[], size_t n,

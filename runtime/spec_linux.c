@@ -244,13 +244,8 @@ ch_spec_parse_linux (struct ch_spec *s, json_t *l, ch_error_t *err)
     return -1;
   {
     static const char *const unsupported[] = { "intelRdt", "timeOffsets", "netDevices", "memoryPolicy" };
-    size_t i;
-    for (i = 0; i < sizeof (unsupported) / sizeof (unsupported[0]); i++)
-      if (json_object_get (l, unsupported[i]) && !json_is_null (json_object_get (l, unsupported[i])))
-        {
-          cleanup_free char *k = xasprintf ("linux.%s", unsupported[i]);
-          return ch_spec_err (err, k, "not supported by chuted");
-        }
+    if (ch_spec_refuse (l, "linux", unsupported, sizeof (unsupported) / sizeof (unsupported[0]), err) < 0)
+      return -1;
   }
   if (ch_spec_get (l, "linux", "rootfsPropagation", JSON_STRING, false, &v, err) < 0)
     return -1;

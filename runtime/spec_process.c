@@ -235,13 +235,8 @@ ch_spec_parse_process (struct ch_spec *s, json_t *p, ch_error_t *err)
   /* never silently dropped: what chuted does not apply is refused */
   {
     static const char *const unsupported[] = { "scheduler", "ioPriority", "execCPUAffinity" };
-    size_t i;
-    for (i = 0; i < sizeof (unsupported) / sizeof (unsupported[0]); i++)
-      if (json_object_get (p, unsupported[i]) && !json_is_null (json_object_get (p, unsupported[i])))
-        {
-          cleanup_free char *k = xasprintf ("process.%s", unsupported[i]);
-          return ch_spec_err (err, k, "not supported by chuted");
-        }
+    if (ch_spec_refuse (p, "process", unsupported, sizeof (unsupported) / sizeof (unsupported[0]), err) < 0)
+      return -1;
   }
   return 0;
 }

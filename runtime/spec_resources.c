@@ -57,6 +57,49 @@ get_throttle (json_t *obj, const char *name, struct ch_cgroup_throttle **out, si
   return 0;
 }
 
+static int
+get_weight (json_t *obj, const char *key, const char *name, int64_t *out, ch_error_t *err)
+{
+  if (get_i64 (obj, key, name, out, err) < 0)
+    return -1;
+  if (*out != CH_CGROUP_UNSET && (*out < 10 || *out > 1000))
+    {
+      cleanup_free char *k = xasprintf ("%s.%s", key, name);
+      return ch_spec_err (err, k, "%lld is outside 10..1000", (long long) *out);
+    }
+  return 0;
+}
+
+/* linux.resources.blockIO.weightDevice[I]: a device's weight, leafWeight or both */
+static int
+get_weight_devices (json_t *obj, struct ch_cgroup_resources *r, ch_error_t *err)
+{
+  json_t *arr, *e;
+  size_t i;
+
+  if (ch_spec_get (obj, "linux.resources.blockIO", "weightDevice", JSON_ARRAY, false, &arr, err) < 0)
+    return -1;
+  if (arr == NULL)
+    return 0;
+  r->weight_devices = xzalloc (sizeof (*r->weight_devices) * (json_array_size (arr) + 1));
+  json_array_foreach (arr, i, e)
+    {
+      static const char *const f[2] = { "major", "minor" };
+      static const uint64_t max[2] = { UINT32_MAX, UINT32_MAX };
+      cleanup_free char *k = xasprintf ("linux.resources.blockIO.weightDevice[%zu]", i);
+      struct ch_cgroup_weight_device *w = &r->weight_devices[i];
+      uint64_t val[2];
+
+      if (ch_spec_u64_fields (e, k, f, max, 2, val, err) < 0)
+        return -1;
+      *w = (struct ch_cgroup_weight_device) { (uint32_t) val[0], (uint32_t) val[1], CH_CGROUP_UNSET, CH_CGROUP_UNSET };
+      if (get_weight (e, k, "weight", &w->weight, err) < 0 || get_weight (e, k, "leafWeight", &w->leaf_weight, err) < 0)
+        return -1;
+      r->n_weight_devices++;
+    }
+  return 0;
+}
+
 /* linux.resources.devices[I]: major/minor absent or -1 is "any". */
 static int
 get_device_rule (json_t *e, size_t i, struct ch_cgroup_device *d, ch_error_t *err)
@@ -240,16 +283,24 @@ ch_spec_device_policy (struct ch_spec *s)
 int
 ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t *err)
 {
+  static const char *const no_res[] = { "rdma", "unified" };
+  static const char *const no_mem[] = { "useHierarchy", "checkBeforeUpdate" };
+  static const char *const no_cpu[] = { "realtimeRuntime", "realtimePeriod", "idle", "burst" };
   json_t *o;
 
+  if (ch_spec_refuse (res, "linux.resources", no_res, 2, err) < 0)
+    return -1;
   if (ch_spec_get (res, "linux.resources", "memory", JSON_OBJECT, false, &o, err) < 0)
+    return -1;
+  if (o && ch_spec_refuse (o, "linux.resources.memory", no_mem, 2, err) < 0)
     return -1;
   if (o
       && (get_i64 (o, "linux.resources.memory", "limit", &r->memory_limit, err) < 0
           || get_i64 (o, "linux.resources.memory", "swap", &r->memory_swap, err) < 0
           || get_i64 (o, "linux.resources.memory", "reservation", &r->memory_reservation, err) < 0
           || get_i64 (o, "linux.resources.memory", "swappiness", &r->memory_swappiness, err) < 0
-          || get_i64 (o, "linux.resources.memory", "kernelTCP", &r->kernel_tcp, err) < 0))
+          || get_i64 (o, "linux.resources.memory", "kernelTCP", &r->kernel_tcp, err) < 0
+          || get_i64 (o, "linux.resources.memory", "kernel", &r->kernel_memory, err) < 0))
     return -1;
   /* runc's -1 for "leave it" */
   if (r->memory_swappiness == -1)
@@ -274,6 +325,8 @@ ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t 
     return -1;
   if (ch_spec_get (res, "linux.resources", "cpu", JSON_OBJECT, false, &o, err) < 0)
     return -1;
+  if (o && ch_spec_refuse (o, "linux.resources.cpu", no_cpu, 4, err) < 0)
+    return -1;
   if (o
       && (get_i64 (o, "linux.resources.cpu", "shares", &r->cpu_shares, err) < 0
           || get_i64 (o, "linux.resources.cpu", "quota", &r->cpu_quota, err) < 0
@@ -295,11 +348,10 @@ ch_spec_parse_resources (struct ch_cgroup_resources *r, json_t *res, ch_error_t 
     return -1;
   if (o)
     {
-      if (get_i64 (o, "linux.resources.blockIO", "weight", &r->blkio_weight, err) < 0)
+      if (get_weight (o, "linux.resources.blockIO", "weight", &r->blkio_weight, err) < 0
+          || get_weight (o, "linux.resources.blockIO", "leafWeight", &r->blkio_leaf_weight, err) < 0
+          || get_weight_devices (o, r, err) < 0)
         return -1;
-      if (r->blkio_weight != CH_CGROUP_UNSET && (r->blkio_weight < 10 || r->blkio_weight > 1000))
-        return ch_spec_err (err, "linux.resources.blockIO.weight", "%lld is outside 10..1000",
-                            (long long) r->blkio_weight);
       if (get_throttle (o, "throttleReadBpsDevice", &r->read_bps, &r->n_read_bps, err) < 0
           || get_throttle (o, "throttleWriteBpsDevice", &r->write_bps, &r->n_write_bps, err) < 0
           || get_throttle (o, "throttleReadIOPSDevice", &r->read_iops, &r->n_read_iops, err) < 0

@@ -219,10 +219,50 @@ if [ ! -e /sys/fs/selinux ]; then
 else
   skip "SELinux is enabled here: the refusals are not testable"
 fi
+# memory.kernel (deprecated: "may be ignored by runtimes"): applied where the
+# kernel still enforces it, otherwise a warning says it is ignored
+run_c '["sh", "-c", "cat /sys/fs/cgroup/memory/memory.kmem.limit_in_bytes 2>/dev/null || echo none"]' \
+  '.linux.resources.memory = {"kernel": 104857600}'
+W=$(echo "$OUT" | grep -c '^chuted: warning: linux.resources.memory.kernel ignored: ')
+if echo "$OUT" | grep -qx 104857600; then
+  eq "memory.kernel: applied, no warning" "$RC:$W" 0:0
+else
+  eq "memory.kernel: not enforced by this kernel or cgroup version, and a warning says so" "$RC:$W" 0:1
+fi
+# blockIO leafWeight and weightDevice: applied or refused naming the field
+run_c '["true"]' '.linux.resources.blockIO = {"weightDevice": [{"major": 4095, "minor": 0, "weight": 200}]}'
+eq "weightDevice for a block device this host lacks: refused naming it" \
+  "$RC:$(echo "$OUT" | grep -c 'linux.resources.blockIO.weightDevice\[0\].weight: ')" 1:1
+if [ -e /sys/fs/cgroup/blkio/blkio.leaf_weight ]; then
+  run_c '["true"]' '.linux.resources.blockIO = {"leafWeight": 300}'
+  eq "leafWeight with CFQ: applied" "$RC" 0
+else
+  run_c '["true"]' '.linux.resources.blockIO = {"leafWeight": 300}'
+  eq "leafWeight without CFQ or on v2: refused naming it" "$RC:$(echo "$OUT" | grep -c 'linux.resources.blockIO.leafWeight: ')" 1:1
+fi
+run_c '["true"]' '.linux.resources.blockIO = {"weightDevice": [{"major": 8, "minor": 0, "leafWeight": 5}]}'
+eq "weightDevice leafWeight out of range: refused" "$RC:$OUT" \
+  "1:chuted: config.json: linux.resources.blockIO.weightDevice[0].leafWeight: 5 is outside 10..1000"
+# capset's EPERM names the capability the kernel refused
+run_c '["true"]' '.process.capabilities.inheritable = ["CAP_SYS_ADMIN"]'
+eq "an inheritable capability outside the bounding set: named" "$RC:$OUT" \
+  "1:chuted: process.capabilities: CAP_SYS_ADMIN is not in process.capabilities.bounding"
+if grep -q '"CAP_NET_RAW"' "$T_DIR/config.orig"; then
+  cfg '.process.args = ["true"]'
+  OUT=$(timeout 20 setpriv --bounding-set -net_raw "$CHUTED" oci run --bundle "$B" chuted-test-capbnd 2>&1); RC=$?
+  eq "a capability the runtime itself lacks: named" "$RC:$OUT" \
+    "1:chuted: process.capabilities: CAP_NET_RAW is not in the bounding set this runtime was started with"
+else
+  fail "the default config no longer asks for CAP_NET_RAW: pick another capability"
+fi
 run_c '["true"]' '.process.scheduler = {"policy": "SCHED_BATCH"}'
 eq "process.scheduler: refused" "$RC:$OUT" "1:chuted: config.json: process.scheduler: not supported by chuted"
 run_c '["true"]' '.linux.intelRdt = {"closID": "x"}'
 eq "linux.intelRdt: refused" "$RC:$OUT" "1:chuted: config.json: linux.intelRdt: not supported by chuted"
+for f in 'cpu.realtimeRuntime = 950000' 'cpu.burst = 1000' 'memory.useHierarchy = true' 'unified = {"memory.high": "1G"}' 'rdma = {}'; do
+  run_c '["true"]' ".linux.resources.$f"
+  eq "linux.resources.${f%% *}: refused" "$RC:$OUT" "1:chuted: config.json: linux.resources.${f%% *}: not supported by chuted"
+done
 check_fails "refusals leave no state" test -e "$T_RUNROOT/oci/chuted-test-p$N"
 run_c '["sh", "-c", "uname -m; cat /proc/sys/kernel/domainname"]' '.linux.personality = {"domain": "LINUX32"} | .domainname = "chuted.test"'
 eq "personality LINUX32 and domainname applied" "$RC:$(echo "$OUT" | tr '\n' ' ')" "0:i686 chuted.test "

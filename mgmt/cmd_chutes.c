@@ -153,7 +153,7 @@ ch_cmd_chute (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   static const char *const kinds[][2] = { { "stop", "stop" },       { "start", "start" }, { "restart", "restart" },
                                           { "rm", "remove" },         { "rollback", "rollback" } };
-  cleanup_cli_parser struct ch_cli_parser p;
+  cleanup_cli_parser struct ch_cli_parser p = { 0 }; /* the inspect path returns before init */
   const char *kind = NULL, *change_id = NULL;
   struct ch_engine e;
   int o, r, off;

@@ -164,13 +164,13 @@ for how in symlink fifo big; do
   before=$(state)
   # `timeout` only turns a hang (the old FIFO behaviour) into a failure
   msg=$(timeout 60 "$IMG" load "oci:$T_DIR/oci-$how" 2>&1); rc=$?
-  eq "oci blob as $how: refused" "$rc" 1
+  eq "oci blob as $how: refused" "$rc" 125
   case $how in symlink) want="symlink, not a regular file" ;; fifo) want="not a regular file" ;; big) want="its descriptor declares" ;; esac
   check "oci blob as $how: one clear line ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F -- "$want")"
   eq "oci blob as $how: nothing half-made" "$(state)" "$before"
 done
 timeout 60 "$IMG" rmi hostile/nonexistent:1 >/dev/null 2>&1
-eq "store lock free after the FIFO: rmi answers (not found)" "$?" 1
+eq "store lock free after the FIFO: rmi answers (not found)" "$?" 125
 check "store lock free after the FIFO: prune answers" timeout 60 "$IMG" image prune
 
 # a small gzip'd archive declaring a 32 MiB blob: refused before it is written
@@ -189,7 +189,7 @@ gzip -1 -c "$T_DIR/zeros.tar" > "$T_DIR/zeros.tar.gz"; rm -f "$T_DIR/zeros.tar" 
 check "zeros: the archive is small" test "$(stat -c %s "$T_DIR/zeros.tar.gz")" -lt 300000
 before=$(state)
 msg=$("$IMG" mount --disk-limit 16M "oci-archive:$T_DIR/zeros.tar.gz" --chute chuted-test-z 2>&1)
-eq "zeros: refused" "$?" 1
+eq "zeros: refused" "$?" 125
 check "zeros: refused as a blob past the disk limit, before the unpack ($msg)" grep -q "bytes of blobs would pass the disk limit of 16777216" <<<"$msg"
 eq "zeros: nothing half-made" "$(state)" "$before"
 
@@ -205,7 +205,7 @@ done
   --tag hostile/three:1 -o "$T_DIR/three.tar"
 before=$(state)
 msg=$("$IMG" mount --disk-limit 16M "oci-archive:$T_DIR/three.tar" --chute chuted-test-3 2>&1)
-eq "three layers: refused" "$?" 1
+eq "three layers: refused" "$?" 125
 check "three layers: says disk limit ($msg)" grep -q "disk limit" <<<"$msg"
 eq "three layers: no unpacked layer stays" "$(state)" "$before"
 check "three layers: fit a 64M limit" "$IMG" mount --disk-limit 64M "oci-archive:$T_DIR/three.tar" --chute chuted-test-3
@@ -217,7 +217,7 @@ check "one 6M layer fits 10M" "$IMG" mount --disk-limit 10M "oci-archive:$T_DIR/
 "$IMG" unmount --chute chuted-test-1
 before=$(state)
 msg=$("$IMG" mount --disk-limit 10M "oci-archive:$T_DIR/two.tar" --chute chuted-test-2 2>&1)
-eq "present + missing layer past the limit: refused" "$?" 1
+eq "present + missing layer past the limit: refused" "$?" 125
 check "present + missing layer: the whole limit named ($msg)" grep -q "its layers take more than the disk limit of 10485760 bytes" <<<"$msg"
 eq "present + missing layer: the missing one does not stay" "$(state)" "$before"
 "$IMG" rmi hostile/one:1 >/dev/null; "$IMG" image prune >/dev/null
@@ -226,7 +226,7 @@ eq "present + missing layer: the missing one does not stay" "$(state)" "$before"
 mk tiny 'for k in range(3000): f("f%d" % k)'
 before=$(state)
 msg=$("$IMG" mount --disk-limit 8M "oci-archive:$T_DIR/tiny.tar" --chute chuted-test-t 2>&1)
-eq "3000 one-byte files: refused under 8M" "$?" 1
+eq "3000 one-byte files: refused under 8M" "$?" 125
 check "3000 one-byte files: says disk limit ($msg)" grep -q "disk limit" <<<"$msg"
 eq "3000 one-byte files: nothing half-made" "$(state)" "$before"
 check "3000 one-byte files: load under the default limit" "$IMG" load "oci-archive:$T_DIR/tiny.tar"
@@ -276,7 +276,7 @@ t.close()
 PY
 before=$(state)
 msg=$("$IMG" load "docker-archive:$T_DIR/evil.tar" 2>&1)
-eq "RepoTag ../../../etc:evil: refused" "$?" 1
+eq "RepoTag ../../../etc:evil: refused" "$?" 125
 check "RepoTag ../../../etc:evil: one clear line ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F 'reference `../../../etc:evil`')"
 eq "RepoTag ../../../etc:evil: nothing half-made" "$(state)" "$before"
 
@@ -305,7 +305,7 @@ FAKE_PID=$!
 wait_for 100 test -s "$T_DIR/fakereg.port"
 before=$(state)
 msg=$("$IMG" pull -q "127.0.0.1:$(cat "$T_DIR/fakereg.port")/big:1" 2>&1)
-eq "2 GiB layer: pull refused" "$?" 1
+eq "2 GiB layer: pull refused" "$?" 125
 check "2 GiB layer: one clear line ($msg)" test "$(echo "$msg" | wc -l)" = 1 -a -n "$(echo "$msg" | grep -F "more than the disk limit")"
 check_fails "2 GiB layer: no blob was requested" grep -q /blobs/ "$T_DIR/fakereg.log"
 eq "2 GiB layer: nothing half-made" "$(state)" "$before"

@@ -24,6 +24,9 @@ T_RUNROOT=$T_DIR/run
 T_CGPARENT="$TEST_PREFIX-$$"
 mkdir -p "$T_ROOT" "$T_RUNROOT"
 export CHUTED_ROOT=$T_ROOT CHUTED_RUN_ROOT=$T_RUNROOT CHUTED_CGROUP_PARENT=$T_CGPARENT
+# a bridge's network state is shared by every root on the host
+# (/var/lib/chuted-net): a test keeps its own, so it leaves none there
+export CHUTED_NET_ROOT=$T_DIR/netroot
 
 pass() { echo "PASS: $T_NAME: $*"; }
 fail() { echo "FAIL: $T_NAME: $*"; T_FAILS=$((T_FAILS + 1)); }

@@ -5,7 +5,7 @@ set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=$TOP/build
 D=$(mktemp -d /tmp/chuted-demo.XXXXXX)
-export CHUTED_ROOT=$D/root CHUTED_RUN_ROOT=$D/run CHUTED_CGROUP_PARENT=chuted-demo
+export CHUTED_ROOT=$D/root CHUTED_RUN_ROOT=$D/run CHUTED_CGROUP_PARENT=chuted-demo CHUTED_NET_ROOT=$D/netroot
 # the bridge and its nftables table outlive the last chute: prune them too
 cleanup() {
   "$B/chuted" rm -f demo >/dev/null 2>&1 || true

@@ -19,7 +19,7 @@ N=${BENCH_RUNS:-5}
 TEST_PREFIX=chuted-test
 W=$(mktemp -d /tmp/chuted-test-bench-image.XXXXXX)
 # chutes the bench runs go under a cgroup parent of its own, removed at the end
-export CHUTED_CGROUP_PARENT=chuted-test-bench-image
+export CHUTED_CGROUP_PARENT=chuted-test-bench-image CHUTED_NET_ROOT=$W/netroot
 . "$TOP/tests/registry.sh"
 cleanup() {
   stop_registry

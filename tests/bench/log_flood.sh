@@ -6,7 +6,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 B=${CHUTED_BIN:-$TOP/build}
 MB=${FLOOD_MB:-200}
 D=$(mktemp -d /tmp/chuted-test-bench-flood.XXXXXX)
-export CHUTED_ROOT=$D/root CHUTED_RUN_ROOT=$D/run CHUTED_CGROUP_PARENT=chuted-test-bench-flood
+export CHUTED_ROOT=$D/root CHUTED_RUN_ROOT=$D/run CHUTED_CGROUP_PARENT=chuted-test-bench-flood CHUTED_NET_ROOT=$D/netroot
 R=$D/rootfs; mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc}; cp /bin/busybox "$R/bin/"
 for a in sh yes head sleep touch; do ln -s busybox "$R/bin/$a"; done
 tck=$(getconf CLK_TCK)

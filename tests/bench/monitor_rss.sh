@@ -4,7 +4,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 B=${CHUTED_BIN:-$TOP/build}
 D=$(mktemp -d /tmp/chuted-test-bench-mon.XXXXXX)
-export CHUTED_ROOT=$D/root CHUTED_RUN_ROOT=$D/run CHUTED_CGROUP_PARENT=chuted-test-bench
+export CHUTED_ROOT=$D/root CHUTED_RUN_ROOT=$D/run CHUTED_CGROUP_PARENT=chuted-test-bench CHUTED_NET_ROOT=$D/netroot
 R=$D/rootfs; mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc}; cp /bin/busybox "$R/bin/"; ln -s busybox "$R/bin/sleep"
 "$B/chuted" run -d --name idle --net none --rootfs "$R" -- /bin/sleep 1000 >/dev/null
 sleep 0.5

@@ -16,7 +16,7 @@ SECS=${SECS:-10}
 SETUP_N=${SETUP_N:-31}
 WRITE_DOC=${WRITE_DOC:-1} # 0: print only (quick trial runs leave the docs alone)
 W=$(mktemp -d /tmp/chuted-test-netbench.XXXXXX)
-export CHUTED_ROOT=$W/root CHUTED_RUN_ROOT=$W/run CHUTED_CGROUP_PARENT=chuted-test-netbench
+export CHUTED_ROOT=$W/root CHUTED_RUN_ROOT=$W/run CHUTED_CGROUP_PARENT=chuted-test-netbench CHUTED_NET_ROOT=$W/netroot
 export CHUTED_BRIDGE=chtbench0 CHUTED_SUBNET=10.231.110.0/24 CHUTED_DNS=10.231.111.53
 WAN_NS=chuted-test-bwan WAN_PEER=10.231.111.2
 FWD_ORIG=$(cat /proc/sys/net/ipv4/ip_forward)

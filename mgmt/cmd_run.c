@@ -26,7 +26,7 @@
 
 enum
 {
-  O_ROOTFS = 256, O_RM, O_ENTRYPOINT, O_MEMORY_SWAP, O_CPUS, O_CPU_QUOTA, O_CPU_PERIOD, O_PIDS, O_BLKIO, O_CPUSET,
+  O_ROOTFS = 256, O_RM, O_ENTRYPOINT,
   O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME,
   O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS
 };
@@ -43,16 +43,7 @@ const struct ch_opt ch_opts_run[] = {
   { "workdir", 'w', "DIR", "working directory inside the chute" },
   { "user", 'u', "USER[:GROUP]", "user to run as" },
   { "hostname", 'h', "NAME", "the chute's hostname" },
-  { "memory", 'm', "SIZE", "memory limit (e.g. 64M)" },
-  { "memory-swap", O_MEMORY_SWAP, "SIZE", "memory+swap limit" },
-  { "cpu-shares", 'c', "N", "relative CPU weight" },
-  { "cpus", O_CPUS, "N", "number of CPUs (e.g. 0.5)" },
-  { "cpu-quota", O_CPU_QUOTA, "US", "CPU time per period, microseconds" },
-  { "cpu-period", O_CPU_PERIOD, "US", "CPU period, microseconds" },
-  { "pids", O_PIDS, "N", "most processes at once" },
-  { "pids-limit", O_PIDS, "N", "the same as --pids" },
-  { "blkio-weight", O_BLKIO, "N", "relative block I/O weight (10-1000)" },
-  { "cpuset-cpus", O_CPUSET, "LIST", "CPUs the chute may use (e.g. 0-1)" },
+  CH_LIMIT_OPTS,
   { "restart", O_RESTART, "POLICY", "no, on-failure[:N], always, unless-stopped" },
   { "read-only", O_READ_ONLY, NULL, "mount the root filesystem read-only" },
   { "publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a port" },
@@ -134,8 +125,7 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
         case 'w': free (c->workdir); c->workdir = xstrdup (optarg); break;
         case 'u': free (c->user); c->user = xstrdup (optarg); break;
         case 'h': free (c->hostname); c->hostname = xstrdup (optarg); break;
-        case 'm': case O_MEMORY_SWAP: case 'c': case O_CPUS: case O_CPU_QUOTA: case O_CPU_PERIOD: case O_PIDS:
-        case O_BLKIO: case O_CPUSET:
+        CH_CASE_LIMIT_OPTS:
           if (ch_limits_flag (c, p.name, optarg, err) < 0)
             return -1;
           break;

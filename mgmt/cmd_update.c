@@ -16,20 +16,12 @@
 
 enum
 {
-  O_MEMORY_SWAP = 256, O_CPUS, O_CPU_QUOTA, O_CPU_PERIOD, O_PIDS_LIMIT, O_BLKIO, O_CPUSET, O_WAN_DOWN, O_WAN_UP
+  O_WAN_DOWN = 256,
+  O_WAN_UP,
 };
 
 const struct ch_opt ch_opts_update[] = {
-  { "memory", 'm', "SIZE", "memory limit (e.g. 64M)" },
-  { "memory-swap", O_MEMORY_SWAP, "SIZE", "memory+swap limit" },
-  { "cpu-shares", 'c', "N", "relative CPU weight" },
-  { "cpus", O_CPUS, "N", "number of CPUs (e.g. 0.5)" },
-  { "cpu-quota", O_CPU_QUOTA, "US", "CPU time per period, microseconds" },
-  { "cpu-period", O_CPU_PERIOD, "US", "CPU period, microseconds" },
-  { "pids", 'p', "N", "most processes at once" },
-  { "pids-limit", O_PIDS_LIMIT, "N", "the same as --pids" },
-  { "blkio-weight", O_BLKIO, "N", "relative block I/O weight (10-1000)" },
-  { "cpuset-cpus", O_CPUSET, "LIST", "CPUs the chute may use (e.g. 0-1)" },
+  CH_LIMIT_OPTS,
   { "wan-down", O_WAN_DOWN, "RATE", "WAN download rate cap (e.g. 10mbit)" },
   { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },
   CH_OPT_END,

@@ -10,6 +10,42 @@
 
 #include <stdbool.h>
 
+/* The limit flags as `run` and `update` both take them, one list for both
+ * (entries of a command's ch_opt table, mgmt/cli.h). Their codes are
+ * long-only and above any command's own; a parser hands every one of them
+ * to ch_limits_flag with the option's long name. */
+enum
+{
+  CH_O_LIMIT_MEMORY_SWAP = 0x4000,
+  CH_O_LIMIT_CPUS,
+  CH_O_LIMIT_CPU_QUOTA,
+  CH_O_LIMIT_CPU_PERIOD,
+  CH_O_LIMIT_PIDS,
+  CH_O_LIMIT_BLKIO,
+  CH_O_LIMIT_CPUSET,
+};
+#define CH_LIMIT_OPTS                                                                                                  \
+  { "memory", 'm', "SIZE", "memory limit (e.g. 64M; at least 4M)" },                                                   \
+      { "memory-swap", CH_O_LIMIT_MEMORY_SWAP, "SIZE", "memory+swap limit" },                                          \
+      { "cpu-shares", 'c', "N", "relative CPU weight" },                                                               \
+      { "cpus", CH_O_LIMIT_CPUS, "N", "number of CPUs (e.g. 0.5)" },                                                   \
+      { "cpu-quota", CH_O_LIMIT_CPU_QUOTA, "US", "CPU time per period, microseconds" },                                \
+      { "cpu-period", CH_O_LIMIT_CPU_PERIOD, "US", "CPU period, microseconds" },                                       \
+      { "pids", CH_O_LIMIT_PIDS, "N", "most processes at once" },                                                      \
+      { "pids-limit", CH_O_LIMIT_PIDS, "N", "the same as --pids" },                                                    \
+      { "blkio-weight", CH_O_LIMIT_BLKIO, "N", "relative block I/O weight (10-1000)" },                                \
+      { "cpuset-cpus", CH_O_LIMIT_CPUSET, "LIST", "CPUs the chute may use (e.g. 0-1)" }
+#define CH_CASE_LIMIT_OPTS                                                                                             \
+  case 'm':                                                                                                            \
+  case 'c':                                                                                                            \
+  case CH_O_LIMIT_MEMORY_SWAP:                                                                                         \
+  case CH_O_LIMIT_CPUS:                                                                                                \
+  case CH_O_LIMIT_CPU_QUOTA:                                                                                           \
+  case CH_O_LIMIT_CPU_PERIOD:                                                                                          \
+  case CH_O_LIMIT_PIDS:                                                                                                \
+  case CH_O_LIMIT_BLKIO:                                                                                               \
+  case CH_O_LIMIT_CPUSET
+
 /* Set one limit of C from a flag: FLAG is the long option's name
  * ("memory", "memory-swap", "cpus", "cpu-shares", "cpu-quota", "cpu-period",
  * "pids", "blkio-weight", "cpuset-cpus"). Returns 1 when FLAG is not a

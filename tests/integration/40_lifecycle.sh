@@ -132,7 +132,9 @@ out=$(chuted run --name "$(printf 'a\nb')" --net none --rootfs "$R" -- true 2>&1
 if [ $rc -ne 0 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -qF 'a\nb'; then pass "name with a newline: one line, escaped"; else fail "name with a newline: rc=$rc out=$out"; fi
 # state planted outside the root (RUN_ROOT/chutes/../../x = T_DIR/x) naming a
 # host process: kill and exec must refuse the name, never act on it
-bash -c 'exec -a chuted-monitor sleep 1000' & VICTIM=$!
+# (a bash named like a monitor: busybox's sleep, as in the VM, would take the
+# name for an applet's and exit at once)
+bash -c 'exec -a chuted-monitor bash -c "while :; do sleep 1; done"' & VICTIM=$!
 sleep 0.2
 mkdir -p "$T_DIR/x"
 echo "{\"state\": \"running\", \"monitor_pid\": $VICTIM, \"pid\": $VICTIM}" > "$T_DIR/x/status.json"

@@ -16,4 +16,6 @@ echo "| process | VmRSS (KiB) | RssAnon (KiB) |"
 echo "|---|---|---|"
 echo "| chuted-monitor (idle sleep chute) | $rss | $anon |"
 "$B/chuted" rm -f idle >/dev/null
+# the cgroup parent chuted made for it goes too
+rmdir /sys/fs/cgroup/*/chuted-test-bench /sys/fs/cgroup/chuted-test-bench 2>/dev/null
 rm -rf "$D"

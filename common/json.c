@@ -41,6 +41,13 @@ ch_json_save_file (const char *path, json_t *j, mode_t mode, ch_error_t *err)
   return ch_write_file_atomic (path, line, strlen (line), mode, err);
 }
 
+char *
+ch_json_dup_str (json_t *o, const char *k)
+{
+  const char *s = json_string_value (json_object_get (o, k));
+  return s ? xstrdup (s) : NULL;
+}
+
 char **
 ch_json_to_strv (json_t *a)
 {

@@ -20,6 +20,8 @@ int ch_json_load_buf (const char *what, const char *buf, size_t len, json_t **ou
 /* A JSON array of strings to a NULL-terminated vector (non-strings become
  * ""), NULL when A is not an array; and back. */
 char **ch_json_to_strv (json_t *a);
+/* A copy of O's string member K, NULL when it is missing or not a string. */
+char *ch_json_dup_str (json_t *o, const char *k);
 json_t *ch_json_from_strv (char *const *v);
 
 /* Atomic replace (temp + rename), pretty-printed. */

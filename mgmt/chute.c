@@ -110,13 +110,6 @@ ch_chute_to_json (const struct ch_chute *c)
   return o;
 }
 
-static char *
-get_str (json_t *o, const char *k)
-{
-  json_t *v = json_object_get (o, k);
-  return json_is_string (v) ? xstrdup (json_string_value (v)) : NULL;
-}
-
 static int64_t
 get_int (json_t *o, const char *k, int64_t dflt)
 {
@@ -139,21 +132,21 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
   ch_chute_init (c);
   if (!json_is_object (o) || !json_is_string (json_object_get (o, "name")))
     return ch_error (err, 0, "chute.json: `name` missing");
-  c->name = get_str (o, "name");
-  c->rootfs = get_str (o, "rootfs");
-  c->image = get_str (o, "image");
+  c->name = ch_json_dup_str (o, "name");
+  c->rootfs = ch_json_dup_str (o, "rootfs");
+  c->image = ch_json_dup_str (o, "image");
   c->command = get_strv (o, "command");
   c->entrypoint = get_strv (o, "entrypoint");
   c->env = get_strv (o, "env");
-  c->workdir = get_str (o, "workdir");
-  c->user = get_str (o, "user");
-  c->hostname = get_str (o, "hostname");
+  c->workdir = ch_json_dup_str (o, "workdir");
+  c->user = ch_json_dup_str (o, "user");
+  c->hostname = ch_json_dup_str (o, "hostname");
   c->tty = json_is_true (json_object_get (o, "tty"));
   c->interactive = json_is_true (json_object_get (o, "interactive"));
   c->autoremove = json_is_true (json_object_get (o, "autoremove"));
   c->read_only = json_is_true (json_object_get (o, "read_only"));
   c->privileged = json_is_true (json_object_get (o, "privileged"));
-  restart = get_str (o, "restart");
+  restart = ch_json_dup_str (o, "restart");
   if (restart && ch_restart_parse (restart, &c->restart, &c->restart_max, err) < 0)
     return ch_error_prefix (err, "chute.json: restart");
   c->restart_max = get_int (o, "restart_max", c->restart_max);
@@ -167,19 +160,19 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
       c->cpu_period = get_int (r, "cpu_period", -1);
       c->pids = get_int (r, "pids", -1);
       c->blkio_weight = get_int (r, "blkio_weight", -1);
-      c->cpuset_cpus = get_str (r, "cpuset_cpus");
+      c->cpuset_cpus = ch_json_dup_str (r, "cpuset_cpus");
       c->disk = get_int (r, "disk", (int64_t) c->disk);
       c->log_max = get_int (r, "log_max", (int64_t) c->log_max);
     }
   if (json_is_object (n))
     {
-      c->net_mode = get_str (n, "mode");
+      c->net_mode = ch_json_dup_str (n, "mode");
       c->ports = get_strv (n, "ports");
       c->wan_down = get_int (n, "wan_down", 0);
       c->wan_up = get_int (n, "wan_up", 0);
-      c->wifi = get_str (n, "wifi");
+      c->wifi = ch_json_dup_str (n, "wifi");
     }
-  c->created = get_str (o, "created");
+  c->created = ch_json_dup_str (o, "created");
   c->init = json_is_true (json_object_get (o, "init"));
   c->stop_signal = (int) get_int (o, "stop_signal", 0);
   if (c->stop_signal < 0 || c->stop_signal >= NSIG)

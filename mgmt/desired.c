@@ -41,13 +41,6 @@ ch_desired_version_file (const struct ch_ctx *ctx, const char *name, const char 
   return xasprintf ("%s/deploy/chutes/%s/versions/%s/chute.yaml", ctx->root, name, version);
 }
 
-static char *
-opt_str (json_t *j, const char *k)
-{
-  const char *s = json_string_value (json_object_get (j, k));
-  return s ? xstrdup (s) : NULL;
-}
-
 int
 ch_desired_load (const struct ch_ctx *ctx, const char *name, struct ch_desired *d, ch_error_t *err)
 {
@@ -59,11 +52,11 @@ ch_desired_load (const struct ch_ctx *ctx, const char *name, struct ch_desired *
     return 0;
   if (ch_json_load_file (path, &j, err) < 0)
     return -1;
-  d->name = opt_str (j, "name");
-  d->version = opt_str (j, "version");
-  d->previous = opt_str (j, "previous");
-  d->change = opt_str (j, "change");
-  d->since = opt_str (j, "since");
+  d->name = ch_json_dup_str (j, "name");
+  d->version = ch_json_dup_str (j, "version");
+  d->previous = ch_json_dup_str (j, "previous");
+  d->change = ch_json_dup_str (j, "change");
+  d->since = ch_json_dup_str (j, "since");
   d->generation = json_integer_value (json_object_get (j, "generation"));
   d->running = json_is_true (json_object_get (j, "running"));
   if (d->name == NULL || strcmp (d->name, name) != 0 || d->version == NULL || d->generation < 1)

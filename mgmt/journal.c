@@ -34,13 +34,6 @@ journal_dir (const struct ch_ctx *ctx)
   return xasprintf ("%s/deploy/journal", ctx->root);
 }
 
-static char *
-opt_str (json_t *j, const char *k)
-{
-  const char *s = json_string_value (json_object_get (j, k));
-  return s ? xstrdup (s) : NULL;
-}
-
 json_t *
 ch_change_to_json (const struct ch_change *c)
 {
@@ -58,14 +51,14 @@ static int
 from_json (json_t *j, const char *what, struct ch_change *c, ch_error_t *err)
 {
   memset (c, 0, sizeof (*c));
-  c->id = opt_str (j, "id");
-  c->chute = opt_str (j, "chute");
-  c->kind = opt_str (j, "kind");
-  c->version = opt_str (j, "version");
-  c->phase = opt_str (j, "phase");
-  c->result = opt_str (j, "result");
-  c->reason = opt_str (j, "reason");
-  c->time = opt_str (j, "time");
+  c->id = ch_json_dup_str (j, "id");
+  c->chute = ch_json_dup_str (j, "chute");
+  c->kind = ch_json_dup_str (j, "kind");
+  c->version = ch_json_dup_str (j, "version");
+  c->phase = ch_json_dup_str (j, "phase");
+  c->result = ch_json_dup_str (j, "result");
+  c->reason = ch_json_dup_str (j, "reason");
+  c->time = ch_json_dup_str (j, "time");
   c->seq = json_integer_value (json_object_get (j, "seq"));
   if (c->id == NULL || c->chute == NULL || c->kind == NULL || c->seq < 1)
     {

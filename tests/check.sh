@@ -32,8 +32,10 @@ run_integration() { # builddir label
   for t in tests/integration/*.sh; do
     [ -f "$t" ] || continue
     echo "== $2 $(basename "$t")"
+    t0=$SECONDS
     CHUTED_BIN=$TOP/$1 timeout 600 bash "$t" > "$LOG/i.out" 2>&1
     rc=$?
+    echo "   ($((SECONDS - t0)) s)"
     grep -E '^(PASS|FAIL|SKIP): ' "$LOG/i.out"
     if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$LOG/i.out"; then
       echo "FAIL: $(basename "$t" .sh): exited $rc"; tail -20 "$LOG/i.out"; echo "FAIL: " >> "$LOG/i.out"

@@ -9,6 +9,8 @@
 #include "mgmt/lifecycle.h"
 #include "mgmt/limits.h"
 #include "mgmt/reap.h"
+#include "mgmt/security.h"
+#include "mgmt/volume.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
 
@@ -28,7 +30,8 @@ enum
 {
   O_ROOTFS = 256, O_RM, O_ENTRYPOINT,
   O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME,
-  O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS
+  O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS,
+  O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECURITY_OPT, O_DEVICE
 };
 
 const struct ch_opt ch_opts_run[] = {
@@ -58,6 +61,12 @@ const struct ch_opt ch_opts_run[] = {
   { "stop-signal", O_STOP_SIGNAL, "SIGNAL", "signal `stop` sends first (default: the image's, else TERM)" },
   { "stop-timeout", O_STOP_TIMEOUT, "SECONDS", "how long `stop` waits before SIGKILL (default 10)" },
   { "detach-keys", O_DETACH_KEYS, "KEYS", "keys that detach an attached -it session (default ctrl-p,ctrl-q)" },
+  { "volume", 'v', "SRC:DIR[:ro]", "mount a host directory (absolute) or a named volume at DIR" },
+  { "device", O_DEVICE, "HOST[:CTR][:rwm]", "give the chute a host device node" },
+  { "cap-add", O_CAP_ADD, "CAP", "add a capability (NET_ADMIN, CAP_SYS_TIME, ALL)" },
+  { "cap-drop", O_CAP_DROP, "CAP", "drop a capability (or ALL)" },
+  { "security-opt", O_SECURITY_OPT, "OPT", "seccomp=unconfined|FILE, no-new-privileges[=false]" },
+  { "privileged", O_PRIVILEGED, NULL, "DANGEROUS: every capability and host device, no seccomp, no masked paths" },
   CH_OPT_END,
 };
 
@@ -200,6 +209,44 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
             c->stop_timeout = (int) t;
             break;
           }
+        case 'v':
+          {
+            struct ch_volume_spec vs;
+            cleanup_free char *canon = NULL;
+            if (ch_volume_spec_parse (optarg, &vs, err) < 0)
+              return -1;
+            canon = ch_volume_spec_format (&vs);
+            if (ch_volume_dest_taken (c->volumes, vs.dest))
+              {
+                ch_volume_spec_clear (&vs);
+                return ch_error (err, 0, "--volume `%s`: another volume is already mounted there", optarg);
+              }
+            ch_volume_spec_clear (&vs);
+            ch_strv_append (&c->volumes, canon);
+            break;
+          }
+        case O_DEVICE:
+          {
+            cleanup_free char *canon = NULL;
+            if (ch_device_parse (optarg, &canon, err) < 0)
+              return -1;
+            ch_strv_append (&c->devices, canon);
+            break;
+          }
+        case O_CAP_ADD:
+        case O_CAP_DROP:
+          {
+            cleanup_free char *cap = NULL;
+            if (ch_cap_normalize (optarg, &cap, err) < 0)
+              return ch_error_prefix (err, "--%s", p.name);
+            ch_strv_append (o == O_CAP_ADD ? &c->cap_add : &c->cap_drop, cap);
+            break;
+          }
+        case O_PRIVILEGED: c->privileged = true; break;
+        case O_SECURITY_OPT:
+          if (ch_security_opt_parse (c, optarg, err) < 0)
+            return -1;
+          break;
         case O_DETACH_KEYS:
           free (*detach_keys);
           *detach_keys = NULL;

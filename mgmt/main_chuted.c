@@ -48,6 +48,8 @@ static const struct ch_cmd commands[] = {
   { "chute", ch_cmd_chute, "inspect NAME | stop|start|restart|rm|rollback NAME",
     "Inspect or change one deployed chute", ch_opts_chute },
   { "changes", ch_cmd_changes, "", "List the deploy journal's changes", ch_opts_chutes },
+  { "volume", ch_cmd_volume, "ls | create NAME... | inspect NAME... | rm NAME... | prune",
+    "Manage named volumes (kept across chute rm and updates)", ch_opts_volume },
   { "wifi", ch_cmd_wifi, "ls [--json]", "List radios, the SSIDs chutes hold, stations, leases",
     ch_opts_wifi },
   { "info", ch_cmd_info, "", "Show the host: kernel, cgroups, overlay, nftables, radios, storage, runtime",

@@ -1,7 +1,6 @@
 #include "mgmt/security.h"
 #include "common/file.h"
 #include "common/json.h"
-#include "common/parse.h"
 #include "common/util.h"
 #include "runtime/spec.h"
 
@@ -12,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -109,18 +109,13 @@ ch_security_opt_parse (struct ch_chute *c, const char *opt, ch_error_t *err)
   return 0;
 }
 
-/* The highest capability this kernel knows: --privileged asks for all of
- * them, and a newer name than the kernel's would fail the start. */
-static int
-cap_last (void)
+/* --privileged and ALL mean every capability we have ourselves (as
+ * podman's): one outside our bounding set, or newer than the kernel,
+ * would fail the start. */
+static bool
+cap_held (int cap)
 {
-  cleanup_free char *s = NULL;
-  int64_t n;
-  cleanup_error ch_error_t e = NULL;
-
-  if (ch_read_file ("/proc/sys/kernel/cap_last_cap", &s, NULL, &e) < 0 || ch_parse_int (s, 0, 63, &n, &e) < 0)
-    return 40;
-  return (int) n;
+  return prctl (PR_CAPBSET_READ, (unsigned long) cap, 0, 0, 0) == 1;
 }
 
 static void
@@ -128,13 +123,13 @@ set_caps (json_t *process, const struct ch_chute *c)
 {
   json_t *caps = json_object_get (process, "capabilities");
   json_t *set = json_array (), *v;
-  int last = cap_last ();
   size_t i;
 
   if (c->privileged || ch_strv_contains (c->cap_add, "ALL"))
     {
-      for (int k = 0; k <= last && ch_cap_name (k); k++)
-        json_array_append_new (set, json_string (ch_cap_name (k)));
+      for (int k = 0; ch_cap_name (k); k++)
+        if (cap_held (k))
+          json_array_append_new (set, json_string (ch_cap_name (k)));
     }
   else if (!ch_strv_contains (c->cap_drop, "ALL"))
     json_array_extend (set, json_object_get (caps, "bounding"));

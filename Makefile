@@ -200,6 +200,8 @@ PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
 LIBEXECDIR = $(PREFIX)/libexec/chuted
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 INITDIR ?= /etc/init.d
 INIT ?= $(if $(wildcard /etc/openwrt_release),procd,systemd)
 INSTALL ?= install
@@ -211,6 +213,9 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	$(INSTALL) -m 755 -s --strip-program=$(STRIP) $(PROGS) $(DESTDIR)$(LIBEXECDIR)/
 	ln -sf ../libexec/chuted/chuted $(DESTDIR)$(BINDIR)/chuted
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 644 docs/man/chuted.1 $(DESTDIR)$(MANDIR)/man1/chuted.1
+	$(INSTALL) -m 644 tools/completion/chuted.bash $(DESTDIR)$(BASHCOMPDIR)/chuted
 ifneq ($(filter systemd,$(INIT)),)
 	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	$(SUBST_BINDIR) tools/install/chuted.service > $(DESTDIR)$(SYSTEMDUNITDIR)/chuted.service
@@ -224,6 +229,7 @@ endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/chuted $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(INSTALLED_PROGS))
+	rm -f $(DESTDIR)$(MANDIR)/man1/chuted.1 $(DESTDIR)$(BASHCOMPDIR)/chuted
 	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 ifneq ($(filter systemd,$(INIT)),)
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chuted.service

@@ -209,6 +209,17 @@ main (int argc, char **argv)
         return 125;
       }
 
+  /* hidden: for tools/completion/chuted.bash and docs/man/chuted.1 */
+  if (strcmp (argv[i], "__complete") == 0 || strcmp (argv[i], "__man") == 0)
+    {
+      free (ctx.bin_dir);
+      if (argv[i][2] == 'm')
+        {
+          ch_cli_man (stdout, commands, image_commands);
+          return 0;
+        }
+      return ch_cli_complete (stdout, commands, image_commands, argc - i, argv + i);
+    }
   for (const struct ch_cmd *c = commands; c->name; c++)
     if (strcmp (argv[i], c->name) == 0)
       {

@@ -124,5 +124,22 @@ if [ $rc -ne 0 ] && echo "$out" | grep -q "used by chute \`imguser\`" && chuted 
 else fail "rmi of an image in use: rc=$rc $out"; fi
 chuted rm imguser >/dev/null
 check "rmi once no chute uses it" chuted rmi cam:1
+# ---- man page and bash completion, made from the option tables
+if chuted __man | cmp -s - "$TOP/docs/man/chuted.1"; then pass "docs/man/chuted.1 is what the option tables make"
+else fail "docs/man/chuted.1 drifted from the option tables: regenerate with chuted __man > docs/man/chuted.1"; fi
+if command -v man >/dev/null; then
+  out=$(MANWIDTH=200 man -l "$TOP/docs/man/chuted.1" 2>&1)
+  case $out in *"--security-opt OPT"*) pass "man renders the page, with run's options";; *) fail "man -l: $(echo "$out" | head -3)";; esac
+fi
+comp() { bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _chuted; echo "${COMPREPLY[*]}"' \
+  _ "$TOP/tools/completion/chuted.bash" "$CHUTED" "$@"; }
+eq "completion: a command" "$(comp ru)" "run"
+eq "completion: after global options" "$(comp --root "$T_ROOT" vol)" "volume"
+eq "completion: a command's options" "$(comp run --cap-)" "--cap-add --cap-drop"
+eq "completion: an option's fixed values" "$(comp run --restart un)" "unless-stopped"
+eq "completion: a group's subcommands" "$(comp volume "")" "ls create inspect rm prune"
+"$CHUTED" create --name compme --net none --rootfs "$R" true >/dev/null
+eq "completion: chute names" "$(comp stop comp)" "compme"
+chuted rm compme >/dev/null
 no_leftovers "57_cli_run"
 finish

@@ -290,7 +290,8 @@ cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
     }
   if (open_store (c, false, &s, err) < 0)
     return -1;
-  r = ch_import (s, src, o->tag, o->platform, NULL, &ref, &digest, err);
+  r = ch_import (s, src, o->tag, o->platform, &(struct ch_unpack_opts){ .progress = !o->quiet && isatty (2) }, &ref,
+                 &digest, err);
   ch_store_free (s);
   if (r < 0)
     return -1;

@@ -117,6 +117,15 @@ eq "rm missing c: c removed, exit 125" "$rc|$(chuted ps -a -q)" "125|"
 # ---- rmi of an image a chute uses
 "$TOP/tools/mkimage" "$R" --cmd '["true"]' --tag cam:1 -o "$T_DIR/img.tar" >/dev/null 2>&1 \
   && chuted load "oci-archive:$T_DIR/img.tar" >/dev/null
+# load: a progress line on a tty (script(1) gives it one), none otherwise
+if command -v script >/dev/null; then
+  out=$(script -qec "$CHUTED load --tag cam:tty oci-archive:$T_DIR/img.tar" /dev/null 2>&1 | tr '\r' '\n')
+  case $out in *"reading "*" MB"*"Loaded image: cam:tty"*) pass "load shows progress on a tty";;
+    *) fail "load on a tty: $out";; esac
+fi
+eq "load without a tty: no progress line" "$(chuted load --tag cam:notty "oci-archive:$T_DIR/img.tar" 2>&1)" \
+  "Loaded image: cam:notty"
+chuted rmi cam:tty cam:notty >/dev/null
 "$CHUTED" create --name imguser --net none cam:1 >/dev/null
 out=$(chuted rmi cam:1 2>&1); rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q "used by chute \`imguser\`" && chuted images -q | grep -qx cam:1; then

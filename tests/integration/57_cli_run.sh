@@ -5,6 +5,8 @@
 # --device, --privileged; `rm a missing b` and `rmi` of an image in use.
 # Bad input: one line, exit 125, nothing made.
 . "$(dirname "$0")/../lib.sh"
+# the deployed chute below is on a bridge of this test's own
+export CHUTED_BRIDGE=chtcli0 CHUTED_SUBNET=10.231.157.0/24
 R=$(make_rootfs)
 if [ -x "$BIN/chuted-sys-probe" ]; then
   cp "$BIN/chuted-sys-probe" "$R/bin/sys_probe"
@@ -132,6 +134,23 @@ if [ $rc -ne 0 ] && echo "$out" | grep -q "used by chute \`imguser\`" && chuted 
   pass "rmi of an image in use refused, naming the chute"
 else fail "rmi of an image in use: rc=$rc $out"; fi
 chuted rm imguser >/dev/null
+
+# ---- chute.yaml's volumes: {data: /data}: the named volume CHUTE.data, kept across an update and rm
+for v in 1 2; do mkdir -p "$T_DIR/v$v"; cat > "$T_DIR/v$v/chute.yaml" <<EOT
+name: voldep
+version: "$v"
+image: cam:1
+command: "echo v$v >> /data/log; trap 'exit 0' TERM; while :; do sleep 1 & wait; done"
+volumes: {data: /data}
+health: {grace: 1s}
+EOT
+done
+chuted deploy "$T_DIR/v1" >/dev/null 2>&1 && chuted deploy "$T_DIR/v2" >/dev/null 2>&1
+eq "chute.yaml volumes: the data of v1 is there in v2" "$(chuted exec voldep cat /data/log 2>&1 | tr '\n' ' ')" "v1 v2 "
+chuted chute rm voldep >/dev/null 2>&1
+eq "... and kept after the chute is removed" "$(cat "$T_ROOT/volumes/voldep.data/_data/log" 2>&1 | tr '\n' ' ')" "v1 v2 "
+chuted volume rm voldep.data >/dev/null
+chuted network prune >/dev/null
 check "rmi once no chute uses it" chuted rmi cam:1
 # ---- man page and bash completion, made from the option tables
 if chuted __man | cmp -s - "$TOP/docs/man/chuted.1"; then pass "docs/man/chuted.1 is what the option tables make"

@@ -190,6 +190,11 @@ vm-check: all $(B)/chuted-sys-probe
 clean:
 	rm -rf build build-asan build-fuzz
 
+# make man: docs/man/chuted.1 again from the option tables (after adding or
+# changing an option; 57_cli_run fails while the committed page differs)
+man: $(B)/chuted
+	$(B)/chuted __man > docs/man/chuted.1
+
 # make install [PREFIX=/usr/local] [DESTDIR=] [INIT="systemd procd"]: the
 # programs find each other in /proc/self/exe's directory, so they go side by
 # side into LIBEXECDIR and PATH gets only a symlink to chuted (the kernel
@@ -240,4 +245,4 @@ endif
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
-.PHONY: all unit deps check demo bench clean fuzz fuzz-build vm vm-check install uninstall
+.PHONY: all unit deps check demo bench clean fuzz fuzz-build vm vm-check install uninstall man

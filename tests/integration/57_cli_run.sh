@@ -154,7 +154,7 @@ chuted network prune >/dev/null
 check "rmi once no chute uses it" chuted rmi cam:1
 # ---- man page and bash completion, made from the option tables
 if chuted __man | cmp -s - "$TOP/docs/man/chuted.1"; then pass "docs/man/chuted.1 is what the option tables make"
-else fail "docs/man/chuted.1 drifted from the option tables: regenerate with chuted __man > docs/man/chuted.1"; fi
+else fail "docs/man/chuted.1 drifted from the option tables: regenerate it with make man"; fi
 if command -v man >/dev/null; then
   out=$(MANWIDTH=200 man -l "$TOP/docs/man/chuted.1" 2>&1)
   case $out in *"--security-opt OPT"*) pass "man renders the page, with run's options";; *) fail "man -l: $(echo "$out" | head -3)";; esac

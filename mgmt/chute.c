@@ -101,6 +101,7 @@ ch_chute_to_json (const struct ch_chute *c)
   set_int (r, "blkio_weight", c->blkio_weight);
   set_str (r, "cpuset_cpus", c->cpuset_cpus);
   json_object_set_new (r, "disk", json_integer ((json_int_t) c->disk));
+  json_object_set_new (r, "disk_quota", json_boolean (c->disk_quota));
   json_object_set_new (r, "log_max", json_integer ((json_int_t) c->log_max));
   json_object_set_new (o, "resources", r);
   set_str (n, "mode", c->net_mode);
@@ -178,6 +179,7 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
       c->blkio_weight = get_int (r, "blkio_weight", -1);
       c->cpuset_cpus = ch_json_dup_str (r, "cpuset_cpus");
       c->disk = get_int (r, "disk", (int64_t) c->disk);
+      c->disk_quota = json_is_true (json_object_get (r, "disk_quota"));
       c->log_max = get_int (r, "log_max", (int64_t) c->log_max);
     }
   if (json_is_object (n))

@@ -36,6 +36,7 @@ struct ch_chute
   int64_t memory, memory_swap, cpu_shares, cpu_quota, cpu_period, pids, blkio_weight; /* -1 unset */
   char *cpuset_cpus;
   uint64_t disk;     /* bytes the chute may write (upper dir, unpack bound) */
+  bool disk_quota;   /* --storage-opt size: DISK enforced while it runs (mgmt/disk.h) */
   uint64_t log_max;  /* bytes per log file before rotation */
   char *net_mode;    /* bridge | none | host */
   char **ports;      /* "8080:80/tcp" */

@@ -6,6 +6,7 @@
 #include "mgmt/attach.h"
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
+#include "mgmt/disk.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/limits.h"
 #include "mgmt/reap.h"
@@ -31,7 +32,7 @@ enum
   O_ROOTFS = 256, O_RM, O_ENTRYPOINT,
   O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME,
   O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS,
-  O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECURITY_OPT, O_DEVICE
+  O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECURITY_OPT, O_DEVICE, O_STORAGE_OPT
 };
 
 const struct ch_opt ch_opts_run[] = {
@@ -56,6 +57,7 @@ const struct ch_opt ch_opts_run[] = {
   { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },
   { "wifi", O_WIFI, "SPEC", "give the chute an SSID on a radio" },
   { "disk", O_DISK, "SIZE", "cap on the chute's writable layer" },
+  { "storage-opt", O_STORAGE_OPT, "size=SIZE", "enforce SIZE on what the chute writes, while it runs (an ext4 image)" },
   { "log-max", O_LOG_MAX, "SIZE", "cap on the chute's log (at least 4k)" },
   { "init", O_INIT, NULL, "run a tiny init as pid 1 (forwards signals, reaps zombies)" },
   { "stop-signal", O_STOP_SIGNAL, "SIGNAL", "signal `stop` sends first (default: the image's, else TERM)" },
@@ -184,6 +186,20 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
             c->disk = (uint64_t) d;
             break;
           }
+        case O_STORAGE_OPT:
+          {
+            int64_t d;
+            if (!ch_has_prefix (optarg, "size="))
+              return ch_error (err, 0, "--storage-opt `%s`: chuted knows size=SIZE", optarg);
+            if (opt_size ("storage-opt size", optarg + 5, &d, err) < 0)
+              return -1;
+            if ((uint64_t) d < CH_DISK_QUOTA_MIN)
+              return ch_error (err, 0, "--storage-opt size=%s: at least %llum", optarg + 5,
+                               (unsigned long long) (CH_DISK_QUOTA_MIN >> 20));
+            c->disk = (uint64_t) d;
+            c->disk_quota = true;
+            break;
+          }
         case O_LOG_MAX:
           {
             int64_t d;
@@ -280,6 +296,8 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
     }
   if (c->net_mode && strcmp (c->net_mode, "bridge") != 0 && (c->wan_down || c->wan_up))
     return ch_error (err, 0, "--wan-down/--wan-up need the bridge network, not --net %s", c->net_mode);
+  if (c->disk_quota && c->rootfs)
+    return ch_error (err, 0, "--storage-opt size needs an image (a --rootfs directory is written in place)");
   if (c->wifi && c->net_mode && strcmp (c->net_mode, "bridge") != 0)
     return ch_error (err, 0, "--wifi needs the bridge network (the chute's own netns), not --net %s", c->net_mode);
   if (c->ports && c->net_mode && strcmp (c->net_mode, "bridge") != 0)

@@ -2,6 +2,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "mgmt/chute.h"
+#include "mgmt/disk.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -33,7 +34,7 @@ is_digest (const char *ref)
 static char *
 chute_manifest (const struct ch_ctx *ctx, struct ch_store *s, const char *name)
 {
-  cleanup_free char *dir = ch_chute_dir (ctx, name);
+  cleanup_free char *dir = ch_disk_state_dir (ctx, name);
   cleanup_free char *mj = xasprintf ("%s/overlay/mount.json", dir);
   cleanup_json json_t *j = NULL;
   cleanup_error ch_error_t e = NULL;

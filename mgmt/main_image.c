@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "mgmt/chute.h"
+#include "mgmt/disk.h"
 #include "mgmt/image_users.h"
 
 #include <errno.h>
@@ -474,7 +475,7 @@ chute_dirs (const struct ctx *c, const char *chute, char **state_dir, char **run
 
   if (ch_chute_name_check (chute, err) < 0)
     return -1;
-  *state_dir = ch_chute_dir (&cx, chute);
+  *state_dir = ch_disk_state_dir (&cx, chute);
   *run_dir = ch_chute_run_dir (&cx, chute);
   *d = (struct ch_snapshot_dirs){ .chute = chute, .state_dir = *state_dir, .run_dir = *run_dir };
   return 0;

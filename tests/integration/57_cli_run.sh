@@ -135,6 +135,23 @@ if [ $rc -ne 0 ] && echo "$out" | grep -q "used by chute \`imguser\`" && chuted 
 else fail "rmi of an image in use: rc=$rc $out"; fi
 chuted rm imguser >/dev/null
 
+# ---- --storage-opt size=SIZE: enforced while the chute runs (its layer on an ext4 image of SIZE)
+if command -v mkfs.ext4 >/dev/null || [ -x /sbin/mkfs.ext4 ]; then
+  fill='dd if=/dev/zero of=/big bs=1M count=24 2>&1 | grep -o "No space left" | head -1; echo small > /s && cat /s'
+  eq "--storage-opt size=16m: a 24 MB write fails, a small one works" \
+    "$("$CHUTED" run --name quota --net none --storage-opt size=16m cam:1 sh -c "$fill" 2>&1 | tr '\n' ' ')" "No space left small "
+  eq "... and after a restart (the image is kept)" \
+    "$("$CHUTED" start -a quota 2>&1 | tr '\n' ' ')" "No space left small "
+  eq "without it the same write fits" "$(run sh -c "$fill" 2>&1 | tr '\n' ' ')" "small "
+  chuted rm quota >/dev/null
+  eq "rm detaches its loop device" "$(losetup -a | grep -c "$T_DIR")" "0"
+  bad_input "--storage-opt size below 16m" --storage-opt size=1m
+  bad_input "an unknown --storage-opt" --storage-opt overlay.mount_program=x
+  bad_input "--storage-opt size with --rootfs" --storage-opt size=16m
+else
+  skip "no mkfs.ext4: --storage-opt size not tested"
+fi
+
 # ---- chute.yaml's volumes: {data: /data}: the named volume CHUTE.data, kept across an update and rm
 for v in 1 2; do mkdir -p "$T_DIR/v$v"; cat > "$T_DIR/v$v/chute.yaml" <<EOT
 name: voldep

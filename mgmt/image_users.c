@@ -85,3 +85,21 @@ ch_image_users (const struct ch_ctx *ctx, struct ch_store *s, const char *ref, c
     }
   return 0;
 }
+
+int
+ch_image_check_unused (const struct ch_ctx *ctx, struct ch_store *s, const char *ref, ch_error_t *err)
+{
+  cleanup_strv char **users = NULL;
+  cleanup_free char *list = NULL;
+  struct ch_buf b = { 0 };
+
+  if (ch_image_users (ctx, s, ref, &users, err) < 0)
+    return -1;
+  if (users[0] == NULL)
+    return 0;
+  for (size_t k = 0; users[k]; k++)
+    ch_buf_printf (&b, "%s`%s`", k ? ", " : "", users[k]);
+  list = ch_buf_steal (&b);
+  return ch_error (err, 0, "image `%s` is used by chute%s %s (remove %s first, or rmi -f)", ref, users[1] ? "s" : "",
+                   list, users[1] ? "them" : "it");
+}

@@ -13,5 +13,8 @@
  * its snapshot was made from (overlay/mount.json), else its chute.json
  * image as the store resolves it now (created, never started). */
 int ch_image_users (const struct ch_ctx *ctx, struct ch_store *s, const char *ref, char ***chutes, ch_error_t *err);
+/* -1 with "image `REF` is used by chute `a`, `b` ..." when ch_image_users
+ * finds any, else 0. */
+int ch_image_check_unused (const struct ch_ctx *ctx, struct ch_store *s, const char *ref, ch_error_t *err);
 
 #endif

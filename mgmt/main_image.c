@@ -366,20 +366,9 @@ cmd_rmi (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
   for (i = 0; i < argc && r == 0; i++)
     {
       cleanup_free char *what = NULL;
-      cleanup_strv char **users = NULL;
       struct ch_ctx cx = { .root = c->root, .run_root = c->run_root };
       bool untagged;
-      r = o->force ? 0 : ch_image_users (&cx, s, argv[i], &users, err);
-      if (r == 0 && users && users[0])
-        {
-          struct ch_buf b = { 0 };
-          cleanup_free char *list = NULL;
-          for (size_t k = 0; users[k]; k++)
-            ch_buf_printf (&b, "%s`%s`", k ? ", " : "", users[k]);
-          list = ch_buf_steal (&b);
-          r = ch_error (err, 0, "image `%s` is used by chute%s %s (remove %s first, or rmi -f)", argv[i],
-                        users[1] ? "s" : "", list, users[1] ? "them" : "it");
-        }
+      r = o->force ? 0 : ch_image_check_unused (&cx, s, argv[i], err);
       if (r == 0)
         r = ch_image_remove (s, argv[i], &what, &untagged, err);
       if (r == 0)

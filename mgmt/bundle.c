@@ -1,5 +1,6 @@
 #include "mgmt/bundle.h"
 #include "mgmt/limits.h"
+#include "mgmt/pod.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -217,6 +218,7 @@ ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char 
   set_network (lnx, c, net);
   if (ch_limits_resources (c, &res, err) < 0)
     return ch_error_prefix (err, "chute `%s`", c->name);
+  ch_pod_leaf_resources (c->name, &res);
   json_object_set_new (lnx, "resources", ch_limits_to_oci (&res));
   ch_cgroup_resources_clear (&res);
   json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));

@@ -8,6 +8,7 @@
 #include "mgmt/commands.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/limits.h"
+#include "mgmt/pod.h"
 #include "mgmt/reap.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
@@ -89,7 +90,7 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
         {
         case 'd': *detach = true; break;
         case O_NAME:
-          if (ch_chute_name_check (optarg, err) < 0)
+          if (ch_chute_name_check_new (optarg, err) < 0)
             return -1;
           free (c->name);
           c->name = xstrdup (optarg);
@@ -270,7 +271,7 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
   dir = ch_chute_dir (ctx, c->name);
   {
     cleanup_free char *f = xasprintf ("%s/chute.json", dir);
-    if (access (f, F_OK) == 0)
+    if (access (f, F_OK) == 0 || ch_pod_recorded (ctx, c->name))
       return ch_error (err, 0, "a chute named `%s` already exists", c->name);
   }
   c->created = ch_rfc3339 (time (NULL), -1);

@@ -49,6 +49,8 @@ eq "probe reaches web on localhost" "$(fetch probe)" "pod-ok"
 check "probe's own loop got the page" chuted exec "$N+probe" sh -c 'for i in $(seq 50); do [ -s /tmp/seen ] && exit 0; sleep 0.1; done; exit 1'
 eq "one network namespace" "$(chuted exec "$N+web" readlink /proc/self/ns/net)" "$(chuted exec "$N+probe" readlink /proc/self/ns/net)"
 check_fails "...but each service its own mount namespace" test "$(chuted exec "$N+web" readlink /proc/self/ns/mnt)" = "$(chuted exec "$N+probe" readlink /proc/self/ns/mnt)"
+addr() { chuted inspect "$N+$1" | js 'd[0]["network"].get("address", "none")'; }
+check "inspect: both services have the pod's address ($(addr web))" test "$(addr web)" = "$(addr probe)" -a "$(addr web)" != none
 eq "host name: the chute's" "$(chuted exec "$N+probe" hostname)" "$N"
 
 # cgroups: CGROUP_PARENT/NAME/SERVICE, the chute's limit on CGROUP_PARENT/NAME
@@ -73,6 +75,16 @@ check "...and its network" test ! -e "$T_RUNROOT/netns/$N"
 check "chute start" chuted chute start "$N"
 eq "...both running" "$(row)" "[('v1', 'running', [('web', 'running'), ('probe', 'running')])]"
 eq "...and together again" "$(fetch probe)" "pod-ok"
+
+# a service whose monitor dies is reaped alone: the pod's network stays with the other
+mpid=$(chuted inspect "$N+probe" | js 'd[0]["state"]["monitor_pid"]')
+kill -9 "$mpid"
+chuted ps -a >/dev/null
+eq "monitor of probe killed: probe reaped, web runs on" "$(row)" "[('v1', 'stopped', [('web', 'running'), ('probe', 'stopped')])]"
+eq "...web still serves on the pod's localhost" "$(fetch web)" "pod-ok"
+check "...the pod's network is still there" test -e "$T_RUNROOT/netns/$N"
+check "chute restart" chuted chute restart "$N"
+eq "...both running, together" "$(row) $(fetch probe)" "[('v1', 'running', [('web', 'running'), ('probe', 'running')])] pod-ok"
 
 out=$(chuted deploy "$T_DIR/v2" 2>&1)
 eq "update v1 -> v2: done" "$(tail -1 <<<"$out" | sed 's/^[^ ]* //')" "$N: done"

@@ -48,7 +48,7 @@ const struct ch_opt ch_opts_run[] = {
   { "restart", O_RESTART, "POLICY", "no, on-failure[:N], always, unless-stopped" },
   { "read-only", O_READ_ONLY, NULL, "mount the root filesystem read-only" },
   { "publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a port" },
-  { "net", O_NET, "MODE", "network: bridge (default), host, none" },
+  { "net", O_NET, "MODE", "network: bridge (default), host, none, container:NAME (a chute's or pod's)" },
   { "network", O_NET, "MODE", "the same as --net" },
   { "wan-down", O_WAN_DOWN, "RATE", "WAN download rate cap (e.g. 10mbit)" },
   { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },

@@ -145,6 +145,12 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
         goto out;
       have_net = true;
     }
+  else if (nc.mode == CH_NET_CONTAINER)
+    {
+      if (ch_pod_join_chute (ctx, c->net_mode + strlen ("container:"), &net, err) < 0)
+        goto out;
+      have_net = true;
+    }
   else if (nc.mode == CH_NET_BRIDGE)
     {
       if (ch_net_setup (ctx->root, ctx->run_root, c->name, &nc, &net, err) < 0)

@@ -118,6 +118,22 @@ ch_pod_share_up (struct ch_ctx *ctx, const struct ch_chute *c, const char *pod, 
   return 0;
 }
 
+int
+ch_pod_join_chute (struct ch_ctx *ctx, const char *target, struct ch_net_result *net, ch_error_t *err)
+{
+  cleanup_free char *pod = NULL;
+  int r;
+
+  if (ch_chute_name_check (target, err) < 0)
+    return ch_error_prefix (err, "--network container:");
+  pod = ch_pod_of (target);
+  r = ch_net_join (ctx->run_root, pod ? pod : target, net, err);
+  if (r == 0)
+    return ch_error (err, 0, "--network container:%s: that chute has no network up (not running, or not on the bridge)",
+                     target);
+  return r < 0 ? -1 : 0;
+}
+
 /* Does a service of POD other than NAME hold the pod (its bundle exists)? */
 static bool
 held_by_other (const struct ch_ctx *ctx, const char *name, const char *pod)

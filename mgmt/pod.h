@@ -34,6 +34,9 @@ bool ch_pod_is (const struct ch_ctx *ctx, const char *name);
  * *LOCK: the pod's lock, held until C's bundle is written (then closed). */
 int ch_pod_share_up (struct ch_ctx *ctx, const struct ch_chute *c, const char *pod, const struct ch_net_config *nc,
                      struct ch_net_result *net, int *lock, ch_error_t *err);
+/* `--network container:TARGET`: join the network chute TARGET runs in (a
+ * pod's, for a pod or one of its services); it stays TARGET's. */
+int ch_pod_join_chute (struct ch_ctx *ctx, const char *target, struct ch_net_result *net, ch_error_t *err);
 /* Service NAME of POD is down: the last one releases what the pod shares. */
 int ch_pod_share_down (struct ch_ctx *ctx, const char *name, const char *pod, ch_error_t *err);
 /* bundle.c: a service's own cgroup carries no chute-wide limit (its pod's does). */

@@ -44,7 +44,8 @@ enum ch_net_mode
 {
   CH_NET_BRIDGE,
   CH_NET_NONE,
-  CH_NET_HOST
+  CH_NET_HOST,
+  CH_NET_CONTAINER /* "container:NAME": another chute's network, joined (ch_net_join) */
 };
 
 struct ch_net_port

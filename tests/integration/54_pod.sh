@@ -49,6 +49,11 @@ eq "probe reaches web on localhost" "$(fetch probe)" "pod-ok"
 check "probe's own loop got the page" chuted exec "$N+probe" sh -c 'for i in $(seq 50); do [ -s /tmp/seen ] && exit 0; sleep 0.1; done; exit 1'
 eq "one network namespace" "$(chuted exec "$N+web" readlink /proc/self/ns/net)" "$(chuted exec "$N+probe" readlink /proc/self/ns/net)"
 check_fails "...but each service its own mount namespace" test "$(chuted exec "$N+web" readlink /proc/self/ns/mnt)" = "$(chuted exec "$N+probe" readlink /proc/self/ns/mnt)"
+eq "run --network container:CHUTE joins the pod's network" \
+  "$(chuted run --rm --network "container:$N" --rootfs "$T_DIR/rootfs" wget -q -O- http://127.0.0.1:8080/ 2>&1)" pod-ok
+check "...and leaves it to the pod" test -e "$T_RUNROOT/netns/$N"
+out=$(chuted run --rm --network container:nosuch --rootfs "$T_DIR/rootfs" true 2>&1); rc=$?
+check "run --network container:NAME of no running chute refused ($out)" test $rc -ne 0 -a "$(grep -c "no network up" <<<"$out")" = 1
 addr() { chuted inspect "$N+$1" | js 'd[0]["network"].get("address", "none")'; }
 check "inspect: both services have the pod's address ($(addr web))" test "$(addr web)" = "$(addr probe)" -a "$(addr web)" != none
 eq "host name: the chute's" "$(chuted exec "$N+probe" hostname)" "$N"

@@ -149,8 +149,6 @@ ch_engine_load_file (const char *file, const char *text, size_t len, struct ch_c
 {
   if (ch_chutefile_parse (file, text, len, m, err) < 0 || ch_chutefile_check (m, err) < 0)
     return -1;
-  if (ch_pod_check (m, err) < 0)
-    return -1;
   if (m->health_kind != CH_HEALTH_ALIVE)
     return ch_chutefile_error (m, &m->health, err,
                                "http, tcp and exec health probes are not run by the deploy engine yet (issue 10); "

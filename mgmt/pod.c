@@ -180,22 +180,6 @@ ch_pod_leaf_resources (const char *name, struct ch_cgroup_resources *res)
   res->pids_limit = CH_CGROUP_UNSET;
 }
 
-int
-ch_pod_check (const struct ch_chutefile *m, ch_error_t *err)
-{
-  for (size_t i = 0; m->n_svc > 1 && i < m->n_svc; i++)
-    {
-      cleanup_free char *n = xasprintf ("%s%c%s", m->chute.name, CH_POD_SEP, m->svc[i].name.s);
-      if (ch_chute_name_check (n, err) < 0)
-        {
-          cleanup_free char *msg = xstrdup ((*err)->msg);
-          ch_error_release (err);
-          return ch_chutefile_error (m, &m->svc[i].name, err, "the service's container `%s`: %s", n, msg);
-        }
-    }
-  return 0;
-}
-
 struct member
 {
   char *name;

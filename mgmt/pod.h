@@ -43,8 +43,6 @@ int ch_pod_share_down (struct ch_ctx *ctx, const char *name, const char *pod, ch
 void ch_pod_leaf_resources (const char *name, struct ch_cgroup_resources *res);
 
 /* The engine's side. */
-/* A checked chute file M of several services: their names are usable. */
-int ch_pod_check (const struct ch_chutefile *m, ch_error_t *err);
 /* The names of pod POD's recorded services, in start order. */
 int ch_pod_services (const struct ch_ctx *ctx, const char *pod, char ***names, ch_error_t *err);
 /* Create and start every service of M in order; on failure nothing of it is left. */

@@ -382,7 +382,7 @@ ch_pod_of (const char *name)
   return sep ? xstrndup (name, (size_t) (sep - name)) : NULL;
 }
 
-/* Does DIR hold a directory POD@SERVICE with FILE in it? */
+/* Does DIR hold a directory POD+SERVICE with FILE in it? */
 static bool
 has_service (const char *dir, const char *pod, const char *file)
 {

@@ -14,8 +14,11 @@ echo pod-ok >"$T_DIR/rootfs/var/www/index.html"
 "$TOP/tools/mkimage" "$T_DIR/rootfs" --cmd '["/bin/sh"]' --tag pod:1 -o "$T_DIR/img.tar"
 check "image loaded" chuted load "oci-archive:$T_DIR/img.tar"
 
-# mk DIR NAME VERSION PROBE_COMMAND: web serves on 8080, probe fetches from it
+# mk DIR NAME VERSION PROBE_COMMAND [HOST_PORT]: web serves on 8080 (published
+# on HOST_PORT), probe fetches from it
 mk() {
+  local ports=""
+  [ -n "${5:-}" ] && ports="    requests: {port-bindings: [{external: $5, internal: 8080}]}"
   mkdir -p "$T_DIR/$1"
   cat >"$T_DIR/$1/chute.yaml" <<EOF
 name: $2
@@ -26,16 +29,18 @@ health: {grace: 1s}
 services:
   web:
     image: pod:1
-    command: "trap 'kill \$!; exit 0' TERM; echo \$VER > /tmp/ver; httpd -f -p 127.0.0.1:8080 -h /var/www & wait"
+    command: "trap 'kill \$!; exit 0' TERM; echo \$VER > /tmp/ver; echo web \$VER up; httpd -f -p 8080 -h /var/www & wait"
+$ports
   probe:
     image: pod:1
     command: $4
 EOF
 }
 PROBE='"trap \x27exit 0\x27 TERM; while :; do wget -q -O /tmp/got http://127.0.0.1:8080/ && mv /tmp/got /tmp/seen; sleep 0.2 & wait; done"'
-mk v1 "$N" v1 "$PROBE"
-mk v2 "$N" v2 "$PROBE"
-mk v3 "$N" v3 '[/nope/probe]'
+HP=18754
+mk v1 "$N" v1 "$PROBE" $HP
+mk v2 "$N" v2 "$PROBE" $HP
+mk v3 "$N" v3 '[/nope/probe]' $HP
 
 row() { chuted chutes --json | js "[(c['version'], c['actual'], [(s['name'], s['actual']) for s in c['services']]) for c in d if c['name']=='$N']"; }
 fetch() { chuted exec "$N+$1" wget -q -O- http://127.0.0.1:8080/ 2>&1; }
@@ -54,6 +59,8 @@ eq "run --network container:CHUTE joins the pod's network" \
 check "...and leaves it to the pod" test -e "$T_RUNROOT/netns/$N"
 out=$(chuted run --rm --network container:nosuch --rootfs "$T_DIR/rootfs" true 2>&1); rc=$?
 check "run --network container:NAME of no running chute refused ($out)" test $rc -ne 0 -a "$(grep -c "no network up" <<<"$out")" = 1
+eq "the chute's published port reaches web" "$(/bin/busybox wget -q -O- "http://127.0.0.1:$HP/" 2>&1)" pod-ok
+check "each service its own log" sh -c "'$CHUTED' logs '$N+web' | grep -q 'web v1 up' && ! '$CHUTED' logs '$N+probe' | grep -q 'web v1 up'"
 addr() { chuted inspect "$N+$1" | js 'd[0]["network"].get("address", "none")'; }
 check "inspect: both services have the pod's address ($(addr web))" test "$(addr web)" = "$(addr probe)" -a "$(addr web)" != none
 eq "host name: the chute's" "$(chuted exec "$N+probe" hostname)" "$N"

@@ -117,6 +117,7 @@ begin (struct dm_listener *l, struct MHD_Connection *conn, const char *method, v
       return ret;
     }
   r->package = is_package_type (ct);
+  r->gzip = r->package && strcasestr (ct, "gzip") != NULL;
   r->json = ct && strncasecmp (ct, "application/json", 16) == 0;
   r->limit = r->package ? l->d->opt->package_max : DM_JSON_MAX;
   if (cl && strtoull (cl, NULL, 10) > r->limit)
@@ -127,8 +128,10 @@ begin (struct dm_listener *l, struct MHD_Connection *conn, const char *method, v
     r->package = false;
   if (r->package)
     {
-      r->upload_path = xasprintf ("%s/pkg-XXXXXX", l->d->upload_dir);
-      r->fd = mkostemp (r->upload_path, O_CLOEXEC);
+      /* named as a package is: the deploy of packages goes by the suffix */
+      const char *suffix = r->gzip ? ".tar.gz" : ".tar";
+      r->upload_path = xasprintf ("%s/pkg-XXXXXX%s", l->d->upload_dir, suffix);
+      r->fd = mkostemps (r->upload_path, strlen (suffix), O_CLOEXEC);
       if (r->fd < 0)
         {
           free (r->upload_path);

@@ -10,6 +10,7 @@ struct dm_req
 {
   struct dm_listener *l;
   bool package;     /* the body is a chute package, streamed to UPLOAD_PATH */
+  bool gzip;        /* application/gzip, x-gzip, x-compressed-tar */
   bool json;        /* Content-Type: application/json */
   bool too_big;
   bool replied;     /* a response is queued */

@@ -99,7 +99,8 @@ static int
 add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
 {
   struct dm_listener *l = &d->listeners[d->n_listeners];
-  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  /* no MHD_USE_ERROR_LOG: a hostile client would write the log full */
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
   int fd = -1;
   const union MHD_DaemonInfo *info;
 

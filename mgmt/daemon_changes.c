@@ -77,9 +77,11 @@ dm_change_busy (struct ch_daemon *d)
 static void
 add_event (struct ch_daemon *d, struct dm_change *c, json_t *e)
 {
+  cleanup_free char *now = ch_rfc3339 (time (NULL), -1);
+
   json_object_set_new (e, "seq", json_integer ((json_int_t) c->n_events++));
   if (json_object_get (e, "time") == NULL)
-    json_object_set_new (e, "time", json_string_nocheck (ch_rfc3339 (time (NULL), -1)));
+    json_object_set_new (e, "time", json_string (now));
   json_array_append_new (c->events, e);
   if (json_array_size (c->events) > DM_EVENTS_MAX)
     json_array_remove (c->events, 0);

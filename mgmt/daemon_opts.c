@@ -100,6 +100,9 @@ ch_daemon_options (struct ch_ctx *ctx, int argc, char **argv, struct dm_options 
     return ch_cli_done (&p) < 0 ? -1 : 0;
   if (optind < argc)
     return ch_cli_usage_error (ctx, err, "takes no operand (unknown argument `%s`)", argv[optind]);
+  for (char **a = o->apis; a && *a; a++)
+    if (ch_has_prefix (*a, "tcp:") && o->token == NULL)
+      return ch_cli_usage_error (ctx, err, "--api %s: TCP needs a bearer token (--token-file)", *a);
   if (!o->tls_cert != !o->tls_key)
     return ch_cli_usage_error (ctx, err, "--tls-cert and --tls-key go together");
   return 1;

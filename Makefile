@@ -119,7 +119,7 @@ endif
 # Unit tests (cmocka): one program per tests/unit/test_*.c, linked with every library.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-ALL_LIBS := -lmicrohttpd -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
+ALL_LIBS := -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
 
 $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 	@mkdir -p $(dir $@)

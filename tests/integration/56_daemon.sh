@@ -115,14 +115,19 @@ check "the CLI's change between the API's: chute stop" chuted chute stop "$N"
 eq "...seen by the API" "$(api "http://x/api/v1/chutes/$N" | js 'd["desired"], d["actual"]')" "stopped stopped"
 eq "...and an API start after it: done" "$(code -X POST "http://x/api/v1/chutes/$N/start"; stream_end "$(change)")" 202done
 
-# TCP: the bearer token, compared in constant time
+# TCP over TLS: the bearer token, compared in constant time
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T_DIR/token"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$T_DIR/key.pem" \
+  -out "$T_DIR/cert.pem" -days 1 -subj /CN=localhost >/dev/null 2>&1
 kill "$DPID"; wait "$DPID" 2>/dev/null
-check "the daemon on a unix socket and TCP with a token" daemon --api "tcp:127.0.0.1:$PORT" --token-file "$T_DIR/token"
-eq "TCP without the token: 401" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/chutes")" 401
-eq "TCP with a wrong token: 401" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' "http://127.0.0.1:$PORT/api/v1/chutes")" 401
-eq "TCP with the token: 200" "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$T_DIR/token")" "http://127.0.0.1:$PORT/api/v1/chutes")" 200
+check "the daemon on a unix socket and TCP (TLS) with a token" daemon --api "tcp:127.0.0.1:$PORT" --token-file "$T_DIR/token" \
+  --tls-cert "$T_DIR/cert.pem" --tls-key "$T_DIR/key.pem"
+tcp() { curl -s -o /dev/null -w '%{http_code}' --cacert "$T_DIR/cert.pem" --resolve "localhost:$PORT:127.0.0.1" "$@" "https://localhost:$PORT/api/v1/chutes"; }
+eq "TCP without the token: 401" "$(tcp)" 401
+eq "TCP with a wrong token: 401" "$(tcp -H 'Authorization: Bearer nope')" 401
+eq "TCP with the token: 200" "$(tcp -H "Authorization: Bearer $(cat "$T_DIR/token")")" 200
+eq "TCP in plain HTTP: no answer" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/api/v1/chutes")" 000
 out=$("$CHUTED" daemon --api tcp:127.0.0.1:1 2>&1); rc=$?
 eq "tcp: without --token-file: a usage error" "$rc $out" "2 chuted: daemon: --api tcp:127.0.0.1:1: TCP needs a bearer token (--token-file) (see chuted daemon --help)"
 check "a second daemon on the same run root is refused" sh -c "'$CHUTED' daemon --api unix:$T_DIR/b.sock 2>&1 | grep -q 'another chuted daemon'"
@@ -167,6 +172,9 @@ eq "the chute is gone: 404" "$(code "http://x/api/v1/chutes/$N")" 404
 check "the daemon lived through it all" kill -0 "$DPID"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 chuted network prune >/dev/null 2>&1
+# docs/openapi.yaml describes every path served
+eq "openapi.yaml lists every endpoint" "$(python3 -c 'import yaml,sys; print(" ".join(sorted(yaml.safe_load(open(sys.argv[1]))["paths"])))' "$TOP/docs/openapi.yaml")" \
+  "/changes /changes/{id} /changes/{id}/stream /chutes /chutes/{name} /chutes/{name}/logs /chutes/{name}/restart /chutes/{name}/start /chutes/{name}/stats /chutes/{name}/stop /info"
 if grep -q 'Sanitizer\|runtime error' "$T_DIR/daemon.log"; then
   fail "the daemon's sanitizer report: $(grep -m4 'Sanitizer\|runtime error\|#[0-4] ' "$T_DIR/daemon.log" | tr '\n' ' ')"
 else pass "no sanitizer report from the daemon"; fi

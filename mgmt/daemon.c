@@ -54,7 +54,7 @@ listen_unix (const char *path, int *out, ch_error_t *err)
   umask (old);
   if (r < 0)
     return ch_error (err, errno, "unix:%s: bind", path);
-  if (listen (fd, 64) < 0)
+  if (listen (fd, DM_BACKLOG) < 0)
     return ch_error (err, errno, "unix:%s: listen", path);
   *out = steal_fd (&fd);
   return 0;
@@ -85,7 +85,7 @@ listen_tcp (const char *spec, int *out, ch_error_t *err)
   fd = socket (ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd >= 0)
     setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
-  if (fd < 0 || bind (fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen (fd, 64) < 0)
+  if (fd < 0 || bind (fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen (fd, DM_BACKLOG) < 0)
     {
       freeaddrinfo (ai);
       return ch_error (err, errno, "tcp:%s", spec);

@@ -28,7 +28,10 @@
 #define DM_CHANGES_KEPT 64        /* finished changes kept in memory (the journal has all) */
 #define DM_JSON_MAX (1 << 20)     /* JSON or chute.yaml body */
 #define DM_PACKAGE_MAX ((uint64_t) 512 << 20) /* chute package body (streamed to disk) */
-#define DM_HEARTBEAT_S 15         /* SSE comment line: finds clients that left */
+#define DM_HEARTBEAT_S 15
+/* Clients past --max-connections wait in the kernel's queue (libmicrohttpd
+ * stops accepting at its limit), not refused */
+#define DM_BACKLOG 256         /* SSE comment line: finds clients that left */
 
 
 enum dm_state

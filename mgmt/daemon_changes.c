@@ -118,6 +118,12 @@ finalize (struct ch_daemon *d, struct dm_change *c)
     {
       c->result = xstrdup (j.result);
       c->reason = j.reason ? xstrdup (j.reason) : NULL;
+      /* a package names its chute only once it is read */
+      if (j.chute && strcmp (c->chute, j.chute) != 0)
+        {
+          free (c->chute);
+          c->chute = xstrdup (j.chute);
+        }
     }
   else
     {
@@ -144,6 +150,8 @@ finalize (struct ch_daemon *d, struct dm_change *c)
       free (c->path);
       c->path = NULL;
     }
+  free (c->text); /* up to DM_JSON_MAX, for each change kept */
+  c->text = NULL;
   /* forget the oldest finished ones nobody reads (the journal keeps them) */
   for (struct dm_change **p = &d->changes; *p && d->n_final > DM_CHANGES_KEPT;)
     if ((*p)->state == DM_FINAL && (*p)->refs == 0 && *p != c)

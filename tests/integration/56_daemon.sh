@@ -142,9 +142,16 @@ big=$(head -c 100000 /dev/zero | tr '\0' a)
 c=$(code -H "X-Big: $big" http://x/api/v1/info)
 check "a 100 KB header: refused ($c)" test "$c" -ge 400 -a "$c" -lt 500 -o "$c" = 000
 eq "the daemon still answers" "$(code http://x/api/v1/info)" 200
-# 200 requests at once, every one answered
+# 10 slow clients holding half-sent requests, then 200 requests at once: every one answered
+python3 -c 'import socket,sys,time
+ss=[]
+for i in range(10):
+    s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"GET /api/v1/chutes HTTP/1.1\r\nHost: x\r\nX-Slow: "); ss.append(s)
+time.sleep(30)' "$SOCK" &
+SLOW=$!
 seq 200 | xargs -P 200 -I{} curl -s -o /dev/null -w '%{http_code}\n' --unix-socket "$SOCK" http://x/api/v1/chutes >"$T_DIR/burst"
-eq "200 concurrent GET /chutes: all 200" "$(grep -c '^200$' "$T_DIR/burst")" 200
+eq "200 concurrent GET /chutes beside 10 slow clients: all 200" "$(grep -c '^200$' "$T_DIR/burst")" 200
+kill "$SLOW"; wait "$SLOW" 2>/dev/null
 
 # SIGTERM: the daemon goes, the chutes stay
 kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=

@@ -32,9 +32,13 @@ enum MHD_Result dm_reply_change (struct ch_daemon *d, struct MHD_Connection *con
 enum MHD_Result dm_api_chutes (struct ch_daemon *d, struct MHD_Connection *conn, const char *method, char **seg,
                                size_t n, struct dm_req *r);
 /* api_read.c: /chutes/NAME/logs, /chutes/NAME/stats, /info */
+bool dm_chute_recorded (struct ch_daemon *d, const char *name); /* ROOT/chutes/NAME/chute.json */
 enum MHD_Result dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name);
 enum MHD_Result dm_api_stats (struct ch_daemon *d, struct MHD_Connection *conn, const char *name);
 enum MHD_Result dm_api_info (struct ch_daemon *d, struct MHD_Connection *conn);
+/* api_wifi.c: /chutes/NAME/networks...; SEG from "networks" on */
+enum MHD_Result dm_api_wifi (struct ch_daemon *d, struct MHD_Connection *conn, const char *method, const char *name,
+                             char **seg, size_t n);
 /* api_changes.c: /changes, /changes/ID, /changes/ID/stream */
 enum MHD_Result dm_api_changes (struct ch_daemon *d, struct MHD_Connection *conn, const char *method, char **seg,
                                 size_t n);

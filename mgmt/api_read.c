@@ -56,8 +56,8 @@ utf8_string (const char *s, size_t len)
   return j;
 }
 
-static bool
-recorded (struct ch_daemon *d, const char *name)
+bool
+dm_chute_recorded (struct ch_daemon *d, const char *name)
 {
   cleanup_free char *dir = ch_chute_dir (d->ctx, name);
   cleanup_free char *f = xasprintf ("%s/chute.json", dir);
@@ -116,7 +116,7 @@ dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name)
   size_t i, start;
   enum MHD_Result ret;
 
-  if (!recorded (d, name))
+  if (!dm_chute_recorded (d, name))
     {
       json_decref (records);
       return dm_reply_error (conn, MHD_HTTP_NOT_FOUND, "not found", "no chute `%s`", name);
@@ -174,7 +174,7 @@ dm_api_stats (struct ch_daemon *d, struct MHD_Connection *conn, const char *name
   json_t *o, *net = NULL;
   bool running;
 
-  if (!recorded (d, name))
+  if (!dm_chute_recorded (d, name))
     return dm_reply_error (conn, MHD_HTTP_NOT_FOUND, "not found", "no chute `%s`", name);
   running = ch_chute_running (d->ctx, name, NULL);
   o = json_pack ("{s:s, s:b}", "name", name, "running", running);

@@ -104,6 +104,12 @@ eq "stats: cpu, memory, pids from the cgroup; the veth's counters" \
   "$(api "http://x/api/v1/chutes/$N/stats" | js 'd["running"], d["cgroup"]["pids_current"] >= 1, d["cgroup"]["memory_current"] > 0, d["cgroup"]["memory_limit"], "rx_bytes" in d["net"], d["veth"].startswith("chv-")')" \
   "True True True None True True"
 
+# Wi-Fi (read only; a network of its own is tested in the VM's Wi-Fi suite)
+eq "networks of a chute without Wi-Fi: []" "$(api "http://x/api/v1/chutes/$N/networks" | js 'd')" "[]"
+eq "networks/wlan0 it has not: 404" "$(code "http://x/api/v1/chutes/$N/networks/wlan0/stations")" 404
+eq "networks of no chute: 404" "$(code "http://x/api/v1/chutes/nope/networks")" 404
+eq "DELETE a station: 405 (not served yet)" "$(code -X DELETE "http://x/api/v1/chutes/$N/networks/wlan0/stations")" 405
+
 # the operations, each a change with its own stream
 for op in stop start restart; do
   eq "POST .../$op: 202" "$(code -X POST "http://x/api/v1/chutes/$N/$op")" 202
@@ -181,7 +187,7 @@ kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 chuted network prune >/dev/null 2>&1
 # docs/openapi.yaml describes every path served
 eq "openapi.yaml lists every endpoint" "$(python3 -c 'import yaml,sys; print(" ".join(sorted(yaml.safe_load(open(sys.argv[1]))["paths"])))' "$TOP/docs/openapi.yaml")" \
-  "/changes /changes/{id} /changes/{id}/stream /chutes /chutes/{name} /chutes/{name}/logs /chutes/{name}/restart /chutes/{name}/start /chutes/{name}/stats /chutes/{name}/stop /info"
+  "/changes /changes/{id} /changes/{id}/stream /chutes /chutes/{name} /chutes/{name}/logs /chutes/{name}/networks /chutes/{name}/networks/{network} /chutes/{name}/networks/{network}/leases /chutes/{name}/networks/{network}/ssid /chutes/{name}/networks/{network}/stations /chutes/{name}/restart /chutes/{name}/start /chutes/{name}/stats /chutes/{name}/stop /info"
 if grep -q 'Sanitizer\|runtime error' "$T_DIR/daemon.log"; then
   fail "the daemon's sanitizer report: $(grep -m4 'Sanitizer\|runtime error\|#[0-4] ' "$T_DIR/daemon.log" | tr '\n' ' ')"
 else pass "no sanitizer report from the daemon"; fi

@@ -15,12 +15,15 @@
 #include "runtime/monitor.h"
 #include "runtime/runtime.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LOG_FILE_MAX ((size_t) 64 << 20)
+/* Of each log file, its last MiB (the monitor's default cap) is read: an
+ * answer the daemon builds in memory stays bounded whatever --log-max. */
+#define LOG_FILE_MAX ((size_t) 1 << 20)
 
 /* S as a JSON string, each byte that is not valid UTF-8 as U+FFFD. */
 static json_t *
@@ -97,6 +100,40 @@ dm_log_record_json (const char *line, size_t len)
                     "message", utf8_string (r.msg, r.msg_len), "partial", r.partial);
 }
 
+/* The last LOG_FILE_MAX bytes of PATH, from a line's start, appended to
+ * OUT; *SIZE its size and *INO its inode (0 when it is not there). */
+static void
+read_tail (const char *path, struct ch_buf *out, uint64_t *size, uint64_t *ino)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  off_t off;
+  char *buf, *start;
+  ssize_t n;
+
+  *size = *ino = 0;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return;
+  *size = st.st_size;
+  *ino = st.st_ino;
+  off = st.st_size > (off_t) LOG_FILE_MAX ? st.st_size - (off_t) LOG_FILE_MAX : 0;
+  buf = xmalloc (LOG_FILE_MAX);
+  n = pread (fd, buf, LOG_FILE_MAX, off);
+  start = buf;
+  if (n > 0 && off > 0)
+    {
+      /* a cut line is no record */
+      char *nl = memchr (buf, '\n', n);
+      start = nl ? nl + 1 : buf + n;
+    }
+  if (n > 0)
+    {
+      ch_buf_append (out, start, n - (start - buf));
+      *size = off + n; /* a follower goes on from what was read */
+    }
+  free (buf);
+}
+
 enum MHD_Result
 dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name)
 {
@@ -104,14 +141,12 @@ dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name)
   cleanup_free char *run_dir = ch_chute_run_dir (d->ctx, name);
   cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_LOG);
   cleanup_free char *old = xasprintf ("%s.1", path);
-  cleanup_free char *a = NULL, *b = NULL;
   const char *q_tail = MHD_lookup_connection_value (conn, MHD_GET_ARGUMENT_KIND, "tail");
   const char *q_follow = MHD_lookup_connection_value (conn, MHD_GET_ARGUMENT_KIND, "follow");
   bool follow = q_follow && (strcmp (q_follow, "1") == 0 || strcmp (q_follow, "true") == 0);
-  size_t alen = 0, blen = 0;
+  uint64_t size, ino;
   struct ch_buf all = { 0 };
   json_t *records = json_array ();
-  struct stat st = { 0 };
   int64_t tail = -1;
   size_t i, start;
   enum MHD_Result ret;
@@ -126,12 +161,8 @@ dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name)
       json_decref (records);
       return dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad tail", "tail=%s: %s", q_tail, err->msg);
     }
-  if (access (old, F_OK) == 0 && ch_read_file_max (old, LOG_FILE_MAX, &a, &alen, &err) < 0)
-    ch_error_release (&err);
-  if (access (path, F_OK) == 0 && (ch_read_file_max (path, LOG_FILE_MAX, &b, &blen, &err) < 0 || stat (path, &st) < 0))
-    ch_error_release (&err);
-  ch_buf_append (&all, a ? a : "", alen);
-  ch_buf_append (&all, b ? b : "", blen);
+  read_tail (old, &all, &size, &ino);
+  read_tail (path, &all, &size, &ino);
   start = tail_start (all.data, all.len, tail);
   for (i = start; i < all.len;)
     {
@@ -148,7 +179,7 @@ dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name)
     return dm_reply_json (conn, MHD_HTTP_OK, records);
   {
     /* the tail first, as events, then what comes */
-    struct MHD_Response *r = dm_stream_logs (d, conn, name, path, st.st_ino, blen, records);
+    struct MHD_Response *r = dm_stream_logs (d, conn, name, path, ino, size, records);
     json_decref (records);
     ret = MHD_queue_response (conn, MHD_HTTP_OK, r);
     MHD_destroy_response (r);

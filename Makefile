@@ -198,7 +198,7 @@ clean:
 # make install [PREFIX=/usr/local] [DESTDIR=] [INIT="systemd procd"]: the
 # programs find each other in /proc/self/exe's directory, so they go side by
 # side into LIBEXECDIR and PATH gets only a symlink to chuted (the kernel
-# resolves it). INIT picks the boot scripts (`chuted start --all`): the
+# resolves it). INIT picks the boot scripts (they run `chuted daemon`): the
 # systemd unit, OpenWrt's procd init script, or both; by default the one this
 # host runs. make uninstall removes exactly those files.
 PREFIX ?= /usr/local

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CH_DAEMON_USAGE "[--api unix:PATH | --api tcp:ADDR:PORT --token-file F [--tls-cert F --tls-key F]]..."
+#define CH_DAEMON_USAGE ""
 #define CH_DAEMON_SUMMARY "Serve the REST API and apply its changes (chuted-daemon)"
 
 struct dm_options

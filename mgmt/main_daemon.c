@@ -15,8 +15,8 @@ static const struct ch_cmd daemon_cmd = { "daemon", NULL, CH_DAEMON_USAGE, CH_DA
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: chuted-daemon [--root DIR] [--run-root DIR] [--cgroup-parent PATH] daemon %s\n",
-           CH_DAEMON_USAGE);
+  fprintf (f, "usage: chuted-daemon [--root DIR] [--run-root DIR] [--cgroup-parent PATH] daemon [OPTIONS]\n"
+             "(run by `chuted daemon`; its options: chuted daemon --help)\n");
 }
 
 int

@@ -139,6 +139,8 @@ add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
                              d->opt->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, dm_api_completed, l,
                              /* headers past this are refused (431), a request's state bounded */
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
+                             /* on TCP one address cannot take every connection */
+                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->tcp ? DM_PER_IP_MAX : 0u,
                              (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, d->opt->tls_key,
                              MHD_OPTION_HTTPS_MEM_CERT, d->opt->tls_cert, MHD_OPTION_END);
   if (l->mhd == NULL)

@@ -31,7 +31,8 @@
 #define DM_HEARTBEAT_S 15
 /* Clients past --max-connections wait in the kernel's queue (libmicrohttpd
  * stops accepting at its limit), not refused */
-#define DM_BACKLOG 256         /* SSE comment line: finds clients that left */
+#define DM_BACKLOG 256
+#define DM_PER_IP_MAX 16u /* TCP connections from one address */         /* SSE comment line: finds clients that left */
 
 
 enum dm_state

@@ -133,6 +133,16 @@ tcp() { curl -s -o /dev/null -w '%{http_code}' --cacert "$T_DIR/cert.pem" --reso
 eq "TCP without the token: 401" "$(tcp)" 401
 eq "TCP with a wrong token: 401" "$(tcp -H 'Authorization: Bearer nope')" 401
 eq "TCP with the token: 200" "$(tcp -H "Authorization: Bearer $(cat "$T_DIR/token")")" 200
+python3 -c 'import socket,sys,time
+ss=[socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for i in range(16)]
+open(sys.argv[2], "w").close(); time.sleep(30)' "$PORT" "$T_DIR/held" &
+HOLD=$!
+wait_for 50 test -e "$T_DIR/held"
+eq "TCP: a 17th connection from one address is refused" "$(tcp -H "Authorization: Bearer $(cat "$T_DIR/token")")" 000
+eq "...the unix socket serves meanwhile" "$(code http://x/api/v1/chutes)" 200
+kill "$HOLD"; wait "$HOLD" 2>/dev/null
+wait_for 50 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert '$T_DIR/cert.pem' --resolve 'localhost:$PORT:127.0.0.1' -H 'Authorization: Bearer $(cat "$T_DIR/token")' https://localhost:$PORT/api/v1/chutes)\" = 200 ]"
+eq "...served again once they close" "$(tcp -H "Authorization: Bearer $(cat "$T_DIR/token")")" 200
 eq "TCP in plain HTTP: no answer" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/api/v1/chutes")" 000
 out=$("$CHUTED" daemon --api tcp:127.0.0.1:1 2>&1); rc=$?
 eq "tcp: without --token-file: a usage error" "$rc $out" "2 chuted: daemon: --api tcp:127.0.0.1:1: TCP needs a bearer token (--token-file) (see chuted daemon --help)"

@@ -64,7 +64,9 @@ check "...with its manifest" grep -q 'v1 up' "$T_DIR/body"
 eq "PUT with a stale If-Match: 409" "$(code -X PUT -H 'If-Match: "7"' --data-binary @"$T_DIR/v2.yaml" "http://x/api/v1/chutes/$N")" 409
 eq "...{error, detail}" "$(js 'd["error"], d["detail"]' <"$T_DIR/body")" "stale generation If-Match 7: chute \`$N\` is at generation 1"
 eq "PUT to a chute not deployed: 404" "$(code -X PUT --data-binary @"$T_DIR/v2.yaml" "http://x/api/v1/chutes/$N-other")" 404
-eq "PUT If-Match \"1\" (v2): 202" "$(code -X PUT -H "If-Match: $etag" --data-binary @"$T_DIR/v2.yaml" "http://x/api/v1/chutes/$N")" 202
+# v2 as JSON {config: the chute file as an object}, ParaDrop's form
+python3 -c 'import json,sys,yaml; print(json.dumps({"config": yaml.safe_load(open(sys.argv[1]))}))' "$T_DIR/v2.yaml" >"$T_DIR/v2.json"
+eq "PUT If-Match \"1\" (v2 as JSON {config}): 202" "$(code -X PUT -H "If-Match: $etag" -H 'Content-Type: application/json' --data-binary @"$T_DIR/v2.json" "http://x/api/v1/chutes/$N")" 202
 eq "...streamed to done" "$(stream_end "$(change)")" done
 eq "v2 runs, generation 2" "$(api "http://x/api/v1/chutes/$N" | js 'd["version"], d["actual"], d["generation"]')" "v2 running 2"
 

@@ -260,35 +260,42 @@ ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, ch_error_t *err)
   int r = -1;
 
   signal (SIGPIPE, SIG_IGN);
-  sigemptyset (&mask);
-  sigaddset (&mask, SIGCHLD);
-  sigaddset (&mask, SIGTERM);
-  sigaddset (&mask, SIGINT);
-  sigprocmask (SIG_BLOCK, &mask, NULL);
   d.upload_dir = xasprintf ("%s/deploy/uploads", ctx->root);
   if (take_lock (&d, err) < 0 || ch_mkdir_p (d.upload_dir, 0700, err) < 0)
     goto out;
   d.epfd = epoll_create1 (EPOLL_CLOEXEC);
-  d.sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (d.epfd < 0 || d.sigfd < 0)
+  if (d.epfd < 0)
     {
-      ch_error (err, errno, "epoll/signalfd");
+      ch_error (err, errno, "epoll_create1");
       goto out;
     }
-  if (dm_watch (&d, d.sigfd, true, err) < 0)
-    goto out;
   for (char **a = opt->apis; a && *a; a++)
     if (add_listener (&d, *a, err) < 0)
       goto out;
   if (d.n_listeners == 0 && add_listener (&d, def, err) < 0)
     goto out;
-  /* boot restore before serving: a request sees the chutes back */
+  /* boot restore before serving (a request sees the chutes back; clients
+   * wait in the listen queue), and before the signals are blocked: what it
+   * starts (hostapd, dnsmasq, monitors) must not inherit that mask */
   if (!opt->no_reconcile)
     {
       cleanup_error ch_error_t rerr = NULL;
       if (dm_engine_reconcile (ctx, &rerr) < 0)
         fprintf (stderr, "chuted-daemon: reconcile: %s\n", rerr->msg);
     }
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGCHLD);
+  sigaddset (&mask, SIGTERM);
+  sigaddset (&mask, SIGINT);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  d.sigfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (d.sigfd < 0)
+    {
+      ch_error (err, errno, "signalfd");
+      goto out;
+    }
+  if (dm_watch (&d, d.sigfd, true, err) < 0)
+    goto out;
   fprintf (stderr, "chuted-daemon: serving (%zu listener%s)\n", d.n_listeners, d.n_listeners > 1 ? "s" : "");
   r = loop (&d, err);
   /* SIGTERM: a change under way is its child's, which finishes it (its

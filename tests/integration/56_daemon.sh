@@ -160,7 +160,9 @@ big=$(head -c 100000 /dev/zero | tr '\0' a)
 c=$(code -H "X-Big: $big" http://x/api/v1/info)
 check "a 100 KB header: refused ($c)" test "$c" -ge 400 -a "$c" -lt 500 -o "$c" = 000
 eq "the daemon still answers" "$(code http://x/api/v1/info)" 200
-# 10 slow clients holding half-sent requests, then 200 requests at once: every one answered
+# while a change runs, 10 slow clients holding half-sent requests, then 200
+# requests at once: every one answered
+code -X POST "http://x/api/v1/chutes/$N/restart" >/dev/null; CB=$(change)
 python3 -c 'import socket,sys,time
 ss=[]
 for i in range(10):
@@ -170,6 +172,7 @@ SLOW=$!
 seq 200 | xargs -P 200 -I{} curl -s -o /dev/null -w '%{http_code}\n' --unix-socket "$SOCK" http://x/api/v1/chutes >"$T_DIR/burst"
 eq "200 concurrent GET /chutes beside 10 slow clients: all 200" "$(grep -c '^200$' "$T_DIR/burst")" 200
 kill "$SLOW"; wait "$SLOW" 2>/dev/null
+eq "...and the change beside them: done" "$(stream_end "$CB")" done
 
 # SIGTERM: the daemon goes, the chutes stay
 kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # chuted daemon: a real daemon on a unix socket in the test's dir, curl as
 # the client. Boot restore, every endpoint, a chute.yaml deploy streamed to
-# `done`, an update behind If-Match, logs (tail, follow), stats, the
-# operations, a package upload, 400/404/405/409/413, TCP with a bearer token,
-# hostile HTTP, 200 requests at once, SIGTERM leaving the chutes up, kill -9
-# in the middle of a change (its child finishes it; the next daemon reads
-# the journal), and the CLI working beside it.
+# `done`, an update as JSON {config} behind If-Match, logs (tail, follow),
+# stats, Wi-Fi reads, the operations, a package upload, 400/404/405/409/413,
+# TCP over TLS with a bearer token and a per-address limit, hostile HTTP, 10
+# slow clients and 200 requests at once while a change runs, SIGTERM leaving
+# the chutes up, kill -9 in the middle of a change (its child finishes it;
+# the next daemon reads the journal), the CLI working beside it, and
+# docs/openapi.yaml listing every path.
 . "$(dirname "$0")/../lib.sh"
 export CHUTED_BRIDGE=chtdmn0 CHUTED_SUBNET=10.231.156.0/24
 js() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

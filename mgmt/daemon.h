@@ -27,13 +27,11 @@
 #define DM_EVENTS_MAX 64          /* events kept per change (the oldest go first) */
 #define DM_CHANGES_KEPT 64        /* finished changes kept in memory (the journal has all) */
 #define DM_JSON_MAX (1 << 20)     /* JSON or chute.yaml body */
-#define DM_PACKAGE_MAX ((uint64_t) 512 << 20) /* chute package body (streamed to disk) */
-#define DM_HEARTBEAT_S 15
+#define DM_HEARTBEAT_S 15         /* SSE comment line: finds clients that left */
 /* Clients past --max-connections wait in the kernel's queue (libmicrohttpd
  * stops accepting at its limit), not refused */
 #define DM_BACKLOG 256
-#define DM_PER_IP_MAX 16u /* TCP connections from one address */         /* SSE comment line: finds clients that left */
-
+#define DM_PER_IP_MAX 16u /* TCP connections from one address */
 
 enum dm_state
 {
@@ -115,7 +113,6 @@ void dm_change_reaped (struct ch_daemon *d, pid_t pid, int status);
 json_t *dm_change_json (const struct dm_change *c, bool with_events);
 void dm_change_unref (struct ch_daemon *d, struct dm_change *c);
 void dm_changes_free (struct ch_daemon *d);
-bool dm_change_busy (struct ch_daemon *d);
 
 /* daemon_engine.c: the daemon's calls into the deploy engine */
 /* In the forked child: apply C, writing events as JSON lines to FD; the exit code. */

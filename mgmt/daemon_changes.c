@@ -64,15 +64,6 @@ dm_change_find (struct ch_daemon *d, const char *id)
   return NULL;
 }
 
-bool
-dm_change_busy (struct ch_daemon *d)
-{
-  for (struct dm_change *c = d->changes; c; c = c->next)
-    if (c->state != DM_FINAL)
-      return true;
-  return false;
-}
-
 /* Keep C's event E (stolen); the oldest goes past DM_EVENTS_MAX. */
 static void
 add_event (struct ch_daemon *d, struct dm_change *c, json_t *e)

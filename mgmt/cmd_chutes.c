@@ -51,10 +51,10 @@ json_flag (struct ch_ctx *ctx, int argc, char **argv, bool *as_json, ch_error_t 
   return 1;
 }
 
-/* One deployed chute, desired against actual: a pod is running when all
- * its services are (each one's state in `services`). */
-static json_t *
-chute_row (struct ch_ctx *ctx, const struct ch_desired *d)
+/* One deployed chute, desired against actual (the REST API's too): a pod
+ * is running when all its services are (each one's state in `services`). */
+json_t *
+ch_chute_row (struct ch_ctx *ctx, const struct ch_desired *d)
 {
   bool recorded, running;
   json_t *svcs = ch_pod_actual (ctx, d->name, &running, &recorded);
@@ -101,7 +101,7 @@ ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       struct ch_desired d;
       if (ch_desired_load (ctx, *n, &d, err) < 0)
         return -1;
-      json_array_append_new (rows, chute_row (ctx, &d));
+      json_array_append_new (rows, ch_chute_row (ctx, &d));
       ch_desired_clear (&d);
     }
   if (as_json)
@@ -140,7 +140,7 @@ inspect (struct ch_ctx *ctx, const char *name, ch_error_t *err)
     return -1;
   if (r == 0)
     return ch_error (err, 0, "chute inspect: chute `%s` was not deployed (see `chuted chutes`)", name);
-  doc = json_pack ("{s:o}", "chute", chute_row (ctx, &d));
+  doc = json_pack ("{s:o}", "chute", ch_chute_row (ctx, &d));
   file = ch_desired_version_file (ctx, name, d.version);
   ch_desired_clear (&d);
   if (ch_read_file (file, &text, &len, err) < 0)

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/engine.h"
 #include "mgmt/engine_int.h"
+#include "mgmt/health.h"
 #include "mgmt/lifecycle.h"
 
 #include <stdlib.h>
@@ -29,7 +30,7 @@ start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefi
   if (r == 0)
     r = ch_engine_phase (e, c, "waiting for health", NULL, err);
   if (r == 0)
-    r = ch_engine_wait_alive (e->ctx, m->chute.name, m->health_grace_s, err);
+    r = ch_engine_wait_healthy (e->ctx, m, err);
   if (r < 0 && ch_engine_recorded (e->ctx, m->chute.name))
     {
       cleanup_error ch_error_t e2 = NULL;

@@ -15,7 +15,7 @@ int ch_engine_phase (struct ch_engine *e, struct ch_change *c, const char *phase
 int ch_engine_finish (struct ch_engine *e, struct ch_change *c, const char *result, const char *reason);
 /* 1 when CHANGE_ID is already in the journal (reported as such), 0 when new. */
 int ch_engine_seen (struct ch_engine *e, const char *change_id, ch_error_t *err);
-/* Parse and check a chute file the engine can apply (one service, alive health). */
+/* Parse and check a chute file the engine can apply (one service). */
 int ch_engine_load_file (const char *file, const char *text, size_t len, struct ch_chutefile *m, ch_error_t *err);
 int ch_engine_load_version (struct ch_ctx *ctx, const char *name, const char *version, struct ch_chutefile *m,
                             char **text, size_t *len, ch_error_t *err);

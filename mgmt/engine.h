@@ -2,8 +2,9 @@
  * (mgmt/journal.h) against the desired state (mgmt/desired.h). One library
  * the CLI calls in-process; the REST API and the cloud link are to be thin
  * front ends over the same calls. Every change reports its progress through
- * one callback: queued, stopping old, starting, waiting for health, then
- * done | rolling back + rolled_back | failed. */
+ * one callback: queued, fetching (with the image's bytes), stopping old,
+ * starting, waiting for health, then done | rolling back + rolled_back |
+ * failed. */
 #ifndef CH_ENGINE_H
 #define CH_ENGINE_H
 

@@ -89,6 +89,12 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
     return -1;
   if (e->event)
     e->event (e->data, c, NULL);
+  /* the image first, the old version still running: a failure leaves it so */
+  if (ch_engine_fetch (e, c, m, err) < 0)
+    {
+      ch_engine_finish (e, c, "failed", (*err)->msg);
+      return ch_error_prefix (err, "%s `%s`", c->kind, c->chute);
+    }
   /* recorded before anything is acted on */
   if (d->name == NULL)
     d->name = xstrdup (c->chute);

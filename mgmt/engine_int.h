@@ -22,5 +22,8 @@ int ch_engine_load_version (struct ch_ctx *ctx, const char *name, const char *ve
 /* Does chute NAME have a record (ROOT/chutes/NAME/chute.json)? */
 bool ch_engine_recorded (struct ch_ctx *ctx, const char *name);
 int ch_engine_rollback (struct ch_engine *e, struct ch_desired *d, const char *change_id, ch_error_t *err);
+/* engine_fetch.c: M's image present and unpacked (phase "fetching", its
+ * bytes as progress events, when it is not yet). */
+int ch_engine_fetch (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, ch_error_t *err);
 
 #endif

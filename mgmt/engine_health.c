@@ -271,11 +271,14 @@ exec_probe (struct ch_ctx *ctx, const struct ch_health_probe *p, const char *nam
   if (pid == 0)
     {
       int nul = open ("/dev/null", O_RDONLY);
-      if (nul < 0 || dup2 (nul, 0) < 0 || dup2 (pfd[1], 1) < 0 || dup2 (pfd[1], 2) < 0)
+      /* a group of its own: the command it starts in the chute is in it too,
+       * and goes with it when the probe is out of time */
+      if (setpgid (0, 0) < 0 || nul < 0 || dup2 (nul, 0) < 0 || dup2 (pfd[1], 1) < 0 || dup2 (pfd[1], 2) < 0)
         _exit (127);
       execv (tool, argv);
       _exit (127);
     }
+  setpgid (pid, pid); /* as the child does: whichever comes first */
   close (pfd[1]);
   rfd = pfd[0];
   for (;;)
@@ -285,7 +288,8 @@ exec_probe (struct ch_ctx *ctx, const struct ch_health_probe *p, const char *nam
       if (wait_fd (rfd, POLLIN, deadline, &e2) < 0)
         {
           late = true;
-          kill (pid, SIGKILL);
+          if (kill (-pid, SIGKILL) < 0)
+            kill (pid, SIGKILL);
           break;
         }
       n = read (rfd, out + len, 2 * OUT_KEEP - len);

@@ -58,6 +58,11 @@ eq "...rolled back with the probe's exit and output" "$(last)" \
   'v5 rolled_back health: exec ["sh","-c","echo not ready yet; exit 4"]: exited with code 4: not ready yet after 2s'
 eq "...v4 runs again" "$(running)" "[('v4', 'running')]"
 
+# an exec probe that does not end within the timeout
+mk v9 hlt:1 'sleep 1000' '{exec: [sleep, "77"], interval: 1s, timeout: 1s, grace: 1s}'
+chuted deploy "$T_DIR/v9" >/dev/null 2>&1
+eq "exec probe out of time" "$(last)" 'v9 rolled_back health: exec ["sleep","77"]: no result in time after 1s'
+
 # a port of the probe that nothing listens on: refused, said so
 mk v6 hlt:1 'sleep 1000' '{tcp: 9001, interval: 1s, timeout: 1s, grace: 1s}'
 out=$(chuted deploy "$T_DIR/v6" 2>&1)

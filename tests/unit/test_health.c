@@ -1,15 +1,18 @@
 /* The deploy engine's health probes (mgmt/engine_health.c): a chute file's
  * probe, its name in reasons, HTTP status lines, paths the chute file's
- * check refuses, and tcp and http probes run for real against servers on
+ * check refuses, tcp and http probes run for real against servers on
  * loopback in this process's own network namespace (the chute's init being
- * this process). */
+ * this process), and the exec probe's handling of `chuted exec`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "common/file.h"
 #include "common/util.h"
 #include "mgmt/health.h"
+
+#include <dirent.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -195,6 +198,68 @@ test_probes (void **state)
   }
 }
 
+/* Is a process running with command line ARGV0 ARG1? */
+static bool
+running (const char *argv0, const char *arg1)
+{
+  cleanup_dir DIR *d = opendir ("/proc");
+  struct dirent *de;
+
+  while ((de = readdir (d)))
+    {
+      cleanup_free char *path = xasprintf ("/proc/%s/cmdline", de->d_name), *buf = NULL;
+      cleanup_error ch_error_t e = NULL;
+      size_t len;
+      if (de->d_name[0] < '1' || de->d_name[0] > '9' || ch_read_file_max (path, 4096, &buf, &len, &e) < 0)
+        continue;
+      if (len > strlen (argv0) + 1 && strcmp (buf, argv0) == 0 && strcmp (buf + strlen (argv0) + 1, arg1) == 0)
+        return true;
+    }
+  return false;
+}
+
+/* The exec probe's side of `chuted exec`, with a stand-in for chuted in
+ * BIN_DIR: the arguments it gets, its exit and last line as the reason,
+ * and, out of time, the whole process group it started killed. */
+static void
+test_exec_probe (void **state)
+{
+  char dir[] = "/tmp/chuted-test-health.XXXXXX";
+  cleanup_error ch_error_t err = NULL;
+  cleanup_free char *tool = NULL;
+  struct ch_ctx ctx = { .root = "/R", .run_root = "/RR", .cgroup_parent = "cg" };
+  char *argv[] = { "check", "-q", NULL };
+  struct ch_health_probe p = { .kind = CH_HEALTH_EXEC, .argv = argv };
+  const char *script = "#!/bin/sh\n"
+                       "case \"$*\" in\n"
+                       "  '--root /R --run-root /RR --cgroup-parent cg exec cam -- check -q') ;;\n"
+                       "  *) echo \"args: $*\"; exit 9 ;;\n"
+                       "esac\n"
+                       "[ -e \"$(dirname \"$0\")/hang\" ] && { sleep 54321 & wait; }\n"
+                       "[ -e \"$(dirname \"$0\")/ok\" ] && exit 0\n"
+                       "echo starting; echo not ready yet; exit 3\n";
+
+  assert_non_null (mkdtemp (dir));
+  ctx.bin_dir = dir;
+  tool = xasprintf ("%s/chuted", dir);
+  assert_int_equal (ch_write_file (tool, script, strlen (script), 0755, &err), 0);
+
+  assert_int_equal (ch_health_probe_once (&ctx, &p, "cam", 0, 5000, &err), -1);
+  assert_string_equal (err->msg, "exited with code 3: not ready yet");
+  ch_error_release (&err);
+  {
+    cleanup_free char *ok = xasprintf ("%s/ok", dir), *hang = xasprintf ("%s/hang", dir);
+    assert_int_equal (ch_write_file (ok, "", 0, 0644, &err), 0);
+    assert_int_equal (ch_health_probe_once (&ctx, &p, "cam", 0, 5000, &err), 0);
+    assert_int_equal (ch_write_file (hang, "", 0, 0644, &err), 0);
+    assert_int_equal (ch_health_probe_once (&ctx, &p, "cam", 0, 300, &err), -1);
+    assert_string_equal (err->msg, "no result in time");
+    ch_error_release (&err);
+    assert_false (running ("sleep", "54321"));
+  }
+  ch_rm_rf (dir, &err);
+}
+
 int
 main (void)
 {
@@ -203,6 +268,7 @@ main (void)
     cmocka_unit_test (test_check_path),
     cmocka_unit_test (test_http_status),
     cmocka_unit_test (test_probes),
+    cmocka_unit_test (test_exec_probe),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

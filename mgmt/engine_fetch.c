@@ -43,6 +43,9 @@ ch_engine_fetch (struct ch_engine *e, struct ch_change *c, const struct ch_chute
   struct ch_image_result res;
   int r;
 
+  /* an archive is read by the mount itself: reading it ahead would be twice */
+  if (ch_import_is_transport (ref))
+    return 0;
   r = ch_image_present (ctx->root, ref, m->chute.disk, err);
   if (r != 0)
     return r < 0 ? ch_error_prefix (err, "image `%s`", ref) : 0;

@@ -68,6 +68,12 @@ mk v6 hlt:1 'sleep 1000' '{tcp: 9001, interval: 1s, timeout: 1s, grace: 1s}'
 out=$(chuted deploy "$T_DIR/v6" 2>&1)
 eq "tcp probe to a closed port: connection refused" "$(last)" "v6 rolled_back health: tcp 9001: connection refused after 1s"
 
+# an archive is read once, by the start's mount: no fetching phase ahead of it
+mk v10 "oci-archive:$T_DIR/img.tar" 'sleep 1000' '{grace: 1s}'
+out=$(chuted deploy "$T_DIR/v10" 2>&1); rc=$?
+eq "update to an archive's image done ($(tail -1 <<<"$out"))" "$rc $(last)" "0 v10 done None"
+check_fails "...without a fetching phase" grep -q ": fetching" <<<"$out"
+
 # --- an update from a registry: fetched before the old version stops
 if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
   skip "docker-registry or skopeo missing (tools/install-deps.sh)"
@@ -126,7 +132,7 @@ PY
   # the blobs held: what has come of them so far, of how much
   wait_for 100 grep -Eq ': fetching: 0.0 MB / [0-9.]+ MB$' "$T_DIR/v7.out"
   check "fetching: bytes/total reported ($(grep -m1 MB "$T_DIR/v7.out"))" grep -Eq ': fetching: 0.0 MB / [0-9.]+ MB$' "$T_DIR/v7.out"
-  eq "...the old version runs during the fetch" "$(running)" "[('v4', 'running')]"
+  eq "...the old version runs during the fetch" "$(running)" "[('v10', 'running')]"
   check_fails "...and was not told to stop" grep -q "stopping old" "$T_DIR/v7.out"
   touch "$T_DIR/go"
   wait $DEP; rc=$?

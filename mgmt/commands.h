@@ -28,6 +28,7 @@ struct ch_change;
 void ch_print_change_event (void *data, const struct ch_change *c, const char *detail);
 int ch_cmd_wifi (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_info (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_build (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
 /* ps --format: each {{.Field}} of TPL replaced by ROW's key of that name
  * (case-insensitive; a plural s is dropped: {{.Names}} is "name"). */
@@ -51,5 +52,6 @@ extern const struct ch_opt ch_opts_deploy[];
 extern const struct ch_opt ch_opts_attach[];
 extern const struct ch_opt ch_opts_chutes[];
 extern const struct ch_opt ch_opts_chute[];
+extern const struct ch_opt ch_opts_build[];
 
 #endif

@@ -1,0 +1,108 @@
+/* RUN: the command in a real chute, by exec'ing `chuted run --rm --rootfs
+ * MNT` on the stage's layers stacked under a fresh upper dir. chuted run is
+ * the whole chute path (default network, cgroup, seccomp, capabilities,
+ * monitor, --rm cleanup, its exit code passed through), which this program
+ * must not link (it carries libarchive and libcrypto; chuted carries the
+ * runtime and the network). The upper dir then becomes the step's layer. */
+#include "image/dockerfile_int.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Exit code of ARGV run with stdin from /dev/null, < 0 if it could not run. */
+static int
+spawn (char **argv, ch_error_t *err)
+{
+  int st;
+  pid_t pid;
+
+  fflush (stdout);
+  fflush (stderr);
+  pid = fork ();
+  if (pid < 0)
+    return ch_error (err, errno, "fork");
+  if (pid == 0)
+    {
+      int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || dup2 (fd, 0) < 0)
+        _exit (125);
+      execv (argv[0], argv);
+      fprintf (stderr, "chuted-image: exec `%s`: %s\n", argv[0], strerror (errno));
+      _exit (125);
+    }
+  while (waitpid (pid, &st, 0) < 0)
+    if (errno != EINTR)
+      return ch_error (err, errno, "waitpid");
+  if (WIFSIGNALED (st))
+    return 128 + WTERMSIG (st);
+  return WEXITSTATUS (st);
+}
+
+int
+ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env, struct ch_layer *out, bool *empty,
+              ch_error_t *err)
+{
+  struct bmount m;
+  cleanup_strv char **cmd = ch_strv_dup (b->req->run_prefix);
+  cleanup_free char *name = xasprintf ("chuted-build-%d-%u", (int) getpid (), b->step);
+  json_t *c = ch_bstage_config (st), *v;
+  const char *k, *wd = json_string_value (json_object_get (c, "WorkingDir"));
+  const char *user = json_string_value (json_object_get (c, "User"));
+  int code;
+
+  if (ch_bmount (b, st, &m, err) < 0)
+    {
+      ch_bunmount (&m, true);
+      return -1;
+    }
+  ch_strv_append (&cmd, "run");
+  ch_strv_append (&cmd, "--rm");
+  ch_strv_append (&cmd, "--name");
+  ch_strv_append (&cmd, name);
+  ch_strv_append (&cmd, "--rootfs");
+  ch_strv_append (&cmd, m.mnt);
+  json_object_foreach (env, k, v)
+    {
+      cleanup_free char *kv = xasprintf ("%s=%s", k, json_string_value (v) ? json_string_value (v) : "");
+      ch_strv_append (&cmd, "-e");
+      ch_strv_append (&cmd, kv);
+    }
+  if (wd && *wd)
+    {
+      ch_strv_append (&cmd, "-w");
+      ch_strv_append (&cmd, wd);
+    }
+  if (user && *user)
+    {
+      ch_strv_append (&cmd, "-u");
+      ch_strv_append (&cmd, user);
+    }
+  ch_strv_append (&cmd, "--");
+  for (size_t i = 0; argv[i]; i++)
+    ch_strv_append (&cmd, argv[i]);
+  code = spawn (cmd, err);
+  ch_bunmount (&m, false);
+  if (code == 0)
+    code = ch_build_layer (b, st, &m, out, empty, err) < 0 ? -1 : 0;
+  else if (code > 0)
+    {
+      cleanup_free char *shown = NULL;
+      struct ch_buf sb = { 0 };
+      for (size_t i = 0; argv[i]; i++)
+        ch_buf_printf (&sb, "%s%s", i ? " " : "", argv[i]);
+      shown = ch_buf_steal (&sb);
+      ch_error (err, 0, "RUN %.200s: exit code %d%s", shown, code,
+                code == 125 ? " (chuted run could not run it: see above)" : "");
+      b->run_code = code;
+      code = -1;
+    }
+  ch_bunmount (&m, true);
+  return code;
+}

@@ -380,6 +380,7 @@ build (struct builder *b, struct ch_build_result *out, ch_error_t *err)
       b->step++;
       if (!b->req->quiet)
         printf ("STEP %u/%u: %s\n", b->step, b->steps, text);
+      fflush (stdout);
       if (strcmp (in->cmd, "FROM") == 0)
         r = do_from (b, in, err);
       else if (b->n_st == 0 && strcmp (in->cmd, "ARG") == 0)

@@ -6,8 +6,9 @@
 # ADD tarball refused, unknown instructions at file:line; the image runs and
 # skopeo/umoci read it.
 . "$(dirname "$0")/../lib.sh"
+# RUN steps are chutes on the default network: this test's own bridge
+export CHUTED_BRIDGE=chtbld0 CHUTED_SUBNET=10.231.158.0/24
 MKIMAGE="$TOP/tools/mkimage"
-trap 't_cleanup' EXIT
 
 make_rootfs "$T_DIR/rootfs" >/dev/null
 "$MKIMAGE" "$T_DIR/rootfs" --tag base:1 -o "$T_DIR/base.tar"
@@ -41,6 +42,7 @@ COPY . /ctx/
 ADD files.tar.gz /unpacked/
 RUN echo "$GREETING $A $B $C $D $E" > /app/out.txt; rm /bin/vi
 RUN ["/bin/sh", "-c", "echo exec-form > /app/exec.txt"]
+RUN ip -o -4 addr show eth0 > /app/net.txt
 SHELL ["/bin/sh", "-e", "-c"]
 RUN mkdir -p /out && echo built > /out/artifact && chmod 1777 /tmp
 USER nobody
@@ -63,6 +65,7 @@ eq "build every instruction ($(tail -1 <<<"$out"))" "$rc" 0
 eq "RUN sees ARG (--build-arg) and ENV, \${VAR:-x} \${VAR:+x}" \
   "$(chuted run --rm --net none built:1 2>&1)" "hello 1 two words world dflt set"
 eq "RUN exec form" "$(chuted run --rm --net none built:1 'cat /app/exec.txt' 2>&1)" "exec-form"
+check "RUN in a chute on the default network" grep -q "inet 10.231.158." <(chuted run --rm --net none built:1 'cat /app/net.txt')
 eq "RUN as USER nobody" "$(chuted run --rm --net none built:1 'cat /tmp/uid' 2>&1)" "65534"
 eq "COPY --chown --chmod into a relative WORKDIR" \
   "$(chuted run --rm --net none built:1 'stat -c "%u:%g %a %n" hello.txt; cat hello.txt' 2>&1)" \
@@ -86,7 +89,7 @@ eq "the final stage has only its own layers on the base" "$(chuted image inspect
 # the cache: an unchanged rebuild makes no layer; a changed COPY input
 # rebuilds from that step on
 out=$(chuted build -t multi:1 "$ctx" 2>&1)
-eq "unchanged rebuild: every filesystem step cached" "$(grep -c -- '^--> cached' <<<"$out")" 11
+eq "unchanged rebuild: every filesystem step cached" "$(grep -c -- '^--> cached' <<<"$out")" 12
 echo changed > "$ctx/dir/sub/f"
 out=$(chuted build -t multi:1 "$ctx" 2>&1)
 eq "after a COPY input changed: the steps before it cached, it and the rest rebuilt" \
@@ -149,4 +152,6 @@ check "FROM an image not in the store ($(tail -1 <<<"$out"))" test $rc = 125 -a 
 check "...leaving nothing" nothing_left
 eq "usage error without -t" "$(chuted build "$ctx" >/dev/null 2>&1; echo $?)" 2
 
+chuted network prune >/dev/null 2>&1
+no_leftovers "build"
 finish

@@ -11,10 +11,13 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 void
@@ -368,6 +371,56 @@ load_dockerfile (struct builder *b, ch_error_t *err)
   return ch_dockerfile_parse (name, buf, len, &b->df, err);
 }
 
+/* A signal the caller blocked for the build (INT, TERM, HUP) stops it
+ * between steps, so that it can clean up; the RUN chute got it too. */
+static int
+interrupted (struct builder *b, ch_error_t *err)
+{
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+  sigset_t pend;
+
+  if (sigpending (&pend) < 0)
+    return 0;
+  for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
+    if (sigismember (&pend, sigs[i]))
+      {
+        b->run_code = 128 + sigs[i];
+        return ch_error (err, 0, "interrupted by SIG%s", sigabbrev_np (sigs[i]));
+      }
+  return 0;
+}
+
+/* Build dirs of killed builds: their step mounts first, then the store's
+ * own cleaning of dead owners' temp entries can remove them. */
+static void
+unmount_stale (struct builder *b)
+{
+  cleanup_dir DIR *d = opendir (b->s->tmp);
+  cleanup_error ch_error_t e = NULL;
+  struct dirent *de;
+
+  if (d == NULL)
+    return;
+  while ((de = readdir (d)))
+    {
+      long pid = ch_has_prefix (de->d_name, "build-") ? strtol (de->d_name + 6, NULL, 10) : 0;
+      cleanup_dir DIR *sd = NULL;
+      struct dirent *se;
+      cleanup_free char *dir = NULL;
+      if (pid <= 0 || pid == getpid () || kill ((pid_t) pid, 0) == 0 || errno != ESRCH)
+        continue;
+      dir = xasprintf ("%s/%s", b->s->tmp, de->d_name);
+      sd = opendir (dir);
+      while (sd && (se = readdir (sd)))
+        {
+          cleanup_free char *mnt = xasprintf ("%s/%s/mnt", dir, se->d_name);
+          if (se->d_name[0] != '.')
+            umount2 (mnt, MNT_DETACH | UMOUNT_NOFOLLOW);
+        }
+    }
+  (void) ch_store_clean_tmp (b->s, false, &e);
+}
+
 static int
 build (struct builder *b, struct ch_build_result *out, ch_error_t *err)
 {
@@ -390,6 +443,8 @@ build (struct builder *b, struct ch_build_result *out, ch_error_t *err)
         r = ch_error (err, 0, "%s before the first FROM (only ARG may come first)", in->cmd);
       else
         r = step (b, in, text, err);
+      if (r == 0)
+        r = interrupted (b, err);
       if (r < 0)
         return ch_error_prefix (err, "%s:%d", b->df->name, in->line);
       fflush (stdout);
@@ -427,6 +482,7 @@ ch_build_dockerfile (const struct ch_build_request *req, struct ch_build_result 
   b.steps = (unsigned) b.df->n;
   if (ch_store_open (req->root, false, &b.s, err) < 0)
     goto out;
+  unmount_stale (&b);
   b.tmp = ch_store_tmp_template (b.s, "build");
   if (mkdtemp (b.tmp) == NULL)
     {

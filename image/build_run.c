@@ -31,6 +31,10 @@ spawn (char **argv, ch_error_t *err)
   if (pid == 0)
     {
       int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      sigset_t none;
+      /* the builder holds INT/TERM/HUP until a step ends; chuted run takes them at once */
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
       if (fd < 0 || dup2 (fd, 0) < 0)
         _exit (125);
       execv (argv[0], argv);

@@ -11,6 +11,7 @@
 #include "mgmt/bundle.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,17 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   ch_strv_append (&prefix, g->cgroup_parent);
   req.build_args = args;
   req.run_prefix = prefix;
+  {
+    /* held until the current step ends, so that a ^C or a kill still
+     * unmounts and removes what the build made (the builder checks them
+     * between steps; a RUN's chuted run gets them unblocked) */
+    sigset_t hold;
+    sigemptyset (&hold);
+    sigaddset (&hold, SIGINT);
+    sigaddset (&hold, SIGTERM);
+    sigaddset (&hold, SIGHUP);
+    sigprocmask (SIG_BLOCK, &hold, NULL);
+  }
   if (ch_build_dockerfile (&req, &res, &err) < 0)
     {
       code = res.run_code > 0 ? res.run_code : 125;

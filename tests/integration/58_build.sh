@@ -112,6 +112,9 @@ nothing_left() {
   [ -z "$t" ] && [ "$m" = 0 ] && [ -z "$(chuted ps -a -q)" ] || { echo "tmp: $t mounts: $m chutes: $(chuted ps -a -q)"; return 1; }
 }
 
+chutes_running() { [ -n "$(chuted ps -q)" ]; }
+no_chutes() { [ -z "$(chuted ps -a -q)" ]; }
+
 # a failing RUN: its exit code, its output, and nothing left behind
 fail_ctx=$T_DIR/fail
 mkdir -p "$fail_ctx"
@@ -123,6 +126,25 @@ check "...says which line and code ($(tail -1 <<<"$out"))" grep -q 'Dockerfile:3
 check "...never runs the next step" test "$(grep -c '^never' <<<"$out")" = 0
 check "...leaves no chute, mount or temp dir" nothing_left
 check_fails "...and no image name" chuted image inspect failing:1
+
+# a build told to stop (TERM) ends after the running step, cleaning up; one
+# killed outright leaves a mounted step dir that the next build removes
+printf 'FROM base:1\nRUN sleep 1\nRUN echo never\n' > "$fail_ctx/Dockerfile"
+"$CHUTED" build -t failing:1 "$fail_ctx" > "$T_DIR/term.out" 2>&1 &
+pid=$!
+wait_for 100 chutes_running
+kill -TERM $pid; wait $pid; rc=$?
+check "TERM: the build stops after the running step, exit 143 ($(tail -1 "$T_DIR/term.out"))" \
+  test $rc = 143 -a "$(grep -c '^never' "$T_DIR/term.out")" = 0
+check "...leaving nothing" nothing_left
+"$CHUTED" build --no-cache -t failing:1 "$fail_ctx" > /dev/null 2>&1 &
+pid=$!
+wait_for 100 chutes_running
+kill -KILL $pid; wait $pid 2>/dev/null
+wait_for 100 no_chutes
+check "(a killed build leaves its step mount)" grep -q " $T_ROOT/images/tmp/build-" /proc/mounts
+chuted build -q -t after-kill:1 "$ctx" >/dev/null 2>&1
+check "after a build was killed, the next one cleans its mounts and dirs" nothing_left
 
 # outside input refused, nothing made
 mkdir -p "$T_DIR/hostile/src"

@@ -200,7 +200,7 @@ ch_dockerfile_parse (const char *name, const char *buf, size_t len, struct ch_do
   while (pos < len)
     {
       const char *l = buf + pos, *nl = memchr (l, '\n', len - pos);
-      size_t ll = nl ? (size_t) (nl - l) : len - pos, k = 0, e;
+      size_t ll = nl ? (size_t) (nl - l) : len - pos, k = 0, e, from;
 
       pos += ll + (nl ? 1 : 0);
       line++;
@@ -216,16 +216,17 @@ ch_dockerfile_parse (const char *name, const char *buf, size_t len, struct ch_do
       e = ll;
       while (e > k && isspace ((unsigned char) l[e - 1]))
         e--;
+      /* a continued line keeps its leading white space, as Docker joins them */
+      from = cont ? 0 : k;
       if (!cont)
         start = line;
       if (e > k && l[e - 1] == df->escape)
         {
-          ch_buf_append (&cur, l + k, e - 1 - k);
-          ch_buf_append (&cur, " ", 1);
+          ch_buf_append (&cur, l + from, e - 1 - from);
           cont = true;
           continue;
         }
-      ch_buf_append (&cur, l + k, e - k);
+      ch_buf_append (&cur, l + from, e - from);
       cont = false;
       {
         cleanup_free char *text = ch_buf_steal (&cur);
@@ -345,6 +346,8 @@ dollar (const char **sp, char esc, json_t *vars, struct ch_buf *o, int depth, ch
     struct ch_buf word = { 0 };
     cleanup_free char *w = NULL;
 
+    if (*s == '\0')
+      return ch_error (err, 0, "missing `}` after `${%s`", name);
     if (mod != '-' && mod != '+' && mod != '?')
       return ch_error (err, 0, "unsupported modifier in `${%s%.2s...}`", name, s);
     s += colon ? 2 : 1;

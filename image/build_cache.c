@@ -11,8 +11,10 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 char *
 ch_bcache_key (const char *chain, const char *what)
@@ -27,8 +29,8 @@ entry_path (struct builder *b, const char *key)
   return xasprintf ("%s/build-cache/%s", b->s->dir, key + 7);
 }
 
-int
-ch_bcache_get (struct builder *b, const char *key, struct ch_layer *out, ch_error_t *err)
+static int
+cache_get (struct builder *b, const char *key, struct ch_layer *out, char **created, ch_error_t *err)
 {
   cleanup_free char *p = entry_path (b, key), *buf = NULL;
   cleanup_json json_t *j = NULL;
@@ -43,6 +45,8 @@ ch_bcache_get (struct builder *b, const char *key, struct ch_layer *out, ch_erro
       || ch_json_load_buf ("build cache entry", buf, len, &j, &e) < 0)
     return 0;
   l = json_object_get (j, "layer");
+  if (json_is_string (json_object_get (j, "created")))
+    *created = xstrdup (json_string_value (json_object_get (j, "created")));
   if (json_is_null (l))
     return 1;
   if (!ch_digest_valid (json_string_value (l)) || !json_is_integer (json_object_get (j, "size")))
@@ -57,29 +61,75 @@ ch_bcache_get (struct builder *b, const char *key, struct ch_layer *out, ch_erro
       free (out->digest);
       free (out->media_type);
       memset (out, 0, sizeof (*out));
+      free (*created);
+      *created = NULL;
       return -1;
     }
   return 1;
 miss:
+  free (*created);
+  *created = NULL;
   free (out->digest);
   free (out->media_type);
   memset (out, 0, sizeof (*out));
   return 0;
 }
 
-void
-ch_bcache_put (struct builder *b, const char *key, const struct ch_layer *l)
+static void
+cache_put (struct builder *b, const char *key, const struct ch_layer *l, const char *created)
 {
   cleanup_free char *dir = xasprintf ("%s/build-cache", b->s->dir), *p = entry_path (b, key), *s = NULL;
   cleanup_json json_t *j = NULL;
   cleanup_error ch_error_t e = NULL;
 
   if (l->digest)
-    j = json_pack ("{s:s, s:I}", "layer", l->digest, "size", (json_int_t) l->size);
+    j = json_pack ("{s:s, s:I, s:s}", "layer", l->digest, "size", (json_int_t) l->size, "created", created);
   else
-    j = json_pack ("{s:n}", "layer");
+    j = json_pack ("{s:n, s:s}", "layer", "created", created);
   s = json_dumps (j, JSON_COMPACT);
   /* a cache that cannot be written only costs the next build time */
   if (ch_mkdir_p (dir, 0700, &e) < 0 || ch_write_file_atomic (p, s, strlen (s), 0600, &e) < 0)
     fprintf (stderr, "chuted-image: warning: build cache: %s\n", e->msg);
+}
+
+int
+ch_build_step (struct builder *b, struct bstage *st, const char *text, const char *key_text, ch_build_make_fn make,
+               void *data, ch_error_t *err)
+{
+  cleanup_free char *key = ch_bcache_key (st->chain, key_text), *created = NULL;
+  struct ch_layer l;
+  bool empty = false;
+  int hit = cache_get (b, key, &l, &created, err);
+
+  if (hit < 0)
+    return -1;
+  if (hit)
+    {
+      b->cached++;
+      printf ("--> cached\n");
+    }
+  else
+    {
+      if (make (b, st, data, &l, &empty, err) < 0)
+        return -1;
+      free (created);
+      created = ch_rfc3339 (time (NULL), -1);
+      cache_put (b, key, &l, created);
+    }
+  /* the time the layer was first made, not this build's: a rebuild from
+   * the cache gives the same image, byte for byte */
+  if (created)
+    {
+      free (st->created);
+      st->created = steal_pointer (&created);
+    }
+  if (l.digest)
+    ch_bstage_add_layer (st, &l, text);
+  else
+    ch_bstage_history (st, text);
+  free (st->chain);
+  st->chain = steal_pointer (&key);
+  free (l.digest);
+  free (l.media_type);
+  return 0;
 }

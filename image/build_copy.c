@@ -445,20 +445,62 @@ source_stage (struct builder *b, const char *from, struct bstage *tmp, const str
   return 0;
 }
 
+struct copy_make
+{
+  struct cp *c;
+  const struct bcopy *bc;
+  int sroot;
+  char **srcs;
+  const char *dest;
+};
+
+/* A cache miss: copy into the stage's mounted rootfs; its upper dir is the layer. */
+static int
+make_copy (struct builder *b, struct bstage *st, void *data, struct ch_layer *l, bool *empty, ch_error_t *err)
+{
+  struct copy_make *cm = data;
+  struct bmount dm;
+  cleanup_close int droot = -1;
+  int r = -1;
+
+  if (ch_bmount (b, st, &dm, err) < 0)
+    goto out;
+  droot = open (dm.mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (droot < 0)
+    {
+      ch_error (err, errno, "open `%s`", dm.mnt);
+      goto out;
+    }
+  if (cm->bc->chown)
+    {
+      if (b->req->resolve_user (dm.mnt, cm->bc->chown, &cm->c->uid, &cm->c->gid, err) < 0)
+        {
+          ch_error_prefix (err, "--chown");
+          goto out;
+        }
+      cm->c->chown = true;
+    }
+  if (copy_all (cm->c, cm->bc, cm->sroot, cm->srcs, droot, cm->dest, err) < 0)
+    goto out;
+  ch_bunmount (&dm, false);
+  r = ch_build_layer (b, st, &dm, l, empty, err);
+out:
+  ch_bunmount (&dm, true);
+  return r;
+}
+
 int
 ch_build_copy (struct builder *b, struct bstage *st, const struct bcopy *bc, const char *text, ch_error_t *err)
 {
   struct cp c = { .b = b, .ctx = bc->from == NULL, .err = err };
   struct bstage tmp = { 0 };
   const struct bstage *from = NULL;
-  struct bmount sm = { 0 }, dm = { 0 };
+  struct bmount sm = { 0 };
   cleanup_strv char **srcs = NULL;
-  cleanup_free char *key = NULL, *what = NULL, *inputs = NULL, *dest = NULL, *ctxpath = NULL;
-  cleanup_close int sroot = -1, droot = -1;
+  cleanup_free char *what = NULL, *inputs = NULL, *dest = NULL, *ctxpath = NULL;
+  cleanup_close int sroot = -1;
   const char *wd = json_string_value (json_object_get (ch_bstage_config (st), "WorkingDir"));
-  struct ch_layer l;
-  bool empty = false;
-  int r = -1, hit;
+  int r = -1;
 
   if (bc->chmod && parse_chmod (bc->chmod, &c.mode, err) < 0)
     return -1;
@@ -504,52 +546,12 @@ ch_build_copy (struct builder *b, struct bstage *st, const struct bcopy *bc, con
       r = -1;
     }
   what = xasprintf ("%s\n%s", text, inputs);
-  key = ch_bcache_key (st->chain, what);
-  hit = ch_bcache_get (b, key, &l, err);
-  if (hit < 0)
-    goto out;
-  if (hit == 0)
-    {
-      if (ch_bmount (b, st, &dm, err) < 0)
-        goto out;
-      droot = open (dm.mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (droot < 0)
-        {
-          ch_error (err, errno, "open `%s`", dm.mnt);
-          goto out;
-        }
-      if (bc->chown)
-        {
-          if (b->req->resolve_user (dm.mnt, bc->chown, &c.uid, &c.gid, err) < 0)
-            {
-              ch_error_prefix (err, "--chown");
-              goto out;
-            }
-          c.chown = true;
-        }
-      if (copy_all (&c, bc, sroot, srcs, droot, dest, err) < 0)
-        goto out;
-      ch_bunmount (&dm, false);
-      if (ch_build_layer (b, st, &dm, &l, &empty, err) < 0)
-        goto out;
-      ch_bcache_put (b, key, &l);
-    }
-  else
-    b->cached++;
-  if (l.digest)
-    ch_bstage_add_layer (st, &l, text);
-  else
-    ch_bstage_history (st, text);
-  free (st->chain);
-  st->chain = steal_pointer (&key);
-  if (hit)
-    printf ("--> cached\n");
-  free (l.digest);
-  free (l.media_type);
-  r = 0;
+  {
+    struct copy_make cm = { .c = &c, .bc = bc, .sroot = sroot, .srcs = srcs, .dest = dest };
+    r = ch_build_step (b, st, text, what, make_copy, &cm, err);
+  }
 out:
   ch_bunmount (&sm, true);
-  ch_bunmount (&dm, true);
   ch_bstage_clear (&tmp);
   return r;
 }

@@ -107,41 +107,6 @@ do_from (struct builder *b, const struct ch_df_instr *in, ch_error_t *err)
   return 0;
 }
 
-/* A filesystem step found in the cache or made by MAKE, then added. */
-static int
-fs_step (struct builder *b, struct bstage *st, const char *text, const char *key_text,
-         int (*make) (struct builder *, struct bstage *, void *, struct ch_layer *, bool *, ch_error_t *), void *data,
-         ch_error_t *err)
-{
-  cleanup_free char *key = ch_bcache_key (st->chain, key_text);
-  struct ch_layer l;
-  bool empty = false;
-  int hit = ch_bcache_get (b, key, &l, err);
-
-  if (hit < 0)
-    return -1;
-  if (hit)
-    {
-      b->cached++;
-      printf ("--> cached\n");
-    }
-  else
-    {
-      if (make (b, st, data, &l, &empty, err) < 0)
-        return -1;
-      ch_bcache_put (b, key, &l);
-    }
-  if (l.digest)
-    ch_bstage_add_layer (st, &l, text);
-  else
-    ch_bstage_history (st, text);
-  free (st->chain);
-  st->chain = steal_pointer (&key);
-  free (l.digest);
-  free (l.media_type);
-  return 0;
-}
-
 struct run_data
 {
   char **argv;
@@ -177,7 +142,7 @@ do_run (struct builder *b, struct bstage *st, const struct ch_df_instr *in, cons
   key_text = xasprintf ("RUN %s %s", shown ? shown : in->args, envs ? envs : "");
   rd.argv = argv;
   rd.env = env;
-  return fs_step (b, st, text, key_text, make_run, &rd, err);
+  return ch_build_step (b, st, text, key_text, make_run, &rd, err);
 }
 
 static int
@@ -213,7 +178,7 @@ do_workdir (struct builder *b, struct bstage *st, const struct ch_df_instr *in, 
   path = v[0] == '/' ? xstrdup (v) : xasprintf ("%s/%s", cur && *cur ? cur : "", v);
   json_object_set_new (c, "WorkingDir", json_string (path));
   key_text = xasprintf ("WORKDIR %s", path);
-  return fs_step (b, st, text, key_text, make_workdir, path, err);
+  return ch_build_step (b, st, text, key_text, make_workdir, path, err);
 }
 
 static int

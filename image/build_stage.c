@@ -23,6 +23,7 @@ ch_bstage_clear (struct bstage *st)
   free (st->layers);
   free (st->name);
   free (st->chain);
+  free (st->created);
   ch_strv_free (st->shell);
   if (st->doc)
     json_decref (st->doc);
@@ -55,18 +56,24 @@ array_member (json_t *o, const char *k)
   return a;
 }
 
+/* History and "created" carry the time of the newest layer (the base's for
+ * a stage without one), so the config of an unchanged build is unchanged. */
+static const char *
+stage_time (const struct bstage *st)
+{
+  return st->created ? st->created : "1970-01-01T00:00:00Z";
+}
+
 void
 ch_bstage_history (struct bstage *st, const char *created_by)
 {
-  cleanup_free char *now = ch_rfc3339 (time (NULL), -1);
-  json_array_append_new (array_member (st->doc, "history"),
-                         json_pack ("{s:s, s:s, s:b}", "created", now, "created_by", created_by, "empty_layer", 1));
+  json_array_append_new (array_member (st->doc, "history"), json_pack ("{s:s, s:s, s:b}", "created", stage_time (st),
+                                                                         "created_by", created_by, "empty_layer", 1));
 }
 
 void
 ch_bstage_add_layer (struct bstage *st, const struct ch_layer *l, const char *created_by)
 {
-  cleanup_free char *now = ch_rfc3339 (time (NULL), -1);
   json_t *rootfs = json_object_get (st->doc, "rootfs");
 
   if (!json_is_object (rootfs))
@@ -82,7 +89,7 @@ ch_bstage_add_layer (struct bstage *st, const struct ch_layer *l, const char *cr
   /* an uncompressed layer's diff_id is its digest */
   json_array_append_new (array_member (rootfs, "diff_ids"), json_string (l->digest));
   json_array_append_new (array_member (st->doc, "history"),
-                         json_pack ("{s:s, s:s}", "created", now, "created_by", created_by));
+                         json_pack ("{s:s, s:s}", "created", stage_time (st), "created_by", created_by));
 }
 
 json_t *
@@ -145,6 +152,7 @@ from_image (struct builder *b, const char *ref, struct bstage *st, ch_error_t *e
     }
   st->n_layers = img->manifest->n_layers;
   st->chain = xstrdup (img->manifest_digest);
+  st->created = ch_json_dup_str (img->config, "created");
   ch_image_free (img);
   return 0;
 }
@@ -180,6 +188,7 @@ ch_bstage_from (struct builder *b, const char *ref, struct bstage *st, ch_error_
         st->n_layers = p->n_layers;
         st->chain = xstrdup (p->chain);
         st->shell = ch_strv_dup (p->shell);
+        st->created = p->created ? xstrdup (p->created) : NULL;
         return 0;
       }
   return from_image (b, ref, st, err);
@@ -196,7 +205,7 @@ put_json (struct builder *b, json_t *j, char **digest, size_t *size, ch_error_t 
 int
 ch_bstage_commit (struct builder *b, struct bstage *st, struct ch_build_result *out, ch_error_t *err)
 {
-  cleanup_free char *cdg = NULL, *mdg = NULL, *now = ch_rfc3339 (time (NULL), -1);
+  cleanup_free char *cdg = NULL, *mdg = NULL;
   cleanup_json json_t *manifest = NULL;
   json_t *layers = json_array ();
   struct ch_image *img = NULL;
@@ -210,7 +219,7 @@ ch_bstage_commit (struct builder *b, struct bstage *st, struct ch_build_result *
       json_decref (layers);
       return ch_error_prefix (err, "-t");
     }
-  json_object_set_new (st->doc, "created", json_string (now));
+  json_object_set_new (st->doc, "created", json_string (stage_time (st)));
   for (size_t i = 0; i < st->n_layers; i++)
     json_array_append_new (layers, json_pack ("{s:s, s:s, s:I}", "mediaType", st->layers[i].media_type, "digest",
                                               st->layers[i].digest, "size", (json_int_t) st->layers[i].size));

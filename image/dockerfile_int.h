@@ -15,6 +15,7 @@ struct bstage
   char *chain;           /* cache key of everything so far */
   json_t *args;          /* ARGs declared in this stage: name -> value (null: no value) */
   char **shell;          /* SHELL, default /bin/sh -c */
+  char *created;         /* when the newest layer was first made (the image's "created") */
   bool cmd_set;          /* CMD given in this stage (ENTRYPOINT then keeps it) */
 };
 
@@ -53,9 +54,13 @@ int ch_build_layer (struct builder *b, const struct bstage *st, struct bmount *m
 
 /* build_cache.c */
 char *ch_bcache_key (const char *chain, const char *what);
-/* 1 and *OUT (digest NULL: the step made no layer) on a hit, 0 on a miss. */
-int ch_bcache_get (struct builder *b, const char *key, struct ch_layer *out, ch_error_t *err);
-void ch_bcache_put (struct builder *b, const char *key, const struct ch_layer *l);
+/* A filesystem step: made by MAKE (the layer, or *EMPTY) on a cache miss;
+ * KEY_TEXT (the step and its inputs) with ST's chain is its key. Then the
+ * layer (or a history entry) goes on ST and the chain moves on. */
+typedef int (*ch_build_make_fn) (struct builder *b, struct bstage *st, void *data, struct ch_layer *out, bool *empty,
+                                 ch_error_t *err);
+int ch_build_step (struct builder *b, struct bstage *st, const char *text, const char *key_text, ch_build_make_fn make,
+                   void *data, ch_error_t *err);
 
 /* build_run.c: RUN ARGV in a chute on ST's layers; the layer it made. */
 int ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env, struct ch_layer *out, bool *empty,

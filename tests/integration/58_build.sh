@@ -88,8 +88,10 @@ eq "the final stage has only its own layers on the base" "$(chuted image inspect
 
 # the cache: an unchanged rebuild makes no layer; a changed COPY input
 # rebuilds from that step on
+m1=$(chuted image inspect multi:1 | jq -r ._manifest)
 out=$(chuted build -t multi:1 "$ctx" 2>&1)
 eq "unchanged rebuild: every filesystem step cached" "$(grep -c -- '^--> cached' <<<"$out")" 12
+eq "...and the very same image (a redeploy sees nothing new)" "$(chuted image inspect multi:1 | jq -r ._manifest)" "$m1"
 echo changed > "$ctx/dir/sub/f"
 out=$(chuted build -t multi:1 "$ctx" 2>&1)
 eq "after a COPY input changed: the steps before it cached, it and the rest rebuilt" \

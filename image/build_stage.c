@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,6 +115,38 @@ ch_bstage_vars (struct builder *b, struct bstage *st)
   return vars;
 }
 
+/* A reference to a registry of its own, as `chuted run` pulls them
+ * (docker.io is never contacted). */
+static bool
+pullable (const char *ref)
+{
+  cleanup_error ch_error_t e = NULL;
+  struct ch_ref pr;
+  bool r;
+
+  if (ch_ref_parse (ref, &pr, &e) < 0)
+    return false;
+  r = strcmp (pr.registry, "docker.io") != 0 && ch_has_prefix (ref, pr.registry);
+  ch_ref_free (&pr);
+  return r;
+}
+
+static int
+pull (struct builder *b, const char *ref, ch_error_t *err)
+{
+  cleanup_strv char **argv = ch_strv_dup (b->req->pull_prefix);
+  struct ch_image_result res;
+  int r;
+
+  ch_strv_append (&argv, ref);
+  fflush (stdout);
+  if (ch_image_run_child (argv, "chuted-image-pull", &res, err) < 0)
+    return -1;
+  r = res.status == CH_IMAGE_OK ? 0 : ch_image_result_error (&res, err);
+  ch_image_result_clear (&res);
+  return r;
+}
+
 static int
 from_image (struct builder *b, const char *ref, struct bstage *st, ch_error_t *err)
 {
@@ -130,7 +163,11 @@ from_image (struct builder *b, const char *ref, struct bstage *st, ch_error_t *e
       if (r < 0 && (*err)->status == ENOENT)
         {
           ch_error_release (err);
-          return ch_image_error (err, ENOENT, "image `%s` is not in the store (chuted pull or load it first)", ref);
+          if (!pullable (ref) || b->req->pull_prefix == NULL)
+            return ch_image_error (err, ENOENT, "image `%s` is not in the store (chuted pull or load it first)", ref);
+          r = pull (b, ref, err);
+          if (r == 0)
+            r = ch_image_lookup (b->s, ref, NULL, &name, &md, err);
         }
     }
   if (r == 0)

@@ -67,6 +67,10 @@ struct ch_build_request
   /* RUN: this argv (`chuted --root R --run-root RR --cgroup-parent P`) +
    * `run --rm --rootfs DIR ... -- COMMAND` */
   char **run_prefix;
+  /* FROM an image absent from the store that names a registry of its own:
+   * this argv + REF pulls it and sends its image record on fd 3
+   * (`chuted-image-pull --root R pull -q --result-fd 3`); NULL: no pulls */
+  char **pull_prefix;
   ch_build_user_fn resolve_user;
 };
 

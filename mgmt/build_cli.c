@@ -68,8 +68,8 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
 {
   cleanup_error ch_error_t err = NULL;
   cleanup_strv char **args = xzalloc (sizeof (char *));
-  cleanup_strv char **prefix = xzalloc (sizeof (char *));
-  cleanup_free char *dir = NULL, *chuted = NULL;
+  cleanup_strv char **prefix = xzalloc (sizeof (char *)), **pull = xzalloc (sizeof (char *));
+  cleanup_free char *dir = NULL, *chuted = NULL, *puller = NULL;
   struct ch_build_request req = { .root = g->root, .resolve_user = ch_user_resolve };
   struct ch_build_result res = { 0 };
   int code;
@@ -92,8 +92,17 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   ch_strv_append (&prefix, g->run_root);
   ch_strv_append (&prefix, "--cgroup-parent");
   ch_strv_append (&prefix, g->cgroup_parent);
+  puller = xasprintf ("%s/chuted-image-pull", dir);
+  ch_strv_append (&pull, puller);
+  ch_strv_append (&pull, "--root");
+  ch_strv_append (&pull, g->root);
+  ch_strv_append (&pull, "pull");
+  ch_strv_append (&pull, "-q");
+  ch_strv_append (&pull, "--result-fd");
+  ch_strv_append (&pull, "3");
   req.build_args = args;
   req.run_prefix = prefix;
+  req.pull_prefix = pull;
   {
     /* held until the current step ends, so that a ^C or a kill still
      * unmounts and removes what the build made (the builder checks them

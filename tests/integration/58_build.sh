@@ -9,6 +9,8 @@
 # RUN steps are chutes on the default network: this test's own bridge
 export CHUTED_BRIDGE=chtbld0 CHUTED_SUBNET=10.231.158.0/24
 MKIMAGE="$TOP/tools/mkimage"
+. "$TOP/tests/registry.sh"
+trap 'stop_registry; t_cleanup' EXIT
 
 make_rootfs "$T_DIR/rootfs" >/dev/null
 "$MKIMAGE" "$T_DIR/rootfs" --tag base:1 -o "$T_DIR/base.tar"
@@ -175,6 +177,19 @@ out=$(chuted build -t hostile:1 "$T_DIR/hostile" 2>&1); rc=$?
 check "FROM an image not in the store ($(tail -1 <<<"$out"))" test $rc = 125 -a "$(grep -c 'Dockerfile:1: FROM nonesuch:9' <<<"$out")" = 1
 check "...leaving nothing" nothing_left
 eq "usage error without -t" "$(chuted build "$ctx" >/dev/null 2>&1; echo $?)" 2
+
+# FROM an image on a registry of its own: pulled (loopback: plain http)
+if start_registry; then
+  push_image "$T_DIR/base.tar" base:reg
+  mkdir -p "$T_DIR/reg"
+  printf 'FROM 127.0.0.1:%s/base:reg\nRUN echo pulled > /p\nCMD ["cat", "/p"]\n' "$REG_PORT" > "$T_DIR/reg/Dockerfile"
+  out=$(chuted build -t from-reg:1 "$T_DIR/reg" 2>&1); rc=$?
+  eq "FROM a registry image pulls it ($(tail -1 <<<"$out"))" "$rc" 0
+  eq "...and builds on it" "$(chuted run --rm --net none from-reg:1 2>&1)" "pulled"
+  stop_registry
+else
+  fail "docker-registry did not start"
+fi
 
 chuted network prune >/dev/null 2>&1
 no_leftovers "build"

@@ -26,7 +26,9 @@ struct cp
 {
   struct builder *b;
   struct ch_hash *h; /* hash only (the cache key), nothing is written */
-  bool ctx;          /* from the context: .dockerignore applies, owner root */
+  bool ctx;          /* from the context or a URL: owner root */
+  bool ignore;       /* from the context: .dockerignore applies */
+  bool url;          /* fetched by ADD: never unpacked */
   bool chown;
   uint32_t uid, gid;
   bool chmod;
@@ -181,7 +183,7 @@ copy_entry (struct cp *c, int sdir, const char *sname, int sfd_in, const char *r
     }
   else if (fstat (sfd, &st) < 0)
     return ch_error (c->err, errno, "stat `%s`", rel);
-  if (c->ctx && *rel && ch_build_ignored (c->b->ignore, rel))
+  if (c->ignore && *rel && ch_build_ignored (c->b->ignore, rel))
     return 0;
   if (S_ISDIR (st.st_mode))
     {
@@ -365,7 +367,7 @@ copy_all (struct cp *c, const struct bcopy *bc, int sroot, char **srcs, int droo
         return ch_error_prefix (err, "source `%s`", srcs[i]);
       if (fstat (sfd, &st) < 0)
         return ch_error (err, errno, "stat `%s`", srcs[i]);
-      if (c->ctx && *rel && strcmp (rel, ".") != 0 && ch_build_ignored (c->b->ignore, rel))
+      if (c->ignore && *rel && strcmp (rel, ".") != 0 && ch_build_ignored (c->b->ignore, rel))
         return ch_error (err, ENOENT, "source `%s` is excluded by .dockerignore", srcs[i]);
       if (strcmp (rel, ".") == 0)
         rel = "";
@@ -375,7 +377,7 @@ copy_all (struct cp *c, const struct bcopy *bc, int sroot, char **srcs, int droo
             return -1;
           continue;
         }
-      if (S_ISDIR (st.st_mode) || (bc->add && S_ISREG (st.st_mode) && is_archive (srcs[i])))
+      if (S_ISDIR (st.st_mode) || (bc->add && !c->url && S_ISREG (st.st_mode) && is_archive (srcs[i])))
         {
           pfd = ch_mkdir_in_root (droot, dest, 0755, err);
           if (pfd < 0)
@@ -492,12 +494,14 @@ out:
 int
 ch_build_copy (struct builder *b, struct bstage *st, const struct bcopy *bc, const char *text, ch_error_t *err)
 {
-  struct cp c = { .b = b, .ctx = bc->from == NULL, .err = err };
+  struct cp c = { .b = b, .ctx = bc->from == NULL, .ignore = bc->from == NULL, .err = err };
   struct bstage tmp = { 0 };
   const struct bstage *from = NULL;
   struct bmount sm = { 0 };
   cleanup_strv char **srcs = NULL;
-  cleanup_free char *what = NULL, *inputs = NULL, *dest = NULL, *ctxpath = NULL;
+  cleanup_free char *what = NULL, *inputs = NULL, *dest = NULL, *ctxpath = NULL, *dl = NULL;
+  cleanup_strv char **names = NULL;
+  size_t nurl = 0;
   cleanup_close int sroot = -1;
   const char *wd = json_string_value (json_object_get (ch_bstage_config (st), "WorkingDir"));
   int r = -1;
@@ -506,11 +510,24 @@ ch_build_copy (struct builder *b, struct bstage *st, const struct bcopy *bc, con
     return -1;
   c.chmod = bc->chmod != NULL;
   for (size_t i = 0; bc->srcs[i]; i++)
-    if (strstr (bc->srcs[i], "://"))
-      return ch_error (err, 0, "ADD/COPY of a URL (`%s`) is not supported by chuted build", bc->srcs[i]);
+    nurl += strstr (bc->srcs[i], "://") != NULL;
+  if (nurl && (!bc->add || nurl != ch_strv_len (bc->srcs)))
+    return ch_error (err, 0, "%s", bc->add ? "ADD: URLs and local files in one instruction are not supported"
+                                           : "COPY takes no URL (ADD fetches them)");
   dest = bc->dest[0] == '/' ? xstrdup (bc->dest)
                             : xasprintf ("%s/%s", wd && *wd ? wd : "", bc->dest);
-  if (bc->from)
+  if (nurl)
+    {
+      /* fetched on every build, like Docker: their contents are the cache key */
+      dl = xasprintf ("%s/dl-%u", b->tmp, ++b->seq);
+      if (ch_build_fetch_urls (b, bc->srcs, dl, &names, err) < 0)
+        goto out;
+      sroot = open (dl, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      ctxpath = xstrdup (dl);
+      c.ignore = false;
+      c.url = true;
+    }
+  else if (bc->from)
     {
       if (source_stage (b, bc->from, &tmp, &from, err) < 0)
         goto out;
@@ -529,7 +546,7 @@ ch_build_copy (struct builder *b, struct bstage *st, const struct bcopy *bc, con
       ch_error (err, errno, "open the source root");
       goto out;
     }
-  if (expand_sources (b, sroot, ctxpath, bc->srcs, &srcs, err) < 0)
+  if (expand_sources (b, sroot, ctxpath, names ? names : bc->srcs, &srcs, err) < 0)
     goto out;
   /* what the step copies decides its cache entry */
   if (from)
@@ -553,5 +570,10 @@ ch_build_copy (struct builder *b, struct bstage *st, const struct bcopy *bc, con
 out:
   ch_bunmount (&sm, true);
   ch_bstage_clear (&tmp);
+  if (dl)
+    {
+      cleanup_error ch_error_t e = NULL;
+      (void) ch_rm_rf (dl, &e);
+    }
   return r;
 }

@@ -7,18 +7,19 @@
 #include "image/dockerfile_int.h"
 #include "common/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Exit code of ARGV run with stdin from /dev/null, < 0 if it could not run. */
-static int
-spawn (char **argv, ch_error_t *err)
+int
+ch_build_spawn (char **argv, int out_fd, ch_error_t *err)
 {
   int st;
   pid_t pid;
@@ -35,7 +36,7 @@ spawn (char **argv, ch_error_t *err)
       /* the builder holds INT/TERM/HUP until a step ends; chuted run takes them at once */
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
-      if (fd < 0 || dup2 (fd, 0) < 0)
+      if (fd < 0 || dup2 (fd, 0) < 0 || (out_fd >= 0 && dup2 (out_fd, 1) < 0))
         _exit (125);
       execv (argv[0], argv);
       fprintf (stderr, "chuted-image: exec `%s`: %s\n", argv[0], strerror (errno));
@@ -91,7 +92,7 @@ ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env, st
   ch_strv_append (&cmd, "--");
   for (size_t i = 0; argv[i]; i++)
     ch_strv_append (&cmd, argv[i]);
-  code = spawn (cmd, err);
+  code = ch_build_spawn (cmd, -1, err);
   ch_bunmount (&m, false);
   if (code == 0)
     code = ch_build_layer (b, st, &m, out, empty, err) < 0 ? -1 : 0;
@@ -109,4 +110,63 @@ ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env, st
     }
   ch_bunmount (&m, true);
   return code;
+}
+
+/* A name for what URL names: its path's last part, made safe. */
+static char *
+url_name (const char *url)
+{
+  const char *p = strstr (url, "://") + 3, *q;
+  size_t n;
+  char *name;
+
+  p = strchr (p, '/');
+  if (p == NULL)
+    return xstrdup ("download");
+  q = p + strcspn (p, "?#");
+  while (q > p && q[-1] == '/')
+    q--;
+  for (n = 0; q - n > p && q[-n - 1] != '/'; n++)
+    ;
+  if (n == 0)
+    return xstrdup ("download");
+  name = xstrndup (q - n, n);
+  for (char *c = name; *c; c++)
+    if (!isalnum ((unsigned char) *c) && !strchr ("._-+", *c))
+      *c = '_';
+  if (name[0] == '.')
+    name[0] = '_';
+  return name;
+}
+
+int
+ch_build_fetch_urls (struct builder *b, char *const *urls, const char *dir, char ***names, ch_error_t *err)
+{
+  if (b->req->fetch_prefix == NULL)
+    return ch_error (err, 0, "ADD of a URL: no fetcher (chuted-image-pull) given");
+  if (mkdir (dir, 0700) < 0)
+    return ch_error (err, errno, "mkdir `%s`", dir);
+  *names = xzalloc (sizeof (char *));
+  for (size_t i = 0; urls[i]; i++)
+    {
+      cleanup_strv char **argv = ch_strv_dup (b->req->fetch_prefix);
+      cleanup_free char *name = url_name (urls[i]), *path = NULL;
+      cleanup_close int fd = -1;
+      int code;
+
+      if (ch_strv_contains (*names, name))
+        return ch_error (err, 0, "ADD: two URLs named `%s`", name);
+      path = xasprintf ("%s/%s", dir, name);
+      fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0)
+        return ch_error (err, errno, "create `%s`", path);
+      ch_strv_append (&argv, urls[i]);
+      code = ch_build_spawn (argv, fd, err);
+      if (code < 0)
+        return -1;
+      if (code != 0)
+        return ch_error (err, 0, "ADD %s: the fetch failed (see above)", urls[i]);
+      ch_strv_append (names, name);
+    }
+  return 0;
 }

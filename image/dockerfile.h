@@ -14,6 +14,8 @@
 
 /* A Dockerfile bigger than this is not a Dockerfile */
 #define CH_DOCKERFILE_MAX (1U << 20)
+/* What ADD fetches from a URL, unless the build's disk limit says less */
+#define CH_DOCKERFILE_URL_MAX (1ULL << 30)
 
 struct ch_df_instr
 {
@@ -71,6 +73,8 @@ struct ch_build_request
    * this argv + REF pulls it and sends its image record on fd 3
    * (`chuted-image-pull --root R pull -q --result-fd 3`); NULL: no pulls */
   char **pull_prefix;
+  /* ADD's URLs: this argv + URL writes the body on stdout (`chuted-image-pull fetch`) */
+  char **fetch_prefix;
   ch_build_user_fn resolve_user;
 };
 
@@ -82,6 +86,10 @@ struct ch_build_result
   unsigned steps, cached;
   int run_code; /* on failure: a RUN's exit code (> 0), else 0 */
 };
+
+/* build_fetch.c, in chuted-image-pull (libcurl): URL's body to FD, at most
+ * LIMIT bytes (0: CH_DOCKERFILE_URL_MAX); http and https only. */
+int ch_url_fetch (const char *url, int fd, uint64_t limit, ch_error_t *err);
 
 int ch_build_dockerfile (const struct ch_build_request *req, struct ch_build_result *out, ch_error_t *err);
 void ch_build_result_clear (struct ch_build_result *r);

@@ -66,6 +66,12 @@ int ch_build_step (struct builder *b, struct bstage *st, const char *text, const
 int ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env, struct ch_layer *out, bool *empty,
                   ch_error_t *err);
 
+/* ARGV with stdin from /dev/null (and stdout to OUT_FD, unless -1): its
+ * exit code, < 0 if it could not run. */
+int ch_build_spawn (char **argv, int out_fd, ch_error_t *err);
+/* ADD's URLS fetched into DIR (made) by the request's fetcher; *NAMES the files. */
+int ch_build_fetch_urls (struct builder *b, char *const *urls, const char *dir, char ***names, ch_error_t *err);
+
 /* build_copy.c: COPY/ADD */
 struct bcopy
 {

@@ -69,6 +69,7 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   cleanup_error ch_error_t err = NULL;
   cleanup_strv char **args = xzalloc (sizeof (char *));
   cleanup_strv char **prefix = xzalloc (sizeof (char *)), **pull = xzalloc (sizeof (char *));
+  cleanup_strv char **fetch = xzalloc (sizeof (char *));
   cleanup_free char *dir = NULL, *chuted = NULL, *puller = NULL;
   struct ch_build_request req = { .root = g->root, .resolve_user = ch_user_resolve };
   struct ch_build_result res = { 0 };
@@ -103,6 +104,9 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   req.build_args = args;
   req.run_prefix = prefix;
   req.pull_prefix = pull;
+  ch_strv_append (&fetch, puller);
+  ch_strv_append (&fetch, "fetch");
+  req.fetch_prefix = fetch;
   {
     /* held until the current step ends, so that a ^C or a kill still
      * unmounts and removes what the build made (the builder checks them

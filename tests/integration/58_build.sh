@@ -178,6 +178,41 @@ check "FROM an image not in the store ($(tail -1 <<<"$out"))" test $rc = 125 -a 
 check "...leaving nothing" nothing_left
 eq "usage error without -t" "$(chuted build "$ctx" >/dev/null 2>&1; echo $?)" 2
 
+# the seed's SecCam shape: FROM, RUN, ADD from a web server (here one on
+# 127.0.0.1), CMD; what ADD fetches is never unpacked, and its content is
+# its cache key
+mkdir -p "$T_DIR/www" "$T_DIR/seccam"
+echo "from the web" > "$T_DIR/www/payload.txt"
+cp "$ctx/files.tar.gz" "$T_DIR/www/pkg.tar.gz"
+port=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$T_DIR/www" "$port" >/dev/null 2>&1 &
+web=$!
+wait_for 50 curl -sf -o /dev/null "http://127.0.0.1:$port/payload.txt"
+cat > "$T_DIR/seccam/Dockerfile" <<EOF
+FROM base:1
+RUN echo installing > /installed
+ADD http://127.0.0.1:$port/payload.txt /srv/
+ADD http://127.0.0.1:$port/pkg.tar.gz?v=1 /srv/pkg.tar.gz
+CMD ["cat", "/srv/payload.txt"]
+EOF
+out=$(chuted build -t seccam:1 "$T_DIR/seccam" 2>&1); rc=$?
+eq "ADD of http URLs ($(tail -1 <<<"$out"))" "$rc" 0
+eq "...fetched into the image" "$(chuted run --rm --net none seccam:1 2>&1)" "from the web"
+eq "...an archive left as it is, 0600" \
+  "$(chuted run --rm --net none seccam:1 sh -c 'stat -c "%a %u" /srv/pkg.tar.gz; ls /srv | tr "\n" " "' 2>&1)" "600 0
+payload.txt pkg.tar.gz "
+out=$(chuted build -t seccam:1 "$T_DIR/seccam" 2>&1)
+eq "unchanged URLs: their steps cached" "$(grep -c -- '^--> cached' <<<"$out")" 3
+echo "changed on the web" > "$T_DIR/www/payload.txt"
+out=$(chuted build -t seccam:1 "$T_DIR/seccam" 2>&1)
+eq "a URL's content changed: fetched anew, that step and the next rebuilt" "$(grep -c -- '^--> cached' <<<"$out")" 1
+eq "...the new content in the image" "$(chuted run --rm --net none seccam:1 2>&1)" "changed on the web"
+printf 'FROM base:1\nADD http://127.0.0.1:%s/nonesuch /x\n' "$port" > "$T_DIR/seccam/Dockerfile"
+out=$(chuted build -t seccam:2 "$T_DIR/seccam" 2>&1); rc=$?
+check "a URL that answers 404 fails the build ($(tail -1 <<<"$out"))" test $rc = 125 -a "$(grep -c '404' <<<"$out")" -ge 1
+check "...leaving nothing" nothing_left
+kill $web; wait $web 2>/dev/null
+
 # FROM an image on a registry of its own: pulled (loopback: plain http)
 if start_registry; then
   push_image "$T_DIR/base.tar" base:reg

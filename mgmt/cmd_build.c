@@ -3,6 +3,7 @@
  * line and execs `chuted-image build` with our global options (RUN steps
  * come back to this program as `chuted run --rm --rootfs ...`). */
 #include "common/util.h"
+#include "mgmt/build.h"
 #include "mgmt/commands.h"
 
 #include <errno.h>
@@ -26,14 +27,31 @@ const struct ch_opt ch_opts_build[] = {
   CH_OPT_END,
 };
 
+char **
+ch_build_argv (const struct ch_ctx *ctx, char *const *args)
+{
+  char **argv = xzalloc (sizeof (char *));
+  cleanup_free char *tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
+
+  ch_strv_append (&argv, tool);
+  ch_strv_append (&argv, "--root");
+  ch_strv_append (&argv, ctx->root);
+  ch_strv_append (&argv, "--run-root");
+  ch_strv_append (&argv, ctx->run_root);
+  ch_strv_append (&argv, "--cgroup-parent");
+  ch_strv_append (&argv, ctx->cgroup_parent);
+  for (size_t i = 0; args[i]; i++)
+    ch_strv_append (&argv, args[i]);
+  return argv;
+}
+
 int
 ch_cmd_build (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   cleanup_cli_parser struct ch_cli_parser p;
-  cleanup_free char *tool = NULL;
-  char **nargv;
+  cleanup_strv char **nargv = NULL;
   bool tag = false;
-  int o, n = 0;
+  int o;
 
   ch_cli_parser_init (&p, ctx, ch_opts_build);
   while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
@@ -45,19 +63,8 @@ ch_cmd_build (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
     return ch_cli_usage_error (ctx, err, "give one context directory");
   if (!tag)
     return ch_cli_usage_error (ctx, err, "give the image's name with -t NAME[:TAG]");
-  tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
-  nargv = xzalloc ((argc + 8) * sizeof (char *));
-  nargv[n++] = tool;
-  nargv[n++] = "--root";
-  nargv[n++] = (char *) ctx->root;
-  nargv[n++] = "--run-root";
-  nargv[n++] = (char *) ctx->run_root;
-  nargv[n++] = "--cgroup-parent";
-  nargv[n++] = (char *) ctx->cgroup_parent;
-  for (int i = 0; i < argc; i++)
-    nargv[n++] = argv[i];
+  nargv = ch_build_argv (ctx, argv);
   fflush (stdout);
-  execv (tool, nargv);
-  free (nargv);
-  return ch_error (err, errno, "exec `%s`", tool);
+  execv (nargv[0], nargv);
+  return ch_error (err, errno, "exec `%s`", nargv[0]);
 }

@@ -118,6 +118,7 @@ struct ch_unpack_opts
 {
   uint64_t limit;     /* disk bytes: data in whole fs blocks + per-entry inode cost; 0 = CH_DEFAULT_DISK_LIMIT */
   bool keep_devices;  /* keep device nodes and FIFOs (privileged); dropped otherwise */
+  bool progress;      /* ch_import: a progress line on stderr while it reads an archive (load on a tty) */
 };
 struct ch_unpack_stats
 {

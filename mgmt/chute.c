@@ -23,6 +23,7 @@ ch_chute_init (struct ch_chute *c)
   c->disk = 1ULL << 30;
   c->log_max = 1ULL << 20;
   c->stop_timeout = -1;
+  c->no_new_privs = true;
 }
 
 void
@@ -42,6 +43,12 @@ ch_chute_clear (struct ch_chute *c)
   ch_strv_free (c->ports);
   free (c->wifi);
   free (c->created);
+  ch_strv_free (c->volumes);
+  ch_strv_free (c->cap_add);
+  ch_strv_free (c->cap_drop);
+  ch_strv_free (c->devices);
+  if (c->seccomp_profile)
+    json_decref (c->seccomp_profile);
   ch_chute_init (c);
 }
 
@@ -94,6 +101,7 @@ ch_chute_to_json (const struct ch_chute *c)
   set_int (r, "blkio_weight", c->blkio_weight);
   set_str (r, "cpuset_cpus", c->cpuset_cpus);
   json_object_set_new (r, "disk", json_integer ((json_int_t) c->disk));
+  json_object_set_new (r, "disk_quota", json_boolean (c->disk_quota));
   json_object_set_new (r, "log_max", json_integer ((json_int_t) c->log_max));
   json_object_set_new (o, "resources", r);
   set_str (n, "mode", c->net_mode);
@@ -107,6 +115,15 @@ ch_chute_to_json (const struct ch_chute *c)
   if (c->stop_signal > 0)
     json_object_set_new (o, "stop_signal", json_integer (c->stop_signal));
   set_int (o, "stop_timeout", c->stop_timeout);
+  json_object_set_new (o, "volumes", ch_json_from_strv (c->volumes));
+  json_object_set_new (o, "cap_add", ch_json_from_strv (c->cap_add));
+  json_object_set_new (o, "cap_drop", ch_json_from_strv (c->cap_drop));
+  json_object_set_new (o, "devices", ch_json_from_strv (c->devices));
+  if (c->seccomp_unconfined)
+    json_object_set_new (o, "seccomp", json_string ("unconfined"));
+  else if (c->seccomp_profile)
+    json_object_set (o, "seccomp", c->seccomp_profile);
+  json_object_set_new (o, "no_new_privileges", json_boolean (c->no_new_privs));
   return o;
 }
 
@@ -162,6 +179,7 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
       c->blkio_weight = get_int (r, "blkio_weight", -1);
       c->cpuset_cpus = ch_json_dup_str (r, "cpuset_cpus");
       c->disk = get_int (r, "disk", (int64_t) c->disk);
+      c->disk_quota = json_is_true (json_object_get (r, "disk_quota"));
       c->log_max = get_int (r, "log_max", (int64_t) c->log_max);
     }
   if (json_is_object (n))
@@ -178,6 +196,17 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
   if (c->stop_signal < 0 || c->stop_signal >= NSIG)
     return ch_error (err, 0, "chute.json: stop_signal %d is no signal", c->stop_signal);
   c->stop_timeout = (int) get_int (o, "stop_timeout", -1);
+  c->volumes = get_strv (o, "volumes");
+  c->cap_add = get_strv (o, "cap_add");
+  c->cap_drop = get_strv (o, "cap_drop");
+  c->devices = get_strv (o, "devices");
+  {
+    json_t *sc = json_object_get (o, "seccomp");
+    c->seccomp_unconfined = json_is_string (sc) && strcmp (json_string_value (sc), "unconfined") == 0;
+    if (json_is_object (sc))
+      c->seccomp_profile = json_incref (sc);
+  }
+  c->no_new_privs = !json_is_false (json_object_get (o, "no_new_privileges"));
   return 0;
 }
 
@@ -275,23 +304,29 @@ quote_name (const char *name)
 }
 
 int
-ch_chute_name_check (const char *name, ch_error_t *err)
+ch_name_check (const char *what, const char *name, ch_error_t *err)
 {
   cleanup_free char *q = NULL;
   size_t n = name ? strlen (name) : 0;
 
   if (n == 0)
-    return ch_error (err, 0, "chute name missing (letters, digits, _ . -)");
+    return ch_error (err, 0, "%s name missing (letters, digits, _ . -)", what);
   q = quote_name (name);
   if (n > 63 || !isalnum ((unsigned char) name[0]))
-    return ch_error (err, 0, "chute name `%s`: must start with a letter or digit and be 1-63 characters", q);
+    return ch_error (err, 0, "%s name `%s`: must start with a letter or digit and be 1-63 characters", what, q);
   for (size_t i = 0; i < n; i++)
     if (!isalnum ((unsigned char) name[i]) && !strchr ("_.-", name[i]))
-      return ch_error (err, 0, "chute name `%s`: only letters, digits, _ . - are allowed", q);
+      return ch_error (err, 0, "%s name `%s`: only letters, digits, _ . - are allowed", what, q);
   /* the name is also a path component and a cgroup path component */
   if (strstr (name, ".."))
-    return ch_error (err, 0, "chute name `%s`: `..` is not allowed", q);
+    return ch_error (err, 0, "%s name `%s`: `..` is not allowed", what, q);
   return 0;
+}
+
+int
+ch_chute_name_check (const char *name, ch_error_t *err)
+{
+  return ch_name_check ("chute", name, err);
 }
 
 char *

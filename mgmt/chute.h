@@ -36,6 +36,7 @@ struct ch_chute
   int64_t memory, memory_swap, cpu_shares, cpu_quota, cpu_period, pids, blkio_weight; /* -1 unset */
   char *cpuset_cpus;
   uint64_t disk;     /* bytes the chute may write (upper dir, unpack bound) */
+  bool disk_quota;   /* --storage-opt size: DISK enforced while it runs (mgmt/disk.h) */
   uint64_t log_max;  /* bytes per log file before rotation */
   char *net_mode;    /* bridge | none | host */
   char **ports;      /* "8080:80/tcp" */
@@ -45,6 +46,12 @@ struct ch_chute
   bool init;         /* --init: chuted-init runs as pid 1, the command as its child */
   int stop_signal;   /* --stop-signal, 0: the image's StopSignal, else SIGTERM */
   int stop_timeout;  /* --stop-timeout seconds, -1: stop's default (10) */
+  char **volumes;    /* -v, canonical "SRC:DEST[:ro]" (mgmt/volume.h) */
+  char **cap_add, **cap_drop; /* CAP_NAME or ALL (mgmt/security.h) */
+  char **devices;    /* --device, canonical "HOST:CTR:PERMS" */
+  bool seccomp_unconfined;  /* --security-opt seccomp=unconfined */
+  json_t *seccomp_profile;  /* --security-opt seccomp=FILE, as read at create */
+  bool no_new_privs;        /* default true; --security-opt no-new-privileges=false */
 };
 
 void ch_chute_init (struct ch_chute *c);
@@ -65,6 +72,8 @@ bool ch_chute_starts_at_boot (const struct ch_chute *c);
  * Every command that takes a chute name checks it here before acting; the
  * message shows the name escaped, on one line. */
 int ch_chute_name_check (const char *name, ch_error_t *err);
+/* The same rule for another kind of name (WHAT: "volume"), worded for it. */
+int ch_name_check (const char *what, const char *name, ch_error_t *err);
 
 /* Paths of a chute's state: mgmt/ alone builds them; image/ and netns/ get
  * the directories (or ch_chute_alive) handed down. NAME must have passed

@@ -27,6 +27,7 @@ int ch_cmd_changes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 struct ch_change;
 void ch_print_change_event (void *data, const struct ch_change *c, const char *detail);
 int ch_cmd_wifi (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_volume (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_info (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_build (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
@@ -53,5 +54,6 @@ extern const struct ch_opt ch_opts_attach[];
 extern const struct ch_opt ch_opts_chutes[];
 extern const struct ch_opt ch_opts_chute[];
 extern const struct ch_opt ch_opts_build[];
+extern const struct ch_opt ch_opts_volume[];
 
 #endif

@@ -113,6 +113,16 @@ ch_chute_from_chutefile (const struct ch_chutefile *m, struct ch_chute *c, ch_er
     ch_strv_append (&c->env, m->env.v[i].s);
   for (size_t i = 0; i < s->env.n; i++)
     ch_strv_append (&c->env, s->env.v[i].s);
+  /* volumes: {data: /data} is the named volume CHUTE.data: it outlives
+   * updates and rm, as ParaDrop's /data (mgmt/volume.c) */
+  for (size_t i = 0; i < m->vol_name.n; i++)
+    {
+      cleanup_free char *vol = xasprintf ("%s.%s", c->name, m->vol_name.v[i].s);
+      cleanup_free char *spec = xasprintf ("%s:%s", vol, m->vol_path.v[i].s);
+      if (ch_name_check ("volume", vol, err) < 0)
+        return ch_error_prefix (err, "volumes.%s", m->vol_name.v[i].s);
+      ch_strv_append (&c->volumes, spec);
+    }
   c->autoremove = false;
   c->user_stopped = false;
   return 0;

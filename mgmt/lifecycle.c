@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "mgmt/bundle.h"
+#include "mgmt/disk.h"
 #include "mgmt/monitor_ctl.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
@@ -32,13 +33,16 @@ static int
 mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t **config, ch_error_t *err)
 {
   struct ch_image_result res;
-  cleanup_free char *state_dir = ch_chute_dir (ctx, c->name), *run_dir = ch_chute_run_dir (ctx, c->name);
-  struct ch_snapshot_dirs dirs = { .chute = c->name, .state_dir = state_dir, .run_dir = run_dir };
+  cleanup_free char *state_dir = NULL, *run_dir = ch_chute_run_dir (ctx, c->name);
+  struct ch_snapshot_dirs dirs = { .chute = c->name, .run_dir = run_dir };
   struct ch_mount_opts mo = { .disk_limit = c->disk,
                               .force_copy = getenv ("CHUTED_IMAGE_NO_OVERLAY") != NULL,
                               .volatile_upper = c->autoremove };
   int r = 0;
 
+  if (c->disk_quota && ch_disk_mount (ctx, c, err) < 0)
+    return -1;
+  dirs.state_dir = state_dir = ch_disk_state_dir (ctx, c->name);
   if (ch_image_mount (ctx->root, &dirs, c->image, &mo, &res, err) < 0)
     return ch_error_prefix (err, "mount %s", c->image);
   if (res.status == CH_IMAGE_ABSENT)
@@ -67,10 +71,12 @@ mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t
 static int
 unmount_image (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
-  cleanup_free char *state_dir = ch_chute_dir (ctx, name), *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *state_dir = ch_disk_state_dir (ctx, name), *run_dir = ch_chute_run_dir (ctx, name);
   struct ch_snapshot_dirs dirs = { .chute = name, .state_dir = state_dir, .run_dir = run_dir };
 
-  return ch_snapshot_unmount (&dirs, err);
+  if (ch_snapshot_unmount (&dirs, err) < 0)
+    return -1;
+  return ch_disk_unmount (ctx, name, err);
 }
 
 static int

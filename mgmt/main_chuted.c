@@ -49,6 +49,8 @@ static const struct ch_cmd commands[] = {
   { "chute", ch_cmd_chute, "inspect NAME | stop|start|restart|rm|rollback NAME",
     "Inspect or change one deployed chute", ch_opts_chute },
   { "changes", ch_cmd_changes, "", "List the deploy journal's changes", ch_opts_chutes },
+  { "volume", ch_cmd_volume, "ls | create NAME... | inspect NAME... | rm NAME... | prune",
+    "Manage named volumes (kept across chute rm and updates)", ch_opts_volume },
   { "wifi", ch_cmd_wifi, "ls [--json]", "List radios, the SSIDs chutes hold, stations, leases",
     ch_opts_wifi },
   { "info", ch_cmd_info, "", "Show the host: kernel, cgroups, overlay, nftables, radios, storage, runtime",
@@ -208,6 +210,17 @@ main (int argc, char **argv)
         return 125;
       }
 
+  /* hidden: for tools/completion/chuted.bash and docs/man/chuted.1 */
+  if (strcmp (argv[i], "__complete") == 0 || strcmp (argv[i], "__man") == 0)
+    {
+      free (ctx.bin_dir);
+      if (argv[i][2] == 'm')
+        {
+          ch_cli_man (stdout, commands, image_commands);
+          return 0;
+        }
+      return ch_cli_complete (stdout, commands, image_commands, argc - i, argv + i);
+    }
   for (const struct ch_cmd *c = commands; c->name; c++)
     if (strcmp (argv[i], c->name) == 0)
       {

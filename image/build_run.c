@@ -73,6 +73,8 @@ ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env, st
   ch_strv_append (&cmd, name);
   ch_strv_append (&cmd, "--rootfs");
   ch_strv_append (&cmd, m.mnt);
+  for (size_t i = 0; b->req->run_opts && b->req->run_opts[i]; i++)
+    ch_strv_append (&cmd, b->req->run_opts[i]);
   json_object_foreach (env, k, v)
     {
       cleanup_free char *kv = xasprintf ("%s=%s", k, json_string_value (v) ? json_string_value (v) : "");

@@ -69,6 +69,7 @@ struct ch_build_request
   /* RUN: this argv (`chuted --root R --run-root RR --cgroup-parent P`) +
    * `run --rm --rootfs DIR ... -- COMMAND` */
   char **run_prefix;
+  char **run_opts;        /* after `run --rm`: the RUN chutes' limits and network (--memory M ...) */
   /* FROM an image absent from the store that names a registry of its own:
    * this argv + REF pulls it and sends its image record on fd 3
    * (`chuted-image-pull --root R pull -q --result-fd 3`); NULL: no pulls */

@@ -1,5 +1,5 @@
 /* chuted-image build -t NAME[:TAG] [-f FILE] [--build-arg K=V]... [--no-cache]
- * [-q] [--disk-limit SIZE] DIR. RUN steps exec the chuted beside this
+ * [-q] [--disk-limit SIZE] [--memory M] [--cpus N] [--pids N] [--network MODE] DIR. RUN steps exec the chuted beside this
  * program with our global options, so the chute lands in the same roots and
  * cgroup parent; user names for COPY --chown are read from the stage's own
  * /etc/passwd, as `chuted run -u` reads them. */
@@ -21,6 +21,10 @@ enum
   O_BUILD_ARG = 256,
   O_NO_CACHE,
   O_DISK,
+  O_MEMORY,
+  O_CPUS,
+  O_PIDS,
+  O_NET,
 };
 
 static const struct option opts[] = {
@@ -30,11 +34,24 @@ static const struct option opts[] = {
   { "no-cache", no_argument, NULL, O_NO_CACHE },
   { "quiet", no_argument, NULL, 'q' },
   { "disk-limit", required_argument, NULL, O_DISK },
+  { "memory", required_argument, NULL, O_MEMORY },
+  { "cpus", required_argument, NULL, O_CPUS },
+  { "pids", required_argument, NULL, O_PIDS },
+  { "network", required_argument, NULL, O_NET },
   { NULL, 0, NULL, 0 },
 };
 
+/* The RUN chutes' limits and network, handed to `chuted run` as given
+ * (it checks them, with the words it uses for its own flags). */
+static void
+run_opt (char ***run_opts, const char *flag, const char *v)
+{
+  ch_strv_append (run_opts, flag);
+  ch_strv_append (run_opts, v);
+}
+
 static int
-parse (int argc, char **argv, struct ch_build_request *req, char ***args, ch_error_t *err)
+parse (int argc, char **argv, struct ch_build_request *req, char ***args, char ***run_opts, ch_error_t *err)
 {
   int o;
 
@@ -47,6 +64,10 @@ parse (int argc, char **argv, struct ch_build_request *req, char ***args, ch_err
       case 'f': req->dockerfile = optarg; break;
       case 'q': req->quiet = true; break;
       case O_BUILD_ARG: ch_strv_append (args, optarg); break;
+      case O_MEMORY: run_opt (run_opts, "--memory", optarg); break;
+      case O_CPUS: run_opt (run_opts, "--cpus", optarg); break;
+      case O_PIDS: run_opt (run_opts, "--pids", optarg); break;
+      case O_NET: run_opt (run_opts, "--net", optarg); break;
       case O_NO_CACHE: req->no_cache = true; break;
       case O_DISK:
         if (ch_parse_size (optarg, &req->disk_limit, err) < 0)
@@ -69,13 +90,13 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   cleanup_error ch_error_t err = NULL;
   cleanup_strv char **args = xzalloc (sizeof (char *));
   cleanup_strv char **prefix = xzalloc (sizeof (char *)), **pull = xzalloc (sizeof (char *));
-  cleanup_strv char **fetch = xzalloc (sizeof (char *));
+  cleanup_strv char **fetch = xzalloc (sizeof (char *)), **run_opts = xzalloc (sizeof (char *));
   cleanup_free char *dir = NULL, *chuted = NULL, *puller = NULL;
   struct ch_build_request req = { .root = g->root, .resolve_user = ch_user_resolve };
   struct ch_build_result res = { 0 };
   int code;
 
-  if (parse (argc, argv, &req, &args, &err) < 0)
+  if (parse (argc, argv, &req, &args, &run_opts, &err) < 0)
     {
       ch_error_print (&err, "chuted-image");
       return 2;
@@ -103,6 +124,7 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   ch_strv_append (&pull, "3");
   req.build_args = args;
   req.run_prefix = prefix;
+  req.run_opts = run_opts;
   req.pull_prefix = pull;
   ch_strv_append (&fetch, puller);
   ch_strv_append (&fetch, "fetch");

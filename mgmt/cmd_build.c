@@ -15,6 +15,10 @@ enum
   O_BUILD_ARG = 256,
   O_NO_CACHE,
   O_DISK,
+  O_MEMORY,
+  O_CPUS,
+  O_PIDS,
+  O_NET,
 };
 
 const struct ch_opt ch_opts_build[] = {
@@ -24,6 +28,10 @@ const struct ch_opt ch_opts_build[] = {
   { "no-cache", O_NO_CACHE, NULL, "build every step again, ignoring the build cache" },
   { "quiet", 'q', NULL, "print only the image id" },
   { "disk-limit", O_DISK, "SIZE", "cap on each layer and the whole image (default 1G)" },
+  { "memory", O_MEMORY, "SIZE", "memory limit of each RUN step's chute" },
+  { "cpus", O_CPUS, "N", "CPUs each RUN step's chute may use" },
+  { "pids", O_PIDS, "N", "process limit of each RUN step's chute" },
+  { "network", O_NET, "MODE", "RUN steps' network: bridge (default), host, none" },
   CH_OPT_END,
 };
 

@@ -43,7 +43,8 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "        [--result-fd FD]\n"
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
-                            "  build -t NAME[:TAG] [-f FILE] [--build-arg K=V]... [--no-cache] [-q] [--disk-limit SIZE] DIR\n"
+                            "  build -t NAME[:TAG] [-f FILE] [--build-arg K=V]... [--no-cache] [-q] [--disk-limit SIZE]\n"
+                            "        [--memory SIZE] [--cpus N] [--pids N] [--network MODE] DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
                             "          [--workdir DIR] [--user USER] [--tag NAME] [--arch ARCH] [--mtime SECS] -o OUT\n";
 

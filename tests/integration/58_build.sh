@@ -178,6 +178,15 @@ check "FROM an image not in the store ($(tail -1 <<<"$out"))" test $rc = 125 -a 
 check "...leaving nothing" nothing_left
 eq "usage error without -t" "$(chuted build "$ctx" >/dev/null 2>&1; echo $?)" 2
 
+# the RUN chutes take the build's limits and network
+mkdir -p "$T_DIR/limits"
+printf 'FROM base:1\nRUN cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null > /pids; ls /sys/class/net | tr "\\n" " " > /links\n' \
+  > "$T_DIR/limits/Dockerfile"
+out=$(chuted build --pids 64 --memory 48M --network none -t limits:1 "$T_DIR/limits" 2>&1); rc=$?
+eq "build --pids/--memory/--network ($(tail -1 <<<"$out"))" "$rc" 0
+eq "...the RUN chute had them" "$(chuted run --rm --net none limits:1 cat /pids /links 2>&1)" "64
+lo "
+
 # the seed's SecCam shape: FROM, RUN, ADD from a web server (here one on
 # 127.0.0.1), CMD; what ADD fetches is never unpacked, and its content is
 # its cache key

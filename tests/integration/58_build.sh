@@ -164,6 +164,11 @@ printf 'FROM base:1\nADD evil.tar /x/\n' > "$T_DIR/hostile/Dockerfile"
 out=$(chuted build -t hostile:1 "$T_DIR/hostile" 2>&1); rc=$?
 check "a hostile ADD tarball is refused ($(tail -1 <<<"$out"))" test $rc = 125 -a ! -e /tmp/chuted-test-build-escape
 check "...leaving nothing" nothing_left
+ln -s /etc "$T_DIR/hostile/out"
+printf 'FROM base:1\nCOPY out/shadow /stolen\n' > "$T_DIR/hostile/Dockerfile"
+out=$(chuted build -t hostile:1 "$T_DIR/hostile" 2>&1); rc=$?
+check "a symlink in the context cannot reach the host's files ($(tail -1 <<<"$out"))" \
+  test $rc = 125 -a "$(grep -c 'Dockerfile:2: .*source `out/shadow`' <<<"$out")" = 1
 printf 'FROM base:1\nRUN true\nFROBNICATE now\n' > "$T_DIR/hostile/Dockerfile"
 out=$(chuted build -t hostile:1 "$T_DIR/hostile" 2>&1); rc=$?
 check "an unknown instruction: file:line, before any step ($out)" \

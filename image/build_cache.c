@@ -10,11 +10,13 @@
 #include "common/json.h"
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 char *
 ch_bcache_key (const char *chain, const char *what)
@@ -132,4 +134,31 @@ ch_build_step (struct builder *b, struct bstage *st, const char *text, const cha
   free (l.digest);
   free (l.media_type);
   return 0;
+}
+
+void
+ch_build_cache_prune (struct ch_store *s)
+{
+  cleanup_free char *dir = xasprintf ("%s/build-cache", s->dir);
+  cleanup_dir DIR *d = opendir (dir);
+  struct dirent *de;
+
+  while (d && (de = readdir (d)))
+    {
+      cleanup_free char *buf = NULL;
+      cleanup_json json_t *j = NULL;
+      cleanup_error ch_error_t e = NULL;
+      const char *l;
+      size_t len;
+
+      if (de->d_name[0] == '.')
+        continue;
+      if (ch_read_file_at_max (dirfd (d), de->d_name, 4096, &buf, &len, &e) == 0
+          && ch_json_load_buf ("build cache entry", buf, len, &j, &e) == 0
+          && (json_is_null (json_object_get (j, "layer"))
+              || ((l = json_string_value (json_object_get (j, "layer"))) && ch_digest_valid (l)
+                  && ch_store_has_blob (s, l, json_integer_value (json_object_get (j, "size"))))))
+        continue;
+      (void) unlinkat (dirfd (d), de->d_name, 0);
+    }
 }

@@ -92,6 +92,11 @@ struct ch_build_result
  * LIMIT bytes (0: CH_DOCKERFILE_URL_MAX); http and https only. */
 int ch_url_fetch (const char *url, int fd, uint64_t limit, ch_error_t *err);
 
+/* build_cache.c: drop the build cache's entries whose layer gc removed
+ * (`image prune`): they could only miss. */
+struct ch_store;
+void ch_build_cache_prune (struct ch_store *s);
+
 int ch_build_dockerfile (const struct ch_build_request *req, struct ch_build_result *out, ch_error_t *err);
 void ch_build_result_clear (struct ch_build_result *r);
 

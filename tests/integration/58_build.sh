@@ -240,6 +240,15 @@ else
   fail "docker-registry did not start"
 fi
 
+# image prune drops the cache entries whose layers it removed, and only those
+n0=$(ls "$T_ROOT/images/build-cache" | wc -l)
+chuted rmi multi:1 built:1 after-kill:1 >/dev/null 2>&1
+chuted image prune >/dev/null 2>&1
+n1=$(ls "$T_ROOT/images/build-cache" | wc -l)
+check "image prune drops the build cache entries of removed layers ($n0 -> $n1)" test "$n1" -lt "$n0" -a "$n1" -gt 0
+out=$(chuted build --network none -t limits:1 "$T_DIR/limits" 2>&1)
+check "...and keeps the rest: a kept image's steps still cached" test "$(grep -c -- '^--> cached' <<<"$out")" = 1
+
 chuted network prune >/dev/null 2>&1
 no_leftovers "build"
 finish

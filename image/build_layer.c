@@ -52,10 +52,14 @@ ch_bmount (struct builder *b, const struct bstage *st, struct bmount *m, ch_erro
   ch_buf_printf (&o, ",upperdir=%s,workdir=%s", m->upper, work);
   opts = ch_buf_steal (&o);
   /* every change must land whole in the upper dir: no rename redirects nor
-   * metadata-only copy-ups pointing into the lower layers */
+   * metadata-only copy-ups pointing into the lower layers; and "volatile"
+   * (Linux >= 5.10): the upper dir is read once and removed, so its
+   * unmount need not sync the host's disk (~20 ms a step here) */
   {
     cleanup_free char *strict = xasprintf ("%s,redirect_dir=off,metacopy=off,index=off", opts);
-    if (mount ("overlay", m->mnt, "overlay", MS_NODEV, strict) == 0)
+    cleanup_free char *vol = xasprintf ("%s,volatile", strict);
+    if (mount ("overlay", m->mnt, "overlay", MS_NODEV, vol) == 0
+        || mount ("overlay", m->mnt, "overlay", MS_NODEV, strict) == 0)
       {
         m->mounted = true;
         return 0;

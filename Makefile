@@ -45,7 +45,7 @@ IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson
 MONITOR_LIBS := -ljansson
 
 PROGS := $(B)/chuted $(B)/chuted-runtime $(B)/chuted-monitor $(B)/chuted-image $(B)/chuted-image-pull \
-  $(B)/chuted-init
+  $(B)/chuted-init $(B)/chuted-daemon
 
 all: $(PROGS)
 
@@ -69,6 +69,11 @@ $(B)/obj/empty.o:
 
 $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+# The management daemon (REST API): libmicrohttpd linked dynamically here
+# only, so `chuted`'s start path carries no HTTP server.
+$(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lmicrohttpd
 
 # The OCI runtime alone, fully static: no shared library on the start path.
 # Without debug info: every container start copies it into a sealed memfd.
@@ -198,7 +203,7 @@ man: $(B)/chuted
 # make install [PREFIX=/usr/local] [DESTDIR=] [INIT="systemd procd"]: the
 # programs find each other in /proc/self/exe's directory, so they go side by
 # side into LIBEXECDIR and PATH gets only a symlink to chuted (the kernel
-# resolves it). INIT picks the boot scripts (`chuted start --all`): the
+# resolves it). INIT picks the boot scripts (they run `chuted daemon`): the
 # systemd unit, OpenWrt's procd init script, or both; by default the one this
 # host runs. make uninstall removes exactly those files.
 PREFIX ?= /usr/local

@@ -2,6 +2,7 @@
 #include "mgmt/limits.h"
 #include "mgmt/security.h"
 #include "mgmt/volume.h"
+#include "mgmt/pod.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -230,6 +231,7 @@ ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char 
   set_network (lnx, c, net);
   if (ch_limits_resources (c, &res, err) < 0)
     return ch_error_prefix (err, "chute `%s`", c->name);
+  ch_pod_leaf_resources (c->name, &res);
   json_object_set_new (lnx, "resources", ch_limits_to_oci (&res));
   ch_cgroup_resources_clear (&res);
   if (ch_security_apply (spec, c, err) < 0)

@@ -9,6 +9,7 @@
 #include "mgmt/disk.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/limits.h"
+#include "mgmt/pod.h"
 #include "mgmt/reap.h"
 #include "mgmt/security.h"
 #include "mgmt/volume.h"
@@ -51,7 +52,7 @@ const struct ch_opt ch_opts_run[] = {
   { "restart", O_RESTART, "POLICY", "no, on-failure[:N], always, unless-stopped" },
   { "read-only", O_READ_ONLY, NULL, "mount the root filesystem read-only" },
   { "publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a port" },
-  { "net", O_NET, "MODE", "network: bridge (default), host, none" },
+  { "net", O_NET, "MODE", "network: bridge (default), host, none, container:NAME (a chute's or pod's)" },
   { "network", O_NET, "MODE", "the same as --net" },
   { "wan-down", O_WAN_DOWN, "RATE", "WAN download rate cap (e.g. 10mbit)" },
   { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },
@@ -100,7 +101,7 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
         {
         case 'd': *detach = true; break;
         case O_NAME:
-          if (ch_chute_name_check (optarg, err) < 0)
+          if (ch_chute_name_check_new (optarg, err) < 0)
             return -1;
           free (c->name);
           c->name = xstrdup (optarg);
@@ -335,7 +336,7 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
   dir = ch_chute_dir (ctx, c->name);
   {
     cleanup_free char *f = xasprintf ("%s/chute.json", dir);
-    if (access (f, F_OK) == 0)
+    if (access (f, F_OK) == 0 || ch_pod_recorded (ctx, c->name))
       return ch_error (err, 0, "a chute named `%s` already exists", c->name);
   }
   c->created = ch_rfc3339 (time (NULL), -1);

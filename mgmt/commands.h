@@ -30,6 +30,10 @@ int ch_cmd_wifi (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_volume (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_info (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_build (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+/* What `chutes --json` and `info --json` print, for the REST API too. */
+struct ch_desired;
+json_t *ch_chute_row (struct ch_ctx *ctx, const struct ch_desired *d);
+json_t *ch_host_info (struct ch_ctx *ctx);
 
 /* ps --format: each {{.Field}} of TPL replaced by ROW's key of that name
  * (case-insensitive; a plural s is dropped: {{.Names}} is "name"). */

@@ -33,7 +33,7 @@ median() { sort -n "$1" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 mb() { awk -v k="$1" 'BEGIN{ if (k + 0 > 0) printf "%.1f", k / 1024; else print "n/a" }'; }
 
-# peak of the summed VmRSS of the processes named by RE (exe's base name)
+# peaks of the summed VmRSS and PSS (shared pages counted once) of the processes named by RE (exe's base name)
 # that are CMD's descendants or mention the bench's dir on their command line
 # (a chute's monitor is double-forked away from the tree; its runtime runs from
 # a sealed memfd copy); other users of the host are left out
@@ -42,11 +42,11 @@ tool_rss() {
   /usr/bin/python3 - "$re" "$W" "$@" <<'PY'
 import os, re, subprocess, sys, time
 pat, mark = re.compile(sys.argv[1]), sys.argv[2].encode()
-def rss(pid):
+def val(pid, f, key):
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(f"/proc/{pid}/{f}") as fh:
             for l in fh:
-                if l.startswith("VmRSS:"):
+                if l.startswith(key):
                     return int(l.split()[1])
     except OSError:
         pass
@@ -71,11 +71,11 @@ def parent(pid):
     except (OSError, ValueError):
         return 0
 p = subprocess.Popen(sys.argv[3:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-peak = 0
+peak = ppeak = 0
 while p.poll() is None:
     pids = [int(d) for d in os.listdir("/proc") if d.isdigit()]
     par = {x: parent(x) for x in pids}
-    tot = 0
+    tot = ptot = 0
     for x in pids:
         if not pat.search(name(x)):
             continue
@@ -84,10 +84,12 @@ while p.poll() is None:
             mine = y == p.pid
             y = par.get(y, 0)
         if mine or mark in cmdline(x):
-            tot += rss(x)
+            tot += val(x, "status", "VmRSS:")
+            ptot += val(x, "smaps_rollup", "Pss:")
     peak = max(peak, tot)
+    ppeak = max(ppeak, ptot)
     time.sleep(0.002)
-print(peak)
+print(peak, ppeak)
 PY
 }
 
@@ -150,11 +152,11 @@ check=$("${C[@]}" run --rm --net none app:1 2>&1)
 
 # peak RSS during a cold build
 rm -rf "$W/croot"; "${C[@]}" load --tag localhost/base:1 "oci-archive:$W/base.tar" >/dev/null
-crss=$(tool_rss '^(chuted|memfd|[0-9]+$)' "${C[@]}" build -t app:1 "$ctx")
-prss="n/a"
+read -r crss cpss < <(tool_rss '^(chuted|memfd|[0-9]+$)' "${C[@]}" build -t app:1 "$ctx")
+prss="n/a" ppss="n/a"
 if [ $havepod = 1 ]; then
   "${P[@]}" rmi -f app:1 >/dev/null 2>&1; "${P[@]}" builder prune -a -f >/dev/null 2>&1
-  prss=$(tool_rss '^(podman|conmon|runc|crun|buildah|netavark|aardvark-dns|slirp4netns|pasta)$' "${P[@]}" build -q --no-cache -t app:1 "$ctx")
+  read -r prss ppss < <(tool_rss '^(podman|conmon|runc|crun|buildah|netavark|aardvark-dns|slirp4netns|pasta)$' "${P[@]}" build -q --no-cache -t app:1 "$ctx")
 fi
 "${C[@]}" network prune >/dev/null 2>&1
 umount -l "$W/run"
@@ -175,10 +177,11 @@ The built image prints \`$check\`.
 | fully cached rebuild ($cached_steps steps cached) | $ck ms | $pk ms | $(ratio "$ck" "$pk") × | ≤ 50 ms |
 | rebuild after one COPY input changed | $cg ms | $pg ms | $(ratio "$cg" "$pg") × | |
 | peak RSS of the tool's own processes, cold build | $(mb "$crss") MB ($crss kB) | $(mb "$prss") MB ($prss kB) | | ≤ 8 MB |
+| the same as PSS (shared libraries counted once) | $(mb "$cpss") MB ($cpss kB) | $(mb "$ppss") MB ($ppss kB) | | |
 
 chuted's RUN steps are chutes (\`chuted run --rm --rootfs\` on an overlay of the stage's layers), its layers
 uncompressed tars in the store, its cache keyed by the parent chain, the step and the digest of the files a COPY
-reads: a cached rebuild runs no chute and writes one config and one manifest. The RSS column sums every chuted
+reads: a cached rebuild runs no chute and writes one config and one manifest. The RSS rows sum every chuted
 process alive at each 2 ms sample (chuted-image build, the chuted run client, its monitor and runtime).
 <!-- build-bench:end -->
 MD

@@ -1,4 +1,4 @@
-/* `chuted-image-pull fetch URL`: ADD's http(s) sources, downloaded by the
+/* `chuted-image-pull fetch-url URL`: ADD's http(s) sources, downloaded by the
  * one program that links libcurl, with the pull's rules: http and https
  * only (redirects too, at most 5), the system's CA directory, a stalled
  * connection dropped after 30 s, and a size bound checked as the body

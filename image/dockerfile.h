@@ -74,7 +74,7 @@ struct ch_build_request
    * this argv + REF pulls it and sends its image record on fd 3
    * (`chuted-image-pull --root R pull -q --result-fd 3`); NULL: no pulls */
   char **pull_prefix;
-  /* ADD's URLs: this argv + URL writes the body on stdout (`chuted-image-pull fetch`) */
+  /* ADD's URLs: this argv + URL writes the body on stdout (`chuted-image-pull fetch-url`) */
   char **fetch_prefix;
   ch_build_user_fn resolve_user;
 };

@@ -127,7 +127,7 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   req.run_opts = run_opts;
   req.pull_prefix = pull;
   ch_strv_append (&fetch, puller);
-  ch_strv_append (&fetch, "fetch");
+  ch_strv_append (&fetch, "fetch-url");
   req.fetch_prefix = fetch;
   {
     /* held until the current step ends, so that a ^C or a kill still

@@ -99,12 +99,22 @@ struct tarw
   bool failed;
   unsigned entries;
   int *lowers; /* the stage's layer dirs, top first, -1 ended */
+  uint64_t limit;
 };
 
 static la_ssize_t
 tar_write_cb (struct archive *a, void *ud, const void *buf, size_t n)
 {
   struct tarw *t = ud;
+  /* the layer will not unpack within the limit: stop writing it now */
+  if (ch_blob_writer_size (t->w) + n > t->limit)
+    {
+      ch_image_error (t->err, EFBIG, "the step's changes take more than the disk limit of %llu bytes",
+                      (unsigned long long) t->limit);
+      t->failed = true;
+      archive_set_error (a, EFBIG, "too big");
+      return -1;
+    }
   if (ch_blob_writer_write (t->w, buf, n, t->err) < 0)
     {
       t->failed = true;
@@ -300,7 +310,7 @@ int
 ch_build_layer (struct builder *b, const struct bstage *st, struct bmount *m, struct ch_layer *out, bool *empty,
                 ch_error_t *err)
 {
-  struct tarw t = { .err = err };
+  struct tarw t = { .err = err, .limit = b->req->disk_limit ? b->req->disk_limit : CH_DEFAULT_DISK_LIMIT };
   cleanup_close int ufd = open (m->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   cleanup_free char *digest = NULL;
   struct ch_unpack_opts uo = { .limit = b->req->disk_limit };

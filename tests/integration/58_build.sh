@@ -164,6 +164,11 @@ printf 'FROM base:1\nADD evil.tar /x/\n' > "$T_DIR/hostile/Dockerfile"
 out=$(chuted build -t hostile:1 "$T_DIR/hostile" 2>&1); rc=$?
 check "a hostile ADD tarball is refused ($(tail -1 <<<"$out"))" test $rc = 125 -a ! -e /tmp/chuted-test-build-escape
 check "...leaving nothing" nothing_left
+printf 'FROM base:1\nRUN head -c 5000000 /dev/zero > /big\n' > "$T_DIR/hostile/Dockerfile"
+out=$(chuted build --disk-limit 4M -t hostile:1 "$T_DIR/hostile" 2>&1); rc=$?
+check "a step writing past --disk-limit is refused ($(tail -1 <<<"$out"))" \
+  test $rc = 125 -a "$(grep -c 'Dockerfile:2: .*more than the disk limit of 4194304 bytes' <<<"$out")" = 1
+check "...leaving nothing" nothing_left
 ln -s /etc "$T_DIR/hostile/out"
 printf 'FROM base:1\nCOPY out/shadow /stolen\n' > "$T_DIR/hostile/Dockerfile"
 out=$(chuted build -t hostile:1 "$T_DIR/hostile" 2>&1); rc=$?

@@ -140,6 +140,14 @@ add_instr (struct ch_dockerfile *df, int line, const char *text, ch_error_t *err
       }
     }
   in.args = trim (p, strlen (p));
+  /* BuildKit's heredocs would make the lines after this one its input */
+  if ((strcmp (in.cmd, "RUN") == 0 || strcmp (in.cmd, "COPY") == 0 || strcmp (in.cmd, "ADD") == 0)
+      && strncmp (in.args, "<<", 2) == 0 && (isalpha ((unsigned char) in.args[2]) || strchr ("-\"'", in.args[2])))
+    {
+      int r = ch_error (err, 0, "%s:%d: %s: heredocs (<<) are not supported", df->name, line, in.cmd);
+      instr_clear (&in);
+      return r;
+    }
   if (in_list (json_ok, in.cmd))
     in.json = json_form (in.args);
   df->v = xrealloc (df->v, (df->n + 1) * sizeof (*df->v));

@@ -73,6 +73,9 @@ test_errors (void **state)
   assert_int_equal (ch_dockerfile_parse ("Dockerfile", "FROM x\n\nFOO bar\n", 15, &df, &e), -1);
   assert_string_equal (e->msg, "Dockerfile:3: unknown instruction `FOO bar`");
   ch_error_release (&e);
+  assert_int_equal (ch_dockerfile_parse ("Dockerfile", "FROM x\nRUN <<EOF\necho\nEOF\n", 26, &df, &e), -1);
+  assert_string_equal (e->msg, "Dockerfile:2: RUN: heredocs (<<) are not supported");
+  ch_error_release (&e);
   assert_int_equal (ch_dockerfile_parse ("Dockerfile", "FROM x\0", 7, &df, &e), -1);
   assert_non_null (strstr (e->msg, "NUL"));
   ch_error_release (&e);

@@ -92,7 +92,7 @@ $(B)/chuted-init: runtime/main_init.c
 
 # chuted-image never references libcurl (pull/login exec chuted-image-pull):
 # --as-needed keeps libcurl and its ~30 libraries out of every `chuted run`.
-$(B)/chuted-image: $(B)/obj/mgmt/main_image.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libcommon.a
+$(B)/chuted-image: $(B)/obj/mgmt/main_image.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libruntime.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ -Wl,--as-needed $(IMAGE_LIBS)
 
 # chuted-image-pull links a libcurl built from Debian's curl source with HTTP

@@ -44,6 +44,7 @@ static const struct ch_cmd commands[] = {
   { "update", ch_cmd_update, "NAME", "Change a chute's limits", ch_opts_update },
   { "network", ch_cmd_network, "ls [--json] | inspect [NAME] | prune", "Manage chute networks",
     ch_opts_network },
+  { "build", ch_cmd_build, "-t NAME[:TAG] DIR", "Build an image from a Dockerfile", ch_opts_build },
   { "deploy", ch_cmd_deploy, "PATH", "Deploy a chute file (a dir holding chute.yaml, or the file); --dry-run: the plan",
     ch_opts_deploy },
   { "chutes", ch_cmd_chutes, "", "List deployed chutes: version, desired, actual, health", ch_opts_chutes },
@@ -245,7 +246,7 @@ main (int argc, char **argv)
         ctx.cmd = c;
         /* run, create, start and network reap under the lock they take anyway */
         if (strcmp (c->name, "run") != 0 && strcmp (c->name, "create") != 0 && strcmp (c->name, "start") != 0
-            && strcmp (c->name, "network") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
+            && strcmp (c->name, "network") != 0 && strcmp (c->name, "build") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
             && strcmp (c->name, "info") != 0)
           ret = ch_reap_locked (&ctx, &err);
         if (ret == 0)

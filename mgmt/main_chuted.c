@@ -48,6 +48,8 @@ static const struct ch_cmd commands[] = {
   { "chute", ch_cmd_chute, "inspect NAME | stop|start|restart|rm|rollback NAME",
     "Inspect or change one deployed chute", ch_opts_chute },
   { "changes", ch_cmd_changes, "", "List the deploy journal's changes", ch_opts_chutes },
+  { "reconcile", ch_cmd_reconcile, "", "Bring deployed chutes to their desired state (after a crash or a reboot)",
+    ch_opts_reconcile },
   { "wifi", ch_cmd_wifi, "ls [--json]", "List radios, the SSIDs chutes hold, stations, leases",
     ch_opts_wifi },
   { "info", ch_cmd_info, "", "Show the host: kernel, cgroups, overlay, nftables, radios, storage, runtime",

@@ -2,7 +2,8 @@
 # `chuted reconcile` after anything: `chuted deploy` killed (-9) at 30 random
 # points of an update, then reconcile: one version runs, alive, the store is
 # consistent, nothing leaked. Also: a first deploy killed, a monitor killed,
-# a reboot (run root gone), a chute desired stopped stays stopped, reconcile
+# a reboot (run root gone; `start --all`, the boot unit's, reconciles), a
+# chute desired stopped stays stopped, reconcile
 # twice does nothing the second time, and it waits for a deploy under way.
 . "$(dirname "$0")/../lib.sh"
 export CHUTED_BRIDGE=chtrec0 CHUTED_SUBNET=10.231.152.0/24
@@ -24,6 +25,7 @@ mk() {
 mk "$N" v1 v1
 mk "$N" v2 v2
 mk "$N2" n2 v1
+echo 'restart: always' >>"$T_DIR/n2/chute.yaml"
 ver() { chuted exec "$1" cat /tmp/ver 2>/dev/null; }
 desired() { jq -r '"\(.version) \(.running)"' "$T_ROOT/deploy/chutes/$1/desired.json" 2>&1; }
 row() { chuted chutes --json | jq -r --arg n "$1" '.[] | select(.name == $n) | "\(.version) \(.desired) \(.actual)"'; }
@@ -140,10 +142,11 @@ reboot_into() {
 }
 reboot_into "$T_DIR/run-b"
 eq "after the reboot nothing runs" "$(chuted ps -q)" ""
-out=$(chuted reconcile 2>&1); rc=$?
-eq "reconcile after the reboot: exit 0, one chute started" "$rc $(grep -c ': done' <<<"$out")" "0 1"
+# the boot unit's `start --all` reconciles the deployed chutes
+out=$(chuted start --all 2>&1); rc=$?
+eq "start --all after the reboot: exit 0, one deployed chute started" "$rc $(grep -c ': done' <<<"$out")" "0 1"
 eq "...the deployed chute runs its version again" "$(ver "$N") $(row "$N")" "$v $v running running"
-eq "...the one desired stopped stays stopped" "$(row "$N2")" "v1 stopped stopped"
+eq "...the one desired stopped stays stopped, restart: always or not" "$(row "$N2")" "v1 stopped stopped"
 n=$(chuted changes --json | jq length)
 eq "reconcile again: nothing to do, nothing journaled" "$(chuted reconcile 2>&1)|$(chuted changes --json | jq length)" "|$n"
 

@@ -54,13 +54,36 @@ record_is (struct ch_ctx *ctx, const char *name, const struct ch_chutefile *m)
   return same;
 }
 
+/* Does chute NAME's record load? A power cut can leave chute.json empty:
+ * it is not fsync'd (the start path stays cheap), the desired state is. */
+static bool
+record_loads (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  struct ch_chute c;
+  int r;
+
+  ch_chute_init (&c);
+  r = ch_chute_load (ctx, name, &c, err);
+  ch_chute_clear (&c);
+  return r == 0;
+}
+
 /* Stop and remove chute NAME, if it is recorded. */
 static int
 drop_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
+  cleanup_error ch_error_t why = NULL;
+  cleanup_close int lock = -1;
+
   if (!ch_engine_recorded (ctx, name))
     return 0;
-  return ch_engine_stop_chute (ctx, name, true, err);
+  if (record_loads (ctx, name, &why))
+    return ch_engine_stop_chute (ctx, name, true, err);
+  /* the version's file says what the chute is: what is left of it goes by
+   * force, to be made again */
+  if (ch_lock_chute (ctx, name, &lock, err) < 0 || ch_chute_remove (ctx, name, true, err) < 0)
+    return ch_error_prefix (err, "remove chute `%s` (%s)", name, why->msg);
+  return 0;
 }
 
 static void __attribute__ ((format (printf, 4, 5)))
@@ -207,6 +230,12 @@ converge (struct ch_engine *e, struct ch_desired *d, ch_error_t *err)
 
   if (running == d->running)
     return 0;
+  if (!running && ch_engine_recorded (e->ctx, d->name))
+    {
+      cleanup_error ch_error_t why = NULL;
+      if (!record_loads (e->ctx, d->name, &why) && drop_chute (e->ctx, d->name, err) < 0)
+        return -1;
+    }
   c.chute = xstrdup (d->name);
   c.kind = xstrdup ("reconcile");
   c.version = xstrdup (d->version);

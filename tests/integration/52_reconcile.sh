@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `chuted reconcile` after anything: `chuted deploy` killed (-9) at 30 random
 # points of an update, then reconcile: one version runs, alive, the store is
-# consistent, nothing leaked. Also: a first deploy killed, a monitor killed,
-# a reboot (run root gone; `start --all`, the boot unit's, reconciles), a
-# chute desired stopped stays stopped, reconcile
-# twice does nothing the second time, and it waits for a deploy under way.
+# consistent, nothing leaked. Also: a first deploy killed, `chute stop|start|
+# restart|rollback|rm` killed, a monitor killed, a reboot (run root gone;
+# `start --all`, the boot unit's, reconciles), a chute desired stopped stays
+# stopped, reconcile twice does nothing the second time, and it waits for a
+# deploy under way.
 . "$(dirname "$0")/../lib.sh"
 export CHUTED_BRIDGE=chtrec0 CHUTED_SUBNET=10.231.152.0/24
 N=chuted-test-rec
@@ -102,6 +103,29 @@ for i in 1 2 3; do
 done
 eq "first deploy killed then reconcile: running or absent, never half" "$bad|$(open_changes)|$(holds)" "0|0|$base"
 
+# `chuted chute stop|start|restart|rollback` killed at a random point: the
+# chute ends as its desired state says, running (one version) or stopped
+bad=""
+for op in restart stop start restart rollback stop start restart; do
+  "$CHUTED" chute "$op" "$N" >/dev/null 2>&1 &
+  pid=$!
+  d=$((RANDOM % 300))
+  sleep "$(printf '0.%03d' "$d")"
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  chuted reconcile >/dev/null 2>&1 || bad="$bad $op@${d}ms:reconcile-failed"
+  want=$(desired "$N")
+  case "$want" in
+    "v1 true" | "v2 true") [ "$(ver "$N") $(row "$N")" = "${want% *} ${want% *} running running" ] || bad="$bad $op@${d}ms:$want/$(row "$N")" ;;
+    *" false") [ "$(row "$N")" = "${want% *} stopped stopped" ] || bad="$bad $op@${d}ms:$want/$(row "$N")" ;;
+    *) bad="$bad $op@${d}ms:desired=$want" ;;
+  esac
+  [ "$(open_changes)" = 0 ] || bad="$bad $op@${d}ms:open-changes"
+done
+chuted chute start "$N" >/dev/null 2>&1
+cut=$(chuted changes --json | jq '[.[] | select((.kind | test("^(stop|start|restart|rollback)$")) and ((.reason // "") | startswith("interrupted")))] | length')
+eq "chute stop/start/restart/rollback killed 8 times ($cut cut short), then reconcile: as desired" "$bad|$(holds)" "|$base"
+
 # reconcile waits for a change under way (the engine's lock)
 cur=$(jq -r .version "$T_ROOT/deploy/chutes/$N/desired.json")
 next=v1; [ "$cur" = v1 ] && next=v2
@@ -153,7 +177,20 @@ eq "...the one desired stopped stays stopped, restart: always or not" "$(row "$N
 n=$(chuted changes --json | jq length)
 eq "reconcile again: nothing to do, nothing journaled" "$(chuted reconcile 2>&1)|$(chuted changes --json | jq length)" "|$n"
 
-check "rm the chutes" sh -c "\"$CHUTED\" chute rm $N && \"$CHUTED\" chute rm $N2"
+# `chute rm` killed: afterwards the chute is wholly there or wholly gone
+"$CHUTED" chute rm "$N" >/dev/null 2>&1 &
+pid=$!
+sleep "$(printf '0.%03d' $((RANDOM % 100)))"
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "chute rm killed: reconcile" chuted reconcile
+if [ -e "$T_ROOT/deploy/chutes/$N/desired.json" ]; then
+  eq "...the chute is still wholly there" "$(row "$N")" "$v running running"
+  check "...rm it" chuted chute rm "$N"
+else
+  eq "...the chute is wholly gone" "$(chuted ps -a -q | grep -cx "$N")|$(open_changes)" "0|0"
+fi
+check "rm the other chute" chuted chute rm "$N2"
 eq "no chute left" "$(chuted ps -a -q)" ""
 chuted network prune >/dev/null 2>&1
 no_leftovers "reconcile"

@@ -11,6 +11,8 @@ export CHUTED_BRIDGE=chtrec0 CHUTED_SUBNET=10.231.152.0/24
 N=chuted-test-rec
 N2=chuted-test-rec2
 TRIALS=${RECONCILE_TRIALS:-30}
+# the ASan pass looks for memory errors on the same paths: fewer trials
+[ "$BIN" = "$TOP/build-asan" ] && TRIALS=${RECONCILE_TRIALS:-10}
 
 make_rootfs "$T_DIR/rootfs" >/dev/null
 "$TOP/tools/mkimage" "$T_DIR/rootfs" --cmd '["/bin/sh","-c","exec sleep 1000"]' --tag rec:1 -o "$T_DIR/img.tar"
@@ -106,7 +108,7 @@ eq "first deploy killed then reconcile: running or absent, never half" "$bad|$(o
 # `chuted chute stop|start|restart|rollback` killed at a random point: the
 # chute ends as its desired state says, running (one version) or stopped
 bad=""
-for op in restart stop start restart rollback stop start restart; do
+for op in restart stop start rollback stop restart; do
   "$CHUTED" chute "$op" "$N" >/dev/null 2>&1 &
   pid=$!
   d=$((RANDOM % 300))
@@ -124,7 +126,7 @@ for op in restart stop start restart rollback stop start restart; do
 done
 chuted chute start "$N" >/dev/null 2>&1
 cut=$(chuted changes --json | jq '[.[] | select((.kind | test("^(stop|start|restart|rollback)$")) and ((.reason // "") | startswith("interrupted")))] | length')
-eq "chute stop/start/restart/rollback killed 8 times ($cut cut short), then reconcile: as desired" "$bad|$(holds)" "|$base"
+eq "chute stop/start/restart/rollback killed 6 times ($cut cut short), then reconcile: as desired" "$bad|$(holds)" "|$base"
 
 # reconcile waits for a change under way (the engine's lock)
 cur=$(jq -r .version "$T_ROOT/deploy/chutes/$N/desired.json")

@@ -128,6 +128,23 @@ chuted chute start "$N" >/dev/null 2>&1
 cut=$(chuted changes --json | jq '[.[] | select((.kind | test("^(stop|start|restart|rollback)$")) and ((.reason // "") | startswith("interrupted")))] | length')
 eq "chute stop/start/restart/rollback killed 6 times ($cut cut short), then reconcile: as desired" "$bad|$(holds)" "|$base"
 
+# an update to a version that dies after 0.5 s, killed in its health wait:
+# reconcile finds it failing too and rolls back to the version before
+v=$(jq -r .version "$T_ROOT/deploy/chutes/$N/desired.json")
+mkdir -p "$T_DIR/v3"
+printf 'name: %s\nversion: "v3"\nimage: rec:1\ncommand: "echo v3 > /tmp/ver; sleep 0.5; exit 3"\nhealth: {grace: 1s}\n' "$N" \
+  >"$T_DIR/v3/chute.yaml"
+"$CHUTED" deploy "$T_DIR/v3" >/dev/null 2>&1 &
+pid=$!
+wait_for 50 sh -c "\"$CHUTED\" changes --json | jq -e '.[-1].phase == \"waiting for health\"'"
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+out=$(chuted reconcile 2>&1); rc=$?
+eq "failing update killed, reconcile: exit 0, the version before runs again" "$rc $(ver "$N") $(row "$N")" "0 $v $v running running"
+eq "...the change is rolled_back, the reason says why" \
+  "$(chuted changes --json | jq -r '.[-1] | "\(.kind) \(.version) \(.result) \(.reason | test("not alive") and test("interrupted at"))"')" \
+  "update v3 rolled_back true"
+
 # reconcile waits for a change under way (the engine's lock)
 cur=$(jq -r .version "$T_ROOT/deploy/chutes/$N/desired.json")
 next=v1; [ "$cur" = v1 ] && next=v2

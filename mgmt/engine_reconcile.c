@@ -86,6 +86,18 @@ drop_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   return 0;
 }
 
+/* A record that does not load is of no use to stop, start or compare: it
+ * goes, and the chute is made again from its version's file when it starts. */
+static int
+drop_broken (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  cleanup_error ch_error_t why = NULL;
+
+  if (!ch_engine_recorded (ctx, name) || record_loads (ctx, name, &why))
+    return 0;
+  return drop_chute (ctx, name, err);
+}
+
 static void __attribute__ ((format (printf, 4, 5)))
 finish_fmt (struct ch_engine *e, struct ch_change *c, const char *result, const char *fmt, ...)
 {
@@ -185,7 +197,9 @@ recover (struct ch_engine *e, struct ch_change *c, ch_error_t *err)
       return -1;
     }
   ours = have && d.change && strcmp (d.change, c->id) == 0;
-  if (strcmp (c->kind, "remove") == 0 && (ours || !have))
+  if (have && drop_broken (e->ctx, c->chute, err) < 0)
+    r = -1;
+  else if (strcmp (c->kind, "remove") == 0 && (ours || !have))
     {
       if (have)
         r = ch_desired_remove (e->ctx, c->chute, err);
@@ -228,14 +242,10 @@ converge (struct ch_engine *e, struct ch_desired *d, ch_error_t *err)
   struct ch_change c = { 0 };
   int r;
 
+  if (!running && drop_broken (e->ctx, d->name, err) < 0)
+    return -1;
   if (running == d->running)
     return 0;
-  if (!running && ch_engine_recorded (e->ctx, d->name))
-    {
-      cleanup_error ch_error_t why = NULL;
-      if (!record_loads (e->ctx, d->name, &why) && drop_chute (e->ctx, d->name, err) < 0)
-        return -1;
-    }
   c.chute = xstrdup (d->name);
   c.kind = xstrdup ("reconcile");
   c.version = xstrdup (d->version);

@@ -23,6 +23,7 @@ int ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_chute (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_changes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_reconcile (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 /* cmd_deploy.c: how the CLI shows the deploy engine's progress events */
 struct ch_change;
 void ch_print_change_event (void *data, const struct ch_change *c, const char *detail);
@@ -59,5 +60,6 @@ extern const struct ch_opt ch_opts_chutes[];
 extern const struct ch_opt ch_opts_chute[];
 extern const struct ch_opt ch_opts_build[];
 extern const struct ch_opt ch_opts_volume[];
+extern const struct ch_opt ch_opts_reconcile[];
 
 #endif

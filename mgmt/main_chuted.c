@@ -53,6 +53,8 @@ static const struct ch_cmd commands[] = {
   { "changes", ch_cmd_changes, "", "List the deploy journal's changes", ch_opts_chutes },
   { "volume", ch_cmd_volume, "ls | create NAME... | inspect NAME... | rm NAME... | prune",
     "Manage named volumes (kept across chute rm and updates)", ch_opts_volume },
+  { "reconcile", ch_cmd_reconcile, "", "Bring deployed chutes to their desired state (after a crash or a reboot)",
+    ch_opts_reconcile },
   { "wifi", ch_cmd_wifi, "ls [--json]", "List radios, the SSIDs chutes hold, stations, leases",
     ch_opts_wifi },
   { "daemon", cmd_daemon, CH_DAEMON_USAGE, CH_DAEMON_SUMMARY, ch_opts_daemon },

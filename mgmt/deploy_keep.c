@@ -171,14 +171,15 @@ place (int sfd, const char *sname, int dfd, const char *dname, bool move, ch_err
   cleanup_close int in = openat (sfd, sname, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   cleanup_dir DIR *d = NULL;
   struct dirent *de;
-  struct stat st;
+  struct stat st, lst;
   int out;
 
-  if (in < 0 || fstat (in, &st) < 0)
+  if (in < 0 || fstat (in, &st) < 0 || fstatat (sfd, sname, &lst, AT_SYMLINK_NOFOLLOW) < 0)
     return ch_error (err, errno, "open `%s`", sname);
   if (S_ISREG (st.st_mode))
     {
-      if (move)
+      /* a link (pointing down the package) is replaced by what it names */
+      if (move && !S_ISLNK (lst.st_mode))
         return renameat (sfd, sname, dfd, dname) < 0 ? ch_error (err, errno, "rename `%s`", sname)
                                                        : fsync_path (dfd, dname, err);
       return copy_file (in, dfd, dname, err);

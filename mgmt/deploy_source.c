@@ -111,6 +111,16 @@ unpack_package (struct ch_ctx *ctx, const char *path, struct ch_deploy_source *s
   return r;
 }
 
+static bool
+is_dir_at (int dfd, const struct dirent *de)
+{
+  struct stat st;
+
+  if (de->d_type != DT_UNKNOWN)
+    return de->d_type == DT_DIR;
+  return fstatat (dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+}
+
 /* A package's chute file: at its top, as ParaDrop's daemon looks for it, or
  * in its one top-level directory (`tar czf seccam.tar.gz seccam/`, GitHub's
  * archives). *SUB: that directory's name, or NULL. */
@@ -131,7 +141,7 @@ package_chute_file (const char *top, char **sub)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (n++ == 0 && de->d_type == DT_DIR)
+      if (n++ == 0 && is_dir_at (dirfd (d), de))
         only = xstrdup (de->d_name);
     }
   if (n == 1 && only)

@@ -34,13 +34,16 @@ check "...the chute runs from the kept archive" \
   grep -q "oci-archive:$D/chutes/$N/versions/v1/seccam.tar" "$T_ROOT/chutes/$N/chute.json"
 
 mk "$T_DIR/v2" v2
+# its archive through a link pointing down the package
+mkdir "$T_DIR/v2/images" && mv "$T_DIR/v2/seccam.tar" "$T_DIR/v2/images/" && ln -s images/seccam.tar "$T_DIR/v2/seccam.tar"
 # what a killed deploy left: its pid is gone
 sh -c 'exit 0' & dead=$!; wait $dead
 mkdir -p "$D/tmp/pkg-$dead-AbCdEf/sub"
 tar -C "$T_DIR/v2" -cf "$T_DIR/v2.tar" .
 out=$(chuted deploy "$T_DIR/v2.tar" 2>&1); rc=$?
 eq "tar package: update to v2" "$rc|$(ver)" "0|v2"
-check "...its archive kept with v2, the unpack dir and a killed deploy's gone" sh -c "test -s '$D/chutes/$N/versions/v2/seccam.tar' && test -z \"\$(ls -A '$D/tmp')\""
+check "...its archive (a link in the package) kept with v2 as a file, the unpack dir and a killed deploy's gone" \
+  sh -c "test -s '$D/chutes/$N/versions/v2/seccam.tar' -a ! -L '$D/chutes/$N/versions/v2/seccam.tar' && test -z \"\$(ls -A '$D/tmp')\""
 
 mk "$T_DIR/pkg3/seccam" v3 paradrop.yaml
 tar -C "$T_DIR/pkg3" -czf "$T_DIR/v3.tar.gz" seccam

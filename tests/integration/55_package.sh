@@ -27,11 +27,14 @@ ver() { chuted exec "$N" cat /tmp/ver 2>/dev/null; }
 no_tmp() { [ -z "$(ls -A "$D/tmp" 2>/dev/null)" ]; }
 
 mk "$T_DIR/v1" v1
+# v1's image: an OCI layout directory beside the chute file, by tag
+mkdir "$T_DIR/v1/layout" && tar -xf "$T_DIR/v1/seccam.tar" -C "$T_DIR/v1/layout" && rm "$T_DIR/v1/seccam.tar"
+sed -i 's/^image: .*/image: oci:layout:pkg:1/' "$T_DIR/v1/chute.yaml"
 out=$(cd / && chuted deploy "$T_DIR/v1" 2>&1); rc=$?
-eq "dir deploy, image oci-archive:seccam.tar beside chute.yaml, from another cwd" "$rc|$(ver)" "0|v1"
-check "...the archive is kept with the version" test -s "$D/chutes/$N/versions/v1/seccam.tar"
-check "...the chute runs from the kept archive" \
-  grep -q "oci-archive:$D/chutes/$N/versions/v1/seccam.tar" "$T_ROOT/chutes/$N/chute.json"
+eq "dir deploy, image oci:layout:pkg:1 beside chute.yaml, from another cwd" "$rc|$(ver)" "0|v1"
+check "...the layout is kept with the version" test -s "$D/chutes/$N/versions/v1/layout/index.json"
+check "...the chute runs from the kept layout" \
+  grep -q "oci:$D/chutes/$N/versions/v1/layout:pkg:1" "$T_ROOT/chutes/$N/chute.json"
 
 mk "$T_DIR/v2" v2
 # its archive through a link pointing down the package

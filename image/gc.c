@@ -58,12 +58,15 @@ keep_mounted (struct ch_store *s, const char *cd, json_t *keep)
   while ((de = readdir (d)))
     {
       cleanup_free char *p = xasprintf ("%s/%s/overlay/mount.json", cd, de->d_name);
+      /* a chute with a disk image (--storage-opt size) has it in there */
+      cleanup_free char *pd = xasprintf ("%s/%s/disk/overlay/mount.json", cd, de->d_name);
       cleanup_json json_t *j = NULL;
       cleanup_error ch_error_t e = NULL;
       json_t *l;
       size_t i;
 
-      if (de->d_name[0] == '.' || ch_json_load_file (p, &j, &e) < 0)
+      if (de->d_name[0] == '.'
+          || (ch_json_load_file (p, &j, &e) < 0 && (ch_error_release (&e), ch_json_load_file (pd, &j, &e)) < 0))
         continue;
       if (json_is_string (json_object_get (j, "manifest")))
         keep_manifest (s, keep, json_string_value (json_object_get (j, "manifest")));

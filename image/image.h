@@ -123,6 +123,7 @@ struct ch_unpack_opts
    * are refused; owners and xattrs are not kept. */
   bool package;
   uint64_t max_entries; /* 0: unbounded (a layer's are bounded by LIMIT's per-entry cost) */
+  bool progress;      /* ch_import: a progress line on stderr while it reads an archive (load on a tty) */
 };
 struct ch_unpack_stats
 {

@@ -95,6 +95,9 @@ ch_deploy_source_check_images (const struct ch_deploy_source *src, const struct 
           if (src->tmp)
             r = ch_error (err, 0, "a chute package names its own files only, not the host's `%s`", a.path);
         }
+      else if (src->dir == NULL)
+        r = ch_error (err, 0, "`%s`: a chute file sent alone has no directory to find it in (send a chute package)",
+                      a.path);
       else if ((r = check_relative (a.path, err)) == 0)
         {
           full = xasprintf ("%s/%s", src->dir, a.path);

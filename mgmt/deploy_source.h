@@ -20,7 +20,7 @@
 struct ch_deploy_source
 {
   char *file; /* the chute file as errors name it: DIR/chute.yaml, FILE, or PACKAGE:INNER/chute.yaml */
-  char *dir;  /* the chute's directory, where relative image archives are */
+  char *dir;  /* the chute's directory, where relative image archives are; NULL: none (a chute file sent alone) */
   char *text; /* the chute file's bytes (LEN) */
   size_t len;
   char *tmp;  /* a package's unpack directory under ROOT, removed by close; NULL otherwise */

@@ -45,6 +45,9 @@ int ch_engine_op (struct ch_engine *e, const char *kind, const char *name, const
 
 /* The one mapping from a checked chute file to the chute it runs as. */
 int ch_chute_from_chutefile (const struct ch_chutefile *m, struct ch_chute *c, ch_error_t *err);
+/* Service I of M: the chute itself for one service; for a pod
+ * (mgmt/pod.h), its service's record CHUTE+SERVICE. */
+int ch_chute_from_service (const struct ch_chutefile *m, size_t i, struct ch_chute *c, ch_error_t *err);
 
 /* engine_run.c: the chute operations changes are made of. */
 /* Create chute C (its name free) and start it; nothing is left on failure. */

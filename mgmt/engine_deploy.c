@@ -7,6 +7,7 @@
 #include "mgmt/engine.h"
 #include "mgmt/engine_int.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/pod.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,10 @@ start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefi
 
   if (ch_engine_phase (e, c, "starting", NULL, err) < 0)
     return -1;
-  r = ch_chute_from_chutefile (m, &ch, err);
-  if (r == 0)
+  ch_chute_init (&ch);
+  if (m->n_svc > 1)
+    r = ch_pod_run (e->ctx, m, err);
+  else if ((r = ch_chute_from_chutefile (m, &ch, err)) == 0)
     r = ch_engine_run_chute (e->ctx, &ch, err);
   ch_chute_clear (&ch);
   if (r == 0)

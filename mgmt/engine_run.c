@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/engine.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/pod.h"
 #include "mgmt/reap.h"
 
 #include <stdlib.h>
@@ -77,6 +78,8 @@ ch_engine_start_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   cleanup_close int lock = -1;
   int r = -1;
 
+  if (ch_pod_is (ctx, name))
+    return ch_pod_start (ctx, name, err);
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, err) < 0 || ch_lock_chute (ctx, name, &lock, err) < 0)
     goto out;
@@ -102,6 +105,8 @@ ch_engine_stop_chute (struct ch_ctx *ctx, const char *name, bool remove, ch_erro
   cleanup_close int lock = -1;
   int r;
 
+  if (ch_pod_is (ctx, name))
+    return ch_pod_stop (ctx, name, remove, err);
   ch_chute_init (&c);
   r = ch_chute_load (ctx, name, &c, err);
   if (r == 0)
@@ -143,6 +148,8 @@ ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch
   json_int_t restarts;
   struct timespec t0, now;
 
+  if (ch_pod_is (ctx, name))
+    return ch_pod_wait_alive (ctx, name, grace_s, err);
   {
     cleanup_json json_t *st = ch_chute_status (ctx, name);
     restarts = json_integer_value (json_object_get (st, "restarts"));

@@ -10,6 +10,8 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "mgmt/chute.h"
+#include "mgmt/disk.h"
+#include "mgmt/image_users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +34,7 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  pull [--insecure-registry] [--platform OS/ARCH] [--ca-file F] [-q] REF\n"
                             "  load [--tag NAME] [--platform OS/ARCH] oci-archive:PATH|docker-archive:PATH|oci:DIR[:TAG]\n"
                             "  images [--json] [-q]\n"
-                            "  rmi REF...\n"
+                            "  rmi [-f] REF...  (-f: even an image chutes use)\n"
                             "  image prune | image ls [--json] | image inspect REF\n"
                             "  login [--insecure-registry] [-u USER] [-p PASS | --password-stdin] REGISTRY  (asks on a tty)\n"
                             "  logout REGISTRY\n"
@@ -97,6 +99,7 @@ static const struct option long_opts[] = {
   { "tag", required_argument, NULL, O_TAG },
   { "json", no_argument, NULL, O_JSON },
   { "quiet", no_argument, NULL, 'q' },
+  { "force", no_argument, NULL, 'f' },
   { "chute", required_argument, NULL, O_CHUTE },
   { "disk-limit", required_argument, NULL, O_DISK },
   { "copy", no_argument, NULL, O_COPY },
@@ -118,7 +121,7 @@ static const struct option long_opts[] = {
 
 struct opts
 {
-  bool insecure, json, quiet, copy, suid, priv, volatile_upper;
+  bool insecure, json, quiet, copy, suid, priv, volatile_upper, force;
   const char *platform, *tag, *chute, *output, *arch;
   uint64_t disk_limit;
   int64_t mtime;
@@ -170,7 +173,7 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
 
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, ":qo:", long_opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":qfo:", long_opts, NULL)) != -1)
     switch (c)
       {
       case O_INSECURE: o->insecure = true; break;
@@ -178,6 +181,7 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
       case O_TAG: o->tag = optarg; break;
       case O_JSON: o->json = true; break;
       case 'q': o->quiet = true; break;
+      case 'f': o->force = true; break;
       case O_CHUTE: o->chute = optarg; break;
       case O_DISK:
         if (ch_parse_size (optarg, &o->disk_limit, err) < 0)
@@ -288,7 +292,8 @@ cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
     }
   if (open_store (c, false, &s, err) < 0)
     return -1;
-  r = ch_import (s, src, o->tag, o->platform, NULL, &ref, &digest, err);
+  r = ch_import (s, src, o->tag, o->platform, &(struct ch_unpack_opts){ .progress = !o->quiet && isatty (2) }, &ref,
+                 &digest, err);
   ch_store_free (s);
   if (r < 0)
     return -1;
@@ -362,8 +367,11 @@ cmd_rmi (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
   for (i = 0; i < argc && r == 0; i++)
     {
       cleanup_free char *what = NULL;
+      struct ch_ctx cx = { .root = c->root, .run_root = c->run_root };
       bool untagged;
-      r = ch_image_remove (s, argv[i], &what, &untagged, err);
+      r = o->force ? 0 : ch_image_check_unused (&cx, s, argv[i], err);
+      if (r == 0)
+        r = ch_image_remove (s, argv[i], &what, &untagged, err);
       if (r == 0)
         printf ("%s: %s\n", untagged ? "Untagged" : "Deleted", what);
     }
@@ -457,7 +465,7 @@ chute_dirs (const struct ctx *c, const char *chute, char **state_dir, char **run
 
   if (ch_chute_name_check (chute, err) < 0)
     return -1;
-  *state_dir = ch_chute_dir (&cx, chute);
+  *state_dir = ch_disk_state_dir (&cx, chute);
   *run_dir = ch_chute_run_dir (&cx, chute);
   *d = (struct ch_snapshot_dirs){ .chute = chute, .state_dir = *state_dir, .run_dir = *run_dir };
   return 0;

@@ -28,11 +28,6 @@ envver() { chuted exec "$N" sh -c 'echo $VER' 2>/dev/null; }
 row() { chuted chutes --json | js "[ (c['version'], c['desired'], c['actual'], c['health']) for c in d if c['name']=='$N' ]"; }
 starts() { chuted changes --json | js "len([c for c in d if c['chute']=='$N' and c['kind'] in ('deploy','update','rollback','start','restart') and c['result']=='done'])"; }
 
-# a chute file the engine does not run yet is refused before anything is made
-out=$(chuted deploy "$TOP/tests/data/manifests/good/paradrop012.yaml" 2>&1); rc=$?
-check "multi-service chute refused in one line ($out)" test $rc -ne 0 -a "$(wc -l <<<"$out")" = 1 -a "$(grep -c "multi-service" <<<"$out")" = 1
-check "...nothing recorded" test ! -e "$T_ROOT/deploy/journal"
-
 out=$(chuted deploy "$T_DIR/v1" 2>&1); rc=$?
 eq "deploy v1 exits 0" "$rc" 0
 check "deploy prints its progress (queued .. waiting for health .. done)" \

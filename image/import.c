@@ -40,12 +40,6 @@ import_free (struct import *im, bool failed)
   free (im->manifest_json);
 }
 
-bool
-ch_import_is_transport (const char *ref)
-{
-  return ch_has_prefix (ref, "oci-archive:") || ch_has_prefix (ref, "docker-archive:") || ch_has_prefix (ref, "oci:");
-}
-
 /* "PATH[:REF]": the whole thing when it exists, else split at the first ':'. */
 static void
 split_src (const char *rest, char **path, char **ref)

@@ -8,6 +8,7 @@
 #include "mgmt/deploy_source.h"
 #include "common/file.h"
 #include "common/util.h"
+#include "image/image.h"
 #include "mgmt/desired.h"
 
 #include <dirent.h>
@@ -20,13 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The transports image/import.c reads (ch_import_is_transport, which
- * `chuted` cannot link: import.c needs libarchive). */
-static const char *const transports[] = { "oci-archive:", "docker-archive:", "oci:", NULL };
-
 struct archive_ref
 {
-  const char *transport; /* "oci-archive:" ... */
+  char *transport;       /* "oci-archive:" ... */
   char *path;            /* the archive's path as written */
   const char *tail;      /* ":TAG" after it, or "" */
 };
@@ -40,12 +37,10 @@ archive_ref (const char *ref, const char *dir, struct archive_ref *a)
   const char *rest, *colon;
 
   memset (a, 0, sizeof (*a));
-  for (size_t i = 0; transports[i]; i++)
-    if (ch_has_prefix (ref, transports[i]))
-      a->transport = transports[i];
-  if (a->transport == NULL)
+  if (!ch_import_is_transport (ref))
     return false;
-  rest = ref + strlen (a->transport);
+  rest = strchr (ref, ':') + 1;
+  a->transport = xstrndup (ref, rest - ref);
   colon = strchr (rest, ':');
   if (colon && *rest != '/' && dir)
     {
@@ -105,6 +100,7 @@ ch_deploy_source_check_images (const struct ch_deploy_source *src, const struct 
             r = ch_error (err, errno == ENOENT ? 0 : errno, "`%s` is not in the chute's directory", a.path);
         }
       free (a.path);
+      free (a.transport);
       if (r < 0)
         return ch_chutefile_error (m, v, err, "%s", (*err)->msg);
     }
@@ -134,6 +130,7 @@ ch_deploy_images_at (struct ch_chutefile *m, const char *dir)
           v->s = ref;
         }
       free (a.path);
+      free (a.transport);
     }
 }
 
@@ -267,6 +264,7 @@ ch_deploy_keep_images (struct ch_ctx *ctx, const char *name, const char *version
           ch_strv_append (&done, a.path);
         }
       free (a.path);
+      free (a.transport);
       if (r < 0)
         return ch_error_prefix (err, "keep the image archive of version %s", version);
     }

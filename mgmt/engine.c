@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "mgmt/desired.h"
 #include "mgmt/engine_int.h"
+#include "mgmt/health.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/pod.h"
 
@@ -159,10 +160,6 @@ ch_engine_load_file (const char *file, const char *text, size_t len, struct ch_c
 {
   if (ch_chutefile_parse (file, text, len, m, err) < 0 || ch_chutefile_check (m, err) < 0)
     return -1;
-  if (m->health_kind != CH_HEALTH_ALIVE)
-    return ch_chutefile_error (m, &m->health, err,
-                               "http, tcp and exec health probes are not run by the deploy engine yet (issue 10); "
-                               "leave health: out for the default (process alive)");
   return 0;
 }
 
@@ -205,7 +202,7 @@ op_start (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, 
   else if (r == 0 && (r = ch_chute_from_chutefile (&m, &ch, err)) == 0)
     r = ch_engine_run_chute (e->ctx, &ch, err);
   if (r == 0 && (r = ch_engine_phase (e, c, "waiting for health", NULL, err)) == 0)
-    r = ch_engine_wait_alive (e->ctx, d->name, m.health_grace_s, err);
+    r = ch_engine_wait_healthy (e->ctx, &m, err);
   ch_chute_clear (&ch);
   ch_chutefile_clear (&m);
   return r;

@@ -2,8 +2,9 @@
  * (mgmt/journal.h) against the desired state (mgmt/desired.h). One library
  * the CLI calls in-process; the REST API and the cloud link are to be thin
  * front ends over the same calls. Every change reports its progress through
- * one callback: queued, stopping old, starting, waiting for health, then
- * done | rolling back + rolled_back | failed. */
+ * one callback: queued, fetching (with the image's bytes), stopping old,
+ * starting, waiting for health, then done | rolling back + rolled_back |
+ * failed. */
 #ifndef CH_ENGINE_H
 #define CH_ENGINE_H
 
@@ -59,5 +60,8 @@ int ch_engine_stop_chute (struct ch_ctx *ctx, const char *name, bool remove, ch_
 /* Health gate: 0 when chute NAME stays running, not restarted, GRACE_S
  * seconds; < 0 with the reason (its exit) when not. */
 int ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch_error_t *err);
+/* 0 while chute NAME runs, restarted RESTARTS times (its status.json's
+ * count when a gate began); < 0 with why not. */
+int ch_engine_check_alive (struct ch_ctx *ctx, const char *name, int64_t restarts, ch_error_t *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/engine.h"
 #include "mgmt/engine_int.h"
+#include "mgmt/health.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/pod.h"
 
@@ -32,7 +33,7 @@ start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefi
   if (r == 0)
     r = ch_engine_phase (e, c, "waiting for health", NULL, err);
   if (r == 0)
-    r = ch_engine_wait_alive (e->ctx, m->chute.name, m->health_grace_s, err);
+    r = ch_engine_wait_healthy (e->ctx, m, err);
   if (r < 0 && ch_engine_recorded (e->ctx, m->chute.name))
     {
       cleanup_error ch_error_t e2 = NULL;
@@ -91,6 +92,12 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
     return -1;
   if (e->event)
     e->event (e->data, c, NULL);
+  /* the image first, the old version still running: a failure leaves it so */
+  if (ch_engine_fetch (e, c, m, err) < 0)
+    {
+      ch_engine_finish (e, c, "failed", (*err)->msg);
+      return ch_error_prefix (err, "%s `%s`", c->kind, c->chute);
+    }
   /* recorded before anything is acted on */
   if (d->name == NULL)
     d->name = xstrdup (c->chute);

@@ -143,6 +143,20 @@ why_down (struct ch_ctx *ctx, const char *name, const char *what, ch_error_t *er
 }
 
 int
+ch_engine_check_alive (struct ch_ctx *ctx, const char *name, int64_t restarts, ch_error_t *err)
+{
+  cleanup_json json_t *st = NULL;
+
+  if (!ch_chute_running (ctx, name, NULL))
+    return why_down (ctx, name, "not alive", err);
+  st = ch_chute_status (ctx, name);
+  if (json_integer_value (json_object_get (st, "restarts")) != restarts
+      || strcmp (json_string_value (json_object_get (st, "state")) ?: "", "running") != 0)
+    return why_down (ctx, name, "restarted", err);
+  return 0;
+}
+
+int
 ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch_error_t *err)
 {
   json_int_t restarts;
@@ -157,13 +171,8 @@ ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch
   clock_gettime (CLOCK_MONOTONIC, &t0);
   for (;;)
     {
-      cleanup_json json_t *st = NULL;
-      if (!ch_chute_running (ctx, name, NULL))
-        return why_down (ctx, name, "not alive", err);
-      st = ch_chute_status (ctx, name);
-      if (json_integer_value (json_object_get (st, "restarts")) != restarts
-          || strcmp (json_string_value (json_object_get (st, "state")) ?: "", "running") != 0)
-        return why_down (ctx, name, "restarted", err);
+      if (ch_engine_check_alive (ctx, name, restarts, err) < 0)
+        return -1;
       clock_gettime (CLOCK_MONOTONIC, &now);
       if ((uint64_t) (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= grace_s * 1000)
         return 0;

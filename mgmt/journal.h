@@ -23,6 +23,7 @@ struct ch_change
   char *reason;  /* why it rolled back or failed */
   char *time;    /* RFC 3339, when it was queued */
   int64_t seq;
+  uint64_t fetched, fetch_total; /* phase fetching: the image's bytes so far, of (not journaled) */
 };
 
 void ch_change_clear (struct ch_change *c);

@@ -40,6 +40,7 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  logout REGISTRY\n"
                             "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged] [--volatile]\n"
                             "        [--result-fd FD]\n"
+                            "  fetch REF [--disk-limit BYTES] [--privileged] [--result-fd FD]  (pull or import, unpack)\n"
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
                             "  package unpack [--disk-limit BYTES] [--result-fd FD] PACKAGE DIR\n"
@@ -425,6 +426,17 @@ cmd_logout (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
   return 0;
 }
 
+/* The pull's progress records, passed on to our own caller. */
+static void
+forward_progress (void *data, uint64_t bytes, uint64_t total)
+{
+  struct ctx *c = data;
+  cleanup_error ch_error_t e = NULL;
+
+  if (c->opts->result_fd >= 0)
+    ch_image_progress_send (c->opts->result_fd, bytes, total, &e);
+}
+
 /* ch_image_fetch_mount's pull: chuted-image-pull, whose outcome comes back
  * as an image record with its class (unreachable, unauthorized, not found).
  * It takes the store lock itself (shared, as ours). */
@@ -449,7 +461,7 @@ pull_for_mount (const char *ref, void *data, ch_error_t *err)
   ch_strv_append (&pa, "3");
   ch_strv_append (&pa, ref);
   argv = pull_tool_argv (c, pa, err);
-  if (argv == NULL || ch_image_run_child (argv, "chuted-image-pull", &res, err) < 0)
+  if (argv == NULL || ch_image_run_child_progress (argv, "chuted-image-pull", forward_progress, c, &res, err) < 0)
     return -1;
   r = res.status == CH_IMAGE_OK ? 0 : ch_image_result_error (&res, err);
   ch_image_result_clear (&res);
@@ -471,11 +483,59 @@ chute_dirs (const struct ctx *c, const char *chute, char **state_dir, char **run
   return 0;
 }
 
+/* The outcome R of a mount or fetch to the caller: the record on
+ * --result-fd, either way, else JSON on stdout (errors: main's). */
+static int
+send_outcome (struct opts *o, int r, struct ch_image_result *res, ch_error_t *err)
+{
+  cleanup_free char *out = NULL;
+
+  if (o->result_fd < 0)
+    {
+      if (r == 0)
+        printf ("%s\n", out = ch_image_result_encode (res));
+      ch_image_result_clear (res);
+      return r;
+    }
+  if (r < 0)
+    ch_image_result_fail (res, err);
+  r = ch_image_result_send (o->result_fd, res, err) < 0 ? -1 : res->status == CH_IMAGE_OK ? 0 : 1;
+  ch_image_result_clear (res);
+  return r;
+}
+
+/* An image made ready for chutes to start from at once: pulled or
+ * imported, its layers unpacked, nothing mounted. */
+static int
+cmd_fetch (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  struct ch_image_result res = { 0 };
+  struct ch_fetch_opts fo = {
+    .platform = o->platform,
+    .tag = o->tag,
+    .unpack = { .limit = o->disk_limit, .keep_devices = o->priv },
+    .pull = pull_for_mount,
+    .pull_data = c,
+  };
+  int r = -1;
+
+  if (argc != 1)
+    r = ch_error (err, 0, "fetch: want one REF");
+  else if (open_store (c, false, &s, err) == 0)
+    {
+      r = ch_image_fetch (s, argv[0], &fo, &res, err);
+      if (r < 0)
+        ch_error_prefix (err, "fetch %s", argv[0]);
+    }
+  ch_store_free (s);
+  return send_outcome (o, r, &res, err);
+}
+
 static int
 cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
   struct ch_store *s = NULL;
-  cleanup_free char *out = NULL;
   struct ch_image_result res = { 0 };
   cleanup_free char *state_dir = NULL, *run_dir = NULL;
   struct ch_snapshot_dirs dirs;
@@ -500,19 +560,7 @@ cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
       if (r < 0)
         ch_error_prefix (err, "mount %s", argv[0]);
     }
-  if (o->result_fd < 0)
-    {
-      if (r == 0)
-        printf ("%s\n", out = ch_image_result_encode (&res));
-      ch_image_result_clear (&res);
-      return r;
-    }
-  /* the caller reads the outcome, either way, from the record */
-  if (r < 0)
-    ch_image_result_fail (&res, err);
-  r = ch_image_result_send (o->result_fd, &res, err) < 0 ? -1 : res.status == CH_IMAGE_OK ? 0 : 1;
-  ch_image_result_clear (&res);
-  return r;
+  return send_outcome (o, r, &res, err);
 }
 
 static int
@@ -612,7 +660,7 @@ struct command
 static const struct command commands[] = {
   { "pull", NULL },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
   { "image", cmd_image },   { "login", NULL },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
-  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack },
+  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { "fetch", cmd_fetch },
   { "package", cmd_package }, { NULL, NULL },
 };
 

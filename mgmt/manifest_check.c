@@ -189,6 +189,11 @@ check_health (struct ch_chutefile *m, ch_error_t *err)
                                   m->health_http.s);
       if (port_number (m, &m->health_http, port, err) < 0)
         return -1;
+      /* the path goes into the probe's request line as written */
+      for (const char *c = slash; *c; c++)
+        if (*c <= ' ' || *c >= 0x7f)
+          return ch_chutefile_error (m, &m->health_http, err,
+                                     "the path may hold no space or control character (percent-encode it)");
       m->health_kind = CH_HEALTH_HTTP;
     }
   if (m->health_tcp.s)

@@ -41,6 +41,8 @@ HP=18754
 mk v1 "$N" v1 "$PROBE" $HP
 mk v2 "$N" v2 "$PROBE" $HP
 mk v3 "$N" v3 '[/nope/probe]' $HP
+# v2's health gate probes web's port: through the pod's one network
+sed -i 's|^health: {grace: 1s}|health: {grace: 1s, http: "8080/", interval: 1s, timeout: 20s}|' "$T_DIR/v2/chute.yaml"
 
 row() { chuted chutes --json | js "[(c['version'], c['actual'], [(s['name'], s['actual']) for s in c['services']]) for c in d if c['name']=='$N']"; }
 fetch() { chuted exec "$N+$1" wget -q -O- http://127.0.0.1:8080/ 2>&1; }

@@ -58,7 +58,12 @@ timed() {
     esac
   done < <("$@" 2>"$W/err")
   b=${EPOCHREALTIME/./}
-  [ -s "$W/err" ] && echo "bench: $* said: $(tail -2 "$W/err")" >&2
+  # a failed command has no figure
+  if ! wait $! || [ -s "$W/err" ]; then
+    echo "bench: $* failed: $(tail -2 "$W/err")" >&2
+    echo "- - - -" >> "$f"
+    return
+  fi
   since() { if [ "$1" -gt 0 ] && [ "$2" -gt 0 ]; then echo $((($2 - $1) / 1000)); else echo -; fi; }
   echo "$(since "$a" "$b") $(since "$a" "$wh") $(since "$so" "$st") $(since "$so" "$wh")" >> "$f"
 }
@@ -155,9 +160,10 @@ out=$(mktemp)
   echo "deploy is mostly the pull and the unpack of ~75 MB in ~5000 files (the image bench above has them alone)."
   echo "The disk and tmpfs columns differ by the engine's durable writes and the chute's state on disk: each progress"
   echo "event rewrites the change's journal record (write, fsync, rename, directory fsync), besides the id counter, the"
-  echo "desired state, chute.json and the kept version; on this host's virtio disk a rename after an fsync costs ~1 ms,"
-  echo "an fsync less, and stop/delete also unlink the chute's writable layer (strace of a stop: ~10 ms of renames,"
-  echo "~10 ms of unlinks, a 5 ms poll for the exit, of ~50 ms). With other work on the disk these set the figures."
+  echo "desired state, chute.json and the kept version; on this host's virtio disk a rename or an unlink costs ~1.5 ms"
+  echo "(up to 20 ms behind another writer's journal commit), an fsync less. A stop (strace) does 8 renames and ~16"
+  echo "unlinks (its writable layer and bundle go) and polls for the exit every 5 ms: 50-150 ms with other helpers'"
+  echo "tests on the disk, ~13 ms on the tmpfs. With other work on the disk these set the figures."
   echo
   echo "<!-- deploy-bench:end -->"
 } > "$out"

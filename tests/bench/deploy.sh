@@ -143,7 +143,7 @@ out=$(mktemp)
   echo "$(awk -v b="$gz" 'BEGIN{printf "%.1f", b/1e6}') MB gzipped in 3 layers; registry: Debian's docker-registry on 127.0.0.1; run state on a tmpfs."
   echo "\"to started\": until the engine's \`waiting for health\` event (the chute runs); \"total\": the command,"
   echo "including the default health gate (process alive 3 s, by design). The seed: ParaDrop on a 1 GHz APU."
-  echo "\"root on tmpfs\": the same with \`--root\` on a tmpfs (fsync free), to started: the engine's work without its durable writes."
+  echo "\"root on tmpfs\": the same with \`--root\` on a tmpfs (fsync free), to started (stop, delete: the command): the engine's work without its durable writes."
   echo "Load average before: $LOAD. A present deploy's durable writes (chuted itself, strace -w -c): $fsyncs."
   echo
   echo "| operation | seed | chuted: to started | chuted: total | goal | | root on tmpfs |"

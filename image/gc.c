@@ -2,6 +2,7 @@
  * index.json or a mounted chute (CHUTES_DIR/ * /overlay/mount.json, the
  * directory mgmt/ hands down) needs it. Runs under the exclusive store lock, so no pull is mid-way. */
 #include "internal.h"
+#include "image/dockerfile.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -123,5 +124,6 @@ ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *st,
   st->temp_bytes = s->tmp_bytes;
   if (sweep (blobs, keep, true, st, err) < 0 || sweep (s->layers, keep, false, st, err) < 0)
     return -1;
+  ch_build_cache_prune (s);
   return 0;
 }

@@ -5,6 +5,8 @@
 #include "mgmt/bundle.h"
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
+#include "mgmt/desired.h"
+#include "mgmt/engine.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/reap.h"
 #include "runtime/runtime.h"
@@ -124,23 +126,50 @@ out:
   return r < 0 ? ch_error_prefix (err, "start `%s`", name) : 0;
 }
 
-/* `start --all`, what the boot unit runs: every chute whose policy brings it
- * back (ch_chute_starts_at_boot) and that is not running. One that fails is
- * reported and the others still start. */
+/* `start --all`, what the boot unit runs: the deployed chutes brought to
+ * their desired state (`chuted reconcile`), then every other chute whose
+ * policy brings it back (ch_chute_starts_at_boot) and that is not running.
+ * One that fails is reported and the others still start. */
 static int
 start_all (struct ch_ctx *ctx, ch_error_t *err)
 {
   cleanup_strv char **names = NULL;
+  cleanup_free char *deploy = ch_deploy_dir (ctx);
   int failed = 0;
 
+  if (access (deploy, F_OK) == 0)
+    {
+      cleanup_error ch_error_t e = NULL;
+      struct ch_engine eng;
+      if (ch_engine_open (&eng, ctx, ch_print_change_event, NULL, &e) == 0)
+        {
+          ch_engine_reconcile (&eng, &e);
+          ch_engine_close (&eng);
+        }
+      if (e)
+        {
+          ch_error_print (&e, "chuted");
+          failed++;
+        }
+    }
   if (ch_chute_list (ctx, &names, err) < 0)
     return -1;
   for (char **n = names; *n; n++)
     {
       cleanup_error ch_error_t e = NULL;
+      struct ch_desired d;
       struct ch_chute c;
       bool boot;
 
+      /* a deployed chute is the engine's: its desired state says if it
+       * runs; so are a pod's services (CHUTE+SERVICE) */
+      if (strchr (*n, CH_POD_SEP))
+        continue;
+      if (ch_desired_load (ctx, *n, &d, &e) != 0)
+        {
+          ch_desired_clear (&d);
+          continue;
+        }
       ch_chute_init (&c);
       if (ch_chute_load (ctx, *n, &c, &e) < 0)
         {

@@ -95,9 +95,10 @@ dm_engine_check (const char *text, size_t len, char **name, ch_error_t *err)
 int
 dm_engine_reconcile (struct ch_ctx *ctx, ch_error_t *err)
 {
-  /* COORDINATOR: the one reconcile call site. h17's ch_engine_reconcile
-   * (roll an interrupted change forward or back, every desired chute up)
-   * replaces this once merged; until then the boot path, `start --all`. */
+  /* the boot path: `start --all` reconciles the deployed chutes first
+   * (ch_engine_reconcile: an interrupted change rolled forward or back,
+   * every chute as desired), then starts the other chutes that restart
+   * always or unless stopped */
   char *argv[] = { "start", "--all", NULL };
 
   return ch_cmd_start (ctx, 2, argv, err) < 0 ? -1 : 0;

@@ -262,3 +262,9 @@ ch_engine_op (struct ch_engine *e, const char *kind, const char *name, const cha
   ch_desired_clear (&d);
   return r;
 }
+
+int
+ch_engine_start_desired (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, ch_error_t *err)
+{
+  return op_start (e, d, c, err);
+}

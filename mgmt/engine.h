@@ -41,6 +41,13 @@ void ch_engine_close (struct ch_engine *e);
 int ch_engine_deploy (struct ch_engine *e, const struct ch_deploy_source *src, const char *change_id,
                       int64_t generation, ch_error_t *err);
 
+/* Bring every deployed chute to its desired state after anything (a crash
+ * of a change at any step, a monitor killed, a reboot): a change cut short
+ * is rolled forward, or back to the version before it, and its journal
+ * record finished; a chute desired running is started, one desired stopped
+ * is stopped. Idempotent. < 0 when some chute could not be brought there. */
+int ch_engine_reconcile (struct ch_engine *e, ch_error_t *err);
+
 /* stop, start, restart, remove or rollback deployed chute NAME, as a change. */
 int ch_engine_op (struct ch_engine *e, const char *kind, const char *name, const char *change_id, ch_error_t *err);
 

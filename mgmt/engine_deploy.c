@@ -53,6 +53,9 @@ roll_back (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, const
   size_t len;
   int r;
 
+  /* recorded with the phase: a crash while rolling back still says why */
+  free (c->reason);
+  c->reason = xstrdup (reason);
   ch_engine_phase (e, c, "rolling back", reason, &e2);
   ch_error_release (&e2);
   free (d->version);
@@ -88,6 +91,9 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
   cleanup_free char *old_prev = d->previous ? xstrdup (d->previous) : NULL;
   int r;
 
+  /* what reconcile rolls back to if this change is cut short */
+  c->from = old ? xstrdup (old) : NULL;
+  c->from_previous = old_prev ? xstrdup (old_prev) : NULL;
   if (ch_journal_begin (e->ctx, c, err) < 0)
     return -1;
   if (e->event)
@@ -114,9 +120,10 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
   d->change = xstrdup (c->id);
   free (d->since);
   d->since = ch_rfc3339 (time (NULL), -1);
-  r = ch_desired_keep_version (e->ctx, d->name, c->version, text, len, err);
-  if (r == 0 && src)
-    r = ch_deploy_keep_images (e->ctx, d->name, c->version, m, src->dir, src->tmp != NULL, err);
+  /* the version's image archives before its chute file: a kept file finds them */
+  r = src ? ch_deploy_keep_images (e->ctx, d->name, c->version, m, src->dir, src->tmp != NULL, err) : 0;
+  if (r == 0)
+    r = ch_desired_keep_version (e->ctx, d->name, c->version, text, len, err);
   if (r == 0)
     r = ch_desired_save (e->ctx, d, err);
   if (r == 0 && ch_engine_recorded (e->ctx, d->name))
@@ -236,4 +243,18 @@ ch_engine_rollback (struct ch_engine *e, struct ch_desired *d, const char *chang
   ch_change_clear (&c);
   ch_chutefile_clear (&m);
   return r;
+}
+
+/* For engine_reconcile.c, which finishes changes cut short the same way. */
+int
+ch_engine_start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, ch_error_t *err)
+{
+  return start_version (e, c, m, err);
+}
+
+int
+ch_engine_roll_back (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, const char *old,
+                     const char *old_prev, ch_error_t *err)
+{
+  return roll_back (e, c, d, old, old_prev, err);
 }

@@ -18,6 +18,9 @@ struct ch_change
   char *chute;
   char *kind;    /* deploy update stop start restart remove rollback */
   char *version; /* the version it brings, or NULL */
+  /* deploy, update, rollback: the chute's version and previous one before
+   * it (NULL: none), what `chuted reconcile` rolls an interrupted one back to */
+  char *from, *from_previous;
   char *phase;   /* the last progress event: queued ... done */
   char *result;  /* NULL while under way; done, rolled_back, failed */
   char *reason;  /* why it rolled back or failed */

@@ -44,6 +44,7 @@ static const struct ch_cmd commands[] = {
   { "update", ch_cmd_update, "NAME", "Change a chute's limits", ch_opts_update },
   { "network", ch_cmd_network, "ls [--json] | inspect [NAME] | prune", "Manage chute networks",
     ch_opts_network },
+  { "build", ch_cmd_build, "-t NAME[:TAG] DIR", "Build an image from a Dockerfile", ch_opts_build },
   { "deploy", ch_cmd_deploy, "PATH", "Deploy a chute file (a dir holding chute.yaml, or the file); --dry-run: the plan",
     ch_opts_deploy },
   { "chutes", ch_cmd_chutes, "", "List deployed chutes: version, desired, actual, health", ch_opts_chutes },
@@ -52,6 +53,8 @@ static const struct ch_cmd commands[] = {
   { "changes", ch_cmd_changes, "", "List the deploy journal's changes", ch_opts_chutes },
   { "volume", ch_cmd_volume, "ls | create NAME... | inspect NAME... | rm NAME... | prune",
     "Manage named volumes (kept across chute rm and updates)", ch_opts_volume },
+  { "reconcile", ch_cmd_reconcile, "", "Bring deployed chutes to their desired state (after a crash or a reboot)",
+    ch_opts_reconcile },
   { "wifi", ch_cmd_wifi, "ls [--json]", "List radios, the SSIDs chutes hold, stations, leases",
     ch_opts_wifi },
   { "daemon", cmd_daemon, CH_DAEMON_USAGE, CH_DAEMON_SUMMARY, ch_opts_daemon },
@@ -245,7 +248,7 @@ main (int argc, char **argv)
         ctx.cmd = c;
         /* run, create, start and network reap under the lock they take anyway */
         if (strcmp (c->name, "run") != 0 && strcmp (c->name, "create") != 0 && strcmp (c->name, "start") != 0
-            && strcmp (c->name, "network") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
+            && strcmp (c->name, "network") != 0 && strcmp (c->name, "build") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
             && strcmp (c->name, "info") != 0)
           ret = ch_reap_locked (&ctx, &err);
         if (ret == 0)

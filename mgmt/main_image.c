@@ -9,6 +9,7 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "image/image.h"
+#include "mgmt/build.h"
 #include "mgmt/chute.h"
 #include "mgmt/disk.h"
 #include "mgmt/image_users.h"
@@ -44,6 +45,8 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
                             "  package unpack [--disk-limit BYTES] [--result-fd FD] PACKAGE DIR\n"
+                            "  build -t NAME[:TAG] [-f FILE] [--build-arg K=V]... [--no-cache] [-q] [--disk-limit SIZE]\n"
+                            "        [--memory SIZE] [--cpus N] [--pids N] [--network MODE] DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
                             "          [--workdir DIR] [--user USER] [--tag NAME] [--arch ARCH] [--mtime SECS] -o OUT\n";
 
@@ -660,7 +663,7 @@ struct command
 static const struct command commands[] = {
   { "pull", NULL },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
   { "image", cmd_image },   { "login", NULL },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
-  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { "fetch", cmd_fetch },
+  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { "fetch", cmd_fetch }, { "build", NULL },
   { "package", cmd_package }, { NULL, NULL },
 };
 
@@ -694,6 +697,9 @@ main (int argc, char **argv)
         print_command_usage (stdout, cmd->name);
         return 0;
       }
+  /* the Dockerfile builder parses its own options (mgmt/build_cli.c) */
+  if (strcmp (cmd->name, "build") == 0)
+    return ch_build_main (&g, argc - i, argv + i);
   c.argv = argv + i;
   c.opts = &o;
   /* pull and login are chuted-image-pull's, options and all */

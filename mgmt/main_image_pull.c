@@ -6,11 +6,13 @@
  * With --result-fd the outcome, digest or error, goes to FD as the image
  * record (image/image.h), as chuted-image mount wants it.
  *   chuted-image-pull [--root R] login [--insecure-registry] [--ca-file F] [-u USER] [-p PASS | --password-stdin] REGISTRY
- *   (what is not given is asked on the terminal, the password without echo) */
+ *   (what is not given is asked on the terminal, the password without echo)
+ *   chuted-image-pull fetch-url URL   (ADD's URLs in chuted build: the body on stdout) */
 #include "common/error.h"
 #include "common/globals.h"
 #include "common/parse.h"
 #include "common/util.h"
+#include "image/dockerfile.h"
 #include "image/image.h"
 
 #include <errno.h>
@@ -202,13 +204,19 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
       printf ("Login Succeeded\n");
       return 0;
     }
-  return ch_error (err, 0, "unknown command `%s` (pull, login)", argv[0]);
+  if (strcmp (argv[0], "fetch-url") == 0)
+    {
+      if (argc - optind != 1)
+        return ch_error (err, 0, "fetch-url: want exactly one URL");
+      return ch_url_fetch (argv[optind], 1, 0, err);
+    }
+  return ch_error (err, 0, "unknown command `%s` (pull, login, fetch-url)", argv[0]);
 }
 
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login ...\n");
+  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login|fetch-url ...\n");
 }
 
 int

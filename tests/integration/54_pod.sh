@@ -97,6 +97,14 @@ chuted ps -a >/dev/null
 eq "monitor of probe killed: probe reaped, web runs on" "$(row)" "[('v1', 'stopped', [('web', 'running'), ('probe', 'stopped')])]"
 eq "...web still serves on the pod's localhost" "$(fetch web)" "pod-ok"
 check "...the pod's network is still there" test -e "$T_RUNROOT/netns/$N"
+check "reconcile brings probe back" chuted reconcile
+eq "...both running, together" "$(row) $(fetch probe)" "[('v1', 'running', [('web', 'running'), ('probe', 'running')])] pod-ok"
+web_pid=$(chuted inspect "$N+web" | js 'd[0]["state"]["pid"]')
+check "reconcile of a pod as desired" chuted reconcile
+eq "...leaves it running, untouched" "$(row) $(chuted inspect "$N+web" | js 'd[0]["state"]["pid"]')" \
+  "[('v1', 'running', [('web', 'running'), ('probe', 'running')])] $web_pid"
+check "chute stop, then reconcile and start --all (the boot path)" sh -c "$CHUTED chute stop $N && $CHUTED reconcile && $CHUTED start --all"
+eq "...a pod desired stopped stays stopped" "$(row)" "[('v1', 'stopped', [('web', 'stopped'), ('probe', 'stopped')])]"
 check "chute restart" chuted chute restart "$N"
 eq "...both running, together" "$(row) $(fetch probe)" "[('v1', 'running', [('web', 'running'), ('probe', 'running')])] pod-ok"
 

@@ -81,10 +81,15 @@ test_journal (void **state)
 
   b.result = xstrdup ("rolled_back");
   b.reason = xstrdup ("not alive: exited with code 3");
+  /* what reconcile rolls a cut change back to survives the record */
+  b.from = xstrdup ("v2");
+  b.from_previous = xstrdup ("v1");
   assert_int_equal (ch_journal_save (&e->ctx, &b, &err), 0);
   assert_int_equal (ch_journal_lookup (&e->ctx, "cloud-7", &found, &err), 1);
   assert_string_equal (found.result, "rolled_back");
   assert_string_equal (found.reason, "not alive: exited with code 3");
+  assert_string_equal (found.from, "v2");
+  assert_string_equal (found.from_previous, "v1");
   assert_int_equal (found.seq, 2);
   ch_change_clear (&found);
   assert_int_equal (ch_journal_lookup (&e->ctx, "cloud-8", &found, &err), 0);

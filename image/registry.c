@@ -424,7 +424,8 @@ progress (const struct ch_pull_opts *o, struct xfer *xs, size_t n, bool final)
   for (i = 0; i < n; i++)
     {
       total += xs[i].size;
-      got += xs[i].done ? (uint64_t) xs[i].size : ch_blob_writer_size (xs[i].w);
+      /* a blob past the concurrent transfers has no writer yet */
+      got += xs[i].done ? (uint64_t) xs[i].size : xs[i].w ? ch_blob_writer_size (xs[i].w) : 0;
       done += xs[i].done;
     }
   if (o->on_progress)

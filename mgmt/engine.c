@@ -174,7 +174,8 @@ ch_engine_load_version (struct ch_ctx *ctx, const char *name, const char *versio
     return ch_error_prefix (err, "version `%s` of `%s`", version, name);
   if (ch_engine_load_file (file, *text, *len, m, err) < 0)
     return -1;
-  /* its image archives are kept beside it */
+  /* its image archives are kept beside it; a built one is in the store */
+  ch_engine_built_image (m, version);
   *strrchr (file, '/') = '\0';
   ch_deploy_images_at (m, file);
   return 0;

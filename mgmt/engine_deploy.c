@@ -99,7 +99,7 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
   if (e->event)
     e->event (e->data, c, NULL);
   /* the image first, the old version still running: a failure leaves it so */
-  if (ch_engine_fetch (e, c, m, err) < 0)
+  if (ch_engine_build (e, c, m, src ? src->dir : NULL, err) < 0 || ch_engine_fetch (e, c, m, err) < 0)
     {
       ch_engine_finish (e, c, "failed", (*err)->msg);
       return ch_error_prefix (err, "%s `%s`", c->kind, c->chute);
@@ -188,6 +188,8 @@ ch_engine_deploy (struct ch_engine *e, const struct ch_deploy_source *src, const
   if (r == 0)
     r = ch_deploy_source_check_images (src, &m, err);
   if (r == 0)
+    r = ch_engine_build_check (&m, src->dir, err);
+  if (r == 0)
     r = ch_chutefile_conflicts (e->ctx, &m, err);
   if (r == 0)
     r = have = ch_desired_load (e->ctx, m.chute.name, &d, err);
@@ -204,6 +206,8 @@ ch_engine_deploy (struct ch_engine *e, const struct ch_deploy_source *src, const
       if (ch_chute_name_check (c.version, err) < 0)
         r = m.version.s ? ch_chutefile_error (&m, &m.version, err, "not usable as a version (%s)", (*err)->msg) : -1;
     }
+  if (r >= 0)
+    ch_engine_built_image (&m, c.version);
   if (r >= 0 && have && kept_other (e->ctx, m.chute.name, c.version, text, len))
     r = ch_error (err, 0, "deploy `%s`: version %s is kept with another chute file: give this one a new version",
                   m.chute.name, c.version);

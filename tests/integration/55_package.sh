@@ -126,7 +126,7 @@ out=$(chuted deploy "$T_DIR/up/c" 2>&1); rc=$?
 check "missing image archive refused ($out)" test $rc -ne 0 -a "$(grep -c "not in the chute's directory" <<<"$out")" = 1
 printf 'name: %s-df\ndockerfile: {local: Dockerfile}\n' "$N" >"$T_DIR/up/c/chute.yaml"
 out=$(chuted deploy "$T_DIR/up/c" 2>&1); rc=$?
-check "dockerfile chute refused: the builder is another issue ($out)" test $rc -ne 0 -a "$(grep -c "chuted build" <<<"$out")" = 1
+check "dockerfile chute without its Dockerfile refused ($out)" test $rc -ne 0 -a "$(grep -c "not in the chute's directory" <<<"$out")" = 1
 eq "...no chute but the one deployed" "$(chuted chutes --json | js "[c['name'] for c in d]")" "['$N']"
 
 check "chute rm" chuted chute rm "$N"

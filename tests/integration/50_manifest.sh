@@ -76,4 +76,16 @@ check "the chute's own SSID is no conflict (an update)" chuted deploy --dry-run 
 chuted rm holder >/dev/null
 check "after rm the port is free" chuted deploy --dry-run "$T_DIR/port.yaml"
 no_leftovers "manifest"
+# chute.yaml(5) names every key the parser takes
+keys=$( { grep -o 'strcmp (key, "[A-Za-z_-]*")' "$TOP/mgmt/manifest_parse.c" | cut -d'"' -f2
+          grep -o '{ "[a-z]*", &m->' "$TOP/mgmt/manifest_parse.c" | cut -d'"' -f2; } | sort -u)
+missing=""
+for k in $keys; do
+  grep -q -- "$(printf '%s' "$k" | sed 's/-/\\\\-/g')" "$TOP/docs/man/chute.yaml.5" || missing="$missing $k"
+done
+eq "chute.yaml(5) documents every key the parser takes" "${missing:-none}" none
+if command -v man >/dev/null; then
+  out=$(MANWIDTH=100 man --warnings -l "$TOP/docs/man/chute.yaml.5" 2>&1 >/dev/null)
+  eq "chute.yaml(5) renders without warnings" "$out" ""
+fi
 finish

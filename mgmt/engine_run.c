@@ -71,6 +71,27 @@ ch_engine_run_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
   return r < 0 ? ch_error_prefix (err, "start `%s`", c->name) : 0;
 }
 
+static int why_down (struct ch_ctx *ctx, const char *name, const char *what, ch_error_t *err);
+
+/* A chute whose monitor lives but has not said "running": a start that a
+ * killed command left to its monitor (it goes on after the go-ahead), or a
+ * restart's backoff. Its outcome, not a second start. */
+static int
+wait_started (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  for (int i = 0; i < 300; i++)
+    {
+      cleanup_json json_t *st = NULL;
+      if (!ch_chute_running (ctx, name, NULL))
+        return why_down (ctx, name, "not alive", err);
+      st = ch_chute_status (ctx, name);
+      if (strcmp (json_string_value (json_object_get (st, "state")) ?: "", "running") == 0)
+        return 0;
+      usleep (100 * 1000);
+    }
+  return ch_error (err, 0, "chute `%s`: its monitor reported no start in 30 s", name);
+}
+
 int
 ch_engine_start_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
@@ -83,9 +104,11 @@ ch_engine_start_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, err) < 0 || ch_lock_chute (ctx, name, &lock, err) < 0)
     goto out;
-  r = 0;
   if (ch_chute_running (ctx, name, NULL))
-    goto out;
+    {
+      r = wait_started (ctx, name, err);
+      goto out;
+    }
   c.user_stopped = false;
   c.autoremove = false;
   r = ch_chute_save (ctx, &c, err);

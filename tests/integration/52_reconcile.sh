@@ -117,7 +117,7 @@ for op in restart stop start rollback stop restart; do
   sleep "$(printf '0.%03d' "$d")"
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
-  chuted reconcile >/dev/null 2>&1 || bad="$bad $op@${d}ms:reconcile-failed"
+  out=$(chuted reconcile 2>&1) || bad="$bad $op@${d}ms:reconcile-failed($(tr "\n" " " <<<"$out"))"
   want=$(desired "$N")
   case "$want" in
     "v1 true" | "v2 true") [ "$(ver "$N") $(row "$N")" = "${want% *} ${want% *} running running" ] || bad="$bad $op@${d}ms:$want/$(row "$N")" ;;

@@ -50,9 +50,8 @@ json_flag (struct ch_ctx *ctx, int argc, char **argv, bool *as_json, ch_error_t 
   return 1;
 }
 
-/* One deployed chute, desired against actual. */
-static json_t *
-chute_row (struct ch_ctx *ctx, const struct ch_desired *d)
+json_t *
+ch_deployed_row (struct ch_ctx *ctx, const struct ch_desired *d)
 {
   bool recorded, running = ch_chute_running (ctx, d->name, NULL);
   cleanup_free char *dir = ch_chute_dir (ctx, d->name);
@@ -89,7 +88,7 @@ ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       struct ch_desired d;
       if (ch_desired_load (ctx, *n, &d, err) < 0)
         return -1;
-      json_array_append_new (rows, chute_row (ctx, &d));
+      json_array_append_new (rows, ch_deployed_row (ctx, &d));
       ch_desired_clear (&d);
     }
   if (as_json)
@@ -124,7 +123,7 @@ inspect (struct ch_ctx *ctx, const char *name, ch_error_t *err)
     return -1;
   if (r == 0)
     return ch_error (err, 0, "chute inspect: chute `%s` was not deployed (see `chuted chutes`)", name);
-  doc = json_pack ("{s:o}", "chute", chute_row (ctx, &d));
+  doc = json_pack ("{s:o}", "chute", ch_deployed_row (ctx, &d));
   file = ch_desired_version_file (ctx, name, d.version);
   ch_desired_clear (&d);
   if (ch_read_file (file, &text, &len, err) < 0)

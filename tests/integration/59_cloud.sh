@@ -18,8 +18,8 @@ for p in "$CTL" "$LINK" /usr/sbin/mosquitto /usr/bin/openssl; do
   if [ ! -x "$p" ]; then skip "$p missing"; finish; fi
 done
 
-PIDS=()
-stop_mine() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; PIDS=(); }
+BROKER= LINKPID=
+stop_mine() { for p in $LINKPID $BROKER; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; BROKER= LINKPID=; }
 trap 'stop_mine; t_cleanup' EXIT
 
 # --- certificates: a CA, the broker (SAN 127.0.0.1), ap-1, ap-2, the operator
@@ -55,7 +55,8 @@ cat >"$T_DIR/mosquitto.conf" <<X
 # the test's files are root's, 0700: the broker stays root
 user root
 per_listener_settings false
-persistence false
+persistence true
+persistence_location $T_DIR/
 log_dest file $T_DIR/mosquitto.log
 # every PUBLISH logged: the logs check counts them
 log_type all
@@ -68,7 +69,7 @@ require_certificate true
 use_identity_as_username true
 X
 start_broker() {
-  /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf" & PIDS+=($!); BROKER=$!
+  /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf" & BROKER=$!
   wait_for 50 python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT)).close()"
 }
 check "mosquitto with TLS + ACL on 127.0.0.1:$PORT" start_broker
@@ -90,8 +91,11 @@ mk() { # VERSION
     "$N" "$1" "$1" "$1" >"$T_DIR/$1/chute.yaml"
 }
 mk v1; mk v2
-"$LINK" cloud --cloud "mqtts://127.0.0.1:$PORT" --node ap-1 --cert "$P/ap-1.crt" --key "$P/ap-1.key" --ca "$P/ca.crt" \
-  --trust "$T_DIR/ops.pub" 2>"$T_DIR/link.log" & PIDS+=($!); LINKPID=$!
+start_link() {
+  "$LINK" cloud --cloud "mqtts://127.0.0.1:$PORT" --node ap-1 --cert "$P/ap-1.crt" --key "$P/ap-1.key" --ca "$P/ca.crt" \
+    --trust "$T_DIR/ops.pub" 2>>"$T_DIR/link.log" & LINKPID=$!
+}
+start_link
 node_state() { "$CTL" nodes --json | js "d.get('ap-1',{}).get('status',{}).get('state')"; }
 check "ap-1 online (retained status)" wait_for 100 sh -c "\"$CTL\" nodes --json | grep -q '\"online\"'"
 [ "$T_FAILS" = 0 ] || finish
@@ -174,6 +178,23 @@ check "...which came as $n1 publish(es) on ap-1's logs topic" test "$n1" -gt 0
 chuted exec "$N" sh -c 'echo more > /proc/1/fd/1'
 sleep 1
 eq "...the lease ended with chutectl: a new line is not sent" "$(grep -c "PUBLISH from chuted-ap-1 .*logs/$N" "$T_DIR/mosquitto.log")" "$n1"
+# --- offline: the link down while the desired state changes twice; back,
+# it applies only the newest document (which holds both changes)
+kill "$LINKPID"; wait "$LINKPID"; LINKPID=
+C_MID=$("$CTL" deploy ap-1 "$T_DIR/v2")
+C_NEW=$("$CTL" stop ap-1 "$N")
+start_link
+applied() { "$CTL" nodes --json | js "d['ap-1']['reported']['link']['change'], d['ap-1']['reported']['link']['result']"; }
+check "link back: the newest document ($C_NEW) applied" wait_for 300 sh -c "[ \"\$(\"$CTL\" nodes --json | python3 -c \"import json,sys; l=json.load(sys.stdin)['ap-1']['reported']['link']; print(l['change'], l['result'])\")\" = '$C_NEW done' ]"
+eq "...the intermediate one ($C_MID) never ran" "$(chuted changes --json | grep -c "\"$C_MID\\.")" 0
+eq "...v2 deployed and stopped, as the newest says" "$(chuted chutes --json | js "[(c['version'], c['actual']) for c in d if c['name']=='$N']")" "[('v2', 'stopped')]"
+
+# --- the broker restarted (its retained topics kept): the link reconnects
+kill "$BROKER"; wait "$BROKER"; BROKER=
+check "broker restarted" start_broker
+check "chutectl start after the restart: applied (the link reconnected)" "$CTL" start --wait ap-1 "$N"
+eq "...v2 runs" "$(ver)" v2
+
 check "chutectl rm" "$CTL" rm --wait ap-1 "$N"
 check "...the chute is gone from the AP" sh -c "! \"$CHUTED\" ps -a -q | grep -qx '$N'"
 eq "...and from its desired state" "$(chuted chutes --json)" "[]"
@@ -181,7 +202,7 @@ out=$("$CTL" nodes 2>&1)
 check "chutectl nodes lists ap-1 online ($out)" grep -q "^ap-1 *online" <<<"$out"
 
 # --- the last will: the AP killed, the broker says offline
-kill -9 "$LINKPID"
+kill -9 "$LINKPID"; wait "$LINKPID" 2>/dev/null; LINKPID=
 check "kill -9 of the AP's link: its status turns offline (last will)" wait_for 600 sh -c "\"$CTL\" nodes --json | grep -q '\"offline\"'"
 
 stop_mine

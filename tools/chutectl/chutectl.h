@@ -53,7 +53,9 @@ int ctl_publish_doc (struct ctl *c, const char *node, const char *file, ch_error
 int ctl_nodes (struct ctl *c, ch_error_t *err);
 int ctl_watch (struct ctl *c, const char *change, ch_error_t *err);
 int ctl_logs (struct ctl *c, const char *node, const char *chute, bool follow, ch_error_t *err);
-/* Wait until NODE reports change CHANGE applied; 0 done, -1 failed or timeout. */
-int ctl_wait_applied (struct ctl *c, const char *node, const char *change, int timeout_ms, ch_error_t *err);
+/* Wait until NODE reports change CHANGE applied: begin before publishing
+ * it, end after; 0 done, -1 failed, refused or timeout. */
+int ctl_wait_begin (struct ctl *c, const char *node, const char *change, ch_error_t *err);
+int ctl_wait_end (struct ctl *c, int timeout_ms, ch_error_t *err);
 
 #endif

@@ -199,11 +199,13 @@ ctl_change (struct ctl *c, const char *node, const char *op, const char *arg, bo
   if (ctl_sign (c, doc, err) < 0)
     return -1;
   s = json_dumps (doc, JSON_COMPACT);
-  if (ctl_publish (c, topic, s, true, err) < 0)
+  if (wait && ctl_wait_begin (c, node, change, err) < 0)
     return -1;
   printf ("%s\n", change);
   fflush (stdout);
-  return wait ? ctl_wait_applied (c, node, change, 120000, err) : 0;
+  if (ctl_publish (c, topic, s, true, err) < 0)
+    return -1;
+  return wait ? ctl_wait_end (c, 120000, err) : 0;
 }
 
 int

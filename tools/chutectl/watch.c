@@ -156,24 +156,33 @@ watch_msg (struct ctl *c, const char *topic, const char *payload, int len)
   }
 }
 
+/* Subscribe to W's events and reported states (before the change is
+ * published: its first events come fast), then run until W is done. */
 static int
-watch_run (struct ctl *c, struct watch *w, int timeout_ms, ch_error_t *err)
+watch_begin (struct ctl *c, struct watch *w, ch_error_t *err)
 {
   cleanup_free char *evt = xasprintf ("chuted/v1/%s/evt/%s", w->node ? w->node : "+", w->change ? w->change : "+");
   cleanup_free char *rep = xasprintf ("chuted/v1/%s/reported", w->node ? w->node : "+");
   const char *const filters[] = { evt, rep, NULL };
-  int r;
 
   w->busy = json_object ();
   c->on_msg = watch_msg;
   c->data = w;
   c->stop = false;
-  r = ctl_subscribe_run (c, filters, timeout_ms, err);
-  if (r == 0 && !c->stop)
+  return ctl_subscribe_run (c, filters, CTL_TIMEOUT_MS, err);
+}
+
+static int
+watch_end (struct ctl *c, struct watch *w, int timeout_ms, ch_error_t *err)
+{
+  int r = 0;
+
+  if (!c->stop)
     r = ctl_run (c, timeout_ms, err);
   if (r == 0 && !c->stop)
     r = ch_error (err, 0, "change %s: not finished in %d s", w->change ? w->change : "", timeout_ms / 1000);
   json_decref (w->busy);
+  w->busy = NULL;
   c->on_msg = NULL;
   if (r == 0 && w->failed)
     r = ch_error (err, 0, "change %s failed or was refused on %d node(s)", w->change, w->failed);
@@ -185,15 +194,29 @@ ctl_watch (struct ctl *c, const char *change, ch_error_t *err)
 {
   struct watch w = { .change = change };
 
-  return watch_run (c, &w, -1, err);
+  if (watch_begin (c, &w, err) < 0)
+    return -1;
+  return watch_end (c, &w, -1, err);
 }
 
 int
-ctl_wait_applied (struct ctl *c, const char *node, const char *change, int timeout_ms, ch_error_t *err)
+ctl_wait_begin (struct ctl *c, const char *node, const char *change, ch_error_t *err)
 {
-  struct watch w = { .node = node, .change = change };
+  struct watch *w = xzalloc (sizeof (*w));
 
-  return watch_run (c, &w, timeout_ms, err);
+  w->node = node;
+  w->change = change;
+  return watch_begin (c, w, err);
+}
+
+int
+ctl_wait_end (struct ctl *c, int timeout_ms, ch_error_t *err)
+{
+  struct watch *w = c->data;
+  int r = watch_end (c, w, timeout_ms, err);
+
+  free (w);
+  return r;
 }
 
 struct logs

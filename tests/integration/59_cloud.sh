@@ -206,6 +206,7 @@ kill -9 "$LINKPID"; wait "$LINKPID" 2>/dev/null; LINKPID=
 check "kill -9 of the AP's link: its status turns offline (last will)" wait_for 600 sh -c "\"$CTL\" nodes --json | grep -q '\"offline\"'"
 
 stop_mine
+check "the link's log holds refusals only, no sanitizer report" sh -c "! grep -v 'desired document refused' '$T_DIR/link.log' | grep -q ."
 chuted network prune >/dev/null 2>&1
 no_leftovers "cloud"
 finish

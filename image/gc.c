@@ -2,6 +2,7 @@
  * index.json or a mounted chute (CHUTES_DIR/ * /overlay/mount.json, the
  * directory mgmt/ hands down) needs it. Runs under the exclusive store lock, so no pull is mid-way. */
 #include "internal.h"
+#include "image/dockerfile.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -58,12 +59,15 @@ keep_mounted (struct ch_store *s, const char *cd, json_t *keep)
   while ((de = readdir (d)))
     {
       cleanup_free char *p = xasprintf ("%s/%s/overlay/mount.json", cd, de->d_name);
+      /* a chute with a disk image (--storage-opt size) has it in there */
+      cleanup_free char *pd = xasprintf ("%s/%s/disk/overlay/mount.json", cd, de->d_name);
       cleanup_json json_t *j = NULL;
       cleanup_error ch_error_t e = NULL;
       json_t *l;
       size_t i;
 
-      if (de->d_name[0] == '.' || ch_json_load_file (p, &j, &e) < 0)
+      if (de->d_name[0] == '.'
+          || (ch_json_load_file (p, &j, &e) < 0 && (ch_error_release (&e), ch_json_load_file (pd, &j, &e)) < 0))
         continue;
       if (json_is_string (json_object_get (j, "manifest")))
         keep_manifest (s, keep, json_string_value (json_object_get (j, "manifest")));
@@ -120,5 +124,6 @@ ch_gc_prune (struct ch_store *s, const char *chutes_dir, struct ch_gc_stats *st,
   st->temp_bytes = s->tmp_bytes;
   if (sweep (blobs, keep, true, st, err) < 0 || sweep (s->layers, keep, false, st, err) < 0)
     return -1;
+  ch_build_cache_prune (s);
   return 0;
 }

@@ -78,6 +78,18 @@ int ch_image_result_recv (int fd, const char *from, struct ch_image_result *out,
  * program); a record that is an error is OUT->status, not an error here. */
 int ch_image_run_child (char *const argv[], const char *what, struct ch_image_result *out, ch_error_t *err);
 
+/* ---- progress.c: a fetch's bytes on the record pipe, before the result ---- */
+typedef void (*ch_image_progress_fn) (void *data, uint64_t bytes, uint64_t total);
+/* One progress record {"type":"progress","bytes":N,"total":M} and a newline. */
+int ch_image_progress_send (int fd, uint64_t bytes, uint64_t total, ch_error_t *err);
+/* Read FD to EOF: each progress record to FN (NULL: dropped) as it comes,
+ * then the one result into OUT (ch_image_result_recv is this without FN). */
+int ch_image_records_recv (int fd, const char *from, ch_image_progress_fn fn, void *data, struct ch_image_result *out,
+                           ch_error_t *err);
+/* ch_image_run_child, the child's progress records to FN as they come. */
+int ch_image_run_child_progress (char *const argv[], const char *what, ch_image_progress_fn fn, void *data,
+                                 struct ch_image_result *out, ch_error_t *err);
+
 /* ---- lookup.c, snapshot.c: a chute's root filesystem from a present image ---- */
 struct ch_mount_opts
 {
@@ -100,6 +112,10 @@ struct ch_snapshot_dirs
  * fetches it. Nothing here fetches, unpacks or hashes. */
 int ch_image_mount (const char *root, const struct ch_snapshot_dirs *d, const char *ref,
                     const struct ch_mount_opts *mo, struct ch_image_result *out, ch_error_t *err);
+/* 1 when REF is in the store under ROOT with every layer unpacked, fitting
+ * in DISK_LIMIT (0: the default): a chute of it mounts without a fetch;
+ * 0 when not (yet); < 0 on error. Nothing is fetched, unpacked or hashed. */
+int ch_image_present (const char *root, const char *ref, uint64_t disk_limit, ch_error_t *err);
 /* Unmount and remove the snapshot; D's directories go too if left empty. */
 int ch_snapshot_unmount (const struct ch_snapshot_dirs *d, ch_error_t *err);
 
@@ -118,6 +134,7 @@ struct ch_unpack_opts
 {
   uint64_t limit;     /* disk bytes: data in whole fs blocks + per-entry inode cost; 0 = CH_DEFAULT_DISK_LIMIT */
   bool keep_devices;  /* keep device nodes and FIFOs (privileged); dropped otherwise */
+  bool progress;      /* ch_import: a progress line on stderr while it reads an archive (load on a tty) */
 };
 struct ch_unpack_stats
 {
@@ -145,6 +162,10 @@ struct ch_fetch_opts
  * unpacked and mounted for CHUTE as ch_image_mount does (OUT->status OK). */
 int ch_image_fetch_mount (struct ch_store *s, const struct ch_snapshot_dirs *chute, const char *ref,
                           const struct ch_fetch_opts *fo, struct ch_image_result *out, ch_error_t *err);
+/* The same without the mount: REF present with its layers unpacked (OUT:
+ * status OK, ref, manifest, image), for a chute to start from at once later. */
+int ch_image_fetch (struct ch_store *s, const char *ref, const struct ch_fetch_opts *fo, struct ch_image_result *out,
+                    ch_error_t *err);
 
 /* ---- import.c: oci-archive:, docker-archive:, oci: ---- */
 bool ch_import_is_transport (const char *ref);
@@ -162,6 +183,8 @@ struct ch_pull_opts
   const char *ca_file;   /* extra CA for this pull */
   bool insecure;         /* plain http */
   bool progress;         /* progress line on stderr */
+  ch_image_progress_fn on_progress; /* NULL, or told the blobs' bytes so far, a few times a second */
+  void *progress_data;
   int jobs;              /* concurrent blob fetches (default 3) */
 };
 int ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opts, char **manifest_digest,

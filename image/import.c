@@ -40,12 +40,6 @@ import_free (struct import *im, bool failed)
   free (im->manifest_json);
 }
 
-bool
-ch_import_is_transport (const char *ref)
-{
-  return ch_has_prefix (ref, "oci-archive:") || ch_has_prefix (ref, "docker-archive:") || ch_has_prefix (ref, "oci:");
-}
-
 /* "PATH[:REF]": the whole thing when it exists, else split at the first ':'. */
 static void
 split_src (const char *rest, char **path, char **ref)
@@ -72,6 +66,21 @@ ch_import_charge (struct import *im, int64_t size, ch_error_t *err)
                            (long long) size, (unsigned long long) im->limit);
   im->written += size;
   return 0;
+}
+
+/* "| 12.3/45.6 MB" as the archive is read, redrawn every MiB; FINAL ends the line. */
+static void
+show_progress (struct import *im, struct archive *a, bool final)
+{
+  static const char *const spin = "|/-\\";
+  uint64_t got = (uint64_t) archive_filter_bytes (a, -1);
+
+  if (!im->progress || (!final && got < im->shown + (1 << 20)))
+    return;
+  im->shown = got;
+  fprintf (stderr, "\r%c reading %.1f/%.1f MB   ", final ? ' ' : spin[(got >> 20) & 3], got / 1e6, im->total / 1e6);
+  if (final)
+    fputc ('\n', stderr);
 }
 
 /* Stream the current entry of A into a blob; EXPECT may be NULL. */
@@ -110,6 +119,7 @@ entry_to_blob (struct import *im, struct archive *a, const char *expect, int64_t
           ch_blob_writer_free (w);
           return -1;
         }
+      show_progress (im, a, false);
     }
   r = ch_blob_writer_commit (w, digest, err);
   ch_blob_writer_free (w);
@@ -163,6 +173,11 @@ read_archive (struct import *im, const char *path, ch_error_t *err)
       ret = ch_error (err, 0, "open `%s`: %s", path, archive_error_string (a));
       goto out;
     }
+  if (im->progress)
+    {
+      struct stat st;
+      im->total = stat (path, &st) == 0 ? (uint64_t) st.st_size : 0;
+    }
   while ((r = archive_read_next_header (a, &e)) != ARCHIVE_EOF)
     {
       const char *name = archive_entry_pathname (e);
@@ -213,6 +228,7 @@ read_archive (struct import *im, const char *path, ch_error_t *err)
       if (ret < 0)
         goto out;
     }
+  show_progress (im, a, true);
 out:
   archive_read_free (a);
   return ret;
@@ -413,7 +429,8 @@ int
 ch_import (struct ch_store *s, const char *src, const char *tag, const char *platform,
            const struct ch_unpack_opts *uo, char **ref_out, char **manifest_digest, ch_error_t *err)
 {
-  struct import im = { .s = s, .limit = uo && uo->limit ? uo->limit : CH_DEFAULT_DISK_LIMIT };
+  struct import im = { .s = s, .limit = uo && uo->limit ? uo->limit : CH_DEFAULT_DISK_LIMIT,
+                       .progress = uo && uo->progress };
   cleanup_free char *path = NULL, *ref = NULL, *digest = NULL, *name = NULL, *norm = NULL;
   struct ch_image *img = NULL;
   const char *kind;

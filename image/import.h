@@ -21,6 +21,9 @@ struct import
   size_t n_named;
   char *index_json, *manifest_json;
   size_t index_len, manifest_len;
+  bool progress;      /* a progress line on stderr */
+  uint64_t total;     /* the archive's size, for it */
+  uint64_t shown;     /* bytes read when it was last drawn */
 };
 /* SIZE more bytes of blobs, refused before a byte is written when they would
  * pass the disk limit (a small compressed archive can declare huge entries). */

@@ -93,3 +93,29 @@ ch_image_mount (const char *root, const struct ch_snapshot_dirs *d, const char *
     }
   return r;
 }
+
+int
+ch_image_present (const char *root, const char *ref, uint64_t disk_limit, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  struct ch_image *img = NULL;
+  cleanup_free char *name = NULL, *md = NULL;
+  int r;
+
+  if (ch_store_open (root, false, &s, err) < 0)
+    return -1;
+  r = ch_image_lookup (s, ref, NULL, &name, &md, err);
+  if (r == 0)
+    r = ch_image_load (s, md, &img, err);
+  if (r == 0)
+    r = ch_store_image_size (s, img, disk_limit ? disk_limit : CH_DEFAULT_DISK_LIMIT, NULL, err);
+  ch_image_free (img);
+  ch_store_free (s);
+  /* not stored, or a layer still packed: the store's ENOENT, as ch_image_mount */
+  if (r < 0 && (*err)->status == ENOENT)
+    {
+      ch_error_release (err);
+      return 0;
+    }
+  return r < 0 ? -1 : 1;
+}

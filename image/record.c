@@ -158,16 +158,7 @@ ch_image_result_send (int fd, const struct ch_image_result *r, ch_error_t *err)
 int
 ch_image_result_recv (int fd, const char *from, struct ch_image_result *out, ch_error_t *err)
 {
-  cleanup_free char *buf = NULL;
-  size_t len = 0;
-
-  if (ch_read_fd (fd, &buf, &len, err) < 0)
-    return ch_error_prefix (err, "%s", from);
-  if (len == 0)
-    return ch_error (err, 0, "%s gave no result", from);
-  if (ch_image_result_decode (buf, len, out, err) < 0)
-    return ch_error_prefix (err, "%s", from);
-  return 0;
+  return ch_image_records_recv (fd, from, NULL, NULL, out, err);
 }
 
 /* The child side of ch_image_run_child between fork and exec: fd 3 is the
@@ -190,6 +181,13 @@ child_exec (char *const argv[], int wfd)
 int
 ch_image_run_child (char *const argv[], const char *what, struct ch_image_result *out, ch_error_t *err)
 {
+  return ch_image_run_child_progress (argv, what, NULL, NULL, out, err);
+}
+
+int
+ch_image_run_child_progress (char *const argv[], const char *what, ch_image_progress_fn fn, void *data,
+                             struct ch_image_result *out, ch_error_t *err)
+{
   cleanup_close int rfd = -1;
   int p[2], st, r;
   pid_t pid;
@@ -207,7 +205,7 @@ ch_image_run_child (char *const argv[], const char *what, struct ch_image_result
     child_exec (argv, p[1]);
   close (p[1]);
   rfd = p[0];
-  r = ch_image_result_recv (rfd, what, out, err);
+  r = ch_image_records_recv (rfd, what, fn, data, out, err);
   while (waitpid (pid, &st, 0) < 0)
     if (errno != EINTR)
       {

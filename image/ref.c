@@ -195,3 +195,11 @@ ch_ref_free (struct ch_ref *r)
   free (r->name);
   memset (r, 0, sizeof (*r));
 }
+
+/* Here, not in import.c: `chuted` tells an archive from a name without
+ * linking the importer (libarchive). */
+bool
+ch_import_is_transport (const char *ref)
+{
+  return ch_has_prefix (ref, "oci-archive:") || ch_has_prefix (ref, "docker-archive:") || ch_has_prefix (ref, "oci:");
+}

@@ -415,7 +415,7 @@ xfer_start (struct xfer *x, CURLM *m, ch_error_t *err)
 }
 
 static void
-progress (struct xfer *xs, size_t n, bool final)
+progress (const struct ch_pull_opts *o, struct xfer *xs, size_t n, bool final)
 {
   static const char *const spin = "|/-\\";
   uint64_t got = 0, total = 0;
@@ -427,6 +427,10 @@ progress (struct xfer *xs, size_t n, bool final)
       got += xs[i].done ? (uint64_t) xs[i].size : ch_blob_writer_size (xs[i].w);
       done += xs[i].done;
     }
+  if (o->on_progress)
+    o->on_progress (o->progress_data, got, total);
+  if (!o->progress)
+    return;
   fprintf (stderr, "\r%c %zu/%zu blobs  %.1f/%.1f MB   ", final ? ' ' : spin[(got >> 16) & 3], done, n, got / 1e6,
            total / 1e6);
   if (final)
@@ -505,18 +509,18 @@ fetch_blobs (struct reg *g, struct ch_store *s, const struct ch_layer *want, siz
           x->done = true;
           running--;
         }
-      if (g->opts->progress)
+      if (g->opts->progress || g->opts->on_progress)
         {
           clock_gettime (CLOCK_MONOTONIC, &now);
           if (now.tv_sec * 10 + now.tv_nsec / 100000000 != last.tv_sec * 10 + last.tv_nsec / 100000000)
-            progress (xs, n, false);
+            progress (g->opts, xs, n, false);
           last = now;
         }
       if (ret == 0 && running > 0)
         curl_multi_poll (m, NULL, 0, 500, NULL);
     }
-  if (g->opts->progress && n > 0)
-    progress (xs, n, true);
+  if ((g->opts->progress || g->opts->on_progress) && n > 0)
+    progress (g->opts, xs, n, true);
   for (i = 0; i < n; i++)
     {
       if (xs[i].h)

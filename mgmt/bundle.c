@@ -1,5 +1,8 @@
 #include "mgmt/bundle.h"
 #include "mgmt/limits.h"
+#include "mgmt/security.h"
+#include "mgmt/volume.h"
+#include "mgmt/pod.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -214,11 +217,25 @@ ch_bundle_write (const struct ch_ctx *ctx, const struct ch_chute *c, const char 
     add_bind (mounts, net->hosts_path, "/etc/hosts", false);
   if (net && net->resolv_path)
     add_bind (mounts, net->resolv_path, "/etc/resolv.conf", false);
+  for (i = 0; c->volumes && c->volumes[i]; i++)
+    {
+      struct ch_volume_spec vs;
+      cleanup_free char *src = NULL;
+      int r = ch_volume_spec_parse (c->volumes[i], &vs, err);
+      if (r == 0 && (r = ch_volume_source (ctx, &vs, &src, err)) == 0)
+        add_bind (mounts, src, vs.dest, vs.ro);
+      ch_volume_spec_clear (&vs);
+      if (r < 0)
+        return ch_error_prefix (err, "chute `%s`", c->name);
+    }
   set_network (lnx, c, net);
   if (ch_limits_resources (c, &res, err) < 0)
     return ch_error_prefix (err, "chute `%s`", c->name);
+  ch_pod_leaf_resources (c->name, &res);
   json_object_set_new (lnx, "resources", ch_limits_to_oci (&res));
   ch_cgroup_resources_clear (&res);
+  if (ch_security_apply (spec, c, err) < 0)
+    return ch_error_prefix (err, "chute `%s`", c->name);
   json_object_set_new (lnx, "cgroupsPath", json_string (cgpath));
 
   if (ch_mkdir_p (bundle_dir, 0700, err) < 0)

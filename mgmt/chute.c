@@ -23,6 +23,8 @@ ch_chute_init (struct ch_chute *c)
   c->disk = 1ULL << 30;
   c->log_max = 1ULL << 20;
   c->stop_timeout = -1;
+  c->no_new_privs = true;
+  c->pod_index = -1;
 }
 
 void
@@ -42,6 +44,12 @@ ch_chute_clear (struct ch_chute *c)
   ch_strv_free (c->ports);
   free (c->wifi);
   free (c->created);
+  ch_strv_free (c->volumes);
+  ch_strv_free (c->cap_add);
+  ch_strv_free (c->cap_drop);
+  ch_strv_free (c->devices);
+  if (c->seccomp_profile)
+    json_decref (c->seccomp_profile);
   ch_chute_init (c);
 }
 
@@ -94,6 +102,7 @@ ch_chute_to_json (const struct ch_chute *c)
   set_int (r, "blkio_weight", c->blkio_weight);
   set_str (r, "cpuset_cpus", c->cpuset_cpus);
   json_object_set_new (r, "disk", json_integer ((json_int_t) c->disk));
+  json_object_set_new (r, "disk_quota", json_boolean (c->disk_quota));
   json_object_set_new (r, "log_max", json_integer ((json_int_t) c->log_max));
   json_object_set_new (o, "resources", r);
   set_str (n, "mode", c->net_mode);
@@ -107,6 +116,16 @@ ch_chute_to_json (const struct ch_chute *c)
   if (c->stop_signal > 0)
     json_object_set_new (o, "stop_signal", json_integer (c->stop_signal));
   set_int (o, "stop_timeout", c->stop_timeout);
+  json_object_set_new (o, "volumes", ch_json_from_strv (c->volumes));
+  json_object_set_new (o, "cap_add", ch_json_from_strv (c->cap_add));
+  json_object_set_new (o, "cap_drop", ch_json_from_strv (c->cap_drop));
+  json_object_set_new (o, "devices", ch_json_from_strv (c->devices));
+  if (c->seccomp_unconfined)
+    json_object_set_new (o, "seccomp", json_string ("unconfined"));
+  else if (c->seccomp_profile)
+    json_object_set (o, "seccomp", c->seccomp_profile);
+  json_object_set_new (o, "no_new_privileges", json_boolean (c->no_new_privs));
+  set_int (o, "pod_index", c->pod_index);
   return o;
 }
 
@@ -162,6 +181,7 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
       c->blkio_weight = get_int (r, "blkio_weight", -1);
       c->cpuset_cpus = ch_json_dup_str (r, "cpuset_cpus");
       c->disk = get_int (r, "disk", (int64_t) c->disk);
+      c->disk_quota = json_is_true (json_object_get (r, "disk_quota"));
       c->log_max = get_int (r, "log_max", (int64_t) c->log_max);
     }
   if (json_is_object (n))
@@ -178,6 +198,18 @@ ch_chute_from_json (json_t *o, struct ch_chute *c, ch_error_t *err)
   if (c->stop_signal < 0 || c->stop_signal >= NSIG)
     return ch_error (err, 0, "chute.json: stop_signal %d is no signal", c->stop_signal);
   c->stop_timeout = (int) get_int (o, "stop_timeout", -1);
+  c->volumes = get_strv (o, "volumes");
+  c->cap_add = get_strv (o, "cap_add");
+  c->cap_drop = get_strv (o, "cap_drop");
+  c->devices = get_strv (o, "devices");
+  {
+    json_t *sc = json_object_get (o, "seccomp");
+    c->seccomp_unconfined = json_is_string (sc) && strcmp (json_string_value (sc), "unconfined") == 0;
+    if (json_is_object (sc))
+      c->seccomp_profile = json_incref (sc);
+  }
+  c->no_new_privs = !json_is_false (json_object_get (o, "no_new_privileges"));
+  c->pod_index = (int) get_int (o, "pod_index", -1);
   return 0;
 }
 
@@ -274,23 +306,59 @@ quote_name (const char *name)
   return ch_buf_steal (&b);
 }
 
+/* One part of a name: the user's rule. N is its length. */
+static int
+name_part_check (const char *what, const char *name, size_t n, const char *q, ch_error_t *err)
+{
+  if (n == 0 || n > 63 || !isalnum ((unsigned char) name[0]))
+    return ch_error (err, 0, "%s name `%s`: must start with a letter or digit and be 1-63 characters", what, q);
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum ((unsigned char) name[i]) && !strchr ("_.-", name[i]))
+      return ch_error (err, 0, "%s name `%s`: only letters, digits, _ . - are allowed", what, q);
+  /* the name is also a path component and a cgroup path component */
+  if (memmem (name, n, "..", 2))
+    return ch_error (err, 0, "%s name `%s`: `..` is not allowed", what, q);
+  return 0;
+}
+
 int
-ch_chute_name_check (const char *name, ch_error_t *err)
+ch_name_check (const char *what, const char *name, ch_error_t *err)
 {
   cleanup_free char *q = NULL;
   size_t n = name ? strlen (name) : 0;
 
   if (n == 0)
-    return ch_error (err, 0, "chute name missing (letters, digits, _ . -)");
+    return ch_error (err, 0, "%s name missing (letters, digits, _ . -)", what);
   q = quote_name (name);
-  if (n > 63 || !isalnum ((unsigned char) name[0]))
-    return ch_error (err, 0, "chute name `%s`: must start with a letter or digit and be 1-63 characters", q);
-  for (size_t i = 0; i < n; i++)
-    if (!isalnum ((unsigned char) name[i]) && !strchr ("_.-", name[i]))
-      return ch_error (err, 0, "chute name `%s`: only letters, digits, _ . - are allowed", q);
-  /* the name is also a path component and a cgroup path component */
-  if (strstr (name, ".."))
-    return ch_error (err, 0, "chute name `%s`: `..` is not allowed", q);
+  return name_part_check (what, name, n, q, err);
+}
+
+int
+ch_chute_name_check_new (const char *name, ch_error_t *err)
+{
+  if (name && strchr (name, CH_POD_SEP))
+    {
+      cleanup_free char *q = quote_name (name);
+      return ch_error (err, 0, "chute name `%s`: `%c` is kept for the services of a pod (CHUTE%cSERVICE)", q,
+                       CH_POD_SEP, CH_POD_SEP);
+    }
+  return ch_name_check ("chute", name, err);
+}
+
+int
+ch_chute_name_check (const char *name, ch_error_t *err)
+{
+  const char *sep = name ? strchr (name, CH_POD_SEP) : NULL;
+  cleanup_free char *q = NULL;
+
+  if (sep == NULL)
+    return ch_chute_name_check_new (name, err);
+  q = quote_name (name);
+  if (strlen (name) > 63)
+    return ch_error (err, 0, "chute name `%s`: must be 1-63 characters", q);
+  if (name_part_check ("chute", name, (size_t) (sep - name), q, err) < 0
+      || name_part_check ("chute", sep + 1, strlen (sep + 1), q, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -327,13 +395,58 @@ ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name)
 char *
 ch_chute_cgroup_path (const struct ch_ctx *ctx, const char *name)
 {
-  return xasprintf ("%s/%s", ctx->cgroup_parent, name);
+  char *p = xasprintf ("%s/%s", ctx->cgroup_parent, name);
+  char *sep = strchr (p + strlen (ctx->cgroup_parent) + 1, CH_POD_SEP);
+
+  /* a pod's service is a leaf under the pod's cgroup, which holds the limits */
+  if (sep)
+    *sep = '/';
+  return p;
 }
 
 char *
 ch_chute_lock_path (const struct ch_ctx *ctx, const char *name)
 {
   return xasprintf ("%s/chutes/%s.lock", ctx->run_root, name);
+}
+
+char *
+ch_pod_of (const char *name)
+{
+  const char *sep = strchr (name, CH_POD_SEP);
+  return sep ? xstrndup (name, (size_t) (sep - name)) : NULL;
+}
+
+/* Does DIR hold a directory POD+SERVICE with FILE in it? */
+static bool
+has_service (const char *dir, const char *pod, const char *file)
+{
+  cleanup_dir DIR *d = opendir (dir);
+  size_t n = strlen (pod);
+  struct dirent *de;
+
+  while (d && (de = readdir (d)))
+    if (strncmp (de->d_name, pod, n) == 0 && de->d_name[n] == CH_POD_SEP && de->d_name[n + 1])
+      {
+        cleanup_free char *f = xasprintf ("%s/%s/%s", dir, de->d_name, file);
+        if (access (f, F_OK) == 0)
+          return true;
+      }
+  return false;
+}
+
+bool
+ch_pod_recorded (const struct ch_ctx *ctx, const char *pod)
+{
+  cleanup_free char *dir = ch_chutes_dir (ctx);
+  return has_service (dir, pod, "chute.json");
+}
+
+bool
+ch_pod_alive (const struct ch_ctx *ctx, const char *pod)
+{
+  cleanup_free char *dir = ch_chutes_run_dir (ctx);
+  return has_service (dir, pod, ".");
 }
 
 bool
@@ -345,7 +458,8 @@ ch_chute_alive (const char *name, void *ctx)
   if (ch_chute_name_check (name, &e) < 0)
     return false;
   dir = ch_chute_run_dir (ctx, name);
-  return access (dir, F_OK) == 0;
+  /* a pod's network is named after the pod and lives as long as a service */
+  return access (dir, F_OK) == 0 || ch_pod_alive (ctx, name);
 }
 
 int

@@ -36,6 +36,7 @@ struct ch_chute
   int64_t memory, memory_swap, cpu_shares, cpu_quota, cpu_period, pids, blkio_weight; /* -1 unset */
   char *cpuset_cpus;
   uint64_t disk;     /* bytes the chute may write (upper dir, unpack bound) */
+  bool disk_quota;   /* --storage-opt size: DISK enforced while it runs (mgmt/disk.h) */
   uint64_t log_max;  /* bytes per log file before rotation */
   char *net_mode;    /* bridge | none | host */
   char **ports;      /* "8080:80/tcp" */
@@ -45,6 +46,13 @@ struct ch_chute
   bool init;         /* --init: chuted-init runs as pid 1, the command as its child */
   int stop_signal;   /* --stop-signal, 0: the image's StopSignal, else SIGTERM */
   int stop_timeout;  /* --stop-timeout seconds, -1: stop's default (10) */
+  char **volumes;    /* -v, canonical "SRC:DEST[:ro]" (mgmt/volume.h) */
+  char **cap_add, **cap_drop; /* CAP_NAME or ALL (mgmt/security.h) */
+  char **devices;    /* --device, canonical "HOST:CTR:PERMS" */
+  bool seccomp_unconfined;  /* --security-opt seccomp=unconfined */
+  json_t *seccomp_profile;  /* --security-opt seccomp=FILE, as read at create */
+  bool no_new_privs;        /* default true; --security-opt no-new-privileges=false */
+  int pod_index;     /* a pod's service (mgmt/pod.h): its place in the chute file; -1 otherwise */
 };
 
 void ch_chute_init (struct ch_chute *c);
@@ -63,8 +71,20 @@ bool ch_chute_starts_at_boot (const struct ch_chute *c);
 /* THE name rule (no other folder has one): [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}
  * as docker, and no "..", since a name is a path and a cgroup component.
  * Every command that takes a chute name checks it here before acting; the
- * message shows the name escaped, on one line. */
+ * message shows the name escaped, on one line. ch_chute_name_check also
+ * takes the name of a pod's service, CHUTE+SERVICE (both parts names, 63
+ * characters in all): `+` is outside the user's rule, so no `chuted run
+ * --name` can take a service's name. A name a user gives a new chute (run
+ * --name, a chute file's name: and services) goes through
+ * ch_chute_name_check_new, the user's rule alone. */
+#define CH_POD_SEP '+'
 int ch_chute_name_check (const char *name, ch_error_t *err);
+/* The same rule for another kind of name (WHAT: "volume"), worded for it. */
+int ch_name_check (const char *what, const char *name, ch_error_t *err);
+/* The user's rule for a new chute's name: no `+`. */
+int ch_chute_name_check_new (const char *name, ch_error_t *err);
+/* The pod (mgmt/pod.h) NAME (CHUTE+SERVICE) is a service of, or NULL. */
+char *ch_pod_of (const char *name);
 
 /* Paths of a chute's state: mgmt/ alone builds them; image/ and netns/ get
  * the directories (or ch_chute_alive) handed down. NAME must have passed
@@ -81,6 +101,9 @@ char *ch_chute_cgroup_path (const struct ch_ctx *ctx, const char *name);
 /* Does chute NAME still exist (its RUN_ROOT/chutes/NAME)? CTX is a
  * `const struct ch_ctx *`: the callback the network reapers take. */
 bool ch_chute_alive (const char *name, void *ctx);
+/* Has pod POD a service record / a service's run directory? */
+bool ch_pod_recorded (const struct ch_ctx *ctx, const char *pod);
+bool ch_pod_alive (const struct ch_ctx *ctx, const char *pod);
 
 /* rootfs.c: may a chute write into host directory PATH (absolute, resolved)?
  * It must be a directory, and unless READ_ONLY, behind a root-owned

@@ -89,6 +89,13 @@ int ch_cli_usage_error (struct ch_ctx *ctx, ch_error_t *err, const char *fmt, ..
 /* CMD's help: usage line, summary, one line per option. */
 void ch_cli_help (FILE *f, const struct ch_cmd *cmd);
 
+/* cli_doc.c: the man page of CMDS (+ IMAGE_CMDS, handled by chuted-image)
+ * as roff, and `chuted __complete commands | options CMD | takes-value CMD
+ * OPT | operands CMD` for bash completion (ARGV from "__complete" on);
+ * returns the exit code. */
+void ch_cli_man (FILE *f, const struct ch_cmd *cmds, const char *const *image_cmds);
+int ch_cli_complete (FILE *f, const struct ch_cmd *cmds, const char *const *image_cmds, int argc, char **argv);
+
 /* Levenshtein distance, for "did you mean" (short words only). */
 int ch_cli_distance (const char *a, const char *b);
 

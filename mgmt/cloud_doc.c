@@ -7,6 +7,7 @@
 #include "mgmt/chute.h"
 #include "mgmt/cloud.h"
 #include "mgmt/cloud_sign.h"
+#include "mgmt/commands.h"
 #include "mgmt/desired.h"
 
 #include <errno.h>
@@ -130,7 +131,7 @@ ch_cloud_reported (struct ch_ctx *ctx, const char *node, json_t *state)
       cleanup_error ch_error_t e2 = NULL;
 
       if (ch_desired_load (ctx, names[i], &d, &e2) > 0)
-        json_object_set_new (chutes, names[i], ch_deployed_row (ctx, &d));
+        json_object_set_new (chutes, names[i], ch_chute_row (ctx, &d));
       ch_desired_clear (&d);
     }
   json_object_set_new (r, "chutes", chutes);

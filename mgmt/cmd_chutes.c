@@ -10,6 +10,7 @@
 #include "mgmt/desired.h"
 #include "mgmt/engine.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/pod.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -50,23 +51,35 @@ json_flag (struct ch_ctx *ctx, int argc, char **argv, bool *as_json, ch_error_t 
   return 1;
 }
 
+/* One deployed chute, desired against actual (the REST API's too): a pod
+ * is running when all its services are (each one's state in `services`). */
 json_t *
-ch_deployed_row (struct ch_ctx *ctx, const struct ch_desired *d)
+ch_chute_row (struct ch_ctx *ctx, const struct ch_desired *d)
 {
-  bool recorded, running = ch_chute_running (ctx, d->name, NULL);
-  cleanup_free char *dir = ch_chute_dir (ctx, d->name);
-  cleanup_free char *f = xasprintf ("%s/chute.json", dir);
-  cleanup_json json_t *st = ch_chute_status (ctx, d->name);
+  bool recorded, running;
+  json_t *svcs = ch_pod_actual (ctx, d->name, &running, &recorded);
+  cleanup_json json_t *st = ch_chute_status (ctx, json_string_value (json_object_get (json_array_get (svcs, 0), "chute")));
   const char *actual, *health;
 
-  recorded = access (f, F_OK) == 0;
   actual = running ? "running" : recorded ? "stopped" : "absent";
   /* the default health: alive; a chute meant to be down is not unhealthy */
   health = running ? "healthy" : d->running ? "unhealthy" : "-";
-  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?}", "name", d->name, "version", d->version,
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?, s:o}", "name", d->name, "version", d->version,
                     "desired", d->running ? "running" : "stopped", "actual", actual, "health", health, "generation",
                     (json_int_t) d->generation, "since", d->since ? d->since : "", "previous", d->previous,
-                    "started_at", json_string_value (json_object_get (st, "started_at")));
+                    "started_at", json_string_value (json_object_get (st, "started_at")), "services", svcs);
+}
+
+/* SERVICES: running/all, e.g. 2/2 */
+static char *
+services_cell (json_t *svcs)
+{
+  size_t i, up = 0;
+  json_t *s;
+
+  json_array_foreach (svcs, i, s)
+    up += strcmp (json_string_value (json_object_get (s, "actual")) ?: "", "running") == 0;
+  return xasprintf ("%zu/%zu", up, json_array_size (svcs));
 }
 
 int
@@ -88,7 +101,7 @@ ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       struct ch_desired d;
       if (ch_desired_load (ctx, *n, &d, err) < 0)
         return -1;
-      json_array_append_new (rows, ch_deployed_row (ctx, &d));
+      json_array_append_new (rows, ch_chute_row (ctx, &d));
       ch_desired_clear (&d);
     }
   if (as_json)
@@ -97,12 +110,16 @@ ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       printf ("%s\n", s);
       return 0;
     }
-  printf ("%-20s %-10s %-8s %-8s %-10s %s\n", "NAME", "VERSION", "DESIRED", "ACTUAL", "HEALTH", "SINCE");
+  printf ("%-20s %-10s %-8s %-8s %-8s %-10s %s\n", "NAME", "VERSION", "DESIRED", "ACTUAL", "SERVICES", "HEALTH",
+          "SINCE");
   json_array_foreach (rows, i, r)
-  printf ("%-20s %-10s %-8s %-8s %-10s %s\n", json_string_value (json_object_get (r, "name")),
-          json_string_value (json_object_get (r, "version")), json_string_value (json_object_get (r, "desired")),
-          json_string_value (json_object_get (r, "actual")), json_string_value (json_object_get (r, "health")),
-          json_string_value (json_object_get (r, "since")));
+  {
+    cleanup_free char *svcs = services_cell (json_object_get (r, "services"));
+    printf ("%-20s %-10s %-8s %-8s %-8s %-10s %s\n", json_string_value (json_object_get (r, "name")),
+            json_string_value (json_object_get (r, "version")), json_string_value (json_object_get (r, "desired")),
+            json_string_value (json_object_get (r, "actual")), svcs, json_string_value (json_object_get (r, "health")),
+            json_string_value (json_object_get (r, "since")));
+  }
   return 0;
 }
 
@@ -123,7 +140,7 @@ inspect (struct ch_ctx *ctx, const char *name, ch_error_t *err)
     return -1;
   if (r == 0)
     return ch_error (err, 0, "chute inspect: chute `%s` was not deployed (see `chuted chutes`)", name);
-  doc = json_pack ("{s:o}", "chute", ch_deployed_row (ctx, &d));
+  doc = json_pack ("{s:o}", "chute", ch_chute_row (ctx, &d));
   file = ch_desired_version_file (ctx, name, d.version);
   ch_desired_clear (&d);
   if (ch_read_file (file, &text, &len, err) < 0)

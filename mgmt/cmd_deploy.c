@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CHUTE_FILE_MAX ((size_t) 1 << 20)
 
@@ -107,11 +108,16 @@ print_plan (json_t *plan)
   printf ("dry run: nothing was created\n");
 }
 
-/* The engine's progress events, one line each as they come. */
+/* The engine's progress events, one line each as they come; on a terminal
+ * a fetch's bytes rewrite one line, and the next event takes its place. */
 void
 ch_print_change_event (void *data, const struct ch_change *c, const char *detail)
 {
-  printf ("%s %s: %s%s%s\n", c->id, c->chute, c->phase, detail ? ": " : "", detail ? detail : "");
+  bool tty = isatty (1);
+  bool redraw = tty && strcmp (c->phase, "fetching") == 0 && c->fetched < c->fetch_total;
+
+  printf ("%s %s: %s%s%s%s", c->id, c->chute, c->phase, detail ? ": " : "", detail ? detail : "",
+          redraw ? "\033[K\r" : tty ? "\033[K\n" : "\n");
   fflush (stdout);
 }
 

@@ -55,8 +55,8 @@ storage (const char *dir)
                     "total_bytes", (json_int_t) sv.f_blocks * (json_int_t) sv.f_frsize);
 }
 
-static json_t *
-host_info (struct ch_ctx *ctx)
+json_t *
+ch_host_info (struct ch_ctx *ctx)
 {
   cleanup_error ch_error_t e = NULL;
   struct utsname u;
@@ -109,7 +109,7 @@ ch_cmd_info (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
     return ch_cli_done (&p);
   if (optind < argc)
     return ch_cli_usage_error (ctx, err, "takes no operand (`%s`)", argv[optind]);
-  info = host_info (ctx);
+  info = ch_host_info (ctx);
   if (as_json)
     {
       cleanup_free char *s = json_dumps (info, JSON_INDENT (2));

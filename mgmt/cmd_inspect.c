@@ -58,6 +58,9 @@ inspect_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   bool running;
   cleanup_error ch_error_t nerr = NULL;
   json_t *o, *state, *net = NULL, *cfg;
+  /* a pod's services show the network they share, the pod's */
+  cleanup_free char *pod = ch_pod_of (name);
+  const char *net_name = pod ? pod : name;
 
   ch_chute_init (&c);
   /* the load checks the name before anything is read */
@@ -73,7 +76,7 @@ inspect_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   o = json_pack ("{s:s, s:o, s:o}", "name", name, "config", cfg, "state", state);
   json_object_set (o, "limits", json_object_get (cfg, "resources"));
   json_object_set_new (o, "cgroup", cgroup_json (ctx, name, running));
-  if (ch_net_inspect (ctx->root, ctx->run_root, name, &net, &nerr) == 0)
+  if (ch_net_inspect (ctx->root, ctx->run_root, net_name, &net, &nerr) == 0)
     json_object_set_new (o, "network", net);
   else
     json_object_set_new (o, "network", json_pack ("{s:s}", "error", nerr->msg));
@@ -85,7 +88,7 @@ inspect_one (struct ch_ctx *ctx, const char *name, ch_error_t *err)
       size_t i;
       if (ch_wifi_list (ctx->root, ctx->run_root, &all, &werr) == 0)
         json_array_foreach (json_object_get (all, "networks"), i, n)
-          if (strcmp (json_string_value (json_object_get (n, "chute")) ?: "", name) == 0)
+          if (strcmp (json_string_value (json_object_get (n, "chute")) ?: "", net_name) == 0)
             found = n;
       json_object_set_new (o, "wifi", found ? json_incref (found) : json_pack ("{s:s}", "spec", c.wifi));
     }

@@ -5,6 +5,8 @@
 #include "mgmt/bundle.h"
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
+#include "mgmt/desired.h"
+#include "mgmt/engine.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/reap.h"
 #include "runtime/runtime.h"
@@ -124,23 +126,50 @@ out:
   return r < 0 ? ch_error_prefix (err, "start `%s`", name) : 0;
 }
 
-/* `start --all`, what the boot unit runs: every chute whose policy brings it
- * back (ch_chute_starts_at_boot) and that is not running. One that fails is
- * reported and the others still start. */
+/* `start --all`, what the boot unit runs: the deployed chutes brought to
+ * their desired state (`chuted reconcile`), then every other chute whose
+ * policy brings it back (ch_chute_starts_at_boot) and that is not running.
+ * One that fails is reported and the others still start. */
 static int
 start_all (struct ch_ctx *ctx, ch_error_t *err)
 {
   cleanup_strv char **names = NULL;
+  cleanup_free char *deploy = ch_deploy_dir (ctx);
   int failed = 0;
 
+  if (access (deploy, F_OK) == 0)
+    {
+      cleanup_error ch_error_t e = NULL;
+      struct ch_engine eng;
+      if (ch_engine_open (&eng, ctx, ch_print_change_event, NULL, &e) == 0)
+        {
+          ch_engine_reconcile (&eng, &e);
+          ch_engine_close (&eng);
+        }
+      if (e)
+        {
+          ch_error_print (&e, "chuted");
+          failed++;
+        }
+    }
   if (ch_chute_list (ctx, &names, err) < 0)
     return -1;
   for (char **n = names; *n; n++)
     {
       cleanup_error ch_error_t e = NULL;
+      struct ch_desired d;
       struct ch_chute c;
       bool boot;
 
+      /* a deployed chute is the engine's: its desired state says if it
+       * runs; so are a pod's services (CHUTE+SERVICE) */
+      if (strchr (*n, CH_POD_SEP))
+        continue;
+      if (ch_desired_load (ctx, *n, &d, &e) != 0)
+        {
+          ch_desired_clear (&d);
+          continue;
+        }
       ch_chute_init (&c);
       if (ch_chute_load (ctx, *n, &c, &e) < 0)
         {
@@ -300,11 +329,28 @@ ch_cmd_restart (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   return 0;
 }
 
+static bool
+missing (struct ch_ctx *ctx, const char *name)
+{
+  cleanup_error ch_error_t e = NULL;
+  cleanup_free char *dir = NULL;
+  cleanup_free char *f = NULL;
+
+  if (ch_chute_name_check (name, &e) < 0)
+    return false;
+  dir = ch_chute_dir (ctx, name);
+  f = xasprintf ("%s/chute.json", dir);
+  return access (f, F_OK) < 0;
+}
+
+/* As podman (5): every name is tried; a missing one is an error, except
+ * under -f, where it is only said; the first real failure is the exit's. */
 int
 ch_cmd_rm (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
 {
   bool force = false;
   int i = parse_names (ctx, argc, argv, ch_opts_rm, &(int){ 0 }, &force, &(bool){ false }, err);
+  int ret = 0;
 
   if (i <= 0)
     return i;
@@ -312,15 +358,28 @@ ch_cmd_rm (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
     {
       struct ch_chute c;
       cleanup_close int lock = -1;
+      cleanup_error ch_error_t e = NULL;
+      int r;
       ch_chute_init (&c);
-      if (ch_chute_load (ctx, argv[i], &c, err) < 0)
-        return -1;
+      r = ch_chute_load (ctx, argv[i], &c, &e);
       ch_chute_clear (&c);
-      if (ch_lock_chute (ctx, argv[i], &lock, err) < 0 || ch_chute_remove (ctx, argv[i], force, err) < 0)
-        return -1;
-      printf ("%s\n", argv[i]);
+      if (r < 0 && force && missing (ctx, argv[i]))
+        {
+          fprintf (stderr, "chuted: no such chute `%s` (ignored: -f)\n", argv[i]);
+          continue;
+        }
+      if (r == 0 && ch_lock_chute (ctx, argv[i], &lock, &e) == 0 && ch_chute_remove (ctx, argv[i], force, &e) == 0)
+        {
+          printf ("%s\n", argv[i]);
+          continue;
+        }
+      if (ret == 0)
+        *err = ch_steal_pointer (&e);
+      else
+        fprintf (stderr, "chuted: %s\n", e->msg);
+      ret = -1;
     }
-  return 0;
+  return ret;
 }
 
 int

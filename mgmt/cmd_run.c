@@ -6,9 +6,13 @@
 #include "mgmt/attach.h"
 #include "mgmt/chute.h"
 #include "mgmt/commands.h"
+#include "mgmt/disk.h"
 #include "mgmt/lifecycle.h"
 #include "mgmt/limits.h"
+#include "mgmt/pod.h"
 #include "mgmt/reap.h"
+#include "mgmt/security.h"
+#include "mgmt/volume.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
 
@@ -28,7 +32,8 @@ enum
 {
   O_ROOTFS = 256, O_RM, O_ENTRYPOINT,
   O_RESTART, O_READ_ONLY, O_NET, O_WAN_DOWN, O_WAN_UP, O_WIFI, O_DISK, O_LOG_MAX, O_NAME,
-  O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS
+  O_INIT, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_DETACH_KEYS,
+  O_CAP_ADD, O_CAP_DROP, O_PRIVILEGED, O_SECURITY_OPT, O_DEVICE, O_STORAGE_OPT
 };
 
 const struct ch_opt ch_opts_run[] = {
@@ -47,17 +52,24 @@ const struct ch_opt ch_opts_run[] = {
   { "restart", O_RESTART, "POLICY", "no, on-failure[:N], always, unless-stopped" },
   { "read-only", O_READ_ONLY, NULL, "mount the root filesystem read-only" },
   { "publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a port" },
-  { "net", O_NET, "MODE", "network: bridge (default), host, none" },
+  { "net", O_NET, "MODE", "network: bridge (default), host, none, container:NAME (a chute's or pod's)" },
   { "network", O_NET, "MODE", "the same as --net" },
   { "wan-down", O_WAN_DOWN, "RATE", "WAN download rate cap (e.g. 10mbit)" },
   { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },
   { "wifi", O_WIFI, "SPEC", "give the chute an SSID on a radio" },
   { "disk", O_DISK, "SIZE", "cap on the chute's writable layer" },
+  { "storage-opt", O_STORAGE_OPT, "size=SIZE", "enforce SIZE on what the chute writes, while it runs (an ext4 image)" },
   { "log-max", O_LOG_MAX, "SIZE", "cap on the chute's log (at least 4k)" },
   { "init", O_INIT, NULL, "run a tiny init as pid 1 (forwards signals, reaps zombies)" },
   { "stop-signal", O_STOP_SIGNAL, "SIGNAL", "signal `stop` sends first (default: the image's, else TERM)" },
   { "stop-timeout", O_STOP_TIMEOUT, "SECONDS", "how long `stop` waits before SIGKILL (default 10)" },
   { "detach-keys", O_DETACH_KEYS, "KEYS", "keys that detach an attached -it session (default ctrl-p,ctrl-q)" },
+  { "volume", 'v', "SRC:DIR[:ro]", "mount a host directory (absolute) or a named volume at DIR" },
+  { "device", O_DEVICE, "HOST[:CTR][:rwm]", "give the chute a host device node" },
+  { "cap-add", O_CAP_ADD, "CAP", "add a capability (NET_ADMIN, CAP_SYS_TIME, ALL)" },
+  { "cap-drop", O_CAP_DROP, "CAP", "drop a capability (or ALL)" },
+  { "security-opt", O_SECURITY_OPT, "OPT", "seccomp=unconfined|FILE, no-new-privileges[=false]" },
+  { "privileged", O_PRIVILEGED, NULL, "DANGEROUS: every capability and host device, no seccomp, no masked paths" },
   CH_OPT_END,
 };
 
@@ -89,7 +101,7 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
         {
         case 'd': *detach = true; break;
         case O_NAME:
-          if (ch_chute_name_check (optarg, err) < 0)
+          if (ch_chute_name_check_new (optarg, err) < 0)
             return -1;
           free (c->name);
           c->name = xstrdup (optarg);
@@ -175,6 +187,20 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
             c->disk = (uint64_t) d;
             break;
           }
+        case O_STORAGE_OPT:
+          {
+            int64_t d;
+            if (!ch_has_prefix (optarg, "size="))
+              return ch_error (err, 0, "--storage-opt `%s`: chuted knows size=SIZE", optarg);
+            if (opt_size ("storage-opt size", optarg + 5, &d, err) < 0)
+              return -1;
+            if ((uint64_t) d < CH_DISK_QUOTA_MIN)
+              return ch_error (err, 0, "--storage-opt size=%s: at least %llum", optarg + 5,
+                               (unsigned long long) (CH_DISK_QUOTA_MIN >> 20));
+            c->disk = (uint64_t) d;
+            c->disk_quota = true;
+            break;
+          }
         case O_LOG_MAX:
           {
             int64_t d;
@@ -200,6 +226,44 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
             c->stop_timeout = (int) t;
             break;
           }
+        case 'v':
+          {
+            struct ch_volume_spec vs;
+            cleanup_free char *canon = NULL;
+            if (ch_volume_spec_parse (optarg, &vs, err) < 0)
+              return -1;
+            canon = ch_volume_spec_format (&vs);
+            if (ch_volume_dest_taken (c->volumes, vs.dest))
+              {
+                ch_volume_spec_clear (&vs);
+                return ch_error (err, 0, "--volume `%s`: another volume is already mounted there", optarg);
+              }
+            ch_volume_spec_clear (&vs);
+            ch_strv_append (&c->volumes, canon);
+            break;
+          }
+        case O_DEVICE:
+          {
+            cleanup_free char *canon = NULL;
+            if (ch_device_parse (optarg, &canon, err) < 0)
+              return -1;
+            ch_strv_append (&c->devices, canon);
+            break;
+          }
+        case O_CAP_ADD:
+        case O_CAP_DROP:
+          {
+            cleanup_free char *cap = NULL;
+            if (ch_cap_normalize (optarg, &cap, err) < 0)
+              return ch_error_prefix (err, "--%s", p.name);
+            ch_strv_append (o == O_CAP_ADD ? &c->cap_add : &c->cap_drop, cap);
+            break;
+          }
+        case O_PRIVILEGED: c->privileged = true; break;
+        case O_SECURITY_OPT:
+          if (ch_security_opt_parse (c, optarg, err) < 0)
+            return -1;
+          break;
         case O_DETACH_KEYS:
           free (*detach_keys);
           *detach_keys = NULL;
@@ -233,6 +297,8 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
     }
   if (c->net_mode && strcmp (c->net_mode, "bridge") != 0 && (c->wan_down || c->wan_up))
     return ch_error (err, 0, "--wan-down/--wan-up need the bridge network, not --net %s", c->net_mode);
+  if (c->disk_quota && c->rootfs)
+    return ch_error (err, 0, "--storage-opt size needs an image (a --rootfs directory is written in place)");
   if (c->wifi && c->net_mode && strcmp (c->net_mode, "bridge") != 0)
     return ch_error (err, 0, "--wifi needs the bridge network (the chute's own netns), not --net %s", c->net_mode);
   if (c->ports && c->net_mode && strcmp (c->net_mode, "bridge") != 0)
@@ -270,7 +336,7 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
   dir = ch_chute_dir (ctx, c->name);
   {
     cleanup_free char *f = xasprintf ("%s/chute.json", dir);
-    if (access (f, F_OK) == 0)
+    if (access (f, F_OK) == 0 || ch_pod_recorded (ctx, c->name))
       return ch_error (err, 0, "a chute named `%s` already exists", c->name);
   }
   c->created = ch_rfc3339 (time (NULL), -1);

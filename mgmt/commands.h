@@ -23,11 +23,18 @@ int ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_chutes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_chute (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_changes (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_reconcile (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 /* cmd_deploy.c: how the CLI shows the deploy engine's progress events */
 struct ch_change;
 void ch_print_change_event (void *data, const struct ch_change *c, const char *detail);
 int ch_cmd_wifi (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_volume (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 int ch_cmd_info (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+int ch_cmd_build (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+/* What `chutes --json` and `info --json` print, for the REST API too. */
+struct ch_desired;
+json_t *ch_chute_row (struct ch_ctx *ctx, const struct ch_desired *d);
+json_t *ch_host_info (struct ch_ctx *ctx);
 
 /* ps --format: each {{.Field}} of TPL replaced by ROW's key of that name
  * (case-insensitive; a plural s is dropped: {{.Names}} is "name"). */
@@ -51,5 +58,8 @@ extern const struct ch_opt ch_opts_deploy[];
 extern const struct ch_opt ch_opts_attach[];
 extern const struct ch_opt ch_opts_chutes[];
 extern const struct ch_opt ch_opts_chute[];
+extern const struct ch_opt ch_opts_build[];
+extern const struct ch_opt ch_opts_volume[];
+extern const struct ch_opt ch_opts_reconcile[];
 
 #endif

@@ -9,7 +9,6 @@
 #include "common/error.h"
 #include "mgmt/cli.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,8 +38,5 @@ int ch_desired_prune (const struct ch_ctx *ctx, const struct ch_desired *d, ch_e
 int ch_desired_remove (const struct ch_ctx *ctx, const char *name, ch_error_t *err);
 /* Sorted NULL-terminated names of the chutes with a desired state. */
 int ch_desired_list (const struct ch_ctx *ctx, char ***names, ch_error_t *err);
-/* cmd_chutes.c: one deployed chute, desired against actual ({name, version,
- * desired, actual, health, generation, since, previous?, started_at?}). */
-json_t *ch_deployed_row (struct ch_ctx *ctx, const struct ch_desired *d);
 
 #endif

@@ -7,7 +7,9 @@
 #include "common/util.h"
 #include "mgmt/desired.h"
 #include "mgmt/engine_int.h"
+#include "mgmt/health.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/pod.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +88,29 @@ ch_engine_seen (struct ch_engine *e, const char *change_id, ch_error_t *err)
 int
 ch_chute_from_chutefile (const struct ch_chutefile *m, struct ch_chute *c, ch_error_t *err)
 {
+  return ch_chute_from_service (m, 0, c, err);
+}
+
+int
+ch_chute_from_service (const struct ch_chutefile *m, size_t i, struct ch_chute *c, ch_error_t *err)
+{
   cleanup_json json_t *j = ch_chute_to_json (&m->chute);
-  const struct ch_mservice *s = &m->svc[0];
+  const struct ch_mservice *s = &m->svc[i];
 
   ch_chute_init (c);
   if (ch_chute_from_json (j, c, err) < 0)
     return -1;
+  if (m->n_svc > 1)
+    {
+      /* a pod's service: its own record, the pod's name as host name */
+      free (c->name);
+      c->name = xasprintf ("%s%c%s", m->chute.name, CH_POD_SEP, s->name.s);
+      free (c->image);
+      c->image = xstrdup (s->image.s);
+      free (c->hostname);
+      c->hostname = xstrdup (m->chute.name);
+      c->pod_index = (int) i;
+    }
   if (s->command.n)
     {
       ch_strv_free (c->command);
@@ -113,6 +132,16 @@ ch_chute_from_chutefile (const struct ch_chutefile *m, struct ch_chute *c, ch_er
     ch_strv_append (&c->env, m->env.v[i].s);
   for (size_t i = 0; i < s->env.n; i++)
     ch_strv_append (&c->env, s->env.v[i].s);
+  /* volumes: {data: /data} is the named volume CHUTE.data: it outlives
+   * updates and rm, as ParaDrop's /data (mgmt/volume.c) */
+  for (size_t i = 0; i < m->vol_name.n; i++)
+    {
+      cleanup_free char *vol = xasprintf ("%s.%s", c->name, m->vol_name.v[i].s);
+      cleanup_free char *spec = xasprintf ("%s:%s", vol, m->vol_path.v[i].s);
+      if (ch_name_check ("volume", vol, err) < 0)
+        return ch_error_prefix (err, "volumes.%s", m->vol_name.v[i].s);
+      ch_strv_append (&c->volumes, spec);
+    }
   c->autoremove = false;
   c->user_stopped = false;
   return 0;
@@ -123,7 +152,7 @@ ch_engine_recorded (struct ch_ctx *ctx, const char *name)
 {
   cleanup_free char *dir = ch_chute_dir (ctx, name);
   cleanup_free char *f = xasprintf ("%s/chute.json", dir);
-  return access (f, F_OK) == 0;
+  return access (f, F_OK) == 0 || ch_pod_recorded (ctx, name);
 }
 
 int
@@ -131,14 +160,6 @@ ch_engine_load_file (const char *file, const char *text, size_t len, struct ch_c
 {
   if (ch_chutefile_parse (file, text, len, m, err) < 0 || ch_chutefile_check (m, err) < 0)
     return -1;
-  if (m->n_svc != 1)
-    return ch_chutefile_error (m, &m->at, err,
-                               "a chute of %zu services (a pod) is not deployed yet (issue 10: multi-service chutes)",
-                               m->n_svc);
-  if (m->health_kind != CH_HEALTH_ALIVE)
-    return ch_chutefile_error (m, &m->health, err,
-                               "http, tcp and exec health probes are not run by the deploy engine yet (issue 10); "
-                               "leave health: out for the default (process alive)");
   return 0;
 }
 
@@ -171,10 +192,12 @@ op_start (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, 
   r = ch_engine_load_version (e->ctx, d->name, d->version, &m, &text, &len, err);
   if (r == 0 && ch_engine_recorded (e->ctx, d->name))
     r = ch_engine_start_chute (e->ctx, d->name, err);
+  else if (r == 0 && m.n_svc > 1)
+    r = ch_pod_run (e->ctx, &m, err);
   else if (r == 0 && (r = ch_chute_from_chutefile (&m, &ch, err)) == 0)
     r = ch_engine_run_chute (e->ctx, &ch, err);
   if (r == 0 && (r = ch_engine_phase (e, c, "waiting for health", NULL, err)) == 0)
-    r = ch_engine_wait_alive (e->ctx, d->name, m.health_grace_s, err);
+    r = ch_engine_wait_healthy (e->ctx, &m, err);
   ch_chute_clear (&ch);
   ch_chutefile_clear (&m);
   return r;
@@ -233,4 +256,10 @@ ch_engine_op (struct ch_engine *e, const char *kind, const char *name, const cha
   ch_change_clear (&c);
   ch_desired_clear (&d);
   return r;
+}
+
+int
+ch_engine_start_desired (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, ch_error_t *err)
+{
+  return op_start (e, d, c, err);
 }

@@ -2,8 +2,9 @@
  * (mgmt/journal.h) against the desired state (mgmt/desired.h). One library
  * the CLI calls in-process; the REST API and the cloud link are to be thin
  * front ends over the same calls. Every change reports its progress through
- * one callback: queued, stopping old, starting, waiting for health, then
- * done | rolling back + rolled_back | failed. */
+ * one callback: queued, fetching (with the image's bytes), stopping old,
+ * starting, waiting for health, then done | rolling back + rolled_back |
+ * failed. */
 #ifndef CH_ENGINE_H
 #define CH_ENGINE_H
 
@@ -38,11 +39,21 @@ void ch_engine_close (struct ch_engine *e);
 int ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_t len, const char *change_id,
                       int64_t generation, ch_error_t *err);
 
+/* Bring every deployed chute to its desired state after anything (a crash
+ * of a change at any step, a monitor killed, a reboot): a change cut short
+ * is rolled forward, or back to the version before it, and its journal
+ * record finished; a chute desired running is started, one desired stopped
+ * is stopped. Idempotent. < 0 when some chute could not be brought there. */
+int ch_engine_reconcile (struct ch_engine *e, ch_error_t *err);
+
 /* stop, start, restart, remove or rollback deployed chute NAME, as a change. */
 int ch_engine_op (struct ch_engine *e, const char *kind, const char *name, const char *change_id, ch_error_t *err);
 
 /* The one mapping from a checked chute file to the chute it runs as. */
 int ch_chute_from_chutefile (const struct ch_chutefile *m, struct ch_chute *c, ch_error_t *err);
+/* Service I of M: the chute itself for one service; for a pod
+ * (mgmt/pod.h), its service's record CHUTE+SERVICE. */
+int ch_chute_from_service (const struct ch_chutefile *m, size_t i, struct ch_chute *c, ch_error_t *err);
 
 /* engine_run.c: the chute operations changes are made of. */
 /* Create chute C (its name free) and start it; nothing is left on failure. */
@@ -54,5 +65,8 @@ int ch_engine_stop_chute (struct ch_ctx *ctx, const char *name, bool remove, ch_
 /* Health gate: 0 when chute NAME stays running, not restarted, GRACE_S
  * seconds; < 0 with the reason (its exit) when not. */
 int ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch_error_t *err);
+/* 0 while chute NAME runs, restarted RESTARTS times (its status.json's
+ * count when a gate began); < 0 with why not. */
+int ch_engine_check_alive (struct ch_ctx *ctx, const char *name, int64_t restarts, ch_error_t *err);
 
 #endif

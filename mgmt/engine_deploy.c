@@ -6,7 +6,9 @@
 #include "common/util.h"
 #include "mgmt/engine.h"
 #include "mgmt/engine_int.h"
+#include "mgmt/health.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/pod.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +24,16 @@ start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefi
 
   if (ch_engine_phase (e, c, "starting", NULL, err) < 0)
     return -1;
-  r = ch_chute_from_chutefile (m, &ch, err);
-  if (r == 0)
+  ch_chute_init (&ch);
+  if (m->n_svc > 1)
+    r = ch_pod_run (e->ctx, m, err);
+  else if ((r = ch_chute_from_chutefile (m, &ch, err)) == 0)
     r = ch_engine_run_chute (e->ctx, &ch, err);
   ch_chute_clear (&ch);
   if (r == 0)
     r = ch_engine_phase (e, c, "waiting for health", NULL, err);
   if (r == 0)
-    r = ch_engine_wait_alive (e->ctx, m->chute.name, m->health_grace_s, err);
+    r = ch_engine_wait_healthy (e->ctx, m, err);
   if (r < 0 && ch_engine_recorded (e->ctx, m->chute.name))
     {
       cleanup_error ch_error_t e2 = NULL;
@@ -49,6 +53,9 @@ roll_back (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, const
   size_t len;
   int r;
 
+  /* recorded with the phase: a crash while rolling back still says why */
+  free (c->reason);
+  c->reason = xstrdup (reason);
   ch_engine_phase (e, c, "rolling back", reason, &e2);
   ch_error_release (&e2);
   free (d->version);
@@ -84,10 +91,19 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
   cleanup_free char *old_prev = d->previous ? xstrdup (d->previous) : NULL;
   int r;
 
+  /* what reconcile rolls back to if this change is cut short */
+  c->from = old ? xstrdup (old) : NULL;
+  c->from_previous = old_prev ? xstrdup (old_prev) : NULL;
   if (ch_journal_begin (e->ctx, c, err) < 0)
     return -1;
   if (e->event)
     e->event (e->data, c, NULL);
+  /* the image first, the old version still running: a failure leaves it so */
+  if (ch_engine_fetch (e, c, m, err) < 0)
+    {
+      ch_engine_finish (e, c, "failed", (*err)->msg);
+      return ch_error_prefix (err, "%s `%s`", c->kind, c->chute);
+    }
   /* recorded before anything is acted on */
   if (d->name == NULL)
     d->name = xstrdup (c->chute);
@@ -220,4 +236,18 @@ ch_engine_rollback (struct ch_engine *e, struct ch_desired *d, const char *chang
   ch_change_clear (&c);
   ch_chutefile_clear (&m);
   return r;
+}
+
+/* For engine_reconcile.c, which finishes changes cut short the same way. */
+int
+ch_engine_start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, ch_error_t *err)
+{
+  return start_version (e, c, m, err);
+}
+
+int
+ch_engine_roll_back (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, const char *old,
+                     const char *old_prev, ch_error_t *err)
+{
+  return roll_back (e, c, d, old, old_prev, err);
 }

@@ -15,12 +15,25 @@ int ch_engine_phase (struct ch_engine *e, struct ch_change *c, const char *phase
 int ch_engine_finish (struct ch_engine *e, struct ch_change *c, const char *result, const char *reason);
 /* 1 when CHANGE_ID is already in the journal (reported as such), 0 when new. */
 int ch_engine_seen (struct ch_engine *e, const char *change_id, ch_error_t *err);
-/* Parse and check a chute file the engine can apply (one service, alive health). */
+/* Parse and check a chute file the engine can apply (one service). */
 int ch_engine_load_file (const char *file, const char *text, size_t len, struct ch_chutefile *m, ch_error_t *err);
 int ch_engine_load_version (struct ch_ctx *ctx, const char *name, const char *version, struct ch_chutefile *m,
                             char **text, size_t *len, ch_error_t *err);
 /* Does chute NAME have a record (ROOT/chutes/NAME/chute.json)? */
 bool ch_engine_recorded (struct ch_ctx *ctx, const char *name);
 int ch_engine_rollback (struct ch_engine *e, struct ch_desired *d, const char *change_id, ch_error_t *err);
+/* engine_fetch.c: M's image present and unpacked (phase "fetching", its
+ * bytes as progress events, when it is not yet). */
+int ch_engine_fetch (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, ch_error_t *err);
+/* Start D's version as change C: its recorded chute if any (already
+ * running: kept), else made from the version's file; then its health gate.
+ * On failure the chute is left as it is. */
+int ch_engine_start_desired (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, ch_error_t *err);
+/* Make chute M (not recorded) and gate it; on failure nothing of it is left. */
+int ch_engine_start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, ch_error_t *err);
+/* C failed with *ERR: make OLD (previous OLD_PREV) D's version again and
+ * start it; C ends rolled_back, or failed if OLD does not start either. */
+int ch_engine_roll_back (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, const char *old,
+                         const char *old_prev, ch_error_t *err);
 
 #endif

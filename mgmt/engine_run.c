@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/engine.h"
 #include "mgmt/lifecycle.h"
+#include "mgmt/pod.h"
 #include "mgmt/reap.h"
 
 #include <stdlib.h>
@@ -77,6 +78,8 @@ ch_engine_start_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   cleanup_close int lock = -1;
   int r = -1;
 
+  if (ch_pod_is (ctx, name))
+    return ch_pod_start (ctx, name, err);
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, err) < 0 || ch_lock_chute (ctx, name, &lock, err) < 0)
     goto out;
@@ -102,6 +105,8 @@ ch_engine_stop_chute (struct ch_ctx *ctx, const char *name, bool remove, ch_erro
   cleanup_close int lock = -1;
   int r;
 
+  if (ch_pod_is (ctx, name))
+    return ch_pod_stop (ctx, name, remove, err);
   ch_chute_init (&c);
   r = ch_chute_load (ctx, name, &c, err);
   if (r == 0)
@@ -138,11 +143,27 @@ why_down (struct ch_ctx *ctx, const char *name, const char *what, ch_error_t *er
 }
 
 int
+ch_engine_check_alive (struct ch_ctx *ctx, const char *name, int64_t restarts, ch_error_t *err)
+{
+  cleanup_json json_t *st = NULL;
+
+  if (!ch_chute_running (ctx, name, NULL))
+    return why_down (ctx, name, "not alive", err);
+  st = ch_chute_status (ctx, name);
+  if (json_integer_value (json_object_get (st, "restarts")) != restarts
+      || strcmp (json_string_value (json_object_get (st, "state")) ?: "", "running") != 0)
+    return why_down (ctx, name, "restarted", err);
+  return 0;
+}
+
+int
 ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch_error_t *err)
 {
   json_int_t restarts;
   struct timespec t0, now;
 
+  if (ch_pod_is (ctx, name))
+    return ch_pod_wait_alive (ctx, name, grace_s, err);
   {
     cleanup_json json_t *st = ch_chute_status (ctx, name);
     restarts = json_integer_value (json_object_get (st, "restarts"));
@@ -150,13 +171,8 @@ ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch
   clock_gettime (CLOCK_MONOTONIC, &t0);
   for (;;)
     {
-      cleanup_json json_t *st = NULL;
-      if (!ch_chute_running (ctx, name, NULL))
-        return why_down (ctx, name, "not alive", err);
-      st = ch_chute_status (ctx, name);
-      if (json_integer_value (json_object_get (st, "restarts")) != restarts
-          || strcmp (json_string_value (json_object_get (st, "state")) ?: "", "running") != 0)
-        return why_down (ctx, name, "restarted", err);
+      if (ch_engine_check_alive (ctx, name, restarts, err) < 0)
+        return -1;
       clock_gettime (CLOCK_MONOTONIC, &now);
       if ((uint64_t) (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= grace_s * 1000)
         return 0;

@@ -21,6 +21,8 @@ ch_change_clear (struct ch_change *c)
   free (c->chute);
   free (c->kind);
   free (c->version);
+  free (c->from);
+  free (c->from_previous);
   free (c->phase);
   free (c->result);
   free (c->reason);
@@ -41,6 +43,10 @@ ch_change_to_json (const struct ch_change *c)
                          "kind", c->kind, "phase", c->phase ? c->phase : "queued");
 
   json_object_set_new (j, "version", c->version ? json_string (c->version) : json_null ());
+  if (c->from)
+    json_object_set_new (j, "from", json_string (c->from));
+  if (c->from_previous)
+    json_object_set_new (j, "from_previous", json_string (c->from_previous));
   json_object_set_new (j, "result", c->result ? json_string (c->result) : json_null ());
   json_object_set_new (j, "reason", c->reason ? json_string (c->reason) : json_null ());
   json_object_set_new (j, "time", c->time ? json_string (c->time) : json_null ());
@@ -55,6 +61,8 @@ from_json (json_t *j, const char *what, struct ch_change *c, ch_error_t *err)
   c->chute = ch_json_dup_str (j, "chute");
   c->kind = ch_json_dup_str (j, "kind");
   c->version = ch_json_dup_str (j, "version");
+  c->from = ch_json_dup_str (j, "from");
+  c->from_previous = ch_json_dup_str (j, "from_previous");
   c->phase = ch_json_dup_str (j, "phase");
   c->result = ch_json_dup_str (j, "result");
   c->reason = ch_json_dup_str (j, "reason");

@@ -18,11 +18,15 @@ struct ch_change
   char *chute;
   char *kind;    /* deploy update stop start restart remove rollback */
   char *version; /* the version it brings, or NULL */
+  /* deploy, update, rollback: the chute's version and previous one before
+   * it (NULL: none), what `chuted reconcile` rolls an interrupted one back to */
+  char *from, *from_previous;
   char *phase;   /* the last progress event: queued ... done */
   char *result;  /* NULL while under way; done, rolled_back, failed */
   char *reason;  /* why it rolled back or failed */
   char *time;    /* RFC 3339, when it was queued */
   int64_t seq;
+  uint64_t fetched, fetch_total; /* phase fetching: the image's bytes so far, of (not journaled) */
 };
 
 void ch_change_clear (struct ch_change *c);

@@ -4,7 +4,9 @@
 #include "common/util.h"
 #include "image/image.h"
 #include "mgmt/bundle.h"
+#include "mgmt/disk.h"
 #include "mgmt/monitor_ctl.h"
+#include "mgmt/pod.h"
 #include "netns/net.h"
 #include "netns/wifi.h"
 #include "runtime/monitor.h"
@@ -32,13 +34,16 @@ static int
 mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t **config, ch_error_t *err)
 {
   struct ch_image_result res;
-  cleanup_free char *state_dir = ch_chute_dir (ctx, c->name), *run_dir = ch_chute_run_dir (ctx, c->name);
-  struct ch_snapshot_dirs dirs = { .chute = c->name, .state_dir = state_dir, .run_dir = run_dir };
+  cleanup_free char *state_dir = NULL, *run_dir = ch_chute_run_dir (ctx, c->name);
+  struct ch_snapshot_dirs dirs = { .chute = c->name, .run_dir = run_dir };
   struct ch_mount_opts mo = { .disk_limit = c->disk,
                               .force_copy = getenv ("CHUTED_IMAGE_NO_OVERLAY") != NULL,
                               .volatile_upper = c->autoremove };
   int r = 0;
 
+  if (c->disk_quota && ch_disk_mount (ctx, c, err) < 0)
+    return -1;
+  dirs.state_dir = state_dir = ch_disk_state_dir (ctx, c->name);
   if (ch_image_mount (ctx->root, &dirs, c->image, &mo, &res, err) < 0)
     return ch_error_prefix (err, "mount %s", c->image);
   if (res.status == CH_IMAGE_ABSENT)
@@ -67,10 +72,12 @@ mount_image (struct ch_ctx *ctx, const struct ch_chute *c, char **rootfs, json_t
 static int
 unmount_image (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
-  cleanup_free char *state_dir = ch_chute_dir (ctx, name), *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *state_dir = ch_disk_state_dir (ctx, name), *run_dir = ch_chute_run_dir (ctx, name);
   struct ch_snapshot_dirs dirs = { .chute = name, .state_dir = state_dir, .run_dir = run_dir };
 
-  return ch_snapshot_unmount (&dirs, err);
+  if (ch_snapshot_unmount (&dirs, err) < 0)
+    return -1;
+  return ch_disk_unmount (ctx, name, err);
 }
 
 static int
@@ -109,6 +116,8 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
   cleanup_json json_t *image_config = NULL;
   struct ch_net_result net = { 0 };
   struct ch_net_config nc;
+  cleanup_free char *pod = ch_pod_of (c->name);
+  int pod_lock = -1;
   bool have_net = false;
   int ret = -1;
 
@@ -136,13 +145,25 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
   else if (mount_image (ctx, c, &rootfs, &image_config, err) < 0)
     goto out;
 
-  if (nc.mode == CH_NET_BRIDGE)
+  if (pod)
+    {
+      if (ch_pod_share_up (ctx, c, pod, &nc, &net, &pod_lock, err) < 0)
+        goto out;
+      have_net = true;
+    }
+  else if (nc.mode == CH_NET_CONTAINER)
+    {
+      if (ch_pod_join_chute (ctx, c->net_mode + strlen ("container:"), &net, err) < 0)
+        goto out;
+      have_net = true;
+    }
+  else if (nc.mode == CH_NET_BRIDGE)
     {
       if (ch_net_setup (ctx->root, ctx->run_root, c->name, &nc, &net, err) < 0)
         goto out;
       have_net = true;
     }
-  if (c->wifi)
+  if (c->wifi && !pod)
     {
       struct ch_wifi_config wc = { 0 };
       int r;
@@ -160,6 +181,9 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
     }
   if (ch_bundle_write (ctx, c, rootfs, image_config, have_net ? &net : NULL, bundle, err) < 0)
     goto out;
+  if (pod_lock >= 0)
+    close (pod_lock); /* the bundle now says the service holds the pod */
+  pod_lock = -1;
   if (ch_monitor_write_config (ctx, c, run_dir, attach_wait, up, err) < 0)
     goto out;
   if (write (up->go_fd, "g", 1) != 1)
@@ -174,6 +198,8 @@ out:
   up->go_fd = -1;
   net_config_clear (&nc);
   ch_net_result_clear (&net);
+  if (pod_lock >= 0)
+    close (pod_lock);
   if (ret < 0)
     {
       cleanup_error ch_error_t e2 = NULL;
@@ -283,6 +309,7 @@ ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
   cleanup_free char *oci = ch_chute_oci_dir (ctx, name);
   cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
+  cleanup_free char *pod = ch_pod_of (name);
   struct ch_chute c;
   int ret = 0;
 
@@ -290,8 +317,9 @@ ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   /* the OCI container first: nothing may still run on the mounts below */
   if (access (oci, F_OK) == 0 && ch_container_delete (oci, true, err) < 0)
     return ch_error_prefix (err, "chute `%s`", name);
-  if (ch_wifi_teardown (ctx->root, ctx->run_root, name, err) < 0
-      || ch_net_teardown (ctx->root, ctx->run_root, name, err) < 0)
+  if (pod ? ch_pod_share_down (ctx, name, pod, err) < 0
+          : ch_wifi_teardown (ctx->root, ctx->run_root, name, err) < 0
+                || ch_net_teardown (ctx->root, ctx->run_root, name, err) < 0)
     return ch_error_prefix (err, "chute `%s`", name);
   {
     cleanup_error ch_error_t e = NULL;

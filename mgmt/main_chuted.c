@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "mgmt/cli.h"
 #include "mgmt/commands.h"
+#include "mgmt/daemon_opts.h"
 #include "mgmt/reap.h"
 #include "runtime/runtime.h"
 
@@ -19,6 +20,7 @@
 static int cmd_help (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 static int exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_error_t *err);
 static int cmd_version (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
+static int cmd_daemon (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err);
 
 /* Every command: its name, function, operands, summary and options (each
  * command's ch_opt table sits beside its parser in mgmt/cmd_*.c). A new
@@ -42,14 +44,20 @@ static const struct ch_cmd commands[] = {
   { "update", ch_cmd_update, "NAME", "Change a chute's limits", ch_opts_update },
   { "network", ch_cmd_network, "ls [--json] | inspect [NAME] | prune", "Manage chute networks",
     ch_opts_network },
+  { "build", ch_cmd_build, "-t NAME[:TAG] DIR", "Build an image from a Dockerfile", ch_opts_build },
   { "deploy", ch_cmd_deploy, "PATH", "Deploy a chute file (a dir holding chute.yaml, or the file); --dry-run: the plan",
     ch_opts_deploy },
   { "chutes", ch_cmd_chutes, "", "List deployed chutes: version, desired, actual, health", ch_opts_chutes },
   { "chute", ch_cmd_chute, "inspect NAME | stop|start|restart|rm|rollback NAME",
     "Inspect or change one deployed chute", ch_opts_chute },
   { "changes", ch_cmd_changes, "", "List the deploy journal's changes", ch_opts_chutes },
+  { "volume", ch_cmd_volume, "ls | create NAME... | inspect NAME... | rm NAME... | prune",
+    "Manage named volumes (kept across chute rm and updates)", ch_opts_volume },
+  { "reconcile", ch_cmd_reconcile, "", "Bring deployed chutes to their desired state (after a crash or a reboot)",
+    ch_opts_reconcile },
   { "wifi", ch_cmd_wifi, "ls [--json]", "List radios, the SSIDs chutes hold, stations, leases",
     ch_opts_wifi },
+  { "daemon", cmd_daemon, CH_DAEMON_USAGE, CH_DAEMON_SUMMARY, ch_opts_daemon },
   { "info", ch_cmd_info, "", "Show the host: kernel, cgroups, overlay, nftables, radios, storage, runtime",
     ch_opts_info },
   { "version", cmd_version, "", "Show the version", NULL },
@@ -125,6 +133,21 @@ cmd_version (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   return 0;
 }
 
+/* Options checked (and --help answered) here, then chuted-daemon: the
+ * HTTP server and its library stay out of this program. */
+static int
+cmd_daemon (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
+{
+  struct dm_options o;
+  int r = ch_daemon_options (ctx, argc, argv, &o, err);
+
+  ch_daemon_options_clear (&o);
+  if (r <= 0)
+    return r;
+  fflush (stdout);
+  return exec_sibling (ctx, "chuted-daemon", argc, argv, err);
+}
+
 static void
 unknown_command (const char *word)
 {
@@ -164,7 +187,7 @@ exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_er
     }
   nargv[n++] = "--run-root";
   nargv[n++] = (char *) ctx->run_root;
-  if (strcmp (prog, "chuted-runtime") == 0)
+  if (strcmp (prog, "chuted-runtime") == 0 || strcmp (prog, "chuted-daemon") == 0)
     {
       nargv[n++] = "--cgroup-parent";
       nargv[n++] = (char *) ctx->cgroup_parent;
@@ -207,6 +230,17 @@ main (int argc, char **argv)
         return 125;
       }
 
+  /* hidden: for tools/completion/chuted.bash and docs/man/chuted.1 */
+  if (strcmp (argv[i], "__complete") == 0 || strcmp (argv[i], "__man") == 0)
+    {
+      free (ctx.bin_dir);
+      if (argv[i][2] == 'm')
+        {
+          ch_cli_man (stdout, commands, image_commands);
+          return 0;
+        }
+      return ch_cli_complete (stdout, commands, image_commands, argc - i, argv + i);
+    }
   for (const struct ch_cmd *c = commands; c->name; c++)
     if (strcmp (argv[i], c->name) == 0)
       {
@@ -214,7 +248,7 @@ main (int argc, char **argv)
         ctx.cmd = c;
         /* run, create, start and network reap under the lock they take anyway */
         if (strcmp (c->name, "run") != 0 && strcmp (c->name, "create") != 0 && strcmp (c->name, "start") != 0
-            && strcmp (c->name, "network") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
+            && strcmp (c->name, "network") != 0 && strcmp (c->name, "build") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
             && strcmp (c->name, "info") != 0)
           ret = ch_reap_locked (&ctx, &err);
         if (ret == 0)

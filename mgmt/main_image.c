@@ -9,7 +9,10 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "image/image.h"
+#include "mgmt/build.h"
 #include "mgmt/chute.h"
+#include "mgmt/disk.h"
+#include "mgmt/image_users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,14 +35,17 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  pull [--insecure-registry] [--platform OS/ARCH] [--ca-file F] [-q] REF\n"
                             "  load [--tag NAME] [--platform OS/ARCH] oci-archive:PATH|docker-archive:PATH|oci:DIR[:TAG]\n"
                             "  images [--json] [-q]\n"
-                            "  rmi REF...\n"
+                            "  rmi [-f] REF...  (-f: even an image chutes use)\n"
                             "  image prune | image ls [--json] | image inspect REF\n"
                             "  login [--insecure-registry] [-u USER] [-p PASS | --password-stdin] REGISTRY  (asks on a tty)\n"
                             "  logout REGISTRY\n"
                             "  mount REF --chute NAME [--disk-limit BYTES] [--copy] [--allow-suid] [--privileged] [--volatile]\n"
                             "        [--result-fd FD]\n"
+                            "  fetch REF [--disk-limit BYTES] [--privileged] [--result-fd FD]  (pull or import, unpack)\n"
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
+                            "  build -t NAME[:TAG] [-f FILE] [--build-arg K=V]... [--no-cache] [-q] [--disk-limit SIZE]\n"
+                            "        [--memory SIZE] [--cpus N] [--pids N] [--network MODE] DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
                             "          [--workdir DIR] [--user USER] [--tag NAME] [--arch ARCH] [--mtime SECS] -o OUT\n";
 
@@ -96,6 +102,7 @@ static const struct option long_opts[] = {
   { "tag", required_argument, NULL, O_TAG },
   { "json", no_argument, NULL, O_JSON },
   { "quiet", no_argument, NULL, 'q' },
+  { "force", no_argument, NULL, 'f' },
   { "chute", required_argument, NULL, O_CHUTE },
   { "disk-limit", required_argument, NULL, O_DISK },
   { "copy", no_argument, NULL, O_COPY },
@@ -117,7 +124,7 @@ static const struct option long_opts[] = {
 
 struct opts
 {
-  bool insecure, json, quiet, copy, suid, priv, volatile_upper;
+  bool insecure, json, quiet, copy, suid, priv, volatile_upper, force;
   const char *platform, *tag, *chute, *output, *arch;
   uint64_t disk_limit;
   int64_t mtime;
@@ -169,7 +176,7 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
 
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, ":qo:", long_opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":qfo:", long_opts, NULL)) != -1)
     switch (c)
       {
       case O_INSECURE: o->insecure = true; break;
@@ -177,6 +184,7 @@ parse_opts (int argc, char **argv, struct opts *o, ch_error_t *err)
       case O_TAG: o->tag = optarg; break;
       case O_JSON: o->json = true; break;
       case 'q': o->quiet = true; break;
+      case 'f': o->force = true; break;
       case O_CHUTE: o->chute = optarg; break;
       case O_DISK:
         if (ch_parse_size (optarg, &o->disk_limit, err) < 0)
@@ -287,7 +295,8 @@ cmd_load (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
     }
   if (open_store (c, false, &s, err) < 0)
     return -1;
-  r = ch_import (s, src, o->tag, o->platform, NULL, &ref, &digest, err);
+  r = ch_import (s, src, o->tag, o->platform, &(struct ch_unpack_opts){ .progress = !o->quiet && isatty (2) }, &ref,
+                 &digest, err);
   ch_store_free (s);
   if (r < 0)
     return -1;
@@ -361,8 +370,11 @@ cmd_rmi (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
   for (i = 0; i < argc && r == 0; i++)
     {
       cleanup_free char *what = NULL;
+      struct ch_ctx cx = { .root = c->root, .run_root = c->run_root };
       bool untagged;
-      r = ch_image_remove (s, argv[i], &what, &untagged, err);
+      r = o->force ? 0 : ch_image_check_unused (&cx, s, argv[i], err);
+      if (r == 0)
+        r = ch_image_remove (s, argv[i], &what, &untagged, err);
       if (r == 0)
         printf ("%s: %s\n", untagged ? "Untagged" : "Deleted", what);
     }
@@ -416,6 +428,17 @@ cmd_logout (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
   return 0;
 }
 
+/* The pull's progress records, passed on to our own caller. */
+static void
+forward_progress (void *data, uint64_t bytes, uint64_t total)
+{
+  struct ctx *c = data;
+  cleanup_error ch_error_t e = NULL;
+
+  if (c->opts->result_fd >= 0)
+    ch_image_progress_send (c->opts->result_fd, bytes, total, &e);
+}
+
 /* ch_image_fetch_mount's pull: chuted-image-pull, whose outcome comes back
  * as an image record with its class (unreachable, unauthorized, not found).
  * It takes the store lock itself (shared, as ours). */
@@ -440,7 +463,7 @@ pull_for_mount (const char *ref, void *data, ch_error_t *err)
   ch_strv_append (&pa, "3");
   ch_strv_append (&pa, ref);
   argv = pull_tool_argv (c, pa, err);
-  if (argv == NULL || ch_image_run_child (argv, "chuted-image-pull", &res, err) < 0)
+  if (argv == NULL || ch_image_run_child_progress (argv, "chuted-image-pull", forward_progress, c, &res, err) < 0)
     return -1;
   r = res.status == CH_IMAGE_OK ? 0 : ch_image_result_error (&res, err);
   ch_image_result_clear (&res);
@@ -456,17 +479,65 @@ chute_dirs (const struct ctx *c, const char *chute, char **state_dir, char **run
 
   if (ch_chute_name_check (chute, err) < 0)
     return -1;
-  *state_dir = ch_chute_dir (&cx, chute);
+  *state_dir = ch_disk_state_dir (&cx, chute);
   *run_dir = ch_chute_run_dir (&cx, chute);
   *d = (struct ch_snapshot_dirs){ .chute = chute, .state_dir = *state_dir, .run_dir = *run_dir };
   return 0;
+}
+
+/* The outcome R of a mount or fetch to the caller: the record on
+ * --result-fd, either way, else JSON on stdout (errors: main's). */
+static int
+send_outcome (struct opts *o, int r, struct ch_image_result *res, ch_error_t *err)
+{
+  cleanup_free char *out = NULL;
+
+  if (o->result_fd < 0)
+    {
+      if (r == 0)
+        printf ("%s\n", out = ch_image_result_encode (res));
+      ch_image_result_clear (res);
+      return r;
+    }
+  if (r < 0)
+    ch_image_result_fail (res, err);
+  r = ch_image_result_send (o->result_fd, res, err) < 0 ? -1 : res->status == CH_IMAGE_OK ? 0 : 1;
+  ch_image_result_clear (res);
+  return r;
+}
+
+/* An image made ready for chutes to start from at once: pulled or
+ * imported, its layers unpacked, nothing mounted. */
+static int
+cmd_fetch (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_store *s = NULL;
+  struct ch_image_result res = { 0 };
+  struct ch_fetch_opts fo = {
+    .platform = o->platform,
+    .tag = o->tag,
+    .unpack = { .limit = o->disk_limit, .keep_devices = o->priv },
+    .pull = pull_for_mount,
+    .pull_data = c,
+  };
+  int r = -1;
+
+  if (argc != 1)
+    r = ch_error (err, 0, "fetch: want one REF");
+  else if (open_store (c, false, &s, err) == 0)
+    {
+      r = ch_image_fetch (s, argv[0], &fo, &res, err);
+      if (r < 0)
+        ch_error_prefix (err, "fetch %s", argv[0]);
+    }
+  ch_store_free (s);
+  return send_outcome (o, r, &res, err);
 }
 
 static int
 cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
 {
   struct ch_store *s = NULL;
-  cleanup_free char *out = NULL;
   struct ch_image_result res = { 0 };
   cleanup_free char *state_dir = NULL, *run_dir = NULL;
   struct ch_snapshot_dirs dirs;
@@ -491,19 +562,7 @@ cmd_mount (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err
       if (r < 0)
         ch_error_prefix (err, "mount %s", argv[0]);
     }
-  if (o->result_fd < 0)
-    {
-      if (r == 0)
-        printf ("%s\n", out = ch_image_result_encode (&res));
-      ch_image_result_clear (&res);
-      return r;
-    }
-  /* the caller reads the outcome, either way, from the record */
-  if (r < 0)
-    ch_image_result_fail (&res, err);
-  r = ch_image_result_send (o->result_fd, &res, err) < 0 ? -1 : res.status == CH_IMAGE_OK ? 0 : 1;
-  ch_image_result_clear (&res);
-  return r;
+  return send_outcome (o, r, &res, err);
 }
 
 static int
@@ -581,7 +640,7 @@ struct command
 static const struct command commands[] = {
   { "pull", NULL },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
   { "image", cmd_image },   { "login", NULL },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
-  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { NULL, NULL },
+  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { "fetch", cmd_fetch }, { "build", NULL }, { NULL, NULL },
 };
 
 int
@@ -614,6 +673,9 @@ main (int argc, char **argv)
         print_command_usage (stdout, cmd->name);
         return 0;
       }
+  /* the Dockerfile builder parses its own options (mgmt/build_cli.c) */
+  if (strcmp (cmd->name, "build") == 0)
+    return ch_build_main (&g, argc - i, argv + i);
   c.argv = argv + i;
   c.opts = &o;
   /* pull and login are chuted-image-pull's, options and all */

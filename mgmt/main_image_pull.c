@@ -6,11 +6,13 @@
  * With --result-fd the outcome, digest or error, goes to FD as the image
  * record (image/image.h), as chuted-image mount wants it.
  *   chuted-image-pull [--root R] login [--insecure-registry] [--ca-file F] [-u USER] [-p PASS | --password-stdin] REGISTRY
- *   (what is not given is asked on the terminal, the password without echo) */
+ *   (what is not given is asked on the terminal, the password without echo)
+ *   chuted-image-pull fetch-url URL   (ADD's URLs in chuted build: the body on stdout) */
 #include "common/error.h"
 #include "common/globals.h"
 #include "common/parse.h"
 #include "common/util.h"
+#include "image/dockerfile.h"
 #include "image/image.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 enum
@@ -77,6 +80,32 @@ ask_tty (const char *prompt, bool secret, char **out, ch_error_t *err)
   return 0;
 }
 
+/* --result-fd's progress records: a few a second, and the last; none twice */
+struct progress_out
+{
+  int fd;
+  struct timespec last;
+  uint64_t bytes, total;
+};
+
+static void
+send_progress (void *data, uint64_t bytes, uint64_t total)
+{
+  struct progress_out *p = data;
+  cleanup_error ch_error_t e = NULL;
+  struct timespec now;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  if ((bytes == p->bytes && total == p->total && p->last.tv_sec)
+      || (bytes < total && (now.tv_sec - p->last.tv_sec) * 1000 + (now.tv_nsec - p->last.tv_nsec) / 1000000 < 250))
+    return;
+  p->last = now;
+  p->bytes = bytes;
+  p->total = total;
+  /* the result decides; a reader that left early sees none of it anyway */
+  ch_image_progress_send (p->fd, bytes, total, &e);
+}
+
 static int
 run (const char *root, int argc, char **argv, ch_error_t *err)
 {
@@ -110,6 +139,12 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
       default: return ch_error (err, 0, "%s: unknown option `%s`", argv[0], argv[optind - 1]);
       }
   po.progress = !quiet && isatty (2);
+  struct progress_out pout = { .fd = result_fd };
+  if (result_fd >= 0)
+    {
+      po.on_progress = send_progress;
+      po.progress_data = &pout;
+    }
   if (strcmp (argv[0], "pull") == 0)
     {
       struct ch_store *s = NULL;
@@ -169,13 +204,19 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
       printf ("Login Succeeded\n");
       return 0;
     }
-  return ch_error (err, 0, "unknown command `%s` (pull, login)", argv[0]);
+  if (strcmp (argv[0], "fetch-url") == 0)
+    {
+      if (argc - optind != 1)
+        return ch_error (err, 0, "fetch-url: want exactly one URL");
+      return ch_url_fetch (argv[optind], 1, 0, err);
+    }
+  return ch_error (err, 0, "unknown command `%s` (pull, login, fetch-url)", argv[0]);
 }
 
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login ...\n");
+  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login|fetch-url ...\n");
 }
 
 int

@@ -189,6 +189,11 @@ check_health (struct ch_chutefile *m, ch_error_t *err)
                                   m->health_http.s);
       if (port_number (m, &m->health_http, port, err) < 0)
         return -1;
+      /* the path goes into the probe's request line as written */
+      for (const char *c = slash; *c; c++)
+        if (*c <= ' ' || *c >= 0x7f)
+          return ch_chutefile_error (m, &m->health_http, err,
+                                     "the path may hold no space or control character (percent-encode it)");
       m->health_kind = CH_HEALTH_HTTP;
     }
   if (m->health_tcp.s)
@@ -229,8 +234,15 @@ check_volumes (struct ch_chutefile *m, ch_error_t *err)
 static int
 check_service (struct ch_chutefile *m, struct ch_mservice *s, ch_error_t *err)
 {
-  if (s->name.s && ch_chute_name_check (s->name.s, err) < 0)
+  if (s->name.s && ch_chute_name_check_new (s->name.s, err) < 0)
     return at (m, &s->name, err);
+  if (m->n_svc > 1)
+    {
+      /* a pod's service runs as chute CHUTE+SERVICE (mgmt/pod.h): a name too */
+      cleanup_free char *full = xasprintf ("%s%c%s", m->name.s, CH_POD_SEP, s->name.s);
+      if (ch_chute_name_check (full, err) < 0)
+        return at (m, &s->name, err);
+    }
   if (s->type.s && strcmp (s->type.s, "light") != 0 && strcmp (s->type.s, "normal") != 0
       && strcmp (s->type.s, "image") != 0)
     return ch_chutefile_error (m, &s->type, err, "`%s`: want light, normal or image", s->type.s);
@@ -274,7 +286,7 @@ ch_chutefile_check (struct ch_chutefile *m, ch_error_t *err)
 
   if (m->name.s == NULL)
     return ch_chutefile_error (m, &m->at, err, "name: missing (the chute's name)");
-  if (ch_chute_name_check (m->name.s, err) < 0)
+  if (ch_chute_name_check_new (m->name.s, err) < 0)
     return at (m, &m->name, err);
   m->chute.name = xstrdup (m->name.s);
   for (size_t i = 0; i < m->n_svc; i++)

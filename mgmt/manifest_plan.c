@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "mgmt/limits.h"
+#include "mgmt/pod.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -64,8 +65,9 @@ ch_chutefile_conflicts (const struct ch_ctx *ctx, const struct ch_chutefile *m, 
     {
       struct ch_chute c;
       int r;
-      if (strcmp (*n, m->name.s) == 0)
-        continue; /* the chute this file would update */
+      cleanup_free char *pod = ch_pod_of (*n);
+      if (strcmp (pod ? pod : *n, m->name.s) == 0)
+        continue; /* the chute this file would update (or its services) */
       ch_chute_init (&c);
       if (ch_chute_load (ctx, *n, &c, err) < 0)
         {

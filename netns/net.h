@@ -44,7 +44,8 @@ enum ch_net_mode
 {
   CH_NET_BRIDGE,
   CH_NET_NONE,
-  CH_NET_HOST
+  CH_NET_HOST,
+  CH_NET_CONTAINER /* "container:NAME": another chute's network, joined (ch_net_join) */
 };
 
 struct ch_net_port
@@ -86,6 +87,9 @@ int ch_net_parse_mode (const char *s, enum ch_net_mode *out, ch_error_t *err);
  * On failure ch_net_setup undoes everything it made. */
 int ch_net_setup (const char *root, const char *run_root, const char *chute, const struct ch_net_config *cfg,
                   struct ch_net_result *res, ch_error_t *err);
+/* Join the network CHUTE has (the services of a pod share one): fills RES
+ * with its paths and returns 1; 0 when CHUTE has none up. */
+int ch_net_join (const char *run_root, const char *chute, struct ch_net_result *res, ch_error_t *err);
 /* Idempotent; also undoes half-made setups. */
 int ch_net_teardown (const char *root, const char *run_root, const char *chute, ch_error_t *err);
 /* On a running chute; 0 removes the limit in that direction. */

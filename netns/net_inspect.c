@@ -3,7 +3,9 @@
 
 #include "common/util.h"
 
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 int
 ch_net_inspect (const char *root, const char *run_root, const char *chute, json_t **out, ch_error_t *err)
@@ -93,4 +95,23 @@ ch_net_network_info (const char *root, const char *run_root, json_t **out, ch_er
   }
   *out = o;
   return 0;
+}
+
+int
+ch_net_join (const char *run_root, const char *chute, struct ch_net_result *res, ch_error_t *err)
+{
+  cleanup_free char *ns = ch_net_netns_path (run_root, chute);
+  cleanup_free char *files = ch_net_files_dir (run_root, chute);
+  struct statfs sf;
+
+  memset (res, 0, sizeof *res);
+  if (chute == NULL || *chute == '\0' || strchr (chute, '/') || strcmp (chute, ".") == 0 || strcmp (chute, "..") == 0)
+    return ch_error (err, 0, "chute `%s`: not a single path component", chute ? chute : "");
+  /* a netns file that is not (or no longer) a namespace's mount is no network */
+  if (statfs (ns, &sf) < 0 || sf.f_type != NSFS_MAGIC)
+    return 0;
+  res->netns_path = steal_pointer (&ns);
+  res->hosts_path = xasprintf ("%s/hosts", files);
+  res->resolv_path = xasprintf ("%s/resolv.conf", files);
+  return 1;
 }

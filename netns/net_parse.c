@@ -170,8 +170,10 @@ ch_net_parse_mode (const char *s, enum ch_net_mode *out, ch_error_t *err)
     *out = CH_NET_NONE;
   else if (strcmp (s, "host") == 0)
     *out = CH_NET_HOST;
+  else if (strncmp (s, "container:", 10) == 0 && s[10])
+    *out = CH_NET_CONTAINER;
   else
-    return ch_error (err, 0, "network mode `%s` is not bridge, none or host", s);
+    return ch_error (err, 0, "network mode `%s` is not bridge, none, host or container:NAME", s);
   return 0;
 }
 

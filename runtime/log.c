@@ -16,6 +16,7 @@ ch_log_open (struct ch_log *log, const char *path, uint64_t max, ch_error_t *err
 {
   struct stat st;
 
+  memset (log, 0, sizeof (*log));
   log->fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log->fd < 0)
     return ch_error (err, errno, "open log `%s`", path);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test this host can run and ends with "N passed, N failed".
 # Phases: unit tests (cmocka, TAP), integration tests (real chutes as root),
-# both again against the ASan+UBSan build, then the QEMU VM suite.
+# both again against the ASan+UBSan build, and the QEMU VM suite; the VM and
+# the two integration passes run side by side (see below).
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -27,21 +28,32 @@ run_unit() { # builddir label
   done
 }
 
-run_integration() { # builddir label
-  tests/cleanup-leftovers.sh >/dev/null 2>&1
-  for t in tests/integration/*.sh; do
-    [ -f "$t" ] || continue
-    echo "== $2 $(basename "$t")"
+# Files that read or set the host's ip_forward (shared by every bridge of
+# every root): they run alone, after the parallel passes.
+SERIAL_FILES="30_net.sh 31_net_shared.sh 32_ports.sh"
+
+run_files() { # builddir label files...: each file's output and wall time into $LOG/<label>.out
+  local b=$1 l=$2 t rc t0 out
+  shift 2
+  for t in "$@"; do
+    out=$LOG/$l.$(basename "$t").out
     t0=$SECONDS
-    CHUTED_BIN=$TOP/$1 timeout 600 bash "$t" > "$LOG/i.out" 2>&1
+    # one file at a time across passes: a file's bridge, subnet and names are its own
+    CHUTED_BIN=$TOP/$b flock "$LOG/lock.$(basename "$t")" timeout 600 bash "$t" > "$out" 2>&1
     rc=$?
-    echo "   ($((SECONDS - t0)) s)"
-    grep -E '^(PASS|FAIL|SKIP): ' "$LOG/i.out"
-    if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$LOG/i.out"; then
-      echo "FAIL: $(basename "$t" .sh): exited $rc"; tail -20 "$LOG/i.out"; echo "FAIL: " >> "$LOG/i.out"
-    fi
-    count "$LOG/i.out"
+    { echo "== $l $(basename "$t") ($((SECONDS - t0)) s)"
+      grep -E '^(PASS|FAIL|SKIP): ' "$out"
+      if [ $rc -ne 0 ] && ! grep -q '^FAIL: ' "$out"; then
+        echo "FAIL: $(basename "$t" .sh): exited $rc"; tail -20 "$out" | sed 's/^/  | /'
+      fi
+    } >> "$LOG/$l.out"
+    echo "   $l $(basename "$t"): $((SECONDS - t0)) s"
   done
+}
+
+report() { # label
+  cat "$LOG/$1.out"
+  count "$LOG/$1.out"
 }
 
 # The VM suite (QEMU under TCG: CPU-bound) runs alongside the host suites,
@@ -56,13 +68,31 @@ if [ -x tests/vm/run.sh ] && [ "${CHUTED_SKIP_VM:-0}" != 1 ]; then
 fi
 
 run_unit build unit
-run_integration build integration
-# Under ASan the same suites: ASAN_OPTIONS keeps leak checks on for our code.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_unit build-asan unit-asan
-run_integration build-asan integration-asan
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# The integration suites under the plain and the ASan+UBSan builds run side
+# by side: they mostly wait on chutes. ASAN_OPTIONS keeps leak checks on.
+tests/cleanup-leftovers.sh >/dev/null 2>&1
+parallel=() serial=()
+for t in tests/integration/*.sh; do
+  case " $SERIAL_FILES " in *" $(basename "$t") "*) serial+=("$t") ;; *) parallel+=("$t") ;; esac
+done
+run_files build integration "${parallel[@]}" &
+p1=$!
+( export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_files build-asan integration-asan "${parallel[@]}" ) &
+p2=$!
+wait $p1 $p2
+run_files build integration "${serial[@]}"
+( export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_files build-asan integration-asan "${serial[@]}" )
+report integration
+report integration-asan
 
 if [ -n "$vm_pid" ]; then
   wait "$vm_pid"

@@ -12,7 +12,7 @@ nettle-dev liblzma-dev libzstd-dev libbz2-dev
 busybox-static iproute2 nftables procps psmisc util-linux time curl openssl bsdutils
 crun runc podman umoci skopeo docker-registry mosquitto
 qemu-system-x86 kmod cpio xz-utils hostapd wpasupplicant iw dnsmasq-base wireless-regdb jq e2fsprogs python3
-apache2-utils python3-cryptography
+apache2-utils python3-cryptography python3-yaml
 clang libclang-rt-14-dev
 "
 # benchmarks: peers and measuring tools (clang's libFuzzer is in the default

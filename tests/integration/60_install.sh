@@ -7,7 +7,7 @@
 R=$(make_rootfs)
 SAN=""
 [ "$BIN" = "$TOP/build-asan" ] && SAN=1
-PROGS="chuted chuted-runtime chuted-monitor chuted-image chuted-image-pull chuted-init"
+PROGS="chuted chuted-runtime chuted-monitor chuted-image chuted-image-pull chuted-init chuted-daemon"
 mk() { make -s -C "$TOP" SAN="$SAN" INIT="systemd procd" "$@"; }
 
 # 1. a package's tree: DESTDIR, PREFIX=/usr
@@ -21,8 +21,8 @@ for p in $PROGS; do readelf -S "$D/usr/libexec/chuted/$p" | grep -qE '\.(debug_|
 eq "the programs are stripped" "$debug" ""
 eq "bin/chuted is a relative symlink" "$(readlink "$D/usr/bin/chuted")" ../libexec/chuted/chuted
 check "the installed chuted runs" sh -c "'$D/usr/bin/chuted' --version | grep -q '^chuted version'"
-eq "the unit starts the installed chuted" "$(grep '^ExecStart=' "$D/usr/lib/systemd/system/chuted.service")" "ExecStart=/usr/bin/chuted start --all"
-eq "the init script starts the installed chuted" "$(grep -c '^	/usr/bin/chuted start --all$' "$D/etc/init.d/chuted")" 1
+eq "the unit runs the installed daemon" "$(grep '^ExecStart=' "$D/usr/lib/systemd/system/chuted.service")" "ExecStart=/usr/bin/chuted daemon"
+eq "the init script runs the installed daemon" "$(grep -c '^	procd_set_param command /usr/bin/chuted daemon$' "$D/etc/init.d/chuted")" 1
 check "the init script is executable" test -x "$D/etc/init.d/chuted"
 check "make uninstall" mk uninstall DESTDIR="$D" PREFIX=/usr
 eq "uninstall leaves only directories" "$(find "$D" ! -type d)" ""
@@ -36,27 +36,40 @@ if command -v systemd-analyze >/dev/null; then
   if [ $rc -eq 0 ] && [ -z "$out" ]; then pass "systemd-analyze verify chuted.service"; else fail "systemd-analyze verify: rc=$rc $out"; fi
 else skip "no systemd-analyze here"; fi
 
-# OpenWrt runs `/etc/rc.common /etc/init.d/chuted boot|start`: rc.common
-# sources the script and calls the action (boot's default is start).
+# OpenWrt runs `/etc/rc.common /etc/init.d/chuted start`: rc.common sources
+# the script and, for a procd one, calls start_service, whose procd_* calls
+# hand procd the instance to run. The stand-in runs that instance.
 cat > "$T_DIR/rc.common" <<'EOF'
 initscript=$1 action=$2
+procd_open_instance() { cmd=; }
+procd_set_param() { [ "$1" = command ] && { shift; cmd="$*"; }; :; }
+procd_close_instance() { $cmd >"$T_DIR_LOG" 2>&1 & echo $! >"$T_DIR_PID"; }
 . "$initscript"
-echo "START=$START"
-"$action"
+echo "START=$START USE_PROCD=$USE_PROCD"
+"${action}_service"
 EOF
+sock=$T_RUNROOT/api.sock
+# the daemon the boot script or unit started: its API answers, the chute runs
+served() {
+  wait_for 100 curl -sf --unix-socket "$sock" http://x/api/v1/info &&
+    [ "$("$C" ps | awk '$1=="boot"{print $2}')" = running ]
+}
+stop_daemon() { kill "$(cat "$T_DIR/pid")" && wait_for 50 sh -c "! kill -0 $(cat "$T_DIR/pid")"; }
 check "an always chute, run by the installed chuted" "$C" run -d --name boot --restart always --net none --rootfs "$R" -- sleep 1000
 check "stopped" "$C" stop -t 0 boot
-out=$(sh "$T_DIR/rc.common" "$P/etc/init.d/chuted" start 2>&1); rc=$?
-eq "init script start: what it ran said" "$rc $(echo $out)" "0 START=99 boot"
-eq "init script start: the chute runs" "$("$C" ps | awk '$1=="boot"{print $2}')" running
-out=$(sh "$T_DIR/rc.common" "$P/etc/init.d/chuted" stop 2>&1); rc=$?
-eq "init script stop leaves the chutes alone" "$rc $out $("$C" ps | awk '$1=="boot"{print $2}')" "0 START=99 running"
+out=$(T_DIR_LOG=$T_DIR/daemon.log T_DIR_PID=$T_DIR/pid sh "$T_DIR/rc.common" "$P/etc/init.d/chuted" start 2>&1); rc=$?
+eq "init script start: a procd instance" "$rc $out" "0 START=99 USE_PROCD=1"
+check "init script start: the daemon serves, the chute runs" served
+check "stopping the daemon" stop_daemon
+eq "...leaves the chutes alone" "$("$C" ps | awk '$1=="boot"{print $2}')" running
 # systemd here is not pid 1: run the unit's ExecStart= as it would
 check "stopped again" "$C" stop -t 0 boot
 exec_start=$(sed -n 's/^ExecStart=//p' "$P/lib/systemd/system/chuted.service")
-out=$($exec_start 2>&1); rc=$?
-eq "the unit's ExecStart=: what it ran said" "$rc $out" "0 boot"
-eq "the unit's ExecStart=: the chute runs" "$("$C" ps | awk '$1=="boot"{print $2}')" running
+$exec_start >"$T_DIR/daemon.log" 2>&1 & echo $! >"$T_DIR/pid"
+check "the unit's ExecStart=: the daemon serves, the chute runs" served
+check "SIGTERM (systemctl stop, KillMode=process) stops the daemon" stop_daemon
+eq "...not the chute" "$("$C" ps | awk '$1=="boot"{print $2}')" running
+kill -9 "$(cat "$T_DIR/pid")" 2>/dev/null # a daemon a failed check left
 check "rm -f" "$C" rm -f boot
 check "make uninstall PREFIX" mk uninstall PREFIX="$P" INITDIR="$P/etc/init.d"
 eq "uninstall leaves only directories" "$(find "$P" ! -type d)" ""

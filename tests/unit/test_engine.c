@@ -12,6 +12,7 @@
 #include "mgmt/desired.h"
 #include "mgmt/engine.h"
 #include "mgmt/journal.h"
+#include "mgmt/pod.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +81,15 @@ test_journal (void **state)
 
   b.result = xstrdup ("rolled_back");
   b.reason = xstrdup ("not alive: exited with code 3");
+  /* what reconcile rolls a cut change back to survives the record */
+  b.from = xstrdup ("v2");
+  b.from_previous = xstrdup ("v1");
   assert_int_equal (ch_journal_save (&e->ctx, &b, &err), 0);
   assert_int_equal (ch_journal_lookup (&e->ctx, "cloud-7", &found, &err), 1);
   assert_string_equal (found.result, "rolled_back");
   assert_string_equal (found.reason, "not alive: exited with code 3");
+  assert_string_equal (found.from, "v2");
+  assert_string_equal (found.from_previous, "v1");
   assert_int_equal (found.seq, 2);
   ch_change_clear (&found);
   assert_int_equal (ch_journal_lookup (&e->ctx, "cloud-8", &found, &err), 0);
@@ -215,6 +221,51 @@ test_chute_from_chutefile (void **state)
   ch_chutefile_clear (&m);
 }
 
+/* a pod: each service a record CHUTE+SERVICE, the pod's name as host name,
+ * the chute's environment before the service's; the start order is the
+ * file's, whatever the names sort as */
+static void
+test_pod_services (void **state)
+{
+  struct env *e = *state;
+  static const char y[] = "name: cam\nenvironment: {A: 1}\nresource: {memory: 64M}\nservices:\n"
+                          "  web:\n    image: w:1\n    command: httpd -f\n    environment: {B: 2}\n"
+                          "  db:\n    image: d:1\n    command: [redis]\n";
+  cleanup_error ch_error_t err = NULL;
+  cleanup_strv char **names = NULL;
+  struct ch_chutefile m;
+  struct ch_chute c[2];
+
+  assert_int_equal (ch_chutefile_parse ("t.yaml", y, sizeof y - 1, &m, &err), 0);
+  assert_int_equal (ch_chutefile_check (&m, &err), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal (ch_chute_from_service (&m, (size_t) i, &c[i], &err), 0);
+  assert_string_equal (c[0].name, "cam+web");
+  assert_string_equal (c[1].name, "cam+db");
+  assert_string_equal (c[0].image, "w:1");
+  assert_string_equal (c[1].image, "d:1");
+  assert_string_equal (c[0].hostname, "cam");
+  assert_int_equal (c[1].pod_index, 1);
+  assert_int_equal (c[1].memory, 64 << 20); /* the pod's limit: on the pod's cgroup, see bundle.c */
+  assert_string_equal (c[0].command[2], "httpd -f");
+  assert_string_equal (c[0].env[0], "A=1");
+  assert_string_equal (c[0].env[1], "B=2");
+  assert_string_equal (c[1].command[0], "redis");
+  for (int i = 0; i < 2; i++)
+    {
+      assert_int_equal (ch_chute_save (&e->ctx, &c[i], &err), 0);
+      ch_chute_clear (&c[i]);
+    }
+  assert_true (ch_pod_recorded (&e->ctx, "cam"));
+  assert_false (ch_pod_recorded (&e->ctx, "ca"));
+  assert_true (ch_pod_is (&e->ctx, "cam"));
+  assert_int_equal (ch_pod_services (&e->ctx, "cam", &names, &err), 0);
+  assert_string_equal (names[0], "cam+web");
+  assert_string_equal (names[1], "cam+db");
+  assert_null (names[2]);
+  ch_chutefile_clear (&m);
+}
+
 int
 main (void)
 {
@@ -225,6 +276,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_desired_wrong_name, setup, teardown),
     cmocka_unit_test_setup_teardown (test_write_durable, setup, teardown),
     cmocka_unit_test (test_chute_from_chutefile),
+    cmocka_unit_test_setup_teardown (test_pod_services, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -82,6 +82,47 @@ test_restart_and_names (void **state)
   assert_true (ch_chute_name_check ("", &err) < 0);
 }
 
+/* a pod's service is CHUTE+SERVICE: a name every command takes, but none a
+ * user can give a new chute; its cgroup is a leaf under the chute's */
+static void
+test_pod_names (void **state)
+{
+  cleanup_error ch_error_t err = NULL;
+  struct ch_ctx ctx = { .root = "/r", .run_root = "/run", .cgroup_parent = "chuted" };
+  cleanup_free char *pod = ch_pod_of ("cam+web"), *cg = ch_chute_cgroup_path (&ctx, "cam+web");
+  cleanup_free char *cg1 = ch_chute_cgroup_path (&ctx, "cam");
+  struct ch_chute c, d;
+  cleanup_json json_t *j = NULL;
+
+  assert_int_equal (ch_chute_name_check ("cam+web", &err), 0);
+  assert_true (ch_chute_name_check_new ("cam+web", &err) < 0);
+  assert_non_null (strstr (err->msg, "services of a pod"));
+  ch_error_release (&err);
+  assert_int_equal (ch_chute_name_check_new ("cam.web", &err), 0);
+  assert_true (ch_chute_name_check ("+web", &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_chute_name_check ("cam+", &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_chute_name_check ("cam+web+x", &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_chute_name_check ("cam+..", &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_chute_name_check ("a234567890123456789012345678901+a23456789012345678901234567890123", &err) < 0);
+  assert_string_equal (pod, "cam");
+  assert_null (ch_pod_of ("cam"));
+  assert_string_equal (cg, "chuted/cam/web");
+  assert_string_equal (cg1, "chuted/cam");
+  /* the start order survives chute.json */
+  ch_chute_init (&c);
+  c.name = xstrdup ("cam+web");
+  c.pod_index = 1;
+  j = ch_chute_to_json (&c);
+  assert_int_equal (ch_chute_from_json (j, &d, &err), 0);
+  assert_int_equal (d.pod_index, 1);
+  ch_chute_clear (&c);
+  ch_chute_clear (&d);
+}
+
 /* which chutes `start --all` brings back after a reboot, and the
  * "stopped by the user" mark surviving chute.json */
 static void
@@ -453,7 +494,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_chute_roundtrip), cmocka_unit_test (test_restart_and_names),
     cmocka_unit_test (test_args_rule),       cmocka_unit_test (test_log),
-    cmocka_unit_test (test_frames),          cmocka_unit_test (test_name_rule),
+    cmocka_unit_test (test_frames),          cmocka_unit_test (test_name_rule), cmocka_unit_test (test_pod_names),
     cmocka_unit_test (test_user_numbers),    cmocka_unit_test (test_limits),
     cmocka_unit_test (test_rootfs_check),    cmocka_unit_test (test_boot_policy), cmocka_unit_test (test_stop_signal_and_keys),
   };

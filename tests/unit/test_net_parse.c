@@ -120,7 +120,11 @@ test_modes (void **state)
   assert_int_equal (m, CH_NET_NONE);
   assert_int_equal (ch_net_parse_mode ("host", &m, &err), 0);
   assert_int_equal (m, CH_NET_HOST);
+  assert_int_equal (ch_net_parse_mode ("container:cam", &m, &err), 0);
+  assert_int_equal (m, CH_NET_CONTAINER);
   assert_true (ch_net_parse_mode ("bridged", &m, &err) < 0);
+  ch_error_release (&err);
+  assert_true (ch_net_parse_mode ("container:", &m, &err) < 0);
   ch_error_release (&err);
 }
 

@@ -5,6 +5,7 @@
 #   chuted.tests=GLOB  run only tests whose label (NN_x for tests/vm, integration/NN_x) matches
 #   chuted.verbose=1   every test's whole output on the console
 #   chuted.test_timeout=S  per-test bound
+#   chuted.powercut=1  tests/vm/powercut.sh's guest side instead of the suite
 export PATH=/usr/sbin:/usr/bin
 M='@@CHVM@@'
 bb=/usr/bin/busybox
@@ -35,8 +36,13 @@ $bb hostname apu
 arg() { $bb sed -n "s/.*chuted\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 tests=$(arg tests)
 cd /chuted
+if [ -n "$(arg powercut)" ]; then
+  # tests/vm/powercut.sh's boots: the host cuts the power, no suite runs
+  HOME=/root TERM=dumb /usr/bin/bash /chuted/tests/vm/powercut.sh guest
+else
 HOME=/root TERM=dumb CHUTED_BIN=/chuted/build CHUTED_VM_VERBOSE=$(arg verbose) CHUTED_VM_TEST_TIMEOUT=$(arg test_timeout) \
   /usr/bin/bash /chuted/tools/vm/run-suite.sh "${tests:-*}"
+fi
 echo "$M EXIT rc=$?"
 $bb sync
 $bb poweroff -f

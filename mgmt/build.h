@@ -1,0 +1,19 @@
+/* chuted-image build: the command line of the Dockerfile builder
+ * (image/dockerfile.h), which `chuted build` execs. */
+#ifndef CH_MGMT_BUILD_H
+#define CH_MGMT_BUILD_H
+
+#include "common/globals.h"
+#include "mgmt/cli.h"
+
+/* ARGV[0] = "build"; returns the exit code: 0, a failed RUN's own, 2 for
+ * usage, 125 for our errors. */
+int ch_build_main (const struct ch_globals *g, int argc, char **argv);
+
+/* cmd_build.c (chuted): the argv that runs the builder with CTX's global
+ * options: chuted-image --root R --run-root RR --cgroup-parent P ARGS...
+ * (ARGS from "build" on). `chuted build` execs it; a deploy that builds
+ * (chute.yaml's dockerfile:) forks and execs it. */
+char **ch_build_argv (const struct ch_ctx *ctx, char *const *args);
+
+#endif

@@ -1,0 +1,156 @@
+/* chuted-image build -t NAME[:TAG] [-f FILE] [--build-arg K=V]... [--no-cache]
+ * [-q] [--disk-limit SIZE] [--memory M] [--cpus N] [--pids N] [--network MODE] DIR. RUN steps exec the chuted beside this
+ * program with our global options, so the chute lands in the same roots and
+ * cgroup parent; user names for COPY --chown are read from the stage's own
+ * /etc/passwd, as `chuted run -u` reads them. */
+#include "mgmt/build.h"
+#include "common/file.h"
+#include "common/parse.h"
+#include "common/util.h"
+#include "image/dockerfile.h"
+#include "mgmt/bundle.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum
+{
+  O_BUILD_ARG = 256,
+  O_NO_CACHE,
+  O_DISK,
+  O_MEMORY,
+  O_CPUS,
+  O_PIDS,
+  O_NET,
+};
+
+static const struct option opts[] = {
+  { "tag", required_argument, NULL, 't' },
+  { "file", required_argument, NULL, 'f' },
+  { "build-arg", required_argument, NULL, O_BUILD_ARG },
+  { "no-cache", no_argument, NULL, O_NO_CACHE },
+  { "quiet", no_argument, NULL, 'q' },
+  { "disk-limit", required_argument, NULL, O_DISK },
+  { "memory", required_argument, NULL, O_MEMORY },
+  { "cpus", required_argument, NULL, O_CPUS },
+  { "pids", required_argument, NULL, O_PIDS },
+  { "network", required_argument, NULL, O_NET },
+  { NULL, 0, NULL, 0 },
+};
+
+/* The RUN chutes' limits and network, handed to `chuted run` as given
+ * (it checks them, with the words it uses for its own flags). */
+static void
+run_opt (char ***run_opts, const char *flag, const char *v)
+{
+  ch_strv_append (run_opts, flag);
+  ch_strv_append (run_opts, v);
+}
+
+static int
+parse (int argc, char **argv, struct ch_build_request *req, char ***args, char ***run_opts, ch_error_t *err)
+{
+  int o;
+
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long (argc, argv, "+:t:f:q", opts, NULL)) != -1)
+    switch (o)
+      {
+      case 't': req->tag = optarg; break;
+      case 'f': req->dockerfile = optarg; break;
+      case 'q': req->quiet = true; break;
+      case O_BUILD_ARG: ch_strv_append (args, optarg); break;
+      case O_MEMORY: run_opt (run_opts, "--memory", optarg); break;
+      case O_CPUS: run_opt (run_opts, "--cpus", optarg); break;
+      case O_PIDS: run_opt (run_opts, "--pids", optarg); break;
+      case O_NET: run_opt (run_opts, "--net", optarg); break;
+      case O_NO_CACHE: req->no_cache = true; break;
+      case O_DISK:
+        if (ch_parse_size (optarg, &req->disk_limit, err) < 0)
+          return ch_error_prefix (err, "build: --disk-limit");
+        break;
+      case ':': return ch_getopt_missing_value (opts, argv, err);
+      default: return ch_error (err, 0, "build: unknown option `%s`", argv[optind - 1]);
+      }
+  if (optind != argc - 1)
+    return ch_error (err, 0, "build: give one context directory (chuted build -t NAME DIR)");
+  req->context = argv[optind];
+  if (req->tag == NULL)
+    return ch_error (err, 0, "build: give the image's name with -t NAME[:TAG]");
+  return 0;
+}
+
+int
+ch_build_main (const struct ch_globals *g, int argc, char **argv)
+{
+  cleanup_error ch_error_t err = NULL;
+  cleanup_strv char **args = xzalloc (sizeof (char *));
+  cleanup_strv char **prefix = xzalloc (sizeof (char *)), **pull = xzalloc (sizeof (char *));
+  cleanup_strv char **fetch = xzalloc (sizeof (char *)), **run_opts = xzalloc (sizeof (char *));
+  cleanup_free char *dir = NULL, *chuted = NULL, *puller = NULL;
+  struct ch_build_request req = { .root = g->root, .resolve_user = ch_user_resolve };
+  struct ch_build_result res = { 0 };
+  int code;
+
+  if (parse (argc, argv, &req, &args, &run_opts, &err) < 0)
+    {
+      ch_error_print (&err, "chuted-image");
+      return 2;
+    }
+  if (ch_self_dir (&dir, &err) < 0)
+    {
+      ch_error_print (&err, "chuted-image");
+      return 125;
+    }
+  chuted = xasprintf ("%s/chuted", dir);
+  ch_strv_append (&prefix, chuted);
+  ch_strv_append (&prefix, "--root");
+  ch_strv_append (&prefix, g->root);
+  ch_strv_append (&prefix, "--run-root");
+  ch_strv_append (&prefix, g->run_root);
+  ch_strv_append (&prefix, "--cgroup-parent");
+  ch_strv_append (&prefix, g->cgroup_parent);
+  puller = xasprintf ("%s/chuted-image-pull", dir);
+  ch_strv_append (&pull, puller);
+  ch_strv_append (&pull, "--root");
+  ch_strv_append (&pull, g->root);
+  ch_strv_append (&pull, "pull");
+  ch_strv_append (&pull, "-q");
+  ch_strv_append (&pull, "--result-fd");
+  ch_strv_append (&pull, "3");
+  req.build_args = args;
+  req.run_prefix = prefix;
+  req.run_opts = run_opts;
+  req.pull_prefix = pull;
+  ch_strv_append (&fetch, puller);
+  ch_strv_append (&fetch, "fetch-url");
+  req.fetch_prefix = fetch;
+  {
+    /* held until the current step ends, so that a ^C or a kill still
+     * unmounts and removes what the build made (the builder checks them
+     * between steps; a RUN's chuted run gets them unblocked) */
+    sigset_t hold;
+    sigemptyset (&hold);
+    sigaddset (&hold, SIGINT);
+    sigaddset (&hold, SIGTERM);
+    sigaddset (&hold, SIGHUP);
+    sigprocmask (SIG_BLOCK, &hold, NULL);
+  }
+  if (ch_build_dockerfile (&req, &res, &err) < 0)
+    {
+      code = res.run_code > 0 ? res.run_code : 125;
+      ch_error_print (&err, "chuted-image: build");
+      ch_build_result_clear (&res);
+      return code;
+    }
+  if (req.quiet)
+    printf ("%s\n", res.image_id);
+  else
+    printf ("COMMIT %s (%u steps, %u cached)\n--> %s\n", res.ref, res.steps, res.cached, res.image_id);
+  ch_build_result_clear (&res);
+  return 0;
+}

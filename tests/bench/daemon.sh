@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# chuted daemon: its memory idle, while deploys run (the daemon alone: each
+# change's child apart), after a burst of API calls; the latency of
+# GET /api/v1/chutes with 20 chutes deployed (p50/p99). Writes its section of
+# docs/BENCHMARKS.md (WRITE_DOC=0: print only). Needs root.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${CHUTED_BIN:-$TOP/build}
+C=$BIN/chuted
+NCHUTES=${NCHUTES:-20}
+NREQ=${NREQ:-1000}
+WRITE_DOC=${WRITE_DOC:-1}
+W=$(mktemp -d /tmp/chuted-test-daemonbench.XXXXXX)
+export CHUTED_ROOT=$W/root CHUTED_RUN_ROOT=$W/run CHUTED_CGROUP_PARENT=chuted-test-daemonbench CHUTED_NET_ROOT=$W/netroot
+export CHUTED_BRIDGE=chtbdmn0 CHUTED_SUBNET=10.231.112.0/24
+SOCK=$W/api.sock
+DPID= SAMPLER=
+
+cleanup() {
+  [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
+  [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+  for c in $("$C" ps -a -q 2>/dev/null); do "$C" rm -f "$c" >/dev/null 2>&1; done
+  "$C" network prune >/dev/null 2>&1
+  grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l
+  for h in /sys/fs/cgroup/*/"$CHUTED_CGROUP_PARENT" /sys/fs/cgroup/"$CHUTED_CGROUP_PARENT"; do
+    [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+R=$W/rootfs; mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc}; cp /bin/busybox "$R/bin/"; ln -s busybox "$R/bin/sh"; ln -s busybox "$R/bin/sleep"
+"$TOP/tools/mkimage" "$R" --cmd '["/bin/sleep","1000"]' --tag bench:1 -o "$W/img.tar" >/dev/null
+"$C" load "oci-archive:$W/img.tar" >/dev/null
+
+"$C" daemon --api "unix:$SOCK" --no-reconcile >"$W/daemon.log" 2>&1 &
+DPID=$!
+for _ in $(seq 100); do curl -sf --unix-socket "$SOCK" http://x/api/v1/info >/dev/null && break; sleep 0.05; done
+
+# "VmRSS Pss" of the daemon, in KiB
+mem() { echo "$(awk '/^VmRSS/{print $2}' /proc/$DPID/status) $(awk '/^Pss:/{print $2}' /proc/$DPID/smaps_rollup)"; }
+idle=$(mem)
+
+# the deploys, the daemon's memory sampled meanwhile
+( peak_r=0 peak_p=0
+  while [ ! -e "$W/deployed" ] && kill -0 "$DPID" 2>/dev/null; do
+    read -r r p < <(mem); [ "$r" -gt "$peak_r" ] && peak_r=$r; [ "$p" -gt "$peak_p" ] && peak_p=$p
+    sleep 0.02
+  done
+  echo "$peak_r $peak_p" >"$W/peak" ) &
+SAMPLER=$!
+t0=$(date +%s.%N)
+for i in $(seq "$NCHUTES"); do
+  printf 'name: chuted-test-bd%02d\nversion: "1"\nimage: bench:1\nhealth: {grace: 1s}\n' "$i" >"$W/c.yaml"
+  id=$(curl -s --unix-socket "$SOCK" -X POST --data-binary @"$W/c.yaml" http://x/api/v1/chutes |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["change_id"])')
+  curl -s -N --unix-socket "$SOCK" "http://x/api/v1/changes/$id/stream" | grep -q '"result":"done"' ||
+    { echo "daemon bench: deploy $i failed" >&2; exit 1; }
+done
+t1=$(date +%s.%N)
+touch "$W/deployed"; wait $SAMPLER; SAMPLER=
+during=$(cat "$W/peak")
+
+# GET /api/v1/chutes, one connection each, sequential: p50/p99
+lat=$(python3 - "$SOCK" "$NREQ" <<'EOF'
+import socket, sys, time
+sock, n = sys.argv[1], int(sys.argv[2])
+ts = []
+for _ in range(n):
+    t = time.perf_counter()
+    s = socket.socket(socket.AF_UNIX); s.connect(sock)
+    s.sendall(b"GET /api/v1/chutes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        data += b
+    s.close()
+    assert data.startswith(b"HTTP/1.1 200"), data[:80]
+    ts.append((time.perf_counter() - t) * 1000)
+ts.sort()
+print("%.2f %.2f %d" % (ts[len(ts) // 2], ts[int(len(ts) * 0.99) - 1], len(data)))
+EOF
+)
+after=$(mem)
+read -r p50 p99 bytes <<<"$lat"
+read -r idle_r idle_p <<<"$idle"; read -r dur_r dur_p <<<"$during"; read -r aft_r aft_p <<<"$after"
+deploy_s=$(echo "$t1 $t0 $NCHUTES" | awk '{printf "%.2f", ($1 - $2) / $3}')
+
+out=$(mktemp)
+{
+  echo "<!-- daemon-bench:start -->"
+  echo "## Daemon: memory and API latency (tests/bench/daemon.sh, $(date -u +%F), $(nproc) CPUs, $(uname -r))"
+  echo
+  echo "\`chuted daemon\` (chuted-daemon, libmicrohttpd in one epoll loop) on a unix socket. Memory of the daemon"
+  echo "process alone (each change's forked child apart), sampled every 20 ms while $NCHUTES chute.yaml deploys"
+  echo "went through the API one after the other (each streamed to \`done\`; health grace 1 s, ${deploy_s} s per deploy)."
+  echo
+  echo "| daemon | VmRSS (KiB) | PSS (KiB) |"
+  echo "|---|---|---|"
+  echo "| idle, just started | $idle_r | $idle_p |"
+  echo "| peak during $NCHUTES deploys | $dur_r | $dur_p |"
+  echo "| after the deploys and $NREQ GET /chutes | $aft_r | $aft_p |"
+  echo
+  echo "GET /api/v1/chutes with $NCHUTES chutes ($bytes-byte answer), $NREQ requests one connection each, sequential"
+  echo "(Python client): p50 ${p50} ms, p99 ${p99} ms."
+  echo
+  echo "Targets (issue 11): PSS idle <= 4 MB, during a deploy <= 8 MB. Anchors: balena-supervisor ~85 MB,"
+  echo "Azure IoT Edge agent 57-150 MB, KubeEdge edgecore >= 80 MB, Greengrass lite 12-16 MB PSS."
+  echo "<!-- daemon-bench:end -->"
+} >"$out"
+cat "$out"
+[ "$WRITE_DOC" = 1 ] && python3 "$TOP/tests/bench/put_section.py" daemon-bench <"$out"
+rm -f "$out"

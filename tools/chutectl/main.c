@@ -29,7 +29,7 @@ static const char usage_text[] =
 static int
 usage_error (const char *msg)
 {
-  fprintf (stderr, "chutectl: %s\n%s", msg, usage_text);
+  fprintf (stderr, "chutectl: %s (see chutectl --help)\n", msg);
   return 2;
 }
 
@@ -77,13 +77,17 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
     else if (strcmp (argv[i], "-f") == 0 || strcmp (argv[i], "--follow") == 0)
       follow = true;
     else if (argv[i][0] == '-' && argv[i][1])
-      return usage_error ("unknown option") ? -2 : -2;
+      return -2;
     else if (n < 3)
       pos[n++] = argv[i];
     else
       return -2;
 
-#define WANT(k) if (n != (k)) return -2
+#define WANT(k)                                                                                                       \
+  do                                                                                                                   \
+    if (n != (k))                                                                                                      \
+      return -2;                                                                                                       \
+  while (0)
   if (strcmp (cmd, "keygen") == 0)
     {
       WANT (1);
@@ -94,29 +98,30 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
       WANT (1);
       return cmd_sign (c, pos[0], err);
     }
-  if (strcmp (cmd, "deploy") && strcmp (cmd, "stop") && strcmp (cmd, "start") && strcmp (cmd, "rm")
-      && strcmp (cmd, "rollback") && strcmp (cmd, "nodes") && strcmp (cmd, "watch") && strcmp (cmd, "logs")
-      && strcmp (cmd, "desired") && strcmp (cmd, "publish"))
+  /* the operands before the broker: a usage error costs no connection */
+  if (strcmp (cmd, "nodes") == 0)
+    WANT (0);
+  else if (strcmp (cmd, "watch") == 0)
+    {
+      if (n > 1)
+        return -2;
+    }
+  else if (strcmp (cmd, "desired") == 0)
+    WANT (1);
+  else if (strcmp (cmd, "deploy") == 0 || strcmp (cmd, "stop") == 0 || strcmp (cmd, "start") == 0
+           || strcmp (cmd, "rm") == 0 || strcmp (cmd, "rollback") == 0 || strcmp (cmd, "logs") == 0
+           || strcmp (cmd, "publish") == 0)
+    WANT (2);
+  else
     return -2;
   if (ctl_connect (c, err) < 0)
     return -1;
   if (strcmp (cmd, "nodes") == 0)
-    {
-      WANT (0);
-      return ctl_nodes (c, err);
-    }
+    return ctl_nodes (c, err);
   if (strcmp (cmd, "watch") == 0)
-    {
-      if (n > 1)
-        return -2;
-      return ctl_watch (c, pos[0], err);
-    }
+    return ctl_watch (c, pos[0], err);
   if (strcmp (cmd, "desired") == 0)
-    {
-      WANT (1);
-      return cmd_desired (c, pos[0], err);
-    }
-  WANT (2);
+    return cmd_desired (c, pos[0], err);
   if (strcmp (cmd, "logs") == 0)
     return ctl_logs (c, pos[0], pos[1], follow, err);
   if (strcmp (cmd, "publish") == 0)
@@ -153,7 +158,7 @@ main (int argc, char **argv)
       case 'a': c.ca = optarg; break;
       case 's': c.signing_key = optarg; break;
       case 'h': fputs (usage_text, stdout); return 0;
-      default: fputs (usage_text, stderr); return 2;
+      default: return usage_error ("unknown option");
       }
   if (optind >= argc)
     return usage_error ("give a command");

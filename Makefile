@@ -70,10 +70,11 @@ $(B)/obj/empty.o:
 $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-# The management daemon (REST API): libmicrohttpd linked dynamically here
-# only, so `chuted`'s start path carries no HTTP server.
+# The management daemon (REST API, cloud link): libmicrohttpd and
+# libmosquitto linked dynamically here only, so `chuted`'s start path
+# carries no HTTP server and no MQTT.
 $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lmicrohttpd
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lmicrohttpd $(CLOUD_LIBS)
 
 # The cloud link in the foreground (docs/CLOUD.md): libmosquitto and
 # libcrypto linked here only, so `chuted`'s start path carries no MQTT/TLS.

@@ -355,12 +355,19 @@ ch_cloud_applied (struct ch_cloud *l, json_t *doc, json_t *result)
 }
 
 void
-ch_cloud_event (struct ch_cloud *l, const char *doc_change, const struct ch_change *c, const char *detail)
+ch_cloud_event_json (struct ch_cloud *l, const char *doc_change, json_t *ev)
 {
   cleanup_free char *sub = xasprintf ("evt/%s", doc_change);
-  json_t *j = ch_change_to_json (c);
+
+  ch_cloud_publish (l, sub, json_incref (ev), false);
+}
+
+void
+ch_cloud_event (struct ch_cloud *l, const char *doc_change, const struct ch_change *c, const char *detail)
+{
+  cleanup_json json_t *j = ch_change_to_json (c);
 
   if (detail)
     json_object_set_new (j, "detail", json_string (detail));
-  ch_cloud_publish (l, sub, j, false);
+  ch_cloud_event_json (l, doc_change, j);
 }

@@ -36,10 +36,31 @@ struct ch_cloud_opts
   const char *trust;           /* operator public keys (mgmt/cloud_sign.h) */
 };
 
-/* cloud_opts.c: --cloud --node --cert --key --ca --trust, for a host's
- * own option table; ch_cloud_parse_opt returns 1 when VAL was one of them. */
+/* cloud_opts.c: --cloud --node --cert --key --ca --trust, rows a host's
+ * own option table includes (CH_CLOUD_OPTS, as mgmt/limits.h's); each
+ * host parses them with ch_cloud_parse_opt (1 when VAL was one of them)
+ * and checks them with ch_cloud_opts_check (all or none). */
+enum
+{
+  CH_O_CLOUD_URL = 0x1000,
+  CH_O_CLOUD_NODE,
+  CH_O_CLOUD_CERT,
+  CH_O_CLOUD_KEY,
+  CH_O_CLOUD_CA,
+  CH_O_CLOUD_TRUST,
+};
+#define CH_CLOUD_OPTS                                                                                                  \
+  { "cloud", CH_O_CLOUD_URL, "mqtts://HOST[:PORT]", "the MQTT broker of the cloud link (TLS, port 8883 by default)" }, \
+      { "node", CH_O_CLOUD_NODE, "ID", "this AP's node id: its topics are chuted/v1/ID/..." },                         \
+      { "cert", CH_O_CLOUD_CERT, "FILE", "this AP's client certificate (PEM)" },                                       \
+      { "key", CH_O_CLOUD_KEY, "FILE", "its private key (PEM)" },                                                      \
+      { "ca", CH_O_CLOUD_CA, "FILE", "the CA the broker's certificate is checked against (PEM)" },                     \
+      { "trust", CH_O_CLOUD_TRUST, "FILE", "operator public keys whose signed desired documents are applied" }
 extern const struct ch_opt ch_opts_cloud[];
 int ch_cloud_parse_opt (struct ch_cloud_opts *o, int val, const char *arg);
+/* 1 when O asks for the link, 0 when it does not; -1 (a usage error) when
+ * it is half given. */
+int ch_cloud_opts_check (struct ch_ctx *ctx, const struct ch_cloud_opts *o, ch_error_t *err);
 
 struct ch_cloud;
 
@@ -70,6 +91,9 @@ int ch_cloud_apply (struct ch_engine *e, json_t *doc, json_t **result, ch_error_
 /* The host's engine event callback forwards here: progress of a change of
  * document CHANGE (chuted/v1/N/evt/CHANGE). */
 void ch_cloud_event (struct ch_cloud *l, const char *doc_change, const struct ch_change *c, const char *detail);
+/* The same from a host whose engine runs elsewhere: EV (borrowed) is one
+ * event as JSON {id, chute, kind, version, phase, detail?, ...}. */
+void ch_cloud_event_json (struct ch_cloud *l, const char *doc_change, json_t *ev);
 /* DOC was applied (RESULT from ch_cloud_apply, borrowed): record it and
  * publish the reported state. */
 void ch_cloud_applied (struct ch_cloud *l, json_t *doc, json_t *result);

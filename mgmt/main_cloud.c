@@ -82,8 +82,9 @@ run (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
     return ch_cli_done (&p);
   if (optind < argc)
     return ch_cli_usage_error (ctx, err, "takes no operand (unknown argument `%s`)", argv[optind]);
-  if (o.url == NULL || o.node == NULL || o.cert == NULL || o.key == NULL || o.ca == NULL || o.trust == NULL)
-    return ch_cli_usage_error (ctx, err, "give --cloud, --node, --cert, --key, --ca and --trust");
+  if ((r = ch_cloud_opts_check (ctx, &o, err)) <= 0)
+    return r < 0 ? -1 : ch_cli_usage_error (ctx, err, "give --cloud, --node, --cert, --key, --ca and --trust");
+  r = 0;
   sigemptyset (&mask);
   sigaddset (&mask, SIGTERM);
   sigaddset (&mask, SIGINT);

@@ -95,6 +95,11 @@ start_link() {
   "$LINK" cloud --cloud "mqtts://127.0.0.1:$PORT" --node ap-1 --cert "$P/ap-1.crt" --key "$P/ap-1.key" --ca "$P/ca.crt" \
     --trust "$T_DIR/ops.pub" 2>>"$T_DIR/link.log" & LINKPID=$!
 }
+# the daemon hosts the same link: `chuted daemon --cloud ...`
+start_daemon() {
+  "$CHUTED" daemon --cloud "mqtts://127.0.0.1:$PORT" --node ap-1 --cert "$P/ap-1.crt" --key "$P/ap-1.key" --ca "$P/ca.crt" \
+    --trust "$T_DIR/ops.pub" 2>>"$T_DIR/link.log" & LINKPID=$!
+}
 start_link
 node_state() { "$CTL" nodes --json | js "d.get('ap-1',{}).get('status',{}).get('state')"; }
 check "ap-1 online (retained status)" wait_for 100 sh -c "\"$CTL\" nodes --json | grep -q '\"online\"'"
@@ -178,15 +183,17 @@ check "...which came as $n1 publish(es) on ap-1's logs topic" test "$n1" -gt 0
 chuted exec "$N" sh -c 'echo more > /proc/1/fd/1'
 sleep 1
 eq "...the lease ended with chutectl: a new line is not sent" "$(grep -c "PUBLISH from chuted-ap-1 .*logs/$N" "$T_DIR/mosquitto.log")" "$n1"
-# --- offline: the link down while the desired state changes twice; back,
-# it applies only the newest document (which holds both changes)
+# --- offline: the link down while the desired state changes twice; back
+# (now hosted by the daemon), it applies only the newest document (which
+# holds both changes), as a change of the daemon's queue
 kill "$LINKPID"; wait "$LINKPID"; LINKPID=
 C_MID=$("$CTL" deploy ap-1 "$T_DIR/v2")
 C_NEW=$("$CTL" stop ap-1 "$N")
-start_link
+start_daemon
 applied() { "$CTL" nodes --json | js "d['ap-1']['reported']['link']['change'], d['ap-1']['reported']['link']['result']"; }
 check "link back: the newest document ($C_NEW) applied" wait_for 300 sh -c "[ \"\$(\"$CTL\" nodes --json | python3 -c \"import json,sys; l=json.load(sys.stdin)['ap-1']['reported']['link']; print(l['change'], l['result'])\")\" = '$C_NEW done' ]"
 eq "...the intermediate one ($C_MID) never ran" "$(chuted changes --json | grep -c "\"$C_MID\\.")" 0
+eq "...its changes, in the daemon's API: the update and the stop, done" "$(curl -s --unix-socket "$T_RUNROOT/api.sock" http://x/api/v1/changes | js "sorted((c['id'], c['result']) for c in d if c['id'].startswith('$C_NEW.'))")" "[('$C_NEW.deploy.$N', 'done'), ('$C_NEW.stop.$N', 'done')]"
 eq "...v2 deployed and stopped, as the newest says" "$(chuted chutes --json | js "[(c['version'], c['actual']) for c in d if c['name']=='$N']")" "[('v2', 'stopped')]"
 
 # --- the broker restarted (its retained topics kept): the link reconnects
@@ -206,7 +213,7 @@ kill -9 "$LINKPID"; wait "$LINKPID" 2>/dev/null; LINKPID=
 check "kill -9 of the AP's link: its status turns offline (last will)" wait_for 600 sh -c "\"$CTL\" nodes --json | grep -q '\"offline\"'"
 
 stop_mine
-check "the link's log holds refusals only, no sanitizer report" sh -c "! grep -v 'desired document refused' '$T_DIR/link.log' | grep -q ."
+check "the link's log has no sanitizer report" sh -c "! grep -qiE 'sanitizer|runtime error' '$T_DIR/link.log'"
 chuted network prune >/dev/null 2>&1
 no_leftovers "cloud"
 finish

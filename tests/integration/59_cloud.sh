@@ -194,6 +194,7 @@ applied() { "$CTL" nodes --json | js "d['ap-1']['reported']['link']['change'], d
 check "link back: the newest document ($C_NEW) applied" wait_for 300 sh -c "[ \"\$(\"$CTL\" nodes --json | python3 -c \"import json,sys; l=json.load(sys.stdin)['ap-1']['reported']['link']; print(l['change'], l['result'])\")\" = '$C_NEW done' ]"
 eq "...the intermediate one ($C_MID) never ran" "$(chuted changes --json | grep -c "\"$C_MID\\.")" 0
 eq "...its changes, in the daemon's API: the update and the stop, done" "$(curl -s --unix-socket "$T_RUNROOT/api.sock" http://x/api/v1/changes | js "sorted((c['id'], c['result']) for c in d if c['id'].startswith('$C_NEW.'))")" "[('$C_NEW.deploy.$N', 'done'), ('$C_NEW.stop.$N', 'done')]"
+echo "INFO: $T_NAME: the daemon with the TLS link up: $(grep -E '^(Rss|Pss):' /proc/$LINKPID/smaps_rollup | tr -s ' \t\n' ' ')"
 eq "...v2 deployed and stopped, as the newest says" "$(chuted chutes --json | js "[(c['version'], c['actual']) for c in d if c['name']=='$N']")" "[('v2', 'stopped')]"
 
 # --- the broker restarted (its retained topics kept): the link reconnects

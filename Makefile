@@ -242,8 +242,9 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)
 	$(INSTALL) -m 755 -s --strip-program=$(STRIP) $(PROGS) $(DESTDIR)$(LIBEXECDIR)/
 	ln -sf ../libexec/chuted/chuted $(DESTDIR)$(BINDIR)/chuted
-	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR)
 	$(INSTALL) -m 644 docs/man/chuted.1 $(DESTDIR)$(MANDIR)/man1/chuted.1
+	$(INSTALL) -m 644 docs/man/chute.yaml.5 $(DESTDIR)$(MANDIR)/man5/chute.yaml.5
 	$(INSTALL) -m 644 tools/completion/chuted.bash $(DESTDIR)$(BASHCOMPDIR)/chuted
 ifneq ($(filter systemd,$(INIT)),)
 	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
@@ -258,7 +259,7 @@ endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/chuted $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(INSTALLED_PROGS))
-	rm -f $(DESTDIR)$(MANDIR)/man1/chuted.1 $(DESTDIR)$(BASHCOMPDIR)/chuted
+	rm -f $(DESTDIR)$(MANDIR)/man1/chuted.1 $(DESTDIR)$(MANDIR)/man5/chute.yaml.5 $(DESTDIR)$(BASHCOMPDIR)/chuted
 	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 ifneq ($(filter systemd,$(INIT)),)
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chuted.service

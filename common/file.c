@@ -336,3 +336,32 @@ ch_self_dir (char **out, ch_error_t *err)
   *out = xstrdup (dirname (buf));
   return 0;
 }
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+int
+ch_list_marked (const char *dir, const char *marker, int (*name_ok) (const char *name, ch_error_t *err),
+                char ***names, ch_error_t *err)
+{
+  cleanup_dir DIR *d = opendir (dir);
+  struct dirent *de;
+  char **v;
+
+  if (d == NULL && errno != ENOENT)
+    return ch_error (err, errno, "open `%s`", dir);
+  v = xzalloc (sizeof (char *));
+  while (d && (de = readdir (d)))
+    {
+      cleanup_free char *f = xasprintf ("%s/%s/%s", dir, de->d_name, marker);
+      cleanup_error ch_error_t e = NULL;
+      if (name_ok (de->d_name, &e) == 0 && access (f, F_OK) == 0)
+        ch_strv_append (&v, de->d_name);
+    }
+  qsort (v, ch_strv_len (v), sizeof (char *), cmp_str);
+  *names = v;
+  return 0;
+}

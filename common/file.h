@@ -45,6 +45,10 @@ int ch_mkdir_p (const char *path, mode_t mode, ch_error_t *err);
 /* Remove PATH and everything below, never following symlinks and never
  * crossing into another mount (a leftover bind mount is an error, not a wipe). */
 int ch_rm_rf (const char *path, ch_error_t *err);
+/* The names of DIR's entries that hold a file MARKER and pass NAME_OK,
+ * sorted; a missing DIR has none. */
+int ch_list_marked (const char *dir, const char *marker, int (*name_ok) (const char *name, ch_error_t *err),
+                    char ***names, ch_error_t *err);
 int ch_rm_rf_at (int dirfd, const char *name, ch_error_t *err);
 
 /* flock(2) PATH (created 0600 if missing); *FD holds the lock until closed. */

@@ -4,6 +4,7 @@
  * connection dropped after 30 s, and a size bound checked as the body
  * arrives. The body goes to an fd (the builder's temp file). */
 #include "image/dockerfile.h"
+#include "image/http.h"
 #include "common/file.h"
 #include "common/util.h"
 
@@ -56,16 +57,7 @@ ch_url_fetch (const char *url, int fd, uint64_t limit, ch_error_t *err)
     return ch_error (err, 0, "`%s`: only http:// and https:// URLs are fetched", url);
   if (curl_global_init (CURL_GLOBAL_DEFAULT) != 0 || (h = curl_easy_init ()) == NULL)
     return ch_error (err, ENOMEM, "curl init");
-  curl_easy_setopt (h, CURLOPT_URL, url);
-  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt (h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt (h, CURLOPT_USERAGENT, "chuted/1");
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 15L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  ch_http_setup (h, url);
   if (access (SYSTEM_CA_DIR, R_OK | X_OK) == 0)
     curl_easy_setopt (h, CURLOPT_CAPATH, SYSTEM_CA_DIR);
   curl_easy_setopt (h, CURLOPT_FAILONERROR, 1L);

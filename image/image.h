@@ -134,6 +134,11 @@ struct ch_unpack_opts
 {
   uint64_t limit;     /* disk bytes: data in whole fs blocks + per-entry inode cost; 0 = CH_DEFAULT_DISK_LIMIT */
   bool keep_devices;  /* keep device nodes and FIFOs (privileged); dropped otherwise */
+  /* A chute package, not a layer: device nodes, FIFOs, sockets, whiteouts,
+   * setuid/setgid files and symlinks pointing up (`..`) or out (absolute)
+   * are refused; owners and xattrs are not kept. */
+  bool package;
+  uint64_t max_entries; /* 0: unbounded (a layer's are bounded by LIMIT's per-entry cost) */
   bool progress;      /* ch_import: a progress line on stderr while it reads an archive (load on a tty) */
 };
 struct ch_unpack_stats
@@ -145,6 +150,10 @@ struct ch_unpack_stats
  * resolved inside ROOTFD (openat2 RESOLVE_IN_ROOT). */
 int ch_unpack_fd (int fd, int rootfd, const struct ch_unpack_opts *opts, struct ch_unpack_stats *stats,
                   ch_error_t *err);
+
+/* ---- package.c: a chute package (tar, tar.gz) into the existing directory DIR ---- */
+#define CH_PACKAGE_MAX_ENTRIES 65536 /* a chute's directory, not a distribution */
+int ch_package_unpack (const char *file, const char *dir, uint64_t limit, uint64_t max_entries, ch_error_t *err);
 
 /* ---- fetch.c: chuted-image mount, for what ch_image_mount found absent ---- */
 struct ch_fetch_opts

@@ -5,6 +5,7 @@
  * Range request when a connection drops. Memory stays flat whatever the
  * layer size: nothing is buffered beyond curl's own receive buffer. */
 #include "internal.h"
+#include "image/http.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -114,8 +115,8 @@ header_cb (char *p, size_t sz, size_t n, void *ud)
   return len;
 }
 
-static void
-common_setup (struct reg *g, CURL *h, const char *url)
+void
+ch_http_setup (CURL *h, const char *url)
 {
   curl_easy_setopt (h, CURLOPT_URL, url);
   curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
@@ -123,11 +124,17 @@ common_setup (struct reg *g, CURL *h, const char *url)
   curl_easy_setopt (h, CURLOPT_USERAGENT, "chuted/1");
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 15L);
-  /* a connection that stalls for 30 s is dropped and resumed */
+  /* a connection that stalls for 30 s is dropped (a pull resumes it) */
   curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 30L);
   curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+}
+
+static void
+common_setup (struct reg *g, CURL *h, const char *url)
+{
+  ch_http_setup (h, url);
   if (g->ca)
     curl_easy_setopt (h, CURLOPT_CAINFO, g->ca);
   else if (g->capath)
@@ -424,7 +431,8 @@ progress (const struct ch_pull_opts *o, struct xfer *xs, size_t n, bool final)
   for (i = 0; i < n; i++)
     {
       total += xs[i].size;
-      got += xs[i].done ? (uint64_t) xs[i].size : ch_blob_writer_size (xs[i].w);
+      /* a blob past the concurrent transfers has no writer yet */
+      got += xs[i].done ? (uint64_t) xs[i].size : xs[i].w ? ch_blob_writer_size (xs[i].w) : 0;
       done += xs[i].done;
     }
   if (o->on_progress)

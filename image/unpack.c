@@ -167,13 +167,13 @@ apply_meta (struct unpack *u, int fd, struct archive_entry *e, bool times, ch_er
   const void *xv;
   size_t xl;
 
-  if (fchown (fd, archive_entry_uid (e), archive_entry_gid (e)) < 0 && errno != EPERM)
+  if (!u->opts->package && fchown (fd, archive_entry_uid (e), archive_entry_gid (e)) < 0 && errno != EPERM)
     return ch_error (err, errno, "chown");
   /* after chown, which clears setuid bits */
   if (fchmod (fd, archive_entry_mode (e) & 07777) < 0)
     return ch_error (err, errno, "chmod");
   archive_entry_xattr_reset (e);
-  while (archive_entry_xattr_next (e, &xn, &xv, &xl) == ARCHIVE_OK)
+  while (!u->opts->package && archive_entry_xattr_next (e, &xn, &xv, &xl) == ARCHIVE_OK)
     if (xattr_allowed (xn))
       (void) fsetxattr (fd, xn, xv, xl, 0); /* best effort: not every fs takes user.* */
   if (times)
@@ -285,6 +285,38 @@ do_whiteout (struct unpack *u, char *path, const char *base, ch_error_t *err)
   return 0;
 }
 
+/* What a chute package may not hold. Its symlinks point down only: with no
+ * `..` in any target nor entry name, no chain of links resolves out of the
+ * package, wherever its parents lead, so the chute's files can be read
+ * from it with plain paths. */
+static int
+package_refuses (const char *raw, struct archive_entry *e, ch_error_t *err)
+{
+  mode_t type = archive_entry_filetype (e);
+  const char *target = archive_entry_symlink (e);
+
+  if (type != AE_IFDIR && type != AE_IFREG && type != AE_IFLNK)
+    return ch_image_error (err, EPERM, "entry `%s`: a device node, FIFO or socket has no place in a chute package",
+                           raw);
+  if (archive_entry_mode (e) & (S_ISUID | S_ISGID))
+    return ch_image_error (err, EPERM, "entry `%s`: setuid/setgid files have no place in a chute package", raw);
+  if (type == AE_IFLNK && target)
+    {
+      const char *s = target;
+      if (*target == '/')
+        return ch_image_error (err, EPERM, "symlink `%s` -> `%s`: points out of the package", raw, target);
+      while (*s)
+        {
+          const char *end = strchrnul (s, '/');
+          if (end - s == 2 && s[0] == '.' && s[1] == '.')
+            return ch_image_error (err, EPERM, "symlink `%s` -> `%s`: a package's links point down into it only",
+                                   raw, target);
+          s = *end ? end + 1 : end;
+        }
+    }
+  return 0;
+}
+
 static int
 do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error_t *err)
 {
@@ -299,7 +331,11 @@ do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error
   if (clean_path (raw, &path, err) < 0)
     return -1;
   u->st->entries++;
+  if (u->opts->max_entries && u->st->entries > u->opts->max_entries)
+    return ch_image_error (err, EFBIG, "more than %llu entries", (unsigned long long) u->opts->max_entries);
   if (account (u, ENTRY_COST, err) < 0)
+    return -1;
+  if (u->opts->package && package_refuses (raw, e, err) < 0)
     return -1;
   if (*path == '\0')
     {
@@ -311,7 +347,11 @@ do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error
   base = strrchr (path, '/');
   base = base ? base + 1 : path;
   if (ch_has_prefix (base, ".wh."))
-    return do_whiteout (u, path, base, err);
+    {
+      if (u->opts->package)
+        return ch_image_error (err, EPERM, "entry `%s`: whiteouts belong in image layers, not chute packages", raw);
+      return do_whiteout (u, path, base, err);
+    }
 
   link = archive_entry_hardlink (e);
   if (link)
@@ -381,7 +421,8 @@ do_entry (struct unpack *u, struct archive *a, struct archive_entry *e, ch_error
         /* the target is stored as is: it is only ever resolved inside a root */
         if (symlinkat (target, pfd, name) < 0)
           return ch_error (err, errno, "symlink `%s`", raw);
-        if (fchownat (pfd, name, archive_entry_uid (e), archive_entry_gid (e), AT_SYMLINK_NOFOLLOW) < 0
+        if (!u->opts->package
+            && fchownat (pfd, name, archive_entry_uid (e), archive_entry_gid (e), AT_SYMLINK_NOFOLLOW) < 0
             && errno != EPERM)
           return ch_error (err, errno, "chown `%s`", raw);
         (void) utimensat (pfd, name, ts, AT_SYMLINK_NOFOLLOW);

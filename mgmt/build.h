@@ -6,6 +6,20 @@
 #include "common/globals.h"
 #include "mgmt/cli.h"
 
+/* The options of `chuted build` (ch_opts_build, cmd_build.c), which
+ * chuted-image build parses from the same table. */
+enum
+{
+  CH_BUILD_O_ARG = 256,
+  CH_BUILD_O_NO_CACHE,
+  CH_BUILD_O_DISK,
+  CH_BUILD_O_MEMORY,
+  CH_BUILD_O_CPUS,
+  CH_BUILD_O_PIDS,
+  CH_BUILD_O_NET,
+};
+extern const struct ch_opt ch_opts_build[];
+
 /* ARGV[0] = "build"; returns the exit code: 0, a failed RUN's own, 2 for
  * usage, 125 for our errors. */
 int ch_build_main (const struct ch_globals *g, int argc, char **argv);

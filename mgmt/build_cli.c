@@ -16,31 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum
-{
-  O_BUILD_ARG = 256,
-  O_NO_CACHE,
-  O_DISK,
-  O_MEMORY,
-  O_CPUS,
-  O_PIDS,
-  O_NET,
-};
-
-static const struct option opts[] = {
-  { "tag", required_argument, NULL, 't' },
-  { "file", required_argument, NULL, 'f' },
-  { "build-arg", required_argument, NULL, O_BUILD_ARG },
-  { "no-cache", no_argument, NULL, O_NO_CACHE },
-  { "quiet", no_argument, NULL, 'q' },
-  { "disk-limit", required_argument, NULL, O_DISK },
-  { "memory", required_argument, NULL, O_MEMORY },
-  { "cpus", required_argument, NULL, O_CPUS },
-  { "pids", required_argument, NULL, O_PIDS },
-  { "network", required_argument, NULL, O_NET },
-  { NULL, 0, NULL, 0 },
-};
-
 /* The RUN chutes' limits and network, handed to `chuted run` as given
  * (it checks them, with the words it uses for its own flags). */
 static void
@@ -53,29 +28,32 @@ run_opt (char ***run_opts, const char *flag, const char *v)
 static int
 parse (int argc, char **argv, struct ch_build_request *req, char ***args, char ***run_opts, ch_error_t *err)
 {
+  /* chuted's own table: `chuted build` checked and showed the same options */
+  struct ch_ctx ctx = { .fail_code = 125 };
+  cleanup_cli_parser struct ch_cli_parser p = { 0 };
   int o;
 
   optind = 1;
-  opterr = 0;
-  while ((o = getopt_long (argc, argv, "+:t:f:q", opts, NULL)) != -1)
+  ch_cli_parser_init (&p, &ctx, ch_opts_build);
+  while ((o = ch_cli_next (&p, argc, argv, err)) > 0)
     switch (o)
       {
-      case 't': req->tag = optarg; break;
-      case 'f': req->dockerfile = optarg; break;
+      case 't': req->tag = (char *) p.optarg; break;
+      case 'f': req->dockerfile = (char *) p.optarg; break;
       case 'q': req->quiet = true; break;
-      case O_BUILD_ARG: ch_strv_append (args, optarg); break;
-      case O_MEMORY: run_opt (run_opts, "--memory", optarg); break;
-      case O_CPUS: run_opt (run_opts, "--cpus", optarg); break;
-      case O_PIDS: run_opt (run_opts, "--pids", optarg); break;
-      case O_NET: run_opt (run_opts, "--net", optarg); break;
-      case O_NO_CACHE: req->no_cache = true; break;
-      case O_DISK:
-        if (ch_parse_size (optarg, &req->disk_limit, err) < 0)
+      case CH_BUILD_O_ARG: ch_strv_append (args, p.optarg); break;
+      case CH_BUILD_O_MEMORY: run_opt (run_opts, "--memory", p.optarg); break;
+      case CH_BUILD_O_CPUS: run_opt (run_opts, "--cpus", p.optarg); break;
+      case CH_BUILD_O_PIDS: run_opt (run_opts, "--pids", p.optarg); break;
+      case CH_BUILD_O_NET: run_opt (run_opts, "--net", p.optarg); break;
+      case CH_BUILD_O_NO_CACHE: req->no_cache = true; break;
+      case CH_BUILD_O_DISK:
+        if (ch_parse_size (p.optarg, &req->disk_limit, err) < 0)
           return ch_error_prefix (err, "build: --disk-limit");
         break;
-      case ':': return ch_getopt_missing_value (opts, argv, err);
-      default: return ch_error (err, 0, "build: unknown option `%s`", argv[optind - 1]);
       }
+  if (o < 0)
+    return p.help ? ch_error (err, 0, "build: --help is chuted build's") : -1;
   if (optind != argc - 1)
     return ch_error (err, 0, "build: give one context directory (chuted build -t NAME DIR)");
   req->context = argv[optind];

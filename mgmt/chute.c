@@ -490,35 +490,11 @@ ch_chute_save (const struct ch_ctx *ctx, const struct ch_chute *c, ch_error_t *e
   return ch_json_save_file (path, j, 0600, err);
 }
 
-static int
-cmp_str (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
 int
 ch_chute_list (const struct ch_ctx *ctx, char ***names, ch_error_t *err)
 {
   cleanup_free char *dir = ch_chutes_dir (ctx);
-  cleanup_dir DIR *d = opendir (dir);
-  struct dirent *de;
-  char **v = xzalloc (sizeof (char *));
-
-  if (d == NULL && errno != ENOENT)
-    {
-      free (v);
-      return ch_error (err, errno, "open `%s`", dir);
-    }
-  while (d && (de = readdir (d)))
-    {
-      cleanup_free char *f = xasprintf ("%s/%s/chute.json", dir, de->d_name);
-      cleanup_error ch_error_t e = NULL;
-      if (ch_chute_name_check (de->d_name, &e) == 0 && access (f, F_OK) == 0)
-        ch_strv_append (&v, de->d_name);
-    }
-  qsort (v, ch_strv_len (v), sizeof (char *), cmp_str);
-  *names = v;
-  return 0;
+  return ch_list_marked (dir, "chute.json", ch_chute_name_check, names, err);
 }
 
 int

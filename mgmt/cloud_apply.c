@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "mgmt/cloud.h"
+#include "mgmt/deploy_source.h"
 #include "mgmt/desired.h"
 #include "mgmt/manifest.h"
 
@@ -86,7 +87,11 @@ apply_chute (struct ch_engine *e, const char *doc_change, const char *name, json
       cleanup_free char *id = change_id (doc_change, "deploy", name);
       cleanup_free char *label = xasprintf ("desired chute `%s`", name);
 
-      r = ch_engine_deploy (e, label, text, strlen (text), id, 0, err);
+      /* a chute file alone, no directory: its image archives (if any)
+       * must be named by absolute paths, as for the daemon's API */
+      struct ch_deploy_source src = { .file = label, .text = (char *) text, .len = strlen (text) };
+
+      r = ch_engine_deploy (e, &src, id, 0, err);
     }
   else if (ver && !have)
     r = ch_error (err, 0, "version %s: the chute is not deployed here", ver);

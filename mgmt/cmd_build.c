@@ -10,28 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
-enum
-{
-  O_BUILD_ARG = 256,
-  O_NO_CACHE,
-  O_DISK,
-  O_MEMORY,
-  O_CPUS,
-  O_PIDS,
-  O_NET,
-};
-
 const struct ch_opt ch_opts_build[] = {
   { "tag", 't', "NAME[:TAG]", "the name the image is stored as (required)" },
   { "file", 'f', "FILE", "the Dockerfile (default: DIR/Dockerfile)" },
-  { "build-arg", O_BUILD_ARG, "K=V", "a value for an ARG (K alone: take it from here)" },
-  { "no-cache", O_NO_CACHE, NULL, "build every step again, ignoring the build cache" },
+  { "build-arg", CH_BUILD_O_ARG, "K=V", "a value for an ARG (K alone: take it from here)" },
+  { "no-cache", CH_BUILD_O_NO_CACHE, NULL, "build every step again, ignoring the build cache" },
   { "quiet", 'q', NULL, "print only the image id" },
-  { "disk-limit", O_DISK, "SIZE", "cap on each layer and the whole image (default 1G)" },
-  { "memory", O_MEMORY, "SIZE", "memory limit of each RUN step's chute" },
-  { "cpus", O_CPUS, "N", "CPUs each RUN step's chute may use" },
-  { "pids", O_PIDS, "N", "process limit of each RUN step's chute" },
-  { "network", O_NET, "MODE", "RUN steps' network: bridge (default), host, none" },
+  { "disk-limit", CH_BUILD_O_DISK, "SIZE", "cap on each layer and the whole image (default 1G)" },
+  { "memory", CH_BUILD_O_MEMORY, "SIZE", "memory limit of each RUN step's chute" },
+  { "cpus", CH_BUILD_O_CPUS, "N", "CPUs each RUN step's chute may use" },
+  { "pids", CH_BUILD_O_PIDS, "N", "process limit of each RUN step's chute" },
+  { "network", CH_BUILD_O_NET, "MODE", "RUN steps' network: bridge (default), host, none" },
   CH_OPT_END,
 };
 

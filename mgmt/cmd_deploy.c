@@ -1,5 +1,6 @@
 /* chuted deploy [--dry-run [--json]] [--change-id ID] [--generation N] PATH:
- * read a chute file, check it (values and conflicts with the chutes on this
+ * read a chute file (a directory holding it, the file, or a chute package:
+ * mgmt/deploy_source.h), check it (values and conflicts with the chutes on this
  * host); with --dry-run print the plan, else hand it to the deploy engine
  * (mgmt/engine.h), printing its progress as it goes. */
 #include "common/file.h"
@@ -16,31 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define CHUTE_FILE_MAX ((size_t) 1 << 20)
-
-/* PATH: a directory holding chute.yaml, or the file itself. A package
- * (tar, tar.gz) would need libarchive, which `chuted` does not link
- * (chuted-image does): refused until the engine unpacks packages. */
-static char *
-chute_file (const char *path, ch_error_t *err)
-{
-  struct stat st;
-
-  if (ch_has_suffix (path, ".tar") || ch_has_suffix (path, ".tar.gz") || ch_has_suffix (path, ".tgz"))
-    {
-      ch_error (err, 0, "%s: chute packages are not read by deploy yet: unpack it and give its directory", path);
-      return NULL;
-    }
-  if (stat (path, &st) < 0)
-    {
-      ch_error (err, errno, "%s", path);
-      return NULL;
-    }
-  if (S_ISDIR (st.st_mode))
-    return xasprintf ("%s%schute.yaml", path, ch_has_suffix (path, "/") ? "" : "/");
-  return xstrdup (path);
-}
 
 static void
 print_list (const char *label, json_t *a)
@@ -122,7 +98,7 @@ ch_print_change_event (void *data, const struct ch_change *c, const char *detail
 }
 
 static int
-deploy (struct ch_ctx *ctx, const char *file, const char *text, size_t len, const char *change_id, int64_t generation,
+deploy (struct ch_ctx *ctx, const struct ch_deploy_source *src, const char *change_id, int64_t generation,
         ch_error_t *err)
 {
   struct ch_engine e;
@@ -130,7 +106,7 @@ deploy (struct ch_ctx *ctx, const char *file, const char *text, size_t len, cons
 
   if (ch_engine_open (&e, ctx, ch_print_change_event, NULL, err) < 0)
     return -1;
-  r = ch_engine_deploy (&e, file, text, len, change_id, generation, err);
+  r = ch_engine_deploy (&e, src, change_id, generation, err);
   ch_engine_close (&e);
   return r < 0 ? -1 : 0;
 }
@@ -158,10 +134,9 @@ ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   bool dry_run = false, as_json = false;
   const char *change_id = NULL;
   int64_t generation = 0;
-  cleanup_free char *file = NULL, *text = NULL;
   cleanup_json json_t *plan = NULL;
+  struct ch_deploy_source src;
   struct ch_chutefile m;
-  size_t len;
   int o, r;
 
   ch_cli_parser_init (&p, ctx, ch_opts_deploy);
@@ -179,24 +154,28 @@ ch_cmd_deploy (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
   if (o < 0)
     return ch_cli_done (&p);
   if (optind != argc - 1)
-    return ch_cli_usage_error (ctx, err, "want one PATH (a directory holding chute.yaml, or the file)");
+    return ch_cli_usage_error (ctx, err, "want one PATH (a directory holding chute.yaml, the file, or a chute package .tar/.tar.gz)");
   if (as_json && !dry_run)
     return ch_cli_usage_error (ctx, err, "--json goes with --dry-run (progress is printed as it goes)");
-  file = chute_file (argv[optind], err);
-  if (file == NULL)
-    return ch_error_prefix (err, "deploy");
-  if (ch_read_file_max (file, CHUTE_FILE_MAX, &text, &len, err) < 0)
+  if (ch_deploy_source_open (ctx, argv[optind], &src, err) < 0)
     return ch_error_prefix (err, "deploy");
   if (!dry_run)
-    return deploy (ctx, file, text, len, change_id, generation, err);
-  r = ch_chutefile_parse (file, text, len, &m, err);
+    {
+      r = deploy (ctx, &src, change_id, generation, err);
+      ch_deploy_source_close (&src);
+      return r;
+    }
+  r = ch_chutefile_parse (src.file, src.text, src.len, &m, err);
   if (r == 0)
     r = ch_chutefile_check (&m, err);
+  if (r == 0)
+    r = ch_deploy_source_check_images (&src, &m, err);
   if (r == 0)
     r = ch_chutefile_conflicts (ctx, &m, err);
   if (r == 0)
     plan = ch_chutefile_plan (&m);
   ch_chutefile_clear (&m);
+  ch_deploy_source_close (&src);
   if (r < 0)
     return -1;
   if (as_json)

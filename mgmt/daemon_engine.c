@@ -38,15 +38,23 @@ event (void *data, const struct ch_change *c, const char *detail)
   put_line (*(int *) data, o);
 }
 
-/* A chute package: what `chuted deploy FILE` does with one.
- * COORDINATOR: h19's deploy_source (mgmt/deploy_source.c) reads packages;
- * once merged, call it here with the engine and EVENT, as for a chute file. */
+/* A chute package (PATH) or a chute file sent as text: read as `chuted
+ * deploy` reads its PATH (mgmt/deploy_source.h), applied with our events.
+ * A chute file alone has no directory: its image archives must be named by
+ * absolute paths (a relative one is refused). */
 static int
-deploy_package (struct ch_ctx *ctx, const struct dm_change *c, ch_error_t *err)
+deploy (struct ch_ctx *ctx, struct ch_engine *e, const struct dm_change *c, ch_error_t *err)
 {
-  char *argv[] = { "deploy", "--change-id", c->id, c->path, NULL };
+  struct ch_deploy_source src = { .file = "chute.yaml", .text = c->text, .len = c->len };
+  int r;
 
-  return ch_cmd_deploy (ctx, 4, argv, err) < 0 ? -1 : 0;
+  if (c->work != DM_PACKAGE)
+    return ch_engine_deploy (e, &src, c->id, c->generation, err);
+  if (ch_deploy_source_open (ctx, c->path, &src, err) < 0)
+    return -1;
+  r = ch_engine_deploy (e, &src, c->id, c->generation, err);
+  ch_deploy_source_close (&src);
+  return r;
 }
 
 int
@@ -59,14 +67,12 @@ dm_engine_child (struct ch_ctx *ctx, const struct dm_change *c, int fd)
 
   /* what every CLI change does first: the dead chutes' leftovers go */
   r = ch_reap_locked (ctx, &err);
-  if (r == 0 && c->work == DM_PACKAGE)
-    r = deploy_package (ctx, c, &err);
-  else if (r == 0 && (r = ch_engine_open (&e, ctx, event, &fd, &err)) == 0)
+  if (r == 0 && (r = ch_engine_open (&e, ctx, event, &fd, &err)) == 0)
     {
       if (c->work == DM_CLOUD)
         r = ch_cloud_apply (&e, c->doc, &cloud, &err);
-      else if (c->work == DM_DEPLOY)
-        r = ch_engine_deploy (&e, "chute.yaml", c->text, c->len, c->id, c->generation, &err);
+      else if (c->work == DM_DEPLOY || c->work == DM_PACKAGE)
+        r = deploy (ctx, &e, c, &err);
       else
         r = ch_engine_op (&e, c->kind, c->chute, c->id, &err);
       ch_engine_close (&e);

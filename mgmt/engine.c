@@ -172,7 +172,13 @@ ch_engine_load_version (struct ch_ctx *ctx, const char *name, const char *versio
   memset (m, 0, sizeof (*m));
   if (ch_read_file_max (file, CH_CHUTE_FILE_MAX, text, len, err) < 0)
     return ch_error_prefix (err, "version `%s` of `%s`", version, name);
-  return ch_engine_load_file (file, *text, *len, m, err);
+  if (ch_engine_load_file (file, *text, *len, m, err) < 0)
+    return -1;
+  /* its image archives are kept beside it; a built one is in the store */
+  ch_engine_built_image (m, version);
+  *strrchr (file, '/') = '\0';
+  ch_deploy_images_at (m, file);
+  return 0;
 }
 
 static int

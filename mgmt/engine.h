@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "mgmt/chute.h"
+#include "mgmt/deploy_source.h"
 #include "mgmt/journal.h"
 #include "mgmt/manifest.h"
 
@@ -31,12 +32,13 @@ struct ch_engine
 int ch_engine_open (struct ch_engine *e, struct ch_ctx *ctx, ch_engine_event_fn fn, void *data, ch_error_t *err);
 void ch_engine_close (struct ch_engine *e);
 
-/* Apply chute file FILE (TEXT, LEN bytes): a first deploy, or an update of
- * the chute it names, health-gated, rolled back on failure. CHANGE_ID NULL:
+/* Apply the chute file of SRC (mgmt/deploy_source.h: its text, its name in
+ * errors, the directory its image archives are in): a first deploy, or an
+ * update of the chute it names, health-gated, rolled back on failure. CHANGE_ID NULL:
  * a new id; an id already in the journal is not applied again (returns 1).
  * GENERATION > 0: refused unless newer than the chute's desired one.
  * Returns 0 when done, < 0 when refused, failed or rolled back (the reason). */
-int ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_t len, const char *change_id,
+int ch_engine_deploy (struct ch_engine *e, const struct ch_deploy_source *src, const char *change_id,
                       int64_t generation, ch_error_t *err);
 
 /* Bring every deployed chute to its desired state after anything (a crash

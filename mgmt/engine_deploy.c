@@ -85,7 +85,7 @@ roll_back (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, const
  * chute's desired state (D->version NULL for a first deploy). */
 static int
 apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const char *text, size_t len,
-       struct ch_desired *d, int64_t generation, ch_error_t *err)
+       const struct ch_deploy_source *src, struct ch_desired *d, int64_t generation, ch_error_t *err)
 {
   cleanup_free char *old = d->version ? xstrdup (d->version) : NULL;
   cleanup_free char *old_prev = d->previous ? xstrdup (d->previous) : NULL;
@@ -99,7 +99,7 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
   if (e->event)
     e->event (e->data, c, NULL);
   /* the image first, the old version still running: a failure leaves it so */
-  if (ch_engine_fetch (e, c, m, err) < 0)
+  if (ch_engine_build (e, c, m, src ? src->dir : NULL, err) < 0 || ch_engine_fetch (e, c, m, err) < 0)
     {
       ch_engine_finish (e, c, "failed", (*err)->msg);
       return ch_error_prefix (err, "%s `%s`", c->kind, c->chute);
@@ -120,7 +120,10 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
   d->change = xstrdup (c->id);
   free (d->since);
   d->since = ch_rfc3339 (time (NULL), -1);
-  r = ch_desired_keep_version (e->ctx, d->name, c->version, text, len, err);
+  /* the version's image archives before its chute file: a kept file finds them */
+  r = src ? ch_deploy_keep_images (e->ctx, d->name, c->version, m, src->dir, src->tmp != NULL, err) : 0;
+  if (r == 0)
+    r = ch_desired_keep_version (e->ctx, d->name, c->version, text, len, err);
   if (r == 0)
     r = ch_desired_save (e->ctx, d, err);
   if (r == 0 && ch_engine_recorded (e->ctx, d->name))
@@ -167,9 +170,11 @@ kept_other (struct ch_ctx *ctx, const char *name, const char *version, const cha
 }
 
 int
-ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_t len, const char *change_id,
+ch_engine_deploy (struct ch_engine *e, const struct ch_deploy_source *src, const char *change_id,
                   int64_t generation, ch_error_t *err)
 {
+  const char *text = src->text;
+  size_t len = src->len;
   struct ch_chutefile m;
   struct ch_desired d;
   struct ch_change c = { 0 };
@@ -179,7 +184,11 @@ ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_
   if ((r = ch_engine_seen (e, change_id, err)) != 0)
     return r;
   /* every refusal comes before the journal and the store are touched */
-  r = ch_engine_load_file (file, text, len, &m, err);
+  r = ch_engine_load_file (src->file, text, len, &m, err);
+  if (r == 0)
+    r = ch_deploy_source_check_images (src, &m, err);
+  if (r == 0)
+    r = ch_engine_build_check (&m, src->dir, err);
   if (r == 0)
     r = ch_chutefile_conflicts (e->ctx, &m, err);
   if (r == 0)
@@ -197,6 +206,8 @@ ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_
       if (ch_chute_name_check (c.version, err) < 0)
         r = m.version.s ? ch_chutefile_error (&m, &m.version, err, "not usable as a version (%s)", (*err)->msg) : -1;
     }
+  if (r >= 0)
+    ch_engine_built_image (&m, c.version);
   if (r >= 0 && have && kept_other (e->ctx, m.chute.name, c.version, text, len))
     r = ch_error (err, 0, "deploy `%s`: version %s is kept with another chute file: give this one a new version",
                   m.chute.name, c.version);
@@ -205,7 +216,7 @@ ch_engine_deploy (struct ch_engine *e, const char *file, const char *text, size_
       c.id = change_id ? xstrdup (change_id) : NULL;
       c.chute = xstrdup (m.chute.name);
       c.kind = xstrdup (have ? "update" : "deploy");
-      r = apply (e, &c, &m, text, len, &d, generation, err);
+      r = apply (e, &c, &m, text, len, src, &d, generation, err);
     }
   ch_change_clear (&c);
   ch_desired_clear (&d);
@@ -231,7 +242,7 @@ ch_engine_rollback (struct ch_engine *e, struct ch_desired *d, const char *chang
       c.chute = xstrdup (d->name);
       c.kind = xstrdup ("rollback");
       c.version = xstrdup (d->previous);
-      r = apply (e, &c, &m, text, len, d, 0, err);
+      r = apply (e, &c, &m, text, len, NULL, d, 0, err);
     }
   ch_change_clear (&c);
   ch_chutefile_clear (&m);

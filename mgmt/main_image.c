@@ -44,6 +44,7 @@ static const char usage[] = "usage: chuted-image [--root DIR] [--run-root DIR] C
                             "  fetch REF [--disk-limit BYTES] [--privileged] [--result-fd FD]  (pull or import, unpack)\n"
                             "  unmount --chute NAME\n"
                             "  unpack [--disk-limit BYTES] [--privileged] LAYER.tar DIR\n"
+                            "  package unpack [--disk-limit BYTES] [--result-fd FD] PACKAGE DIR\n"
                             "  build -t NAME[:TAG] [-f FILE] [--build-arg K=V]... [--no-cache] [-q] [--disk-limit SIZE]\n"
                             "        [--memory SIZE] [--cpus N] [--pids N] [--network MODE] DIR\n"
                             "  mkimage DIR... [--layer-tar TAR]... [--cmd CMD] [--entrypoint CMD] [--env K=V]...\n"
@@ -631,6 +632,28 @@ cmd_unpack (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *er
   return 0;
 }
 
+/* A chute package (tar, tar.gz) into the existing empty DIR, for `chuted
+ * deploy`; the outcome goes to --result-fd as an image record (rootfs: DIR). */
+static int
+cmd_package (struct ctx *c, struct opts *o, int argc, char **argv, ch_error_t *err)
+{
+  struct ch_image_result res = { 0 };
+  int r;
+
+  if (argc != 3 || strcmp (argv[0], "unpack") != 0)
+    return ch_error (err, 0, "package: want `unpack PACKAGE DIR`");
+  r = ch_package_unpack (argv[1], argv[2], o->disk_limit, CH_PACKAGE_MAX_ENTRIES, err);
+  if (o->result_fd < 0)
+    return r;
+  if (r < 0)
+    ch_image_result_fail (&res, err);
+  else
+    res.rootfs = xstrdup (argv[2]);
+  r = ch_image_result_send (o->result_fd, &res, err) < 0 ? -1 : res.status == CH_IMAGE_OK ? 0 : 1;
+  ch_image_result_clear (&res);
+  return r;
+}
+
 struct command
 {
   const char *name;
@@ -640,7 +663,8 @@ struct command
 static const struct command commands[] = {
   { "pull", NULL },     { "load", cmd_load },       { "images", cmd_images },   { "rmi", cmd_rmi },
   { "image", cmd_image },   { "login", NULL },     { "logout", cmd_logout },     { "mount", cmd_mount },     { "unmount", cmd_unmount },
-  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { "fetch", cmd_fetch }, { "build", NULL }, { NULL, NULL },
+  { "mkimage", cmd_mkimage }, { "unpack", cmd_unpack }, { "fetch", cmd_fetch }, { "build", NULL },
+  { "package", cmd_package }, { NULL, NULL },
 };
 
 int

@@ -246,18 +246,24 @@ check_service (struct ch_chutefile *m, struct ch_mservice *s, ch_error_t *err)
   if (s->type.s && strcmp (s->type.s, "light") != 0 && strcmp (s->type.s, "normal") != 0
       && strcmp (s->type.s, "image") != 0)
     return ch_chutefile_error (m, &s->type, err, "`%s`: want light, normal or image", s->type.s);
-  if (s->image.s == NULL)
+  if (s->image.s == NULL && m->dockerfile.s && m->n_svc == 1)
     {
-      if (m->dockerfile.s)
-        return ch_chutefile_error (m, &m->dockerfile, err,
-                                  "building chutes on the AP is not supported yet (issue: chuted build); give image:");
+      /* built on the AP (mgmt/engine_build.c): a path down into the chute's dir */
+      const char *f = m->dockerfile.s;
+      size_t n = strlen (f);
+      if (*f == '/' || strcmp (f, "..") == 0 || strncmp (f, "../", 3) == 0 || strstr (f, "/../")
+          || (n >= 3 && strcmp (f + n - 3, "/..") == 0))
+        return ch_chutefile_error (m, &m->dockerfile, err, "`%s`: a path inside the chute's directory", f);
+    }
+  else if (s->image.s == NULL)
+    {
       if (s->type.s && strcmp (s->type.s, "image") != 0)
         return ch_chutefile_error (m, &s->type, err,
                                   "`%s` services are built on the AP: not supported yet (issue: chuted build); give image:",
                                   s->type.s);
       return ch_chutefile_error (m, m->n_svc > 1 ? &s->name : &m->at, err, "image: missing (the image to run)");
     }
-  for (const char *p = s->image.s; *p; p++)
+  for (const char *p = s->image.s; p && *p; p++)
     if ((unsigned char) *p <= ' ' || *p == 0x7f)
       return ch_chutefile_error (m, &s->image, err, "an image reference has no spaces or control characters");
   if (s->cpu_fraction.s)
@@ -295,7 +301,8 @@ ch_chutefile_check (struct ch_chutefile *m, ch_error_t *err)
   if (m->n_svc == 1)
     {
       free (m->chute.image);
-      m->chute.image = xstrdup (m->svc[0].image.s);
+      /* NULL for a chute built from its Dockerfile (set at deploy) */
+      m->chute.image = m->svc[0].image.s ? xstrdup (m->svc[0].image.s) : NULL;
     }
   if (m->restart.s && ch_restart_parse (m->restart.s, &m->chute.restart, &max, err) < 0)
     return at (m, &m->restart, err);

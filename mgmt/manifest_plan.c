@@ -150,7 +150,7 @@ ch_chutefile_plan (const struct ch_chutefile *m)
   set_opt (plan, "description", &m->description);
   if (m->dockerfile.s)
     json_object_set_new (plan, "dockerfile",
-                         json_pack ("{s:s, s:b}", "file", m->dockerfile.s, "built", 0)); /* image: runs instead */
+                         json_pack ("{s:s, s:b}", "file", m->dockerfile.s, "built", m->svc[0].image.s == NULL)); /* else image: runs */
   for (size_t i = 0; i < m->n_svc; i++)
     json_array_append_new (svcs, service_plan (m, &m->svc[i]));
   json_object_set_new (plan, "services", svcs);

@@ -218,34 +218,16 @@ ch_volume_inspect (const struct ch_ctx *ctx, const char *name, json_t **out, ch_
 }
 
 static int
-cmp_str (const void *a, const void *b)
+volume_name_ok (const char *name, ch_error_t *err)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  return ch_name_check ("volume", name, err);
 }
 
 int
 ch_volume_list (const struct ch_ctx *ctx, char ***names, ch_error_t *err)
 {
   cleanup_free char *dir = ch_volumes_dir (ctx);
-  cleanup_dir DIR *d = opendir (dir);
-  struct dirent *de;
-  char **v = xzalloc (sizeof (char *));
-
-  if (d == NULL && errno != ENOENT)
-    {
-      free (v);
-      return ch_error (err, errno, "open `%s`", dir);
-    }
-  while (d && (de = readdir (d)))
-    {
-      cleanup_free char *f = xasprintf ("%s/%s/volume.json", dir, de->d_name);
-      cleanup_error ch_error_t e = NULL;
-      if (ch_name_check ("volume", de->d_name, &e) == 0 && access (f, F_OK) == 0)
-        ch_strv_append (&v, de->d_name);
-    }
-  qsort (v, ch_strv_len (v), sizeof (char *), cmp_str);
-  *names = v;
-  return 0;
+  return ch_list_marked (dir, "volume.json", volume_name_ok, names, err);
 }
 
 int

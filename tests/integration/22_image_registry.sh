@@ -30,6 +30,13 @@ out=$(ci mount "$R/cam:1.2" --chute chuted-test-p)
 check "pulled image mounts" test -f "$(echo "$out" | jq -r .rootfs)/version"
 eq "pulled image config" "$(echo "$out" | jq -c .config.Cmd)" '["/bin/cat","/version"]'
 ci unmount --chute chuted-test-p
+# more blobs than concurrent transfers, with progress records (the deploy
+# engine's fetch): the ones not started yet have nothing to count
+mkdir -p "$T_DIR"/l{1,2,3,4}; for i in 1 2 3 4; do echo "$i" > "$T_DIR/l$i/f$i"; done
+"$MKIMAGE" "$T_DIR"/l1 "$T_DIR"/l2 "$T_DIR"/l3 "$T_DIR"/l4 --tag many:1 -o "$T_DIR/many.tar"
+push_image "$T_DIR/many.tar" many:1
+eq "fetch with progress of 5 blobs (3 at a time)" \
+  "$(ci --root "$T_DIR/many" fetch --result-fd 3 "$R/many:1" 3>&1 >/dev/null 2>&1 | tail -1 | jq -r .status)" ok
 check "store still readable by skopeo after a pull" skopeo inspect "oci:$T_ROOT/images/oci:$R/cam:1.2"
 
 # blobs already present are not fetched again: remove them from the registry, pull a second tag

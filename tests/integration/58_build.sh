@@ -254,6 +254,28 @@ check "image prune drops the build cache entries of removed layers ($n0 -> $n1)"
 out=$(chuted build --network none -t limits:1 "$T_DIR/limits" 2>&1)
 check "...and keeps the rest: a kept image's steps still cached" test "$(grep -c -- '^--> cached' <<<"$out")" = 1
 
+# the seed's shape: chute.yaml with dockerfile: {local: Dockerfile}, built
+# by the deploy (phase building) and run; v2's build fails: v1 runs on
+sc=$T_DIR/seccam
+mkdir -p "$sc"
+printf 'FROM base:1\nRUN echo built-v1 > /ver\nCMD ["/bin/sh","-c","trap \x27exit 0\x27 TERM; sleep 1000 & wait"]\n' >"$sc/Dockerfile"
+printf 'name: chuted-test-seccam\nversion: "1"\nresource: {memory: 64M}\nhealth: {grace: 1s}\nnet: {}\ndockerfile:\n  local: Dockerfile\n' >"$sc/chute.yaml"
+out=$(chuted deploy "$sc" 2>&1); rc=$?
+eq "deploy of a dockerfile: chute builds and runs it ($(tail -1 <<<"$out"))" "$rc" 0
+check "...through a building phase" grep -q ': building' <<<"$out"
+eq "...the built image runs" "$(chuted exec chuted-test-seccam cat /ver 2>&1)" built-v1
+eq "...as chute-NAME:VERSION" "$(chuted inspect chuted-test-seccam | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["config"]["image"])')" \
+  localhost/chuted-build/chuted-test-seccam:1
+sed -i 's/^RUN echo built-v1 > \/ver/RUN exit 7/' "$sc/Dockerfile"
+sed -i 's/^version: "1"/version: "2"/' "$sc/chute.yaml"
+out=$(chuted deploy "$sc" 2>&1); rc=$?
+check "a v2 whose build fails is refused ($(tail -1 <<<"$out"))" test $rc -ne 0 -a "$(grep -c 'build of `Dockerfile` failed' <<<"$out")" -ge 1
+eq "...v1 still runs" "$(chuted exec chuted-test-seccam cat /ver 2>&1)" built-v1
+printf 'name: chuted-test-df2\ndockerfile: {local: ../Dockerfile}\n' >"$sc/bad.yaml"
+out=$(chuted deploy "$sc/bad.yaml" 2>&1); rc=$?
+check "a dockerfile outside the chute's dir is refused ($out)" test $rc -ne 0 -a "$(grep -c 'a path inside' <<<"$out")" = 1
+check "chute rm" chuted chute rm chuted-test-seccam
+
 chuted network prune >/dev/null 2>&1
 no_leftovers "build"
 finish

@@ -24,6 +24,8 @@ check "the installed chuted runs" sh -c "'$D/usr/bin/chuted' --version | grep -q
 eq "the unit runs the installed daemon" "$(grep '^ExecStart=' "$D/usr/lib/systemd/system/chuted.service")" "ExecStart=/usr/bin/chuted daemon"
 eq "the init script runs the installed daemon" "$(grep -c '^	procd_set_param command /usr/bin/chuted daemon$' "$D/etc/init.d/chuted")" 1
 check "the init script is executable" test -x "$D/etc/init.d/chuted"
+check "the man pages chuted(1), chute.yaml(5) and bash completion are installed" \
+  test -f "$D/usr/share/man/man1/chuted.1" -a -f "$D/usr/share/man/man5/chute.yaml.5" -a -f "$D/usr/share/bash-completion/completions/chuted"
 check "make uninstall" mk uninstall DESTDIR="$D" PREFIX=/usr
 eq "uninstall leaves only directories" "$(find "$D" ! -type d)" ""
 

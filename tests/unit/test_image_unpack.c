@@ -464,6 +464,96 @@ test_regular_tree_and_zstd (void **state)
   assert_true (exists (t, "bin"));
 }
 
+/* A chute package (image/package.c's mode): what a layer may hold and a
+ * chute's directory may not is refused, one entry at a time. */
+static int
+unpack_package (struct t *t, uint64_t max_entries, char **msg)
+{
+  struct ch_unpack_opts o = { .package = true, .max_entries = max_entries };
+  struct ch_unpack_stats st;
+  ch_error_t e = NULL;
+  int fd, r;
+
+  assert_int_equal (archive_write_close (t->a), ARCHIVE_OK);
+  archive_write_free (t->a);
+  t->a = NULL;
+  fd = memfd_create ("package", MFD_CLOEXEC);
+  assert_int_equal (write (fd, t->buf, t->used), (ssize_t) t->used);
+  lseek (fd, 0, SEEK_SET);
+  r = ch_unpack_fd (fd, t->rootfd, &o, &st, &e);
+  close (fd);
+  free (*msg);
+  *msg = e ? xstrdup (e->msg) : NULL;
+  ch_error_release (&e);
+  return r;
+}
+
+static void
+test_package_mode (void **state)
+{
+  struct t *t = *state;
+  cleanup_free char *msg = NULL;
+  struct stat sb;
+  const struct
+  {
+    const char *name, *link, *want;
+    mode_t type, perm;
+  } bad[] = {
+    { "null", NULL, "device node", AE_IFCHR, 0666 },
+    { "fifo", NULL, "FIFO", AE_IFIFO, 0644 },
+    { "sh", NULL, "setuid", AE_IFREG, 04755 },
+    { "sg", NULL, "setuid/setgid", AE_IFREG, 02755 },
+    { ".wh.chute.yaml", NULL, "whiteouts belong in image layers", AE_IFREG, 0644 },
+    { "etc", "/etc", "points out of the package", AE_IFLNK, 0777 },
+    { "up", "a/../../x", "point down into it only", AE_IFLNK, 0777 },
+    { "up2", "..", "point down into it only", AE_IFLNK, 0777 },
+  };
+
+  for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+    {
+      tar_begin (t, false);
+      FILE_ (t, "chute.yaml", "name: x\n");
+      add (t, bad[i].name, bad[i].type, bad[i].perm, NULL, 0, bad[i].link, false,
+           bad[i].type == AE_IFCHR ? makedev (1, 3) : 0);
+      assert_int_equal (unpack_package (t, 0, &msg), -1);
+      if (strstr (msg, bad[i].want) == NULL)
+        fail_msg ("%s: got `%s`, want `%s`", bad[i].name, msg, bad[i].want);
+      assert_true (outside_empty (t));
+    }
+  /* links pointing down are kept; owners are not */
+  tar_begin (t, false);
+  {
+    struct archive_entry *e = archive_entry_new ();
+    archive_entry_set_pathname (e, "images/seccam.tar");
+    archive_entry_set_filetype (e, AE_IFREG);
+    archive_entry_set_perm (e, 0644);
+    archive_entry_set_uid (e, 1234);
+    archive_entry_set_size (e, 3);
+    assert_int_equal (archive_write_header (t->a, e), ARCHIVE_OK);
+    assert_int_equal (archive_write_data (t->a, "tar", 3), 3);
+    archive_entry_free (e);
+  }
+  SYMLINK_ (t, "seccam.tar", "images/seccam.tar");
+  SYMLINK_ (t, "here", ".");
+  assert_int_equal (unpack_package (t, 0, &msg), 0);
+  {
+    cleanup_free char *p = xasprintf ("%s/seccam.tar", t->root);
+    assert_int_equal (stat (p, &sb), 0);
+    assert_int_equal (sb.st_size, 3);
+    assert_int_equal (sb.st_uid, 0);
+  }
+  /* bounded in entries */
+  tar_begin (t, false);
+  for (int i = 0; i < 5; i++)
+    {
+      char n[16];
+      snprintf (n, sizeof (n), "f%d", i);
+      FILE_ (t, n, "x");
+    }
+  assert_int_equal (unpack_package (t, 4, &msg), -1);
+  assert_non_null (strstr (msg, "more than 4 entries"));
+}
+
 int
 main (void)
 {
@@ -483,6 +573,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_forged_overlay_xattr, setup, teardown),
     cmocka_unit_test_setup_teardown (test_replace_and_symlink_final, setup, teardown),
     cmocka_unit_test_setup_teardown (test_regular_tree_and_zstd, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_package_mode, setup, teardown),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -101,6 +101,7 @@ DEB=$(kernel_deb)
 
 test_files() { # relative to TOP
   { find tests -maxdepth 1 -type f
+    echo tools/mkimage
     find tests/integration tests/vm tests/fixtures -type f 2>/dev/null || :; } | LC_ALL=C sort
 }
 

@@ -45,7 +45,7 @@ IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson
 MONITOR_LIBS := -ljansson
 
 PROGS := $(B)/chuted $(B)/chuted-runtime $(B)/chuted-monitor $(B)/chuted-image $(B)/chuted-image-pull \
-  $(B)/chuted-init $(B)/chuted-daemon
+  $(B)/chuted-init $(B)/chuted-daemon $(B)/chuted-cloud $(B)/chutectl
 
 all: $(PROGS)
 
@@ -70,10 +70,24 @@ $(B)/obj/empty.o:
 $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-# The management daemon (REST API): libmicrohttpd linked dynamically here
-# only, so `chuted`'s start path carries no HTTP server.
+# The management daemon (REST API, cloud link): libmicrohttpd and
+# libmosquitto linked dynamically here only, so `chuted`'s start path
+# carries no HTTP server and no MQTT.
 $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lmicrohttpd
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lmicrohttpd $(CLOUD_LIBS)
+
+# The cloud link in the foreground (docs/CLOUD.md): libmosquitto and
+# libcrypto linked here only, so `chuted`'s start path carries no MQTT/TLS.
+CLOUD_LIBS := -lmosquitto -lssl -lcrypto
+$(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(CLOUD_LIBS)
+
+# chutectl, the operator's side (tools/chutectl/): MQTT and signing only;
+# of libmgmt.a it takes the signature code (mgmt/cloud_sign.c), of
+# libruntime.a the log record parser (runtime/log.c): no container runtime.
+CHUTECTL_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/chutectl/*.c))
+$(B)/chutectl: $(CHUTECTL_OBJ) $(B)/libmgmt.a $(B)/libruntime.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcrypto -lyaml -ljansson
 
 # The OCI runtime alone, fully static: no shared library on the start path.
 # Without debug info: every container start copies it into a sealed memfd.

@@ -46,6 +46,7 @@ enum dm_work
   DM_DEPLOY,  /* TEXT: a chute file */
   DM_PACKAGE, /* PATH: a chute package on disk, removed when done */
   DM_OP,      /* KIND on CHUTE */
+  DM_CLOUD,   /* DOC: a verified desired document of the cloud link */
 };
 
 struct dm_change
@@ -62,6 +63,7 @@ struct dm_change
   char *text, *path;
   size_t len;
   int64_t generation;
+  json_t *doc, *cloud_result; /* DM_CLOUD: the document, and what ch_cloud_apply said */
   /* while it runs */
   pid_t pid;
   int fd;             /* the child's event pipe, -1 at its end */
@@ -95,6 +97,9 @@ struct ch_daemon
   unsigned id_seq;
   bool stopping;
   char *upload_dir;
+  struct ch_cloud *cloud; /* --cloud, else NULL */
+  int cloud_fd;           /* the link's socket as the epoll set has it, -1: none */
+  uint32_t cloud_events;
 };
 
 /* daemon.c */
@@ -113,6 +118,17 @@ void dm_change_reaped (struct ch_daemon *d, pid_t pid, int status);
 json_t *dm_change_json (const struct dm_change *c, bool with_events);
 void dm_change_unref (struct ch_daemon *d, struct dm_change *c);
 void dm_changes_free (struct ch_daemon *d);
+
+/* cloud_daemon.c: the cloud link in the loop (mgmt/cloud.h) */
+int dm_cloud_open (struct ch_daemon *d, ch_error_t *err);
+/* Before each wait: the link's socket watched as it wants; its next tick (ms). */
+int dm_cloud_prepare (struct ch_daemon *d);
+/* FD was ready: true when it was the link's. */
+bool dm_cloud_ready (struct ch_daemon *d, int fd, uint32_t events);
+/* A DM_CLOUD change's event (borrowed) and its end. */
+void dm_cloud_event (struct ch_daemon *d, struct dm_change *c, json_t *e);
+void dm_cloud_done (struct ch_daemon *d, struct dm_change *c);
+void dm_cloud_close (struct ch_daemon *d);
 
 /* daemon_engine.c: the daemon's calls into the deploy engine */
 /* In the forked child: apply C, writing events as JSON lines to FD; the exit code. */

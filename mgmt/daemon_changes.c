@@ -52,6 +52,8 @@ change_free (struct dm_change *c)
   free (c->child_error);
   free (c->line.data);
   json_decref (c->events);
+  json_decref (c->doc);
+  json_decref (c->cloud_result);
   free (c);
 }
 
@@ -105,7 +107,9 @@ finalize (struct ch_daemon *d, struct dm_change *c)
 
   free (c->result);
   free (c->reason);
-  if (r == 1 && j.result)
+  if (c->work == DM_CLOUD)
+    dm_cloud_done (d, c); /* its changes are the chutes', journaled each */
+  else if (r == 1 && j.result)
     {
       c->result = xstrdup (j.result);
       c->reason = j.reason ? xstrdup (j.reason) : NULL;
@@ -173,9 +177,13 @@ child_line (struct ch_daemon *d, struct dm_change *c, const char *line, size_t l
       const char *why = json_string_value (json_object_get (e, "error"));
       free (c->child_error);
       c->child_error = why ? xstrdup (why) : NULL;
+      json_decref (c->cloud_result);
+      c->cloud_result = json_incref (json_object_get (e, "cloud"));
       json_decref (e);
       return;
     }
+  if (c->work == DM_CLOUD)
+    dm_cloud_event (d, c, e);
   phase = json_string_value (json_object_get (e, "phase"));
   /* the daemon said queued when it took the change */
   if (phase && strcmp (phase, "queued") == 0 && c->n_events == 1)

@@ -5,6 +5,7 @@
  * then {final, error} with why the change failed when it did. */
 #include "common/file.h"
 #include "common/json.h"
+#include "mgmt/cloud.h"
 #include "mgmt/commands.h"
 #include "mgmt/daemon.h"
 #include "mgmt/engine.h"
@@ -61,20 +62,24 @@ dm_engine_child (struct ch_ctx *ctx, const struct dm_change *c, int fd)
 {
   cleanup_error ch_error_t err = NULL;
   struct ch_engine e;
+  json_t *cloud = NULL; /* DM_CLOUD: ch_cloud_apply's result */
   int r;
 
   /* what every CLI change does first: the dead chutes' leftovers go */
   r = ch_reap_locked (ctx, &err);
   if (r == 0 && (r = ch_engine_open (&e, ctx, event, &fd, &err)) == 0)
     {
-      if (c->work == DM_DEPLOY || c->work == DM_PACKAGE)
+      if (c->work == DM_CLOUD)
+        r = ch_cloud_apply (&e, c->doc, &cloud, &err);
+      else if (c->work == DM_DEPLOY || c->work == DM_PACKAGE)
         r = deploy (ctx, &e, c, &err);
       else
         r = ch_engine_op (&e, c->kind, c->chute, c->id, &err);
       ch_engine_close (&e);
     }
   {
-    cleanup_json json_t *o = json_pack ("{s:b, s:s*}", "final", 1, "error", r < 0 && err ? err->msg : NULL);
+    cleanup_json json_t *o = json_pack ("{s:b, s:s*, s:o*}", "final", 1, "error", r < 0 && err ? err->msg : NULL,
+                                        "cloud", cloud);
     put_line (fd, o);
   }
   return r < 0 ? 1 : 0;

@@ -29,6 +29,7 @@ const struct ch_opt ch_opts_daemon[] = {
   { "max-connections", O_MAX_CONNECTIONS, "N", "connections served at once per listener (default 64)" },
   { "timeout", O_TIMEOUT, "SECONDS", "an idle connection is closed after this (default 30)" },
   { "no-reconcile", O_NO_RECONCILE, NULL, "do not bring back the chutes that should run at start" },
+  CH_CLOUD_OPTS,
   CH_OPT_END,
 };
 
@@ -95,6 +96,7 @@ ch_daemon_options (struct ch_ctx *ctx, int argc, char **argv, struct dm_options 
         o->timeout_s = n;
         break;
       case O_NO_RECONCILE: o->no_reconcile = true; break;
+      default: ch_cloud_parse_opt (&o->cloud, c, p.optarg); break;
       }
   if (c < 0)
     return ch_cli_done (&p) < 0 ? -1 : 0;
@@ -105,6 +107,8 @@ ch_daemon_options (struct ch_ctx *ctx, int argc, char **argv, struct dm_options 
       return ch_cli_usage_error (ctx, err, "--api %s: TCP needs a bearer token (--token-file)", *a);
   if (!o->tls_cert != !o->tls_key)
     return ch_cli_usage_error (ctx, err, "--tls-cert and --tls-key go together");
+  if (ch_cloud_opts_check (ctx, &o->cloud, err) < 0)
+    return -1;
   return 1;
 }
 

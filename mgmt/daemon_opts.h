@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "mgmt/cli.h"
+#include "mgmt/cloud.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@ struct dm_options
   unsigned max_connections;
   unsigned timeout_s;
   bool no_reconcile;
+  struct ch_cloud_opts cloud; /* --cloud ...: the cloud link (docs/CLOUD.md), url NULL when off */
 };
 
 extern const struct ch_opt ch_opts_daemon[];

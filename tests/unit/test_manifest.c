@@ -267,9 +267,8 @@ test_errors (void **state)
            "chute.yaml:3:1: bogus: unknown key (known here: name, version, owner, date, description, image, dockerfile, "
            "command, environment, restart, health, volumes, net, resource, services, web)");
   refused ("name: pod\nservices:\n  a: {image: x}\n  a: {image: y}\n", "chute.yaml:4:3: services: `a` given twice (first at 3:3)");
-  refused ("name: cam\ndockerfile: {local: Dockerfile}\n",
-           "chute.yaml:2:21: dockerfile.local: building chutes on the AP is not supported yet (issue: chuted build); "
-           "give image:");
+  refused ("name: cam\ndockerfile: {local: ../Dockerfile}\n",
+           "chute.yaml:2:21: dockerfile.local: `../Dockerfile`: a path inside the chute's directory");
   refused ("name: cam\nimage: busybox\nnet: {ports: [\"80:80/icmp\"]}\n",
            "chute.yaml:3:15: net.ports[0]: port spec `80:80/icmp`: protocol `icmp` is not tcp or udp");
   refused ("name: cam\nimage: busybox\nrestart: often\n",

@@ -218,6 +218,8 @@ clean:
 # changing an option; 57_cli_run fails while the committed page differs)
 man: $(B)/chuted
 	$(B)/chuted __man > docs/man/chuted.1
+	rm -f docs/man/chuted-*.1
+	for c in $$($(B)/chuted __man --list); do $(B)/chuted __man $$c > docs/man/chuted-$$c.1; done
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [INIT="systemd procd"]: the
 # programs find each other in /proc/self/exe's directory, so they go side by
@@ -230,6 +232,8 @@ BINDIR = $(PREFIX)/bin
 LIBEXECDIR = $(PREFIX)/libexec/chuted
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 MANDIR ?= $(PREFIX)/share/man
+# chuted(1) and a page per command, chuted-CMD(1), all made by `make man`
+MAN1 = $(wildcard docs/man/chuted*.1)
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 INITDIR ?= /etc/init.d
 INIT ?= $(if $(wildcard /etc/openwrt_release),procd,systemd)
@@ -243,7 +247,7 @@ install: all
 	$(INSTALL) -m 755 -s --strip-program=$(STRIP) $(PROGS) $(DESTDIR)$(LIBEXECDIR)/
 	ln -sf ../libexec/chuted/chuted $(DESTDIR)$(BINDIR)/chuted
 	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(BASHCOMPDIR)
-	$(INSTALL) -m 644 docs/man/chuted.1 $(DESTDIR)$(MANDIR)/man1/chuted.1
+	$(INSTALL) -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 docs/man/chute.yaml.5 $(DESTDIR)$(MANDIR)/man5/chute.yaml.5
 	$(INSTALL) -m 644 tools/completion/chuted.bash $(DESTDIR)$(BASHCOMPDIR)/chuted
 ifneq ($(filter systemd,$(INIT)),)
@@ -259,7 +263,7 @@ endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/chuted $(addprefix $(DESTDIR)$(LIBEXECDIR)/,$(INSTALLED_PROGS))
-	rm -f $(DESTDIR)$(MANDIR)/man1/chuted.1 $(DESTDIR)$(MANDIR)/man5/chute.yaml.5 $(DESTDIR)$(BASHCOMPDIR)/chuted
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) $(DESTDIR)$(MANDIR)/man5/chute.yaml.5 $(DESTDIR)$(BASHCOMPDIR)/chuted
 	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 ifneq ($(filter systemd,$(INIT)),)
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/chuted.service

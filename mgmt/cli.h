@@ -94,6 +94,8 @@ void ch_cli_help (FILE *f, const struct ch_cmd *cmd);
  * OPT | operands CMD` for bash completion (ARGV from "__complete" on);
  * returns the exit code. */
 void ch_cli_man (FILE *f, const struct ch_cmd *cmds, const char *const *image_cmds);
+/* chuted-NAME(1), command NAME's own page; -1 when there is no such command. */
+int ch_cli_man_cmd (FILE *f, const struct ch_cmd *cmds, const char *name);
 int ch_cli_complete (FILE *f, const struct ch_cmd *cmds, const char *const *image_cmds, int argc, char **argv);
 
 /* Levenshtein distance, for "did you mean" (short words only). */

@@ -234,6 +234,14 @@ main (int argc, char **argv)
   if (strcmp (argv[i], "__complete") == 0 || strcmp (argv[i], "__man") == 0)
     {
       free (ctx.bin_dir);
+      if (argv[i][2] == 'm' && i + 1 < argc && strcmp (argv[i + 1], "--list") == 0)
+        {
+          for (const struct ch_cmd *c = commands; c->name; c++)
+            printf ("%s\n", c->name);
+          return 0;
+        }
+      if (argv[i][2] == 'm' && i + 1 < argc)
+        return ch_cli_man_cmd (stdout, commands, argv[i + 1]) < 0 ? 2 : 0;
       if (argv[i][2] == 'm')
         {
           ch_cli_man (stdout, commands, image_commands);

@@ -176,6 +176,16 @@ if command -v man >/dev/null; then
   out=$(MANWIDTH=200 man -l "$TOP/docs/man/chuted.1" 2>&1)
   case $out in *"--security-opt OPT"*) pass "man renders the page, with run's options";; *) fail "man -l: $(echo "$out" | head -3)";; esac
 fi
+drift=""
+for c in $(chuted __man --list); do
+  chuted __man "$c" | cmp -s - "$TOP/docs/man/chuted-$c.1" || drift="$drift chuted-$c.1"
+done
+[ "$(ls "$TOP"/docs/man/chuted-*.1 | wc -l)" = "$(chuted __man --list | wc -l)" ] || drift="$drift (a page of no command)"
+eq "a page per command, chuted-CMD(1), as the option tables make it (make man)" "${drift:-none}" none
+if command -v man >/dev/null; then
+  out=$(MANWIDTH=200 man --warnings -l "$TOP/docs/man/chuted-deploy.1" 2>&1)
+  case $out in *"--change-id"*) pass "man renders chuted-deploy(1), with its options";; *) fail "man -l chuted-deploy.1: $(echo "$out" | head -3)";; esac
+fi
 comp() { bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _chuted; echo "${COMPREPLY[*]}"' \
   _ "$TOP/tools/completion/chuted.bash" "$CHUTED" "$@"; }
 eq "completion: a command" "$(comp ru)" "run"

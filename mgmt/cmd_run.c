@@ -57,7 +57,7 @@ const struct ch_opt ch_opts_run[] = {
   { "wan-down", O_WAN_DOWN, "RATE", "WAN download rate cap (e.g. 10mbit)" },
   { "wan-up", O_WAN_UP, "RATE", "WAN upload rate cap" },
   { "wifi", O_WIFI, "SPEC", "give the chute an SSID on a radio" },
-  { "disk", O_DISK, "SIZE", "cap on the chute's writable layer" },
+  { "disk", O_DISK, "SIZE", "cap on what the chute writes, while it runs (as --storage-opt size)" },
   { "storage-opt", O_STORAGE_OPT, "size=SIZE", "enforce SIZE on what the chute writes, while it runs (an ext4 image)" },
   { "log-max", O_LOG_MAX, "SIZE", "cap on the chute's log (at least 4k)" },
   { "init", O_INIT, NULL, "run a tiny init as pid 1 (forwards signals, reaps zombies)" },
@@ -91,6 +91,7 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
 {
   cleanup_cli_parser struct ch_cli_parser p;
   const char *optarg;
+  bool disk_given = false;
   int o;
 
   ch_cli_parser_init (&p, ctx, ch_opts_run);
@@ -185,6 +186,7 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
             if (opt_size ("disk", optarg, &d, err) < 0)
               return -1;
             c->disk = (uint64_t) d;
+            disk_given = true;
             break;
           }
         case O_STORAGE_OPT:
@@ -297,6 +299,17 @@ parse_run (struct ch_ctx *ctx, int argc, char **argv, struct ch_chute *c, bool *
     }
   if (c->net_mode && strcmp (c->net_mode, "bridge") != 0 && (c->wan_down || c->wan_up))
     return ch_error (err, 0, "--wan-down/--wan-up need the bridge network, not --net %s", c->net_mode);
+  /* a disk limit asked for holds while the chute runs, as ParaDrop's
+   * per-chute disk (the ext4 image of --storage-opt size); the default one
+   * bounds only what an image's unpacking may write, keeping starts cheap.
+   * A --rootfs directory is written in place: nothing to bound there. */
+  if (disk_given && !c->rootfs)
+    {
+      if (c->disk < CH_DISK_QUOTA_MIN)
+        return ch_error (err, 0, "--disk %llu bytes: at least %llum (what it bounds is an ext4 image)",
+                         (unsigned long long) c->disk, (unsigned long long) (CH_DISK_QUOTA_MIN >> 20));
+      c->disk_quota = true;
+    }
   if (c->disk_quota && c->rootfs)
     return ch_error (err, 0, "--storage-opt size needs an image (a --rootfs directory is written in place)");
   if (c->wifi && c->net_mode && strcmp (c->net_mode, "bridge") != 0)

@@ -2,6 +2,7 @@
  * (one place per rule: ch_chute_name_check, ch_limits_flag and
  * ch_limits_resources, ch_net_parse_port, ch_net_parse_rate,
  * ch_wifi_parse_kv, ch_restart_parse), each error at the value's place. */
+#include "mgmt/disk.h"
 #include "mgmt/manifest.h"
 
 #include "common/parse.h"
@@ -66,6 +67,11 @@ check_resources (struct ch_chutefile *m, ch_error_t *err)
     return -1;
   if (m->disk.s && ch_parse_size (m->disk.s, &m->chute.disk, err) < 0)
     return at (m, &m->disk, err);
+  /* a disk: written in the file holds while the chute runs (mgmt/disk.h) */
+  if (m->disk.s && m->chute.disk < CH_DISK_QUOTA_MIN)
+    return ch_chutefile_error (m, &m->disk, err, "at least %llum (what it bounds is an ext4 image)",
+                               (unsigned long long) (CH_DISK_QUOTA_MIN >> 20));
+  m->chute.disk_quota = m->disk.s != NULL;
   if (m->wan_down.s && ch_net_parse_rate (m->wan_down.s, &m->chute.wan_down, err) < 0)
     return at (m, &m->wan_down, err);
   if (m->wan_up.s && ch_net_parse_rate (m->wan_up.s, &m->chute.wan_up, err) < 0)

@@ -148,6 +148,11 @@ if command -v mkfs.ext4 >/dev/null || [ -x /sbin/mkfs.ext4 ]; then
   bad_input "--storage-opt size below 16m" --storage-opt size=1m
   bad_input "an unknown --storage-opt" --storage-opt overlay.mount_program=x
   bad_input "--storage-opt size with --rootfs" --storage-opt size=16m
+  eq "--disk 16m given: enforced as well" \
+    "$("$CHUTED" run --rm --net none --disk 16m cam:1 sh -c "$fill" 2>&1 | tr '\n' ' ')" "No space left small "
+  out=$("$CHUTED" run --net none --disk 8m cam:1 true 2>&1); rc=$?
+  check "--disk below 16m with an image refused in one line ($out)" \
+    test $rc -eq 125 -a "$(wc -l <<<"$out")" = 1 -a -z "$(chuted ps -a -q)"
 else
   skip "no mkfs.ext4: --storage-opt size not tested"
 fi

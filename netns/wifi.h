@@ -68,7 +68,8 @@ int ch_wifi_list (const char *root, const char *run_root, json_t **out, ch_error
 /* What a user changes on a live network, through hostapd's control socket
  * (wifi_ctrl.c). An error's status says which it was: ESRCH no such
  * network or station (no system call here fails so), EEXIST the SSID is
- * another chute's.
+ * another chute's, EBUSY a network is being set up or removed (the Wi-Fi
+ * lock is not waited for).
  * Deauthenticate station MAC ("aa:bb:cc:dd:ee:ff") from chute CHUTE's
  * network: hostapd tells the station and forgets its keys. */
 int ch_wifi_kick (const char *run_root, const char *chute, const char *mac, ch_error_t *err);

@@ -10,12 +10,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -66,7 +68,7 @@ ch_wifi_ctrl_value (const char *reply, const char *key)
   return NULL;
 }
 
-/* ERR's status set to WHY (ESRCH, EEXIST) for the caller to tell them apart,
+/* ERR's status set to WHY (ESRCH, EEXIST, EBUSY) for the caller to tell them apart,
  * without strerror in the message. */
 static int __attribute__ ((format (printf, 3, 4)))
 refuse (ch_error_t *err, int why, const char *fmt, ...)
@@ -186,8 +188,12 @@ set_ssid_locked (const char *run_root, const char *chute, const char *ssid, ch_e
     r = ctrl_ok (ctrl_sock, "RELOAD", err);
   if (r < 0)
     {
-      /* hostapd kept the old name: so do its file and the state */
+      /* hostapd kept the old name: so do its file, the state, and what a
+       * later RELOAD would apply */
       cleanup_error ch_error_t e2 = NULL;
+      cleanup_free char *back = xasprintf ("SET ssid %s", old);
+      ctrl_ok (ctrl_sock, back, &e2);
+      ch_error_release (&e2);
       json_object_set_new (st, "ssid", json_string (old));
       if (ch_write_file_atomic (conf_path, conf, strlen (conf), 0600, &e2) == 0)
         ch_json_save_file (state_path, st, 0600, &e2);
@@ -208,8 +214,17 @@ ch_wifi_set_ssid (const char *run_root, const char *chute, const char *ssid, ch_
   /* the spec's own rule (1..32 bytes, no control characters) */
   r = ch_wifi_parse_kv ("ssid", ssid, &cfg, err);
   ch_wifi_config_clear (&cfg);
-  if (r < 0 || ch_mkdir_p (dir, 0700, err) < 0 || ch_lock_file (lock, true, &lfd, err) < 0
-      || set_ssid_locked (run_root, chute, ssid, err) < 0)
+  if (r < 0 || ch_mkdir_p (dir, 0700, err) < 0)
+    return ch_error_prefix (err, "wifi: set the SSID of `%s`", chute);
+  /* not waited for: a network being set up holds it for seconds, and the
+   * caller (the daemon's one thread) serves everyone else meanwhile */
+  lfd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lfd < 0)
+    return ch_error (err, errno, "open lock `%s`", lock);
+  if (flock (lfd, LOCK_EX | LOCK_NB) < 0)
+    return errno == EWOULDBLOCK ? refuse (err, EBUSY, "wifi: a network is being set up or removed: try again")
+                                : ch_error (err, errno, "lock `%s`", lock);
+  if (set_ssid_locked (run_root, chute, ssid, err) < 0)
     return ch_error_prefix (err, "wifi: set the SSID of `%s`", chute);
   return 0;
 }

@@ -19,7 +19,7 @@ NCHUTES=5
 # --- inside the VM ------------------------------------------------------------
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 guest() {
-  local data=/data C=/chuted/build/chuted t0 t serve_ms= all_ms= wifi_ms= n st i seen=0 each=
+  local data=/data C=/chuted/build/chuted t0 t serve_ms='' all_ms='' wifi_ms='' n st i seen=0 each=''
   mkdir -p $data
   mount -t ext4 /dev/vdb $data || { echo "$M FATAL cannot mount the data disk /dev/vdb"; return 1; }
   export CHUTED_ROOT=$data/root CHUTED_RUN_ROOT=/run/chuted CHUTED_CGROUP_PARENT=chuted-br CHUTED_NET_ROOT=$data/net

@@ -36,9 +36,9 @@ bool dm_chute_recorded (struct ch_daemon *d, const char *name); /* ROOT/chutes/N
 enum MHD_Result dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name);
 enum MHD_Result dm_api_stats (struct ch_daemon *d, struct MHD_Connection *conn, const char *name);
 enum MHD_Result dm_api_info (struct ch_daemon *d, struct MHD_Connection *conn);
-/* api_wifi.c: /chutes/NAME/networks...; SEG from "networks" on */
+/* api_wifi.c: /chutes/NAME/networks...; SEG from "networks" on, R the body (PUT .../ssid) */
 enum MHD_Result dm_api_wifi (struct ch_daemon *d, struct MHD_Connection *conn, const char *method, const char *name,
-                             char **seg, size_t n);
+                             char **seg, size_t n, struct dm_req *r);
 /* api_changes.c: /changes, /changes/ID, /changes/ID/stream */
 enum MHD_Result dm_api_changes (struct ch_daemon *d, struct MHD_Connection *conn, const char *method, char **seg,
                                 size_t n);

@@ -200,7 +200,7 @@ dm_api_chutes (struct ch_daemon *d, struct MHD_Connection *conn, const char *met
   if (ch_chute_name_check (name, &err) < 0)
     return dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad chute name", "%s", err->msg);
   if (n >= 2 && strcmp (seg[1], "networks") == 0)
-    return dm_api_wifi (d, conn, method, name, seg + 1, n - 1);
+    return dm_api_wifi (d, conn, method, name, seg + 1, n - 1, r);
   if (n == 2 && (strcmp (seg[1], "logs") == 0 || strcmp (seg[1], "stats") == 0))
     {
       if (strcmp (method, "GET") != 0)

@@ -24,8 +24,8 @@
 #define WIFI_NET 0x0ad60000u /* 10.214.K.0/24 for the chute holding index K */
 #define MAX_INDEX 256
 
-static char *
-wifi_dir (const char *run_root, const char *chute)
+char *
+ch_wifi_dir (const char *run_root, const char *chute)
 {
   return chute ? xasprintf ("%s/wifi/%s", run_root, chute) : xasprintf ("%s/wifi", run_root);
 }
@@ -34,7 +34,7 @@ wifi_dir (const char *run_root, const char *chute)
 static int
 load_all (const char *run_root, json_t **out, ch_error_t *err)
 {
-  cleanup_free char *dir = wifi_dir (run_root, NULL);
+  cleanup_free char *dir = ch_wifi_dir (run_root, NULL);
   cleanup_dir DIR *d = opendir (dir);
   cleanup_json json_t *all = json_object ();
   struct dirent *e;
@@ -90,7 +90,7 @@ static int
 undo (const char *run_root, const char *chute, json_t *st, ch_error_t *err)
 {
   cleanup_nl struct nl_sock *sk = NULL;
-  cleanup_free char *dir = wifi_dir (run_root, chute);
+  cleanup_free char *dir = ch_wifi_dir (run_root, chute);
   json_int_t pid = json_integer_value (json_object_get (st, "supervisor_pid"));
 
   stop_supervisor ((pid_t) pid);
@@ -194,7 +194,7 @@ setup_locked (const char *run_root, const char *chute, const struct ch_wifi_conf
   cleanup_json json_t *all = NULL;
   cleanup_nl struct nl_sock *sk = NULL, *nsk = NULL;
   cleanup_close int nsfd = -1;
-  cleanup_free char *dir = wifi_dir (run_root, chute);
+  cleanup_free char *dir = ch_wifi_dir (run_root, chute);
   cleanup_free char *ap = NULL, *br = NULL, *veth = NULL, *ctrl = NULL, *conf = NULL, *conf_path = NULL;
   cleanup_free char *leases = NULL, *log = NULL, *range = NULL, *lease = NULL, *addr = NULL, *ctrl_sock = NULL;
   cleanup_free char *first = NULL, *last = NULL, *state_path = NULL, *cidr = NULL;
@@ -299,7 +299,7 @@ int
 ch_wifi_setup (const char *root, const char *run_root, const char *chute, const struct ch_wifi_config *cfg,
                const char *netns_path, ch_error_t *err)
 {
-  cleanup_free char *dir = wifi_dir (run_root, NULL);
+  cleanup_free char *dir = ch_wifi_dir (run_root, NULL);
   cleanup_free char *lock = xasprintf ("%s/lock", dir);
   cleanup_close int lfd = -1;
   cleanup_json json_t *st = json_object ();
@@ -321,9 +321,9 @@ ch_wifi_setup (const char *root, const char *run_root, const char *chute, const 
 int
 ch_wifi_teardown (const char *root, const char *run_root, const char *chute, ch_error_t *err)
 {
-  cleanup_free char *dir = wifi_dir (run_root, NULL);
+  cleanup_free char *dir = ch_wifi_dir (run_root, NULL);
   cleanup_free char *lock = xasprintf ("%s/lock", dir);
-  cleanup_free char *cdir = wifi_dir (run_root, chute);
+  cleanup_free char *cdir = ch_wifi_dir (run_root, chute);
   cleanup_free char *path = xasprintf ("%s/state.json", cdir);
   cleanup_close int lfd = -1;
   cleanup_json json_t *st = NULL;
@@ -345,7 +345,7 @@ ch_wifi_teardown (const char *root, const char *run_root, const char *chute, ch_
 int
 ch_wifi_reap (const char *root, const char *run_root, ch_chute_alive_fn alive, void *data, ch_error_t *err)
 {
-  cleanup_free char *dir = wifi_dir (run_root, NULL);
+  cleanup_free char *dir = ch_wifi_dir (run_root, NULL);
   cleanup_dir DIR *d = opendir (dir);
   struct dirent *e;
 
@@ -434,7 +434,7 @@ ch_wifi_list (const char *root, const char *run_root, json_t **out, ch_error_t *
     }
   json_object_foreach (all, key, st)
   {
-    cleanup_free char *dir = wifi_dir (run_root, key);
+    cleanup_free char *dir = ch_wifi_dir (run_root, key);
     cleanup_free char *ctrl_sock = xasprintf ("%s/ctrl/%s", dir, jstr (st, "ap_interface"));
     cleanup_free char *leases = xasprintf ("%s/leases", dir);
     cleanup_free char *reply = NULL, *state = NULL;

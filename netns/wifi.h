@@ -65,5 +65,19 @@ int ch_wifi_reap (const char *root, const char *run_root, ch_chute_alive_fn aliv
  *                "hostapd": {"pid", "state"}, "stations": [MAC...],
  *                "leases": [{"mac", "ip", "hostname", "expires"}]}]} */
 int ch_wifi_list (const char *root, const char *run_root, json_t **out, ch_error_t *err);
+/* What a user changes on a live network, through hostapd's control socket
+ * (wifi_ctrl.c). An error's status says which it was: ESRCH no such
+ * network or station (no system call here fails so), EEXIST the SSID is
+ * another chute's, EBUSY a network is being set up or removed (the Wi-Fi
+ * lock is not waited for).
+ * Deauthenticate station MAC ("aa:bb:cc:dd:ee:ff") from chute CHUTE's
+ * network: hostapd tells the station and forgets its keys. */
+int ch_wifi_kick (const char *run_root, const char *chute, const char *mac, ch_error_t *err);
+/* Rename chute CHUTE's network to SSID while it runs: its hostapd.conf
+ * rewritten (what hostapd restarted by its supervisor reads), hostapd's
+ * `SET ssid` + `RELOAD` (new beacons, the WPA2 key derived again from the
+ * new SSID, stations dropped). Keeping it across a restart of the chute is
+ * the caller's: the chute's record holds its --wifi spec. */
+int ch_wifi_set_ssid (const char *run_root, const char *chute, const char *ssid, ch_error_t *err);
 
 #endif

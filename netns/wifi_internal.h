@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* RUN_ROOT/wifi/CHUTE (CHUTE NULL: RUN_ROOT/wifi, whose `lock` serializes
+ * every change to the Wi-Fi networks); wifi.c */
+char *ch_wifi_dir (const char *run_root, const char *chute);
+
 /* --- nl80211 (wifi_nl80211.c) --- */
 struct ch_wifi_radio
 {

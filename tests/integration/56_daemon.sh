@@ -108,11 +108,23 @@ eq "stats: cpu, memory, pids from the cgroup; the veth's counters" \
   "$(api "http://x/api/v1/chutes/$N/stats" | js 'd["running"], d["cgroup"]["pids_current"] >= 1, d["cgroup"]["memory_current"] > 0, d["cgroup"]["memory_limit"], "rx_bytes" in d["net"], d["veth"].startswith("chv-")')" \
   "True True True None True True"
 
-# Wi-Fi (read only; a network of its own is tested in the VM's Wi-Fi suite)
-eq "networks of a chute without Wi-Fi: []" "$(api "http://x/api/v1/chutes/$N/networks" | js 'd')" "[]"
-eq "networks/wlan0 it has not: 404" "$(code "http://x/api/v1/chutes/$N/networks/wlan0/stations")" 404
+# Wi-Fi (a network of its own, its stations kicked and renamed: tests/vm/50_api_wifi.sh)
+W="http://x/api/v1/chutes/$N/networks"
+eq "networks of a chute without Wi-Fi: []" "$(api "$W" | js 'd')" "[]"
+eq "networks/wlan0 it has not: 404" "$(code "$W/wlan0/stations")" 404
 eq "networks of no chute: 404" "$(code "http://x/api/v1/chutes/nope/networks")" 404
-eq "DELETE a station: 405 (not served yet)" "$(code -X DELETE "http://x/api/v1/chutes/$N/networks/wlan0/stations")" 405
+eq "DELETE all stations: 405" "$(code -X DELETE "$W/wlan0/stations")" 405
+eq "kick a station by a bad MAC: 400 {error, detail}" "$(code -X DELETE "$W/wlan0/stations/02:00:00:00:00")" 400
+eq "...naming it" "$(js 'd["error"], "02:00:00:00:00" in d["detail"]' <"$T_DIR/body")" "bad station True"
+eq "kick on a network the chute has not: 404" "$(code -X DELETE "$W/wlan0/stations/02:00:00:00:00:01")" 404
+eq "PUT a 33-byte SSID: 400" "$(code -X PUT -d '{"ssid": "123456789012345678901234567890123"}' "$W/wlan0/ssid")" 400
+eq "...saying so" "$(js '"1 to 32 bytes" in d["detail"]' <"$T_DIR/body")" True
+eq "PUT an SSID with a comma: 400" "$(code -X PUT -d '{"ssid": "a,b"}' "$W/wlan0/ssid")" 400
+eq "PUT an SSID with a line break: 400" "$(code -X PUT -d '{"ssid": "a\nb"}' "$W/wlan0/ssid")" 400
+eq "PUT {ssid} plus another field: 400" "$(code -X PUT -d '{"ssid": "ok", "hide": true}' "$W/wlan0/ssid")" 400
+eq "PUT not JSON: 400" "$(code -X PUT -d 'ssid=ok' "$W/wlan0/ssid")" 400
+eq "PUT a good SSID on a network the chute has not: 404" "$(code -X PUT -d '{"ssid": "ok"}' "$W/wlan0/ssid")" 404
+eq "POST .../ssid: 405" "$(code -X POST -d '{"ssid": "ok"}' "$W/wlan0/ssid")" 405
 
 # the operations, each a change with its own stream
 for op in stop start restart; do
@@ -204,7 +216,7 @@ kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 chuted network prune >/dev/null 2>&1
 # docs/openapi.yaml describes every path served
 eq "openapi.yaml lists every endpoint" "$(python3 -c 'import yaml,sys; print(" ".join(sorted(yaml.safe_load(open(sys.argv[1]))["paths"])))' "$TOP/docs/openapi.yaml")" \
-  "/changes /changes/{id} /changes/{id}/stream /chutes /chutes/{name} /chutes/{name}/logs /chutes/{name}/networks /chutes/{name}/networks/{network} /chutes/{name}/networks/{network}/leases /chutes/{name}/networks/{network}/ssid /chutes/{name}/networks/{network}/stations /chutes/{name}/restart /chutes/{name}/start /chutes/{name}/stats /chutes/{name}/stop /info"
+  "/changes /changes/{id} /changes/{id}/stream /chutes /chutes/{name} /chutes/{name}/logs /chutes/{name}/networks /chutes/{name}/networks/{network} /chutes/{name}/networks/{network}/leases /chutes/{name}/networks/{network}/ssid /chutes/{name}/networks/{network}/stations /chutes/{name}/networks/{network}/stations/{mac} /chutes/{name}/restart /chutes/{name}/start /chutes/{name}/stats /chutes/{name}/stop /info"
 if grep -q 'Sanitizer\|runtime error' "$T_DIR/daemon.log"; then
   fail "the daemon's sanitizer report: $(grep -m4 'Sanitizer\|runtime error\|#[0-4] ' "$T_DIR/daemon.log" | tr '\n' ' ')"
 else pass "no sanitizer report from the daemon"; fi

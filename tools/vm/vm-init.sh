@@ -6,6 +6,7 @@
 #   chuted.verbose=1   every test's whole output on the console
 #   chuted.test_timeout=S  per-test bound
 #   chuted.powercut=1  tests/vm/powercut.sh's guest side instead of the suite
+#   chuted.bench=restore  tests/vm/bench_restore.sh's guest side instead of the suite
 export PATH=/usr/sbin:/usr/bin
 M='@@CHVM@@'
 bb=/usr/bin/busybox
@@ -39,6 +40,8 @@ cd /chuted
 if [ -n "$(arg powercut)" ]; then
   # tests/vm/powercut.sh's boots: the host cuts the power, no suite runs
   HOME=/root TERM=dumb /usr/bin/bash /chuted/tests/vm/powercut.sh guest
+elif [ "$(arg bench)" = restore ]; then
+  HOME=/root TERM=dumb /usr/bin/bash /chuted/tests/vm/bench_restore.sh guest
 else
 HOME=/root TERM=dumb CHUTED_BIN=/chuted/build CHUTED_VM_VERBOSE=$(arg verbose) CHUTED_VM_TEST_TIMEOUT=$(arg test_timeout) \
   /usr/bin/bash /chuted/tools/vm/run-suite.sh "${tests:-*}"

@@ -182,7 +182,7 @@ ch_engine_load_version (struct ch_ctx *ctx, const char *name, const char *versio
 }
 
 static int
-op_start (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, ch_error_t *err)
+op_start (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, bool gate, ch_error_t *err)
 {
   struct ch_chutefile m;
   cleanup_free char *text = NULL;
@@ -202,7 +202,7 @@ op_start (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, 
     r = ch_pod_run (e->ctx, &m, err);
   else if (r == 0 && (r = ch_chute_from_chutefile (&m, &ch, err)) == 0)
     r = ch_engine_run_chute (e->ctx, &ch, err);
-  if (r == 0 && (r = ch_engine_phase (e, c, "waiting for health", NULL, err)) == 0)
+  if (r == 0 && gate && (r = ch_engine_phase (e, c, "waiting for health", NULL, err)) == 0)
     r = ch_engine_wait_healthy (e->ctx, &m, err);
   ch_chute_clear (&ch);
   ch_chutefile_clear (&m);
@@ -256,7 +256,7 @@ ch_engine_op (struct ch_engine *e, const char *kind, const char *name, const cha
         r = ch_engine_stop_chute (e->ctx, name, strcmp (kind, "remove") == 0, err);
     }
   if (r == 0 && (strcmp (kind, "start") == 0 || strcmp (kind, "restart") == 0))
-    r = op_start (e, &d, &c, err);
+    r = op_start (e, &d, &c, true, err);
   if (c.id)
     ch_engine_finish (e, &c, r == 0 ? "done" : "failed", r == 0 ? NULL : (*err)->msg);
   ch_change_clear (&c);
@@ -265,7 +265,8 @@ ch_engine_op (struct ch_engine *e, const char *kind, const char *name, const cha
 }
 
 int
-ch_engine_start_desired (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, ch_error_t *err)
+ch_engine_start_desired (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, bool gate,
+                         ch_error_t *err)
 {
-  return op_start (e, d, c, err);
+  return op_start (e, d, c, gate, err);
 }

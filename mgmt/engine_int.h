@@ -26,9 +26,10 @@ int ch_engine_rollback (struct ch_engine *e, struct ch_desired *d, const char *c
  * bytes as progress events, when it is not yet). */
 int ch_engine_fetch (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, ch_error_t *err);
 /* Start D's version as change C: its recorded chute if any (already
- * running: kept), else made from the version's file; then its health gate.
+ * running: kept), else made from the version's file; then, with GATE, its health gate.
  * On failure the chute is left as it is. */
-int ch_engine_start_desired (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, ch_error_t *err);
+int ch_engine_start_desired (struct ch_engine *e, const struct ch_desired *d, struct ch_change *c, bool gate,
+                             ch_error_t *err);
 /* Make chute M (not recorded) and gate it; on failure nothing of it is left. */
 int ch_engine_start_version (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, ch_error_t *err);
 /* C failed with *ERR: make OLD (previous OLD_PREV) D's version again and

@@ -189,7 +189,7 @@ roll_forward (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, co
   if (r == 0)
     {
       adopted = deployed_running (e->ctx, name);
-      r = ch_engine_start_desired (e, d, c, err);
+      r = ch_engine_start_desired (e, d, c, true, err);
     }
   /* one it found running may have been started by the change and lost
    * with it (its monitor never told to go): a fresh start before giving up */
@@ -277,7 +277,7 @@ recover (struct ch_engine *e, struct ch_change *c, ch_error_t *err)
     }
   else if (strcmp (c->kind, "start") == 0 || strcmp (c->kind, "restart") == 0)
     {
-      r = ch_engine_start_desired (e, &d, c, err);
+      r = ch_engine_start_desired (e, &d, c, true, err);
       if (r == 0)
         finish_fmt (e, c, "done", "%s; finished by reconcile", why);
     }
@@ -311,7 +311,10 @@ converge (struct ch_engine *e, struct ch_desired *d, ch_error_t *err)
   if (r == 0 && running)
     r = ch_engine_phase (e, &c, "stopping", NULL, err);
   if (r == 0)
-    r = running ? ch_engine_stop_chute (e->ctx, d->name, false, err) : ch_engine_start_desired (e, d, &c, err);
+    /* no health gate: the version was chosen when it was deployed, there is
+     * no other to fall back to, and a boot restore of N chutes would wait
+     * N grace periods; the restart policy watches it from here */
+    r = running ? ch_engine_stop_chute (e->ctx, d->name, false, err) : ch_engine_start_desired (e, d, &c, false, err);
   if (c.id)
     ch_engine_finish (e, &c, r == 0 ? "done" : "failed", r == 0 ? NULL : (*err)->msg);
   ch_change_clear (&c);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -158,6 +159,10 @@ finalize (struct ch_daemon *d, struct dm_change *c)
       }
     else
       p = &(*p)->next;
+  /* a change's buffers (its child's lines, events, a package's path) were
+   * spread over the heap: hand the freed pages back, or a daemon that runs
+   * for months creeps up by fragments */
+  malloc_trim (0);
   start_next (d);
 }
 

@@ -34,7 +34,8 @@ cleanup() {
 trap cleanup EXIT
 
 R=$W/rootfs; mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc}; cp /bin/busybox "$R/bin/"; ln -s busybox "$R/bin/sh"; ln -s busybox "$R/bin/sleep"
-"$TOP/tools/mkimage" "$R" --cmd '["/bin/sleep","1000"]' --tag bench:1 -o "$W/img.tar" >/dev/null
+# a chute that stops on SIGTERM, as a well-behaved one does (sleep as pid 1 would not: 10 s per restart)
+"$TOP/tools/mkimage" "$R" --cmd '["/bin/sh","-c","trap \"exit 0\" TERM; sleep 1000 & wait"]' --tag bench:1 -o "$W/img.tar" >/dev/null
 "$C" load "oci-archive:$W/img.tar" >/dev/null
 
 "$C" daemon --api "unix:$SOCK" --no-reconcile >"$W/daemon.log" 2>&1 &

@@ -68,6 +68,35 @@ layer_write_cb (struct archive *a, void *ud, const void *buf, size_t n)
   return n;
 }
 
+struct archive_entry *
+ch_tar_entry (int dfd, const char *name, const char *path, const struct stat *st, ch_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new ();
+
+  archive_entry_copy_stat (e, st);
+  archive_entry_set_pathname (e, path);
+  archive_entry_unset_atime (e);
+  archive_entry_unset_ctime (e);
+  archive_entry_unset_birthtime (e);
+  archive_entry_set_nlink (e, 1);
+  archive_entry_set_ino (e, 0);
+  archive_entry_set_dev (e, 0);
+  if (!S_ISREG (st->st_mode))
+    archive_entry_set_size (e, 0);
+  if (S_ISLNK (st->st_mode))
+    {
+      cleanup_free char *t = xzalloc (st->st_size + 2);
+      if (readlinkat (dfd, name, t, st->st_size + 1) < 0)
+        {
+          archive_entry_free (e);
+          ch_error (err, errno, "readlink `%s`", path);
+          return NULL;
+        }
+      archive_entry_set_symlink (e, t);
+    }
+  return e;
+}
+
 static int
 add_tree (struct archive *a, int dfd, const char *prefix, int64_t mtime, ch_error_t *err)
 {
@@ -92,26 +121,13 @@ add_tree (struct archive *a, int dfd, const char *prefix, int64_t mtime, ch_erro
           ret = ch_error (err, errno, "stat `%s`", path);
           continue;
         }
-      e = archive_entry_new ();
-      archive_entry_copy_stat (e, &st);
-      archive_entry_set_pathname (e, path);
-      archive_entry_unset_atime (e);
-      archive_entry_unset_ctime (e);
-      archive_entry_unset_birthtime (e);
-      archive_entry_set_mtime (e, mtime, 0);
-      archive_entry_set_nlink (e, 1);
-      archive_entry_set_ino (e, 0);
-      archive_entry_set_dev (e, 0);
-      if (!S_ISREG (st.st_mode))
-        archive_entry_set_size (e, 0);
-      if (S_ISLNK (st.st_mode))
+      if ((e = ch_tar_entry (dfd, name, path, &st, err)) == NULL)
         {
-          cleanup_free char *t = xzalloc (st.st_size + 2);
-          if (readlinkat (dfd, name, t, st.st_size + 1) < 0)
-            ret = ch_error (err, errno, "readlink `%s`", path);
-          archive_entry_set_symlink (e, t);
+          ret = -1;
+          continue;
         }
-      if (ret == 0 && archive_write_header (a, e) != ARCHIVE_OK)
+      archive_entry_set_mtime (e, mtime, 0);
+      if (archive_write_header (a, e) != ARCHIVE_OK)
         ret = ch_error (err, 0, "tar `%s`: %s", path, archive_error_string (a));
       if (ret == 0 && S_ISREG (st.st_mode))
         {

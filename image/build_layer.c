@@ -259,25 +259,12 @@ walk (struct tarw *t, int dfd, const char *prefix)
         }
       if (skip_entry (t, dfd, name, path, &st))
         continue;
-      e = archive_entry_new ();
-      archive_entry_copy_stat (e, &st);
-      archive_entry_set_pathname (e, path);
-      archive_entry_unset_atime (e);
-      archive_entry_unset_ctime (e);
-      archive_entry_unset_birthtime (e);
-      archive_entry_set_nlink (e, 1);
-      archive_entry_set_ino (e, 0);
-      archive_entry_set_dev (e, 0);
-      if (!S_ISREG (st.st_mode))
-        archive_entry_set_size (e, 0);
-      if (S_ISLNK (st.st_mode))
+      if ((e = ch_tar_entry (dfd, name, path, &st, t->err)) == NULL)
         {
-          cleanup_free char *target = xzalloc (st.st_size + 2);
-          if (readlinkat (dfd, name, target, st.st_size + 1) < 0)
-            ret = ch_error (t->err, errno, "readlink `%s`", path);
-          archive_entry_set_symlink (e, target);
+          ret = -1;
+          break;
         }
-      else if (S_ISREG (st.st_mode))
+      if (S_ISREG (st.st_mode))
         {
           cleanup_close int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
           caplen = fd >= 0 ? fgetxattr (fd, "security.capability", cap, sizeof (cap)) : -1;

@@ -189,4 +189,13 @@ int ch_image_mount_chute (struct ch_store *s, const struct ch_snapshot_dirs *chu
                           struct ch_image *img, const struct ch_mount_opts *mo, struct ch_image_result *out,
                           ch_error_t *err);
 
+/* build.c: a tar entry for NAME in directory DFD, stored as PATH, from its
+ * lstat ST: reproducible (no atime/ctime, inode, device or link count; size
+ * only for regular files; a symlink's target read). NULL with *ERR set when
+ * the target cannot be read. The caller adds its mtime or xattrs. */
+struct archive_entry;
+struct stat;
+struct archive_entry *ch_tar_entry (int dfd, const char *name, const char *path, const struct stat *st,
+                                    ch_error_t *err);
+
 #endif

@@ -66,6 +66,7 @@ if [ "${1:-}" = guest ]; then
 fi
 
 # --- the host -----------------------------------------------------------------
+. "$TOP/tests/vm/data_disk.sh"
 OUT=$TOP/build/vm
 WRITE_DOC=${WRITE_DOC:-1}
 WORK=$(mktemp -d /tmp/chuted-test-benchrestore.XXXXXX)
@@ -78,10 +79,8 @@ for t in qemu-system-x86_64 mke2fs; do command -v $t >/dev/null || { echo "vm re
 
 seed=$WORK/seed
 R=$WORK/rootfs
-mkdir -p "$seed" "$R"/{bin,etc,proc,sys,dev,tmp,root}
-cp /bin/busybox "$R/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+mkdir -p "$seed"
+vm_busybox_rootfs "$R"
 "$TOP/tools/mkimage" "$R" --cmd '["/bin/sh","-c","exec sleep 100000"]' --tag br:1 -o "$seed/img.tar" >/dev/null ||
   { echo "vm restore bench: mkimage" >&2; exit 1; }
 for i in $(seq $NCHUTES); do
@@ -91,22 +90,12 @@ for i in $(seq $NCHUTES); do
   printf 'name: br%s\nversion: "1"\nimage: br:1\nrestart: always\nhealth: {grace: 1s}\n' "$i" >"$seed/c$i/chute.yaml"
 done
 printf 'net:\n  wifi: {ssid: restore-cam, key: s3cretpass, intfName: wlan0}\n' >>"$seed/c1/chute.yaml"
-truncate -s 256M "$DATA"
-mke2fs -q -t ext4 -d "$seed" "$DATA" || { echo "vm restore bench: mke2fs" >&2; exit 1; }
+vm_data_disk "$seed" "$DATA" || { echo "vm restore bench: mke2fs" >&2; exit 1; }
 
-ACCEL="-accel tcg,thread=multi -cpu max"
-cache=$OUT/accel.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
-[ -f "$cache" ] && ACCEL=$(cat "$cache")
-bios=()
-[ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
+vm_qemu_cmd "$DATA" chuted.bench=restore
+ACCEL=$VM_ACCEL
 boot() { # one boot to its poweroff
-  # shellcheck disable=SC2086
-  timeout -k 5 600 qemu-system-x86_64 -M pc "${bios[@]}" $ACCEL -m 256 -smp 2 \
-    -kernel "$OUT/vmlinux" -initrd "$OUT/initramfs.cpio" \
-    -drive "file=$OUT/root.ext4,format=raw,if=virtio,snapshot=on" \
-    -drive "file=$DATA,format=raw,if=virtio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=1 cgroup_no_v1=all chuted.bench=restore" \
-    -display none -monitor none -serial stdio -nic none -no-reboot </dev/null 2>&1 | tr -d '\r' >"$LOG"
+  timeout -k 5 600 "${VM_QEMU[@]}" </dev/null 2>&1 | tr -d '\r' >"$LOG"
 }
 
 boot

@@ -57,6 +57,7 @@ if [ "${1:-}" = guest ]; then
 fi
 
 # --- the host -----------------------------------------------------------------
+. "$TOP/tests/vm/data_disk.sh"
 OUT=$TOP/build/vm
 TRIALS=${CHUTED_POWERCUT_TRIALS:-10}
 WORK=$(mktemp -d /tmp/chuted-test-powercut.XXXXXX)
@@ -77,10 +78,8 @@ for t in qemu-system-x86_64 mke2fs jq; do command -v $t >/dev/null || { echo "FA
 # the data disk: the image and the two versions' chute files, nothing else
 seed=$WORK/seed
 R=$WORK/rootfs
-mkdir -p "$seed" "$R"/{bin,etc,proc,sys,dev,tmp,root}
-cp /bin/busybox "$R/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+mkdir -p "$seed"
+vm_busybox_rootfs "$R"
 "$TOP/tools/mkimage" "$R" --cmd '["/bin/sh","-c","exec sleep 1000"]' --tag pc:1 -o "$seed/img.tar" ||
   { echo "FAIL: vm-powercut: mkimage"; exit 1; }
 for v in v1 v2; do
@@ -88,25 +87,14 @@ for v in v1 v2; do
   printf 'name: %s\nversion: "%s"\nimage: pc:1\ncommand: "%s"\nhealth: {grace: 1s}\n' "$N" "$v" \
     "echo $v > /tmp/ver; trap exit TERM; sleep 1000 & wait" >"$seed/$v/chute.yaml"
 done
-rm -f "$DATA"
-truncate -s 256M "$DATA"
-mke2fs -q -t ext4 -d "$seed" "$DATA" || { echo "FAIL: vm-powercut: mke2fs"; exit 1; }
+vm_data_disk "$seed" "$DATA" || { echo "FAIL: vm-powercut: mke2fs"; exit 1; }
 
-ACCEL="-accel tcg,thread=multi -cpu max"
-cache=$OUT/accel.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
-[ -f "$cache" ] && ACCEL=$(cat "$cache")
-bios=()
-[ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
+vm_qemu_cmd "$DATA" chuted.powercut=1
+ACCEL=$VM_ACCEL
 
 boot() {
   : >"$LOG"
-  # shellcheck disable=SC2086
-  qemu-system-x86_64 -M pc "${bios[@]}" $ACCEL -m 256 -smp 2 \
-    -kernel "$OUT/vmlinux" -initrd "$OUT/initramfs.cpio" \
-    -drive "file=$OUT/root.ext4,format=raw,if=virtio,snapshot=on" \
-    -drive "file=$DATA,format=raw,if=virtio" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=1 cgroup_no_v1=all chuted.powercut=1" \
-    -display none -monitor none -serial stdio -nic none -no-reboot </dev/null >"$LOG" 2>&1 &
+  "${VM_QEMU[@]}" </dev/null >"$LOG" 2>&1 &
   QPID=$!
 }
 # wait_line PATTERN SECONDS: the first console line starting with "$M PATTERN"

@@ -16,8 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-bool
-ch_engine_is_built (const struct ch_chutefile *m)
+/* dockerfile: and no image of its own (a pod's services name theirs) */
+static bool
+is_built (const struct ch_chutefile *m)
 {
   return m->dockerfile.s && m->n_svc == 1 && m->svc[0].image.s == NULL;
 }
@@ -27,7 +28,7 @@ ch_engine_built_image (struct ch_chutefile *m, const char *version)
 {
   char *ref;
 
-  if (!ch_engine_is_built (m))
+  if (!is_built (m))
     return;
   /* a repository name is lower case; a version is a valid tag already */
   ref = xasprintf ("localhost/chuted-build/%s:%s", m->chute.name, version);
@@ -36,6 +37,7 @@ ch_engine_built_image (struct ch_chutefile *m, const char *version)
   m->svc[0].image.s = ref;
   free (m->chute.image);
   m->chute.image = xstrdup (ref);
+  m->built = true;
 }
 
 int
@@ -44,7 +46,7 @@ ch_engine_build_check (const struct ch_chutefile *m, const char *dir, ch_error_t
   cleanup_free char *file = NULL;
   struct stat st;
 
-  if (!ch_engine_is_built (m))
+  if (!is_built (m))
     return 0;
   if (dir == NULL)
     return ch_chutefile_error (m, &m->dockerfile, err,
@@ -64,11 +66,10 @@ ch_engine_build (struct ch_engine *e, struct ch_change *c, const struct ch_chute
   int status;
   pid_t pid;
 
-  if (!m->dockerfile.s || m->chute.image == NULL)
+  /* a file that names its image as well runs that one; DIR was checked
+   * (ch_engine_build_check) before the change began */
+  if (!m->built)
     return 0;
-  if (dir == NULL)
-    return ch_chutefile_error (m, &m->dockerfile, err,
-                               "a chute file sent alone has no directory to build in (send its directory or a chute package)");
   file = xasprintf ("%s/%s", dir, m->dockerfile.s);
   tool = xasprintf ("%s/chuted-image", ctx->bin_dir);
   if (ch_engine_phase (e, c, "building", m->dockerfile.s, err) < 0)

@@ -40,7 +40,6 @@ int ch_engine_roll_back (struct ch_engine *e, struct ch_change *c, struct ch_des
 /* engine_build.c: a single-service chute with `dockerfile:` and no image:
  * runs localhost/chuted-build/NAME:VERSION, which ch_engine_build makes
  * (phase "building") with `chuted build` from its directory DIR. */
-bool ch_engine_is_built (const struct ch_chutefile *m);
 void ch_engine_built_image (struct ch_chutefile *m, const char *version);
 /* Before the change: its Dockerfile is there to build from. */
 int ch_engine_build_check (const struct ch_chutefile *m, const char *dir, ch_error_t *err);

@@ -79,6 +79,7 @@ struct ch_chutefile
   struct ch_net_port *net_ports;
   struct ch_wifi_config wifi_cfg; /* ssid NULL: no Wi-Fi */
   bool hidden, isolate;           /* not applied by netns/wifi yet: shown in the plan */
+  bool built;                     /* the image is the one the deploy builds from dockerfile: (mgmt/engine_build.c) */
   int64_t maxassoc;               /* -1: not given */
   enum ch_health_kind health_kind;
   uint64_t health_interval_s, health_timeout_s, health_grace_s;

@@ -275,6 +275,11 @@ printf 'name: chuted-test-df2\ndockerfile: {local: ../Dockerfile}\n' >"$sc/bad.y
 out=$(chuted deploy "$sc/bad.yaml" 2>&1); rc=$?
 check "a dockerfile outside the chute's dir is refused ($out)" test $rc -ne 0 -a "$(grep -c 'a path inside' <<<"$out")" = 1
 check "chute rm" chuted chute rm chuted-test-seccam
+printf 'name: chuted-test-df3\nimage: base:1\ncommand: "trap \x27exit 0\x27 TERM; sleep 1000 & wait"\nhealth: {grace: 1s}\nnet: {}\ndockerfile: {local: Dockerfile}\n' >"$sc/both.yaml"
+out=$(chuted deploy "$sc/both.yaml" 2>&1); rc=$?
+check "a chute file naming its image and a Dockerfile runs the image, unbuilt ($(tail -1 <<<"$out"))" \
+  test $rc -eq 0 -a "$(grep -c ': building' <<<"$out")" = 0
+chuted chute rm chuted-test-df3 >/dev/null 2>&1
 
 chuted network prune >/dev/null 2>&1
 no_leftovers "build"

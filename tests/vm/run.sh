@@ -10,6 +10,13 @@
 # (glob on NN_x for tests/vm or integration/NN_x, default all), CHUTED_VM_ACCEL
 # (kvm|tcg, default: probe), CHUTED_VM_TEST_TIMEOUT (per test inside, default
 # 240 s), CHUTED_VM_VERBOSE=1 (every test's whole output, "  | " lines).
+#
+# A tests/vm script with a host side (a line "# vm: host side") is run here
+# as `SCRIPT host-start DIR` before the boot (its servers on the host's
+# 127.0.0.1, which the guest reaches as 10.0.2.2 through QEMU's user
+# network; DIR/guest handed to the guest as fw_cfg opt/chuted/host.tar,
+# holding NAME/guest/) and `SCRIPT host-stop DIR` after. Without one, the VM
+# has no network card.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$TOP/build/vm
@@ -23,7 +30,7 @@ if ! "$TOP/tools/vm/build-image.sh"; then
 fi
 command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: vm: qemu-system-x86_64 missing (package qemu-system-x86)"; exit 1; }
 
-qemu() { # ACCEL_ARGS TIMEOUT EXTRA_CMDLINE
+qemu() { # ACCEL_ARGS TIMEOUT EXTRA_CMDLINE [NET_ARGS]
   local bios=()
   # qboot + the uncompressed kernel's PVH entry: ~3 s to /init instead of ~8 s.
   [ -f /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
@@ -32,7 +39,7 @@ qemu() { # ACCEL_ARGS TIMEOUT EXTRA_CMDLINE
     -kernel "$OUT/vmlinux" -initrd "$OUT/initramfs.cpio" \
     -drive "file=$OUT/root.ext4,format=raw,if=virtio,snapshot=on" \
     -append "console=ttyS0 panic=-1 quiet loglevel=1 cgroup_no_v1=all $3" \
-    -display none -monitor none -serial stdio -nic none -no-reboot </dev/null
+    -display none -monitor none -serial stdio ${4:--nic none} -no-reboot </dev/null
 }
 
 KVM_ARGS="-accel kvm -cpu host"
@@ -54,10 +61,40 @@ pick_accel() {
   echo "$a"
 }
 ACCEL=$(pick_accel)
+
+HOST=$OUT/host
+host_rc=0
+host_sides=()
+stop_host_sides() {
+  local t
+  for t in "${host_sides[@]}"; do bash "$t" host-stop "$HOST/$(basename "$t" .sh)"; done
+  host_sides=()
+}
+trap stop_host_sides EXIT
+rm -rf "$HOST"
+for t in "$TOP"/tests/vm/[0-9]*.sh; do
+  n=$(basename "$t" .sh)
+  # shellcheck disable=SC2053
+  [[ $n == ${CHUTED_VM_TESTS:-*} ]] && grep -q '^# vm: host side' "$t" || continue
+  mkdir -p "$HOST/$n/guest"
+  if bash "$t" host-start "$HOST/$n" >"$HOST/$n.log" 2>&1; then
+    host_sides+=("$t")
+    echo "vm: host side of $n: $(tail -1 "$HOST/$n.log")"
+  else
+    echo "FAIL: vm/$n: host side did not start: $(tail -1 "$HOST/$n.log")"
+    bash "$t" host-stop "$HOST/$n"
+    host_rc=1
+  fi
+done
+NET=""
+if [ ${#host_sides[@]} -gt 0 ]; then
+  (cd "$HOST" && tar -cf host.tar ./*/guest)
+  NET="-nic user,model=virtio-net-pci -fw_cfg name=opt/chuted/host.tar,file=$HOST/host.tar"
+fi
 echo "vm: booting ($ACCEL, timeout ${TIMEOUT}s); full console log: $SERIAL"
 
 start=$SECONDS
-qemu "$ACCEL" "$TIMEOUT" "chuted.tests=${CHUTED_VM_TESTS:-*} chuted.verbose=${CHUTED_VM_VERBOSE:-0} chuted.test_timeout=${CHUTED_VM_TEST_TIMEOUT:-240}" 2>&1 | tr -d '\r' | tee "$SERIAL" | while IFS= read -r line; do
+qemu "$ACCEL" "$TIMEOUT" "chuted.tests=${CHUTED_VM_TESTS:-*} chuted.verbose=${CHUTED_VM_VERBOSE:-0} chuted.test_timeout=${CHUTED_VM_TEST_TIMEOUT:-240}" "$NET" 2>&1 | tr -d '\r' | tee "$SERIAL" | while IFS= read -r line; do
   case "$line" in
     "$M PASS: "*|"$M FAIL: "*|"$M SKIP: "*) echo "${line#"$M "}" ;;
     "$M | "*) echo "  ${line#"$M "}" ;;
@@ -67,8 +104,9 @@ qemu "$ACCEL" "$TIMEOUT" "chuted.tests=${CHUTED_VM_TESTS:-*} chuted.verbose=${CH
 done
 qrc=${PIPESTATUS[0]}
 echo "vm: qemu exited $qrc after $((SECONDS - start))s"
+stop_host_sides
 
-rc=0
+rc=$host_rc
 done_line=$(grep -a "^$M DONE " "$SERIAL" | tail -1)
 if grep -aq 'Kernel panic' "$SERIAL"; then
   echo "FAIL: vm: kernel panic"; grep -a -A20 'Kernel panic' "$SERIAL" | head -25 | sed 's/^/  | /'; rc=1

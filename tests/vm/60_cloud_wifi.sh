@@ -114,13 +114,15 @@ X
   rm -rf "$H/rootfs" "$H/img.tar"
 
   # --- the chute file chutectl deploys: the AP's first radio that can be an
-  # AP holds the SSID; the health probe fetches the page inside the chute
+  # AP holds the SSID; the health probe fetches the page inside the chute;
+  # the shell, PID 1, ends on SIGTERM (httpd there would ignore it until
+  # the stop's SIGKILL)
   mkdir -p "$H/chute"
   cat >"$H/chute/chute.yaml" <<X
 name: $N
 version: "1"
 image: 10.0.2.2:$RPORT/cwifi:1
-command: [httpd, -f, -p, "80", -h, /var/www]
+command: "trap exit TERM; httpd -f -p 80 -h /var/www & wait"
 health: {http: "80/", timeout: 60s}
 net:
   wifi: {intfName: wlan0, ssid: $SSID, key: s3cretpass, dhcp: {start: 100, limit: 50, lease: 12h}}
@@ -243,12 +245,17 @@ cp "$G/ca.crt" "$T_ROOT/certs.d/10.0.2.2:$RPORT/ca.crt"
 "$CHUTED" daemon --cloud "mqtts://10.0.2.2:$MPORT" --node "$NODE" --cert "$G/$NODE.crt" --key "$G/$NODE.key" \
   --ca "$G/ca.crt" --trust "$G/ops.pub" >"$D/daemon.log" 2>&1 &
 DPID=$!
+ms() { echo $(((${EPOCHREALTIME/./} - $1) / 1000)); }
+t0=${EPOCHREALTIME/./}
 online() { [ "$(op nodes)" = 200 ] && [ "$(jq -r --arg n "$NODE" '.[$n].status.state' "$D/op.out")" = online ]; }
 check "chutectl nodes (host): $NODE online through the host's broker (mqtts://10.0.2.2:$MPORT)" wait_for 600 online
 [ "$T_FAILS" = 0 ] || { sed 's/^/  daemon: /' "$D/daemon.log" | tail -5; finish; }
+echo "INFO: $T_NAME: daemon started to online at the host's broker: $(ms "$t0") ms"
 
 # --- the deploy from the host
+t0=${EPOCHREALTIME/./}
 code=$(op deploy)
+echo "INFO: $T_NAME: chutectl deploy --wait (pull over TLS, start, health gate): $(ms "$t0") ms"
 eq "chutectl deploy --wait $NODE (host) of the Wi-Fi chute: applied" "$code" 200
 [ "$code" = 200 ] || { sed 's/^/  chutectl: /' "$D/op.out" | tail -5; tail -5 "$D/daemon.log"; }
 eq "the AP pulled the image from the host's registry over TLS" "$(chuted images -q | grep -c "^10.0.2.2:$RPORT/cwifi:1$")" 1
@@ -259,6 +266,7 @@ addr=$(jq -r --arg c "$N" '.networks[] | select(.chute == $c) | .address' "$D/ls
 
 # --- a station: WPA2, a lease, the chute's page
 printf 'ctrl_interface=%s/wpa\nnetwork={\n  ssid="%s"\n  psk="s3cretpass"\n  key_mgmt=WPA-PSK\n  scan_freq=2412\n}\n' "$D" "$SSID" >"$D/sta.conf"
+t0=${EPOCHREALTIME/./}
 $IP netns exec "$STA" wpa_supplicant -B -i "$sta_if" -c "$D/sta.conf" -P "$D/wpa.pid" -f "$D/wpa.log"
 associated() { [ "$($IP netns exec "$STA" wpa_cli -p "$D/wpa" -i "$sta_if" status 2>/dev/null | sed -n 's/^wpa_state=//p')" = COMPLETED ]; }
 check "a station associates with WPA2" wait_for 200 associated
@@ -275,6 +283,7 @@ host=${host##*.}
 if [ "${lease%.*}" = "${addr%.*}" ] && [ "${host:-0}" -ge 100 ] && [ "$host" -le 149 ]; then pass "lease $lease in ${addr%.*}.100-149"
 else fail "lease '$lease' not in ${addr%.*}.100-149"; fi
 eq "the station fetches the chute's page over Wi-Fi" "$($IP netns exec "$STA" timeout 20 wget -q -O - "http://${addr%/*}/" 2>&1)" "$PAGE"
+echo "INFO: $T_NAME: station started to the page fetched (WPA2, lease, HTTP): $(ms "$t0") ms"
 
 # --- what the cloud sees
 op nodes >/dev/null
@@ -285,7 +294,9 @@ op nodes-text >/dev/null
 check "chutectl nodes (host): $(grep "^$NODE " "$D/op.out" | tr -s ' ')" grep -q "^$NODE  *online .*$N:1:healthy" "$D/op.out"
 
 # --- chutectl rm: nothing left in the VM
+t0=${EPOCHREALTIME/./}
 eq "chutectl rm --wait $NODE $N (host): applied" "$(op rm)" 200
+echo "INFO: $T_NAME: chutectl rm --wait: $(ms "$t0") ms"
 check "...the chute is gone from the AP" sh -c "! '$CHUTED' ps -a -q | grep -qx '$N'"
 eq "...and from its desired state" "$(chuted chutes --json)" "[]"
 gone() { ! associated; }

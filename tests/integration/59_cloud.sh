@@ -23,51 +23,17 @@ stop_mine() { for p in $LINKPID $BROKER; do kill "$p" 2>/dev/null; wait "$p" 2>/
 trap 'stop_mine; t_cleanup' EXIT
 
 # --- certificates: a CA, the broker (SAN 127.0.0.1), ap-1, ap-2, the operator
+. "$TOP/tests/cloud_pki.sh"
 P=$T_DIR/pki
-mkdir -p "$P"
-ossl() { openssl "$@" >/dev/null 2>&1; }
-ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/ca.key" -out "$P/ca.crt" -days 2 -subj /CN=chuted-test-ca
-cert() { # NAME [SAN]
-  ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$1.key" -out "$P/$1.csr" -subj "/CN=$1"
-  if [ -n "${2:-}" ]; then printf 'subjectAltName=%s\n' "$2" >"$P/$1.ext"; else : >"$P/$1.ext"; fi
-  ossl x509 -req -in "$P/$1.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial -out "$P/$1.crt" -days 2 -extfile "$P/$1.ext"
-}
-cert broker IP:127.0.0.1
-cert ap-1; cert ap-2; cert operator
+pki_ca "$P"
+pki_cert "$P" broker IP:127.0.0.1
+pki_cert "$P" ap-1; pki_cert "$P" ap-2; pki_cert "$P" operator
 check "certificates made" test -s "$P/operator.crt" -a -s "$P/ap-2.crt" -a -s "$P/broker.crt"
 
 # --- the broker: TLS only, a client certificate required, its CN the user
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$T_DIR/acl" <<'X'
-user operator
-topic readwrite chuted/v1/#
-
-pattern read chuted/v1/%u/desired
-pattern read chuted/v1/%u/cmd/+
-pattern write chuted/v1/%u/reported
-pattern write chuted/v1/%u/status
-pattern write chuted/v1/%u/metrics
-pattern write chuted/v1/%u/evt/+
-pattern write chuted/v1/%u/logs/+
-pattern write chuted/v1/%u/reply/+
-X
-cat >"$T_DIR/mosquitto.conf" <<X
-# the test's files are root's, 0700: the broker stays root
-user root
-per_listener_settings false
-persistence true
-persistence_location $T_DIR/
-log_dest file $T_DIR/mosquitto.log
+PORT=$(free_ports 1)
 # every PUBLISH logged: the logs check counts them
-log_type all
-acl_file $T_DIR/acl
-listener $PORT 127.0.0.1
-cafile $P/ca.crt
-certfile $P/broker.crt
-keyfile $P/broker.key
-require_certificate true
-use_identity_as_username true
-X
+mosquitto_tls_conf "$T_DIR" "$PORT" "$P" "persistence true" "persistence_location $T_DIR/" "log_type all"
 start_broker() {
   /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf" & BROKER=$!
   wait_for 50 python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT)).close()"

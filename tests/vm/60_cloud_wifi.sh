@@ -35,50 +35,16 @@ host_start() { # DIR: the servers' files; DIR/guest is handed to the guest
   : >"$H/pids"
   # --- certificates: the broker and the registry answer as 10.0.2.2 to the
   # guest and as 127.0.0.1 to chutectl and skopeo on the host
-  ossl() { openssl "$@" >/dev/null 2>&1; }
-  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/ca.key" -out "$P/ca.crt" -days 2 -subj /CN=chuted-test-ca || return 1
-  cert() { # NAME [SAN]
-    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$1.key" -out "$P/$1.csr" -subj "/CN=$1" || return 1
-    if [ -n "${2:-}" ]; then printf 'subjectAltName=%s\n' "$2" >"$P/$1.ext"; else : >"$P/$1.ext"; fi
-    ossl x509 -req -in "$P/$1.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial -out "$P/$1.crt" -days 2 -extfile "$P/$1.ext"
-  }
-  if ! { cert broker IP:10.0.2.2,IP:127.0.0.1 && cert registry IP:10.0.2.2,IP:127.0.0.1 && cert "$NODE" && cert operator; }; then
+  . "$TOP/tests/cloud_pki.sh"
+  pki_ca "$P" || return 1
+  if ! { pki_cert "$P" broker IP:10.0.2.2,IP:127.0.0.1 && pki_cert "$P" registry IP:10.0.2.2,IP:127.0.0.1 &&
+    pki_cert "$P" "$NODE" && pki_cert "$P" operator; }; then
     echo "openssl failed"
     return 1
   fi
-  read -r MPORT RPORT OPORT < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+  { read -r MPORT; read -r RPORT; read -r OPORT; } < <(free_ports 3)
 
-  # --- mosquitto: TLS only, a client certificate required, its CN the user
-  cat >"$H/acl" <<'X'
-user operator
-topic readwrite chuted/v1/#
-
-pattern read chuted/v1/%u/desired
-pattern read chuted/v1/%u/cmd/+
-pattern write chuted/v1/%u/reported
-pattern write chuted/v1/%u/status
-pattern write chuted/v1/%u/metrics
-pattern write chuted/v1/%u/evt/+
-pattern write chuted/v1/%u/logs/+
-pattern write chuted/v1/%u/reply/+
-X
-  cat >"$H/mosquitto.conf" <<X
-# the files are root's: the broker stays root
-user root
-per_listener_settings false
-persistence false
-log_dest file $H/mosquitto.log
-acl_file $H/acl
-listener $MPORT 127.0.0.1
-cafile $P/ca.crt
-certfile $P/broker.crt
-keyfile $P/broker.key
-require_certificate true
-use_identity_as_username true
-X
+  mosquitto_tls_conf "$H" "$MPORT" "$P" "persistence false"
   /usr/sbin/mosquitto -c "$H/mosquitto.conf" </dev/null >"$H/mosquitto.out" 2>&1 &
   echo $! >>"$H/pids"
 

@@ -279,6 +279,11 @@ OUT=$("$CHUTED" run --net none --rootfs "$B/rootfs" --cap-add TEST true 2>&1); R
 eq "chuted run --cap-add TEST: a typo on chuted's own command line is refused as input" "$RC:$OUT" \
   '125:chuted: --cap-add: unknown capability `TEST` (e.g. NET_ADMIN, CAP_SYS_TIME, ALL)'
 check_fails "... and leaves no chute" sh -c "'$CHUTED' ps -a -q | grep -q ."
+OUT=$(timeout 20 setpriv --bounding-set -net_raw "$CHUTED" run --rm --net none --read-only --rootfs "$B/rootfs" \
+  -- sh -c 'grep CapEff /proc/self/status' 2>&1); RC=$?
+eq "chuted run where the host withholds a default capability: runs without it, the warning reaches the terminal" \
+  "$RC:$(echo "$OUT" | sort | tr '\n' ' ')" \
+  "0:CapEff:	00000000a80405fb $W CAP_NET_RAW (not in the bounding set this runtime runs with) "
 run_c '["true"]' '.process.scheduler = {"policy": "SCHED_BATCH"}'
 eq "process.scheduler: refused" "$RC:$OUT" "1:chuted: config.json: process.scheduler: not supported by chuted"
 run_c '["true"]' '.linux.intelRdt = {"closID": "x"}'

@@ -236,6 +236,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
                                   "call ch_runtime_reexec_sealed() first");
   if (ch_spec_load_bundle (o->bundle, &s, err) < 0)
     return -1;
+  ch_caps_check (s, o->warn, o->warn_data);
   if (s->seccomp)
     {
       cleanup_free char *cache = ch_seccomp_cache_dir (o->state_dir);

@@ -87,6 +87,7 @@ replace_process (struct ch_spec *s, json_t *process, ch_error_t *err)
   TAKE (cwd);
   TAKE (has_caps);
   TAKE (caps);
+  TAKE (caps_unknown);
   TAKE (rlimits);
   TAKE (n_rlimits);
   TAKE (no_new_privileges);
@@ -250,6 +251,7 @@ ch_container_exec (const char *state_dir, const struct ch_exec_opts *o, int *sta
     goto out;
   if (o->process && replace_process (s, o->process, err) < 0)
     goto out;
+  ch_caps_check (s, o->warn, o->warn_data);
   if (s->seccomp)
     {
       cleanup_free char *cache = ch_seccomp_cache_dir (state_dir);

@@ -82,7 +82,15 @@ int ch_ns_settings_check (const struct ch_spec *s, ch_error_t *err);
  * apply (its LSM is not enabled), and any mount label. */
 int ch_labels_check (const struct ch_spec *s, ch_error_t *err);
 
-/* caps.c */
+/* caps_grant.c, before the clone: strips from C what the kernel cannot give
+ * (UNKNOWN names, caps above LAST_CAP or outside GRANTABLE, sets capset would
+ * refuse) and returns the warning naming each one skipped and why, or NULL. */
+char *ch_caps_restrict (struct ch_caps *c, char *const *unknown, int last_cap, uint64_t grantable);
+/* The same for S's process against this host and S's user namespace; the
+ * warning goes to WARN, or to stderr when it is NULL. */
+void ch_caps_check (struct ch_spec *s, ch_warn_fn warn, void *data);
+
+/* caps.c, in the init */
 int ch_caps_drop_bounding (const struct ch_caps *c, ch_error_t *err);
 int ch_caps_apply (const struct ch_caps *c, ch_error_t *err);
 

@@ -31,7 +31,7 @@ main (int argc, char **argv)
   ret = ch_oci_cli (&ctx, argc - i, argv + i, &err);
   if (ret < 0)
     {
-      ch_oci_log_error (&ctx, err->msg);
+      ch_oci_log (&ctx, "error", err->msg);
       ch_error_print (&err, "chuted");
       return ctx.fail_code;
     }

@@ -144,10 +144,10 @@ ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FI
   return optind;
 }
 
-/* runc's --log: one line per error, as logrus writes it; conmon and podman
+/* runc's --log: one line per record, as logrus writes it; conmon and podman
  * read it back (json: a single {"level","msg","time"} object per line). */
 void
-ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg)
+ch_oci_log (const struct ch_oci_ctx *ctx, const char *level, const char *msg)
 {
   cleanup_free char *now = NULL;
   cleanup_free char *line = NULL;
@@ -165,7 +165,7 @@ ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg)
   if (ctx->log_json)
     {
       cleanup_free char *s = NULL;
-      j = json_pack ("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", now);
+      j = json_pack ("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", now);
       s = json_dumps (j, JSON_COMPACT);
       line = xasprintf ("%s\n", s);
     }
@@ -174,10 +174,23 @@ ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg)
       /* logrus text quoting: the message inside "..." with " and \ escaped */
       cleanup_json json_t *q = json_string (msg);
       cleanup_free char *quoted = json_dumps (q, JSON_ENCODE_ANY);
-      line = xasprintf ("time=\"%s\" level=error msg=%s\n", now, quoted);
+      line = xasprintf ("time=\"%s\" level=%s msg=%s\n", now, level, quoted);
     }
   if (write (fd, line, strlen (line)) < 0)
     return;
+}
+
+/* As runc's logrus: a warning goes to --log when there is one, else to
+ * stderr (where a podman without --log, or the chute's log, gets it). */
+void
+ch_oci_warn (void *ctx, const char *msg)
+{
+  const struct ch_oci_ctx *c = ctx;
+
+  if (c->log_path)
+    ch_oci_log (c, "warning", msg);
+  else
+    fprintf (stderr, "chuted: warning: %s\n", msg);
 }
 
 char *

@@ -26,8 +26,11 @@ struct ch_oci_ctx
  * twins; --help, --version) into CTX; returns the index of the command word, or
  * -1 with *EXIT_CODE set when main should just exit. */
 int ch_oci_globals (int argc, char **argv, struct ch_oci_ctx *ctx, void (*usage) (FILE *), int *exit_code);
-/* Append MSG to --log, if any, as runc does (json or logrus text). */
-void ch_oci_log_error (const struct ch_oci_ctx *ctx, const char *msg);
+/* Append MSG to --log, if any, at LEVEL ("error", "warning") as runc does
+ * (json or logrus text). */
+void ch_oci_log (const struct ch_oci_ctx *ctx, const char *level, const char *msg);
+/* A ch_warn_fn for CTX (a struct ch_oci_ctx): --log if given, else stderr. */
+void ch_oci_warn (void *ctx, const char *msg);
 /* ARGV from "oci" on (argv[1] = the command); returns the exit code (>= 0),
  * or < 0 with *err set (main prints it and exits with ctx->fail_code). */
 int ch_oci_cli (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err);

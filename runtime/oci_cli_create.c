@@ -146,6 +146,7 @@ do_create (struct ch_oci_ctx *ctx, const char *id, struct create_args *a, int er
     .id = id, .bundle = bundle, .state_dir = sd, .cgroup_parent = a->cgroup_parent,
     .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2, .console_socket_fd = a->console_fd,
     .err_fd = err_fd, .clone_parent = a->clone_parent, .init_exit_code = exit_code,
+    .warn = ch_oci_warn, .warn_data = ctx,
   };
 
   if (a->console_socket)

@@ -39,7 +39,8 @@ ch_oci_cmd_exec (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
   cleanup_close int console = -1;
   cleanup_json json_t *process = NULL;
   const char *process_file = NULL, *pid_file = NULL, *console_path = NULL;
-  struct ch_exec_opts o = { .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2, .console_socket_fd = -1 };
+  struct ch_exec_opts o = { .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2, .console_socket_fd = -1,
+                            .warn = ch_oci_warn, .warn_data = ctx };
   const char *id;
   int c, status = 1;
 

@@ -20,6 +20,9 @@ void ch_spec_free (struct ch_spec *spec);
  * default seccomp profile inlined. */
 json_t *ch_spec_default (bool rootless);
 
+/* Where the runtime's warnings go (MSG without a prefix, one line). */
+typedef void (*ch_warn_fn) (void *data, const char *msg);
+
 struct ch_create_opts
 {
   const char *id;
@@ -36,6 +39,9 @@ struct ch_create_opts
                                 after start is then only the init's exit code */
   bool clone_parent;         /* CLONE_PARENT: the init becomes our parent's child (the monitor) */
   int *init_exit_code;       /* optional out: the CODE of an init setup error (127/126/1) */
+  ch_warn_fn warn;           /* what is skipped rather than refused (a capability the host cannot
+                                grant); NULL: "chuted: warning: MSG" on stderr */
+  void *warn_data;
 };
 
 /* Create the container: cgroup, namespaces, rootfs, security all applied; the
@@ -91,6 +97,8 @@ struct ch_exec_opts
   int preserve_fds;   /* fds 3 .. 3+N-1 stay open in the process (runc's --preserve-fds) */
   bool detach;
   const char *pid_file; /* optional: the process's pid is written there once it exec'd */
+  ch_warn_fn warn;      /* as in ch_create_opts */
+  void *warn_data;
 };
 /* Run a process inside a running container (setns into its namespaces,
  * join its cgroup, same caps/seccomp/no_new_privs/apparmor-less profile as

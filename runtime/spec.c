@@ -268,6 +268,7 @@ ch_spec_free (struct ch_spec *s)
   ch_strv_free (s->env);
   free (s->cwd);
   free (s->rlimits);
+  ch_strv_free (s->caps_unknown);
   for (i = 0; i < s->n_mounts; i++)
     {
       free (s->mounts[i].destination);

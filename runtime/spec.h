@@ -147,6 +147,7 @@ struct ch_spec
   char *cwd;
   bool has_caps;
   struct ch_caps caps;
+  char **caps_unknown; /* names no capability table knows: skipped with a warning */
   struct ch_rlimit *rlimits;
   size_t n_rlimits;
   bool no_new_privileges;

@@ -14,6 +14,13 @@ if [ -x "$BIN/chuted-sys-probe" ]; then
 elif ! gcc -static -O2 -o "$B/rootfs/bin/sys_probe" "$(dirname "$0")/sys_probe.c" 2>"$T_DIR/gcc.err"; then
   fail "build sys_probe: $(head -3 "$T_DIR/gcc.err")"; finish
 fi
+# and `make vm-check` alone builds it first: the VM has no gcc to fall back on
+if [ -f "$TOP/Makefile" ] && command -v make >/dev/null; then
+  check "make vm-check builds chuted-sys-probe before the VM suite runs" sh -c \
+    "make -s -n -W tests/integration/sys_probe.c -C '$TOP' vm-check 2>/dev/null | sed '/^tests\/vm\/run.sh/q' | grep -q 'chuted-sys-probe'"
+else
+  skip "make vm-check's prerequisites: no Makefile or make here (the VM)"
+fi
 chuted oci spec --bundle "$B"
 cp "$B/config.json" "$T_DIR/config.orig"
 cfg() { jq "$1" "$T_DIR/config.orig" > "$B/config.json"; }

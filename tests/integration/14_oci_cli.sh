@@ -52,6 +52,11 @@ jq '.args = ["/nope"]' "$T_DIR/p.json" > "$T_DIR/p3.json"
 OUT=$(rt --log "$T_DIR/elog" --log-format json exec --process "$T_DIR/p3.json" chuted-test-c1 2>&1); RC=$?
 eq "exec --process of a missing program exits 127" "$RC" 127
 check "and says so in the log" sh -c "jq -r .msg '$T_DIR/elog' | grep -qi 'no such file'"
+jq '.args = ["sh", "-c", "grep CapBnd /proc/self/status"] | .capabilities.bounding = ["CAP_TEST", "CAP_CHOWN"]' "$T_DIR/p.json" > "$T_DIR/p5.json"
+OUT=$(rt exec --process "$T_DIR/p5.json" chuted-test-c1 2>&1); RC=$?
+eq "exec --process with an unknown capability: warned about, skipped" "$RC:$OUT" \
+  "0:chuted: warning: process.capabilities: skipping CAP_TEST (unknown)
+CapBnd:	0000000000000001"
 jq '.args = 5' "$T_DIR/p.json" > "$T_DIR/p4.json"
 OUT=$(rt exec --process "$T_DIR/p4.json" chuted-test-c1 2>&1)
 eq "a bad --process names the key" "$OUT" "chuted: --process: config.json: process.args: must be an array, not an integer"

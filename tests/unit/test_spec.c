@@ -188,8 +188,8 @@ static const struct bad bads[] = {
   { "process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 2, \"hard\": 1}]",
     "config.json: process.rlimits[0]: soft limit above hard limit" },
   { "process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1}]", "config.json: process.rlimits[0].soft: missing" },
-  { "process.capabilities", "{\"bounding\": [\"CAP_CHOWN\", \"CAP_FOO\"]}",
-    "config.json: process.capabilities.bounding[1]: unknown capability `CAP_FOO`" },
+  { "process.capabilities", "{\"bounding\": [\"CAP_CHOWN\", 7]}",
+    "config.json: process.capabilities.bounding[1]: must be a string" },
   { "process.capabilities", "{\"ambient\": \"CAP_CHOWN\"}",
     "config.json: process.capabilities.ambient: must be an array, not a string" },
   { "process.cwd", "\"tmp\"", "config.json: process.cwd: must be an absolute path, not `tmp`" },
@@ -431,6 +431,66 @@ test_cap_names (void **state)
   assert_null (ch_cap_name (99));
 }
 
+#define BIT(c) (1ULL << (c))
+
+/* runtime-spec v1.1: a capability that cannot be mapped or granted is
+ * skipped with a warning, never a failure; the rest stay as asked. */
+static void
+test_caps_skipped (void **state)
+{
+  cleanup_json json_t *j = base_config ();
+  cleanup_error ch_error_t err = NULL;
+  struct ch_spec *s = NULL;
+  struct ch_caps c;
+  char *msg;
+
+  set_path (j, "process.capabilities", json_pack ("{s:[s, s, s], s:[s, s], s:[s]}", "bounding", "CAP_CHOWN", "CAP_TEST",
+                                                  "CAP_TEST", "effective", "CAP_CHOWN", "CAP_TEST", "permitted", "CAP_CHOWN"));
+  assert_int_equal (ch_spec_from_json (j, "/b", &s, &err), 0);
+  assert_int_equal (s->caps.bounding, BIT (0));
+  assert_int_equal (s->caps.effective, BIT (0));
+  assert_int_equal (ch_strv_len (s->caps_unknown), 1); /* named once */
+  assert_string_equal (s->caps_unknown[0], "CAP_TEST");
+
+  msg = ch_caps_restrict (&s->caps, s->caps_unknown, 40, ~0ULL);
+  assert_string_equal (msg, "process.capabilities: skipping CAP_TEST (unknown)");
+  assert_int_equal (s->caps.effective, BIT (0));
+  free (msg);
+  ch_spec_free (s);
+
+  /* nothing to say: nothing changed, no message */
+  c = (struct ch_caps){ BIT (0) | BIT (13), BIT (13), 0, BIT (13), 0 };
+  assert_null (ch_caps_restrict (&c, NULL, 40, ~0ULL));
+  assert_int_equal (c.bounding, BIT (0) | BIT (13));
+
+  /* each reason, each capability named once (the first reason wins) */
+  c = (struct ch_caps){ .bounding = BIT (0) | BIT (13) | BIT (24) | BIT (40),
+                        .effective = BIT (0) | BIT (21) | BIT (25),
+                        .permitted = BIT (0) | BIT (24),
+                        .inheritable = BIT (21),
+                        .ambient = BIT (0) | BIT (13) };
+  msg = ch_caps_restrict (&c, NULL, 39, ~BIT (24));
+  assert_string_equal (msg, "process.capabilities: skipping CAP_CHECKPOINT_RESTORE (unknown to this kernel), "
+                            "CAP_SYS_RESOURCE (not in the bounding set this runtime runs with), "
+                            "CAP_SYS_ADMIN (not in process.capabilities.bounding), "
+                            "CAP_SYS_TIME (not in process.capabilities.bounding), "
+                            "CAP_CHOWN (ambient but not permitted and inheritable), "
+                            "CAP_NET_RAW (ambient but not permitted and inheritable)");
+  assert_int_equal (c.bounding, BIT (0) | BIT (13));
+  assert_int_equal (c.permitted, BIT (0));
+  assert_int_equal (c.effective, BIT (0));
+  assert_int_equal (c.inheritable, 0);
+  assert_int_equal (c.ambient, 0);
+  free (msg);
+
+  c = (struct ch_caps){ .bounding = BIT (12), .effective = BIT (12) };
+  msg = ch_caps_restrict (&c, NULL, 40, ~0ULL);
+  assert_string_equal (msg, "process.capabilities: skipping CAP_NET_ADMIN (effective but not permitted)");
+  assert_int_equal (c.effective, 0);
+  assert_int_equal (c.bounding, BIT (12));
+  free (msg);
+}
+
 int
 main (void)
 {
@@ -440,6 +500,7 @@ main (void)
     cmocka_unit_test (test_bad_configs),    cmocka_unit_test (test_seccomp_profile),
     cmocka_unit_test (test_seccomp_unknown_syscall_skipped), cmocka_unit_test (test_passwd_group), cmocka_unit_test (test_seccomp_cache),
     cmocka_unit_test (test_cap_names),     cmocka_unit_test (test_hooks_and_labels),
+    cmocka_unit_test (test_caps_skipped),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

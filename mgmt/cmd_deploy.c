@@ -94,6 +94,8 @@ ch_print_change_event (void *data, const struct ch_change *c, const char *detail
 
   printf ("%s %s: %s%s%s%s", c->id, c->chute, c->phase, detail ? ": " : "", detail ? detail : "",
           redraw ? "\033[K\r" : tty ? "\033[K\n" : "\n");
+  if (c->result && c->failure)
+    ch_engine_failure_print (stdout, c->failure);
   fflush (stdout);
 }
 

@@ -54,6 +54,10 @@ struct ch_mservice
   bool command_shell;  /* given as one string: run by /bin/sh -c */
   struct ch_mlist env; /* "K=V", chute-level ones first */
   struct ch_mlist dns;
+  /* built on the AP (mgmt/engine_build.c): then IMAGE is the built one and,
+   * for a light service, BASE the base's name image: gave */
+  bool built;
+  char *base;
 };
 
 struct ch_chutefile

@@ -336,6 +336,8 @@ service_clear (struct ch_mservice *s)
   mf_mlist_clear (&s->command);
   mf_mlist_clear (&s->env);
   mf_mlist_clear (&s->dns);
+  free (s->base);
+  s->base = NULL;
 }
 
 /* A single-service file is one service named after the chute; ParaDrop

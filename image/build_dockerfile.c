@@ -402,6 +402,8 @@ build (struct builder *b, struct ch_build_result *out, ch_error_t *err)
       if (!b->req->quiet)
         printf ("STEP %u/%u: %s\n", b->step, b->steps, text);
       fflush (stdout);
+      if (b->req->record_fd > 0 && ch_build_step_send (b->req->record_fd, b->step, b->steps, text, err) < 0)
+        return ch_error_prefix (err, "--result-fd");
       if (strcmp (in->cmd, "FROM") == 0)
         r = do_from (b, in, err);
       else if (b->n_st == 0 && strcmp (in->cmd, "ARG") == 0)

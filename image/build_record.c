@@ -2,6 +2,8 @@
  * deploy engine: the failing step as fields, not as text to scrape. Only
  * jansson here, so that chuted (which must not load libarchive) links it. */
 #include "image/dockerfile.h"
+#include "common/file.h"
+#include "common/json.h"
 #include "common/util.h"
 
 #include <string.h>
@@ -86,4 +88,21 @@ ch_build_failure_check (json_t *j)
       json_object_set_new (out, "output", lines);
     }
   return out;
+}
+
+int
+ch_build_record_send (int fd, json_t *rec, ch_error_t *err)
+{
+  cleanup_free char *text = json_dumps (rec, JSON_COMPACT);
+  cleanup_free char *line = xasprintf ("%s\n", text);
+
+  return ch_write_all (fd, line, strlen (line), err);
+}
+
+int
+ch_build_step_send (int fd, unsigned step, unsigned steps, const char *text, ch_error_t *err)
+{
+  cleanup_json json_t *j = json_pack ("{s:s, s:I, s:I, s:o}", "type", "step", "step", (json_int_t) step, "steps",
+                                      (json_int_t) steps, "text", text_line (text, strnlen (text, 200)));
+  return ch_build_record_send (fd, j, err);
 }

@@ -77,6 +77,7 @@ struct ch_build_request
   /* ADD's URLs: this argv + URL writes the body on stdout (`chuted-image-pull fetch-url`) */
   char **fetch_prefix;
   ch_build_user_fn resolve_user;
+  int record_fd;          /* > 0: a step record on it as each step begins (ch_build_step_send) */
 };
 
 struct ch_build_result
@@ -116,5 +117,10 @@ json_t *ch_build_failure_json (const struct ch_build_result *r, const char *mess
  * the rest of the known fields checked for their types (others dropped).
  * NULL when J is not that. */
 json_t *ch_build_failure_check (json_t *j);
+/* Before the failure record, if any, the same fd gets a line per step as it
+ * begins: {"type": "step", "step": N, "steps": M, "text": INSTRUCTION}. A
+ * failure record is one line too. */
+int ch_build_step_send (int fd, unsigned step, unsigned steps, const char *text, ch_error_t *err);
+int ch_build_record_send (int fd, json_t *rec, ch_error_t *err);
 
 #endif

@@ -116,6 +116,7 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   ch_strv_append (&pull, "--result-fd");
   ch_strv_append (&pull, "3");
   req.build_args = args;
+  req.record_fd = result_fd;
   req.run_prefix = prefix;
   req.run_opts = run_opts;
   req.pull_prefix = pull;
@@ -139,9 +140,8 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
       if (result_fd >= 0)
         {
           cleanup_json json_t *rec = ch_build_failure_json (&res, err->msg);
-          cleanup_free char *text = json_dumps (rec, JSON_COMPACT);
           cleanup_error ch_error_t e2 = NULL;
-          if (ch_write_all (result_fd, text, strlen (text), &e2) < 0)
+          if (ch_build_record_send (result_fd, rec, &e2) < 0)
             ch_error_print (&e2, "chuted-image: build: --result-fd");
         }
       ch_error_print (&err, "chuted-image: build");

@@ -22,7 +22,8 @@ const struct ch_opt ch_opts_build[] = {
   { "pids", CH_BUILD_O_PIDS, "N", "process limit of each RUN step's chute" },
   { "network", CH_BUILD_O_NET, "MODE", "RUN steps' network: bridge (default), host, none" },
   { "result-fd", CH_BUILD_O_RESULT_FD, "FD",
-    "on failure, write its record to FD as JSON (file, line, instruction, exit code, last output lines)" },
+    "for programs: a JSON line on FD as each step begins and, on failure, its record (file, line, instruction, "
+    "exit code, last output lines)" },
   CH_OPT_END,
 };
 

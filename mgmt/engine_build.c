@@ -127,9 +127,33 @@ ch_engine_build_check (const struct ch_ctx *ctx, const struct ch_chutefile *m, c
   return 0;
 }
 
-/* Read FD to EOF (at most 1 MiB: a record is small) */
-static char *
-read_record (int fd, size_t *len)
+/* One line of the builder's records: a step begins (an event of the
+ * building phase, DETAIL's service named), or the failure (into *RECORD) */
+static void
+on_record (struct ch_engine *e, struct ch_change *c, const char *detail, const char *line, size_t len,
+           json_t **record)
+{
+  cleanup_json json_t *j = json_loadb (line, len, 0, NULL);
+  const char *type = json_string_value (json_object_get (j, "type"));
+
+  if (type && strcmp (type, "step") == 0 && json_is_string (json_object_get (j, "text")))
+    {
+      cleanup_free char *d = xasprintf ("%s: step %lld/%lld: %s", detail,
+                                        (long long) json_integer_value (json_object_get (j, "step")),
+                                        (long long) json_integer_value (json_object_get (j, "steps")),
+                                        json_string_value (json_object_get (j, "text")));
+      cleanup_error ch_error_t e2 = NULL;
+      /* progress: a journal that cannot say so does not stop the build */
+      (void) ch_engine_phase (e, c, "building", d, &e2);
+      return;
+    }
+  if (type == NULL && *record == NULL)
+    *record = ch_build_failure_check (j);
+}
+
+/* Read the builder's record lines from FD to EOF */
+static void
+read_records (struct ch_engine *e, struct ch_change *c, const char *detail, int fd, json_t **record)
 {
   struct ch_buf b = { 0 };
   char chunk[4096];
@@ -137,26 +161,34 @@ read_record (int fd, size_t *len)
 
   while ((n = read (fd, chunk, sizeof (chunk))) != 0)
     {
+      char *nl;
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         break;
-      if (b.len < (1 << 20))
-        ch_buf_append (&b, chunk, (size_t) n);
+      ch_buf_append (&b, chunk, (size_t) n);
+      while ((nl = memchr (b.data, '\n', b.len)) != NULL)
+        {
+          size_t len = (size_t) (nl - b.data);
+          on_record (e, c, detail, b.data, len, record);
+          memmove (b.data, nl + 1, b.len - len - 1);
+          b.len -= len + 1;
+        }
+      /* a line is small: a builder sending more is not ours */
+      if (b.len > (1 << 20))
+        break;
     }
-  *len = b.len;
-  return ch_buf_steal (&b);
+  free (b.data);
 }
 
-/* chuted-image build ARGS (its record on fd 3): 0, or < 0 with *RECORD
- * the record it sent (NULL if none) and *ERR why */
+/* chuted-image build ARGS (its records on fd 3, the steps as events): 0,
+ * or < 0 with *RECORD the failure record it sent (NULL if none) and *ERR why */
 static int
-run_build (struct ch_ctx *ctx, char **args, json_t **record, ch_error_t *err)
+run_build (struct ch_engine *e, struct ch_change *c, const char *detail, char **args, json_t **record,
+           ch_error_t *err)
 {
-  cleanup_strv char **argv = ch_build_argv (ctx, args);
-  cleanup_free char *text = NULL;
+  cleanup_strv char **argv = ch_build_argv (e->ctx, args);
   int fds[2], status;
-  size_t len;
   pid_t pid;
 
   *record = NULL;
@@ -183,17 +215,16 @@ run_build (struct ch_ctx *ctx, char **args, json_t **record, ch_error_t *err)
       _exit (127);
     }
   close (fds[1]);
-  text = read_record (fds[0], &len);
+  read_records (e, c, detail, fds[0], record);
   close (fds[0]);
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
       return ch_error (err, errno, "waitpid");
   if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
-    return 0;
-  if (len)
     {
-      cleanup_json json_t *j = json_loadb (text, len, 0, NULL);
-      *record = ch_build_failure_check (j);
+      json_decref (*record);
+      *record = NULL;
+      return 0;
     }
   if (*record)
     return ch_error (err, 0, "%s", json_string_value (json_object_get (*record, "message")));
@@ -256,7 +287,7 @@ build_one (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *
   ch_strv_append (&args, "-f");
   ch_strv_append (&args, file);
   ch_strv_append (&args, context);
-  r = run_build (ctx, args, &record, err);
+  r = run_build (e, c, detail, args, &record, err);
   if (gen)
     unlink (gen);
   if (r == 0)

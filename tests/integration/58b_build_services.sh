@@ -7,7 +7,7 @@
 # fails: its record (step, file:line, exit code, last output lines) in
 # `chuted deploy`'s output, the journal and the daemon's REST change document.
 . "$(dirname "$0")/../lib.sh"
-export CHUTED_BRIDGE=chtbld1 CHUTED_SUBNET=10.231.171.0/24
+export CHUTED_BRIDGE=chtbld1 CHUTED_SUBNET=10.231.197.0/24
 js() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 N=chuted-test-pdb
 SOCK=$T_DIR/api.sock
@@ -59,8 +59,9 @@ services:
 EOF
 out=$(chuted deploy "$D" 2>&1); rc=$?
 eq "deploy of a pod with light, normal and image services ($(tail -1 <<<"$out"))" "$rc" 0
-eq "...each built service in its building phase" "$(grep -o 'building: service [a-z]*' <<<"$out" | tr '\n' ,)" \
+eq "...each built service in its building phase" "$(grep -v ': step ' <<<"$out" | grep -o 'building: service [a-z]*' | tr '\n' ,)" \
   "building: service main,building: service py,building: service worker,"
+check "...each step an event as it begins" grep -q ': building: service worker: `worker/Dockerfile`: step 2/3: RUN echo normal-built > /built$' <<<"$out"
 eq "light: the source in /opt/paradrop/app, its deps file installed by the base's command" \
   "$(chuted exec "$N+main" sh -c 'cat /opt/paradrop/app/hello.txt /deps-installed; pwd' 2>&1)" "app file
 dep-a

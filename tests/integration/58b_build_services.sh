@@ -78,6 +78,24 @@ out=$(chuted deploy "$D" 2>&1); rc=$?
 check "a redeploy of the same version: its builds cached, the same image ($(tail -1 <<<"$out"))" \
   test $rc = 0 -a "$(chuted image inspect "localhost/chuted-build/$N/main:1" | jq -r ._manifest)" = "$m1"
 
+# ParaDrop's first paradrop.yaml: the chute itself light, `use:` its base
+V1=$T_DIR/v1
+mkdir -p "$V1"
+echo v1-file >"$V1/index.txt"
+echo dep-v1 >"$V1/deps.txt"
+printf 'name: %s-v1
+version: 1
+type: light
+use: tlang
+command: "%s"
+health: {grace: 1s}
+' "$N" "$LOOP" >"$V1/paradrop.yaml"
+out=$(chuted deploy "$V1" 2>&1); rc=$?
+eq "ParaDrop's first format (type: light, use: tlang) builds and runs ($(tail -1 <<<"$out"))" "$rc" 0
+eq "...its dir on the base, its deps installed" "$(chuted exec "$N-v1" sh -c 'cat index.txt /deps-installed' 2>&1)" "v1-file
+dep-v1"
+check "...chute rm" chuted chute rm "$N-v1"
+
 # refused before anything is made: an unknown base, a normal service
 # without its Dockerfile, a source outside the chute's dir, a light one
 # with no command

@@ -57,6 +57,8 @@ services:
     image: base:1
     command: "$LOOP"
 EOF
+eq "the plan names what the deploy builds" "$(chuted deploy --dry-run --json "$D" | jq -c '[.services[] | .image, .build]')" \
+  '[null,{"type":"light","source":"app","base":"tlang"},null,{"type":"light","source":"py","base":"python2"},null,{"type":"normal","source":"worker"},"base:1",null]'
 out=$(chuted deploy "$D" 2>&1); rc=$?
 eq "deploy of a pod with light, normal and image services ($(tail -1 <<<"$out"))" "$rc" 0
 eq "...each built service in its building phase" "$(grep -v ': step ' <<<"$out" | grep -o 'building: service [a-z]*' | tr '\n' ,)" \

@@ -139,6 +139,13 @@ else
 fi
 kill $DPID; wait $DPID 2>/dev/null; DPID=
 
+# the chute's disk: bounds its builds too
+sed -i 's/^version: "2"/version: "3"\nresource: {disk: 16M}/' "$D/chute.yaml"
+printf 'FROM base:1\nRUN head -c 20000000 /dev/zero > /big\n' >"$D/worker/Dockerfile"
+out=$(chuted deploy "$D" 2>&1); rc=$?
+check "a build writing past the chute's disk: fails the change ($(tail -1 <<<"$out"))" \
+  test $rc -ne 0 -a "$(grep -c 'more than the disk limit of 16777216 bytes' <<<"$out")" -ge 1
+eq "...v1 runs on" "$(chuted exec "$N+worker" cat /built 2>&1)" normal-built
 check "chute rm" chuted chute rm "$N"
 chuted network prune >/dev/null 2>&1
 no_leftovers "build"

@@ -17,6 +17,8 @@
 #include "image/dockerfile.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -233,6 +235,27 @@ run_build (struct ch_engine *e, struct ch_change *c, const char *detail, char **
   return ch_error (err, 0, "chuted build killed by signal %d", WTERMSIG (status));
 }
 
+/* ROOT/deploy/light-PID-XXXXXX: the Dockerfiles made for light services by
+ * deploys that died before removing theirs (the pid in the name is gone) */
+static void
+sweep_light (const char *deploy_dir)
+{
+  cleanup_dir DIR *d = opendir (deploy_dir);
+  struct dirent *de;
+
+  while (d && (de = readdir (d)))
+    {
+      char *end;
+      long pid;
+
+      if (!ch_has_prefix (de->d_name, "light-"))
+        continue;
+      pid = strtol (de->d_name + 6, &end, 10);
+      if (pid > 0 && *end == '-' && pid != getpid () && kill ((pid_t) pid, 0) < 0 && errno == ESRCH)
+        unlinkat (dirfd (d), de->d_name, 0);
+    }
+}
+
 static int
 build_one (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, const struct ch_mservice *s,
            const char *dir, ch_error_t *err)
@@ -259,7 +282,9 @@ build_one (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *
       text = ch_light_dockerfile (s, &b, context);
       ch_light_base_clear (&b);
       /* made for this build, outside the context: its .dockerignore and COPY . leave it out */
-      gen = xasprintf ("%s/deploy/light-XXXXXX", ctx->root);
+      cleanup_free char *deploy_dir = xasprintf ("%s/deploy", ctx->root);
+      sweep_light (deploy_dir);
+      gen = xasprintf ("%s/light-%ld-XXXXXX", deploy_dir, (long) getpid ());
       fd = mkstemp (gen);
       if (fd < 0 || ch_write_all (fd, text, strlen (text), err) < 0)
         {

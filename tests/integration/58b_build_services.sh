@@ -57,6 +57,8 @@ services:
     image: base:1
     command: "$LOOP"
 EOF
+# what a deploy killed while building left: swept by the next
+mkdir -p "$T_ROOT/deploy" && echo stale >"$T_ROOT/deploy/light-999999999-AbCdEf"
 eq "the plan names what the deploy builds" "$(chuted deploy --dry-run --json "$D" | jq -c '[.services[] | .image, .build]')" \
   '[null,{"type":"light","source":"app","base":"tlang"},null,{"type":"light","source":"py","base":"python2"},null,{"type":"normal","source":"worker"},"base:1",null]'
 out=$(chuted deploy "$D" 2>&1); rc=$?
@@ -73,6 +75,7 @@ eq "...its image's CMD the service's command" \
 eq "light on python2 (mapped to the local base): no deps file, no install step" \
   "$(chuted exec "$N+py" sh -c 'cat main.py; test -e /deps-installed || echo none' 2>&1)" "py file
 none"
+eq "the light services' Dockerfiles removed, a dead deploy's too" "$(ls "$T_ROOT/deploy" | grep -c '^light-')" 0
 eq "normal: built from source/Dockerfile" "$(chuted exec "$N+worker" cat /built 2>&1)" normal-built
 eq "image: runs as given" "$(chuted inspect "$N+db" | js 'd[0]["config"]["image"]')" base:1
 m1=$(chuted image inspect "localhost/chuted-build/$N/main:1" | jq -r ._manifest)

@@ -26,6 +26,9 @@ ch_build_result_clear (struct ch_build_result *r)
   free (r->ref);
   free (r->manifest);
   free (r->image_id);
+  free (r->file);
+  free (r->instruction);
+  free (r->output);
   memset (r, 0, sizeof (*r));
 }
 
@@ -399,6 +402,8 @@ build (struct builder *b, struct ch_build_result *out, ch_error_t *err)
       if (!b->req->quiet)
         printf ("STEP %u/%u: %s\n", b->step, b->steps, text);
       fflush (stdout);
+      if (b->req->record_fd > 0 && ch_build_step_send (b->req->record_fd, b->step, b->steps, text, err) < 0)
+        return ch_error_prefix (err, "--result-fd");
       if (strcmp (in->cmd, "FROM") == 0)
         r = do_from (b, in, err);
       else if (b->n_st == 0 && strcmp (in->cmd, "ARG") == 0)
@@ -411,7 +416,14 @@ build (struct builder *b, struct ch_build_result *out, ch_error_t *err)
       if (r == 0)
         r = interrupted (b, err);
       if (r < 0)
-        return ch_error_prefix (err, "%s:%d", b->df->name, in->line);
+        {
+          out->file = xstrdup (b->df->name);
+          out->line = in->line;
+          out->instruction = xstrdup (text);
+          out->output = b->run_output;
+          b->run_output = NULL;
+          return ch_error_prefix (err, "%s:%d", b->df->name, in->line);
+        }
       fflush (stdout);
     }
   if (b->n_st == 0)
@@ -473,6 +485,7 @@ out:
   free (b.st);
   ch_dockerfile_free (b.df);
   ch_strv_free (b.ignore);
+  free (b.run_output);
   if (b.build_args)
     json_decref (b.build_args);
   if (b.meta_args)

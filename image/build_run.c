@@ -5,11 +5,13 @@
  * must not link (it carries libarchive and libcrypto; chuted carries the
  * runtime and the network). The upper dir then becomes the step's layer. */
 #include "image/dockerfile_int.h"
+#include "common/file.h"
 #include "common/util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +20,74 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int
-ch_build_spawn (char **argv, int out_fd, ch_error_t *err)
+/* Copy the child's output from FD to our stdout as it comes, keeping the
+ * last CH_BUILD_TAIL bytes in T, until EOF or until PID has exited and the
+ * pipe is drained (a process the RUN left behind may hold it open). */
+static void
+tee_output (int fd, pid_t pid, int *st, bool *reaped, struct ch_buf *t)
 {
-  int st;
+  char buf[4096];
+
+  for (;;)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      int n = poll (&p, 1, *reaped ? 0 : 200);
+      ssize_t got;
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (*reaped)
+            return;
+          if (waitpid (pid, st, WNOHANG) == pid)
+            *reaped = true;
+          continue;
+        }
+      got = read (fd, buf, sizeof (buf));
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        return;
+      {
+        cleanup_error ch_error_t e = NULL;
+        /* a closed stdout (the caller went away) does not stop the build */
+        (void) ch_write_all (1, buf, (size_t) got, &e);
+      }
+      ch_buf_append (t, buf, (size_t) got);
+      if (t->len > CH_BUILD_TAIL)
+        {
+          memmove (t->data, t->data + t->len - CH_BUILD_TAIL, CH_BUILD_TAIL);
+          t->len = CH_BUILD_TAIL;
+          t->data[t->len] = '\0';
+        }
+    }
+}
+
+int
+ch_build_spawn (char **argv, int out_fd, char **tail, ch_error_t *err)
+{
+  int st, pipefd[2] = { -1, -1 };
+  bool reaped = false;
   pid_t pid;
 
   fflush (stdout);
   fflush (stderr);
+  if (tail && pipe2 (pipefd, O_CLOEXEC) < 0)
+    return ch_error (err, errno, "pipe");
+  if (tail)
+    out_fd = pipefd[1];
   pid = fork ();
   if (pid < 0)
-    return ch_error (err, errno, "fork");
+    {
+      ch_error (err, errno, "fork");
+      if (tail)
+        {
+          close (pipefd[0]);
+          close (pipefd[1]);
+        }
+      return -1;
+    }
   if (pid == 0)
     {
       int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -36,13 +95,22 @@ ch_build_spawn (char **argv, int out_fd, ch_error_t *err)
       /* the builder holds INT/TERM/HUP until a step ends; chuted run takes them at once */
       sigemptyset (&none);
       sigprocmask (SIG_SETMASK, &none, NULL);
-      if (fd < 0 || dup2 (fd, 0) < 0 || (out_fd >= 0 && dup2 (out_fd, 1) < 0))
+      if (fd < 0 || dup2 (fd, 0) < 0 || (out_fd >= 0 && dup2 (out_fd, 1) < 0) || (tail && dup2 (out_fd, 2) < 0))
         _exit (125);
       execv (argv[0], argv);
       fprintf (stderr, "chuted-image: exec `%s`: %s\n", argv[0], strerror (errno));
       _exit (125);
     }
-  while (waitpid (pid, &st, 0) < 0)
+  if (tail)
+    {
+      struct ch_buf t = { 0 };
+      close (pipefd[1]);
+      tee_output (pipefd[0], pid, &st, &reaped, &t);
+      close (pipefd[0]);
+      free (*tail);
+      *tail = ch_buf_steal (&t);
+    }
+  while (!reaped && waitpid (pid, &st, 0) < 0)
     if (errno != EINTR)
       return ch_error (err, errno, "waitpid");
   if (WIFSIGNALED (st))
@@ -94,7 +162,13 @@ ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env, st
   ch_strv_append (&cmd, "--");
   for (size_t i = 0; argv[i]; i++)
     ch_strv_append (&cmd, argv[i]);
-  code = ch_build_spawn (cmd, -1, err);
+  code = ch_build_spawn (cmd, -1, &b->run_output, err);
+  if (code == 0)
+    {
+      /* only a failed RUN's output is reported */
+      free (b->run_output);
+      b->run_output = NULL;
+    }
   ch_bunmount (&m, false);
   if (code == 0)
     code = ch_build_layer (b, st, &m, out, empty, err) < 0 ? -1 : 0;
@@ -163,7 +237,7 @@ ch_build_fetch_urls (struct builder *b, char *const *urls, const char *dir, char
       if (fd < 0)
         return ch_error (err, errno, "create `%s`", path);
       ch_strv_append (&argv, urls[i]);
-      code = ch_build_spawn (argv, fd, err);
+      code = ch_build_spawn (argv, fd, NULL, err);
       if (code < 0)
         return -1;
       if (code != 0)

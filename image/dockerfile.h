@@ -77,6 +77,7 @@ struct ch_build_request
   /* ADD's URLs: this argv + URL writes the body on stdout (`chuted-image-pull fetch-url`) */
   char **fetch_prefix;
   ch_build_user_fn resolve_user;
+  int record_fd;          /* > 0: a step record on it as each step begins (ch_build_step_send) */
 };
 
 struct ch_build_result
@@ -85,7 +86,12 @@ struct ch_build_result
   char *manifest; /* manifest digest */
   char *image_id; /* config digest */
   unsigned steps, cached;
-  int run_code; /* on failure: a RUN's exit code (> 0), else 0 */
+  /* on failure: a RUN's exit code (> 0), else 0; the step that failed
+   * (FILE:LINE INSTRUCTION, NULL when none did: a bad Dockerfile, a bad
+   * context) and the last lines the RUN printed */
+  int run_code;
+  char *file, *instruction, *output;
+  int line;
 };
 
 /* build_fetch.c, in chuted-image-pull (libcurl): URL's body to FD, at most
@@ -99,5 +105,22 @@ void ch_build_cache_prune (struct ch_store *s);
 
 int ch_build_dockerfile (const struct ch_build_request *req, struct ch_build_result *out, ch_error_t *err);
 void ch_build_result_clear (struct ch_build_result *r);
+
+/* build_record.c: what a build that failed sends its caller (chuted-image
+ * build --result-fd), one JSON object: {kind: "build", message, file, line,
+ * instruction, exit_code, output: [last lines]} (the step's fields absent
+ * when no step failed). It links jansson alone: chuted reads it. */
+#define CH_BUILD_TAIL_LINES 10
+#define CH_BUILD_TAIL 4096 /* bytes of a RUN's output kept for them */
+json_t *ch_build_failure_json (const struct ch_build_result *r, const char *message);
+/* The record J as it came from a child: an object with a string message,
+ * the rest of the known fields checked for their types (others dropped).
+ * NULL when J is not that. */
+json_t *ch_build_failure_check (json_t *j);
+/* Before the failure record, if any, the same fd gets a line per step as it
+ * begins: {"type": "step", "step": N, "steps": M, "text": INSTRUCTION}. A
+ * failure record is one line too. */
+int ch_build_step_send (int fd, unsigned step, unsigned steps, const char *text, ch_error_t *err);
+int ch_build_record_send (int fd, json_t *rec, ch_error_t *err);
 
 #endif

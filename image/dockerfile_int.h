@@ -34,6 +34,7 @@ struct builder
   unsigned step, steps, cached, seq;
   int ctxfd;           /* the context directory */
   int run_code;        /* the exit code of a RUN that failed */
+  char *run_output;    /* ...and the end of what it printed (CH_BUILD_TAIL bytes at most) */
 };
 
 /* A stage's layers stacked by overlay with a fresh upper dir, at DIR/mnt. */
@@ -67,8 +68,10 @@ int ch_build_run (struct builder *b, struct bstage *st, char **argv, json_t *env
                   ch_error_t *err);
 
 /* ARGV with stdin from /dev/null (and stdout to OUT_FD, unless -1): its
- * exit code, < 0 if it could not run. */
-int ch_build_spawn (char **argv, int out_fd, ch_error_t *err);
+ * exit code, < 0 if it could not run. With TAIL, its stdout and stderr go
+ * through a pipe to our stdout instead, and *TAIL gets the last
+ * CH_BUILD_TAIL bytes of them. */
+int ch_build_spawn (char **argv, int out_fd, char **tail, ch_error_t *err);
 /* ADD's URLS fetched into DIR (made) by the request's fetcher; *NAMES the files. */
 int ch_build_fetch_urls (struct builder *b, char *const *urls, const char *dir, char ***names, ch_error_t *err);
 

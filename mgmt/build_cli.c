@@ -5,11 +5,14 @@
  * /etc/passwd, as `chuted run -u` reads them. */
 #include "mgmt/build.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/parse.h"
 #include "common/util.h"
 #include "image/dockerfile.h"
 #include "mgmt/bundle.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +29,8 @@ run_opt (char ***run_opts, const char *flag, const char *v)
 }
 
 static int
-parse (int argc, char **argv, struct ch_build_request *req, char ***args, char ***run_opts, ch_error_t *err)
+parse (int argc, char **argv, struct ch_build_request *req, char ***args, char ***run_opts, int *result_fd,
+       ch_error_t *err)
 {
   /* chuted's own table: `chuted build` checked and showed the same options */
   struct ch_ctx ctx = { .fail_code = 125 };
@@ -47,6 +51,17 @@ parse (int argc, char **argv, struct ch_build_request *req, char ***args, char *
       case CH_BUILD_O_PIDS: run_opt (run_opts, "--pids", p.optarg); break;
       case CH_BUILD_O_NET: run_opt (run_opts, "--net", p.optarg); break;
       case CH_BUILD_O_NO_CACHE: req->no_cache = true; break;
+      case CH_BUILD_O_RESULT_FD:
+        {
+          int64_t fd;
+          if (ch_parse_int (p.optarg, 3, INT32_MAX, &fd, err) < 0)
+            return ch_error_prefix (err, "build: --result-fd");
+          /* the RUN chutes and their monitors must not hold it: the reader waits for EOF */
+          if (fcntl ((int) fd, F_SETFD, FD_CLOEXEC) < 0)
+            return ch_error (err, errno, "build: --result-fd %d", (int) fd);
+          *result_fd = (int) fd;
+        }
+        break;
       case CH_BUILD_O_DISK:
         if (ch_parse_size (p.optarg, &req->disk_limit, err) < 0)
           return ch_error_prefix (err, "build: --disk-limit");
@@ -72,9 +87,9 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   cleanup_free char *dir = NULL, *chuted = NULL, *puller = NULL;
   struct ch_build_request req = { .root = g->root, .resolve_user = ch_user_resolve };
   struct ch_build_result res = { 0 };
-  int code;
+  int code, result_fd = -1;
 
-  if (parse (argc, argv, &req, &args, &run_opts, &err) < 0)
+  if (parse (argc, argv, &req, &args, &run_opts, &result_fd, &err) < 0)
     {
       ch_error_print (&err, "chuted-image");
       return 2;
@@ -101,6 +116,7 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   ch_strv_append (&pull, "--result-fd");
   ch_strv_append (&pull, "3");
   req.build_args = args;
+  req.record_fd = result_fd;
   req.run_prefix = prefix;
   req.run_opts = run_opts;
   req.pull_prefix = pull;
@@ -121,6 +137,13 @@ ch_build_main (const struct ch_globals *g, int argc, char **argv)
   if (ch_build_dockerfile (&req, &res, &err) < 0)
     {
       code = res.run_code > 0 ? res.run_code : 125;
+      if (result_fd >= 0)
+        {
+          cleanup_json json_t *rec = ch_build_failure_json (&res, err->msg);
+          cleanup_error ch_error_t e2 = NULL;
+          if (ch_build_record_send (result_fd, rec, &e2) < 0)
+            ch_error_print (&e2, "chuted-image: build: --result-fd");
+        }
       ch_error_print (&err, "chuted-image: build");
       ch_build_result_clear (&res);
       return code;

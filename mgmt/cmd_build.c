@@ -21,6 +21,9 @@ const struct ch_opt ch_opts_build[] = {
   { "cpus", CH_BUILD_O_CPUS, "N", "CPUs each RUN step's chute may use" },
   { "pids", CH_BUILD_O_PIDS, "N", "process limit of each RUN step's chute" },
   { "network", CH_BUILD_O_NET, "MODE", "RUN steps' network: bridge (default), host, none" },
+  { "result-fd", CH_BUILD_O_RESULT_FD, "FD",
+    "for programs: a JSON line on FD as each step begins and, on failure, its record (file, line, instruction, "
+    "exit code, last output lines)" },
   CH_OPT_END,
 };
 

@@ -59,8 +59,14 @@ print_plan (json_t *plan)
           json_object_get (plan, "version") ? json_string_value (json_object_get (plan, "version")) : "");
   json_array_foreach (json_object_get (plan, "services"), i, svc)
   {
-    printf ("  service %s\n    %-12s%s\n", json_string_value (json_object_get (svc, "name")), "image",
-            json_string_value (json_object_get (svc, "image")));
+    json_t *b = json_object_get (svc, "build");
+    if (b)
+      printf ("  service %s\n    %-12sbuilt by the deploy: %s, from %s%s%s\n", json_string_value (json_object_get (svc, "name")),
+              "image", json_string_value (json_object_get (b, "type")), json_string_value (json_object_get (b, "source")),
+              json_object_get (b, "base") ? " on " : "", json_string_value (json_object_get (b, "base")) ?: "");
+    else
+      printf ("  service %s\n    %-12s%s\n", json_string_value (json_object_get (svc, "name")), "image",
+              json_string_value (json_object_get (svc, "image")));
     if (json_object_get (svc, "command"))
       print_list ("command", json_object_get (svc, "command"));
     else
@@ -94,6 +100,8 @@ ch_print_change_event (void *data, const struct ch_change *c, const char *detail
 
   printf ("%s %s: %s%s%s%s", c->id, c->chute, c->phase, detail ? ": " : "", detail ? detail : "",
           redraw ? "\033[K\r" : tty ? "\033[K\n" : "\n");
+  if (c->result && c->failure)
+    ch_engine_failure_print (stdout, c->failure);
   fflush (stdout);
 }
 

@@ -55,6 +55,7 @@ struct dm_change
   char *id, *chute, *kind;
   enum dm_state state;
   char *phase, *result, *reason;
+  json_t *failure;    /* the journal's record of why it failed (ch_change.failure), or NULL */
   json_t *events;     /* the last DM_EVENTS_MAX, each {seq, phase, detail?, time, result?, reason?} */
   uint64_t n_events;  /* ever appended: events[0] is number n_events - size */
   int refs;           /* streams reading it */

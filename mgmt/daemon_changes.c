@@ -55,6 +55,7 @@ change_free (struct dm_change *c)
   json_decref (c->events);
   json_decref (c->doc);
   json_decref (c->cloud_result);
+  json_decref (c->failure);
   free (c);
 }
 
@@ -88,6 +89,8 @@ dm_change_json (const struct dm_change *c, bool with_events)
   static const char *const states[] = { "queued", "running", "final" };
   json_t *o = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s*, s:s*}", "id", c->id, "chute", c->chute, "kind", c->kind,
                          "state", states[c->state], "phase", c->phase, "result", c->result, "reason", c->reason);
+  if (c->failure)
+    json_object_set (o, "failure", c->failure);
   if (with_events)
     json_object_set (o, "events", c->events);
   return o;
@@ -114,6 +117,7 @@ finalize (struct ch_daemon *d, struct dm_change *c)
     {
       c->result = xstrdup (j.result);
       c->reason = j.reason ? xstrdup (j.reason) : NULL;
+      c->failure = j.failure ? json_incref (j.failure) : NULL;
       /* a package names its chute only once it is read */
       if (j.chute && strcmp (c->chute, j.chute) != 0)
         {

@@ -15,6 +15,7 @@
 #include "mgmt/manifest.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* C->phase is the event; DETAIL is NULL or one line (a reason). */
@@ -70,5 +71,9 @@ int ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s
 /* 0 while chute NAME runs, restarted RESTARTS times (its status.json's
  * count when a gate began); < 0 with why not. */
 int ch_engine_check_alive (struct ch_ctx *ctx, const char *name, int64_t restarts, ch_error_t *err);
+
+/* engine_build.c: a change's failure record (ch_change.failure) as lines
+ * under its event: the failed step, its exit code, its last output. */
+void ch_engine_failure_print (FILE *f, const json_t *failure);
 
 #endif

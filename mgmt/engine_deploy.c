@@ -188,7 +188,7 @@ ch_engine_deploy (struct ch_engine *e, const struct ch_deploy_source *src, const
   if (r == 0)
     r = ch_deploy_source_check_images (src, &m, err);
   if (r == 0)
-    r = ch_engine_build_check (&m, src->dir, err);
+    r = ch_engine_build_check (e->ctx, &m, src->dir, err);
   if (r == 0)
     r = ch_chutefile_conflicts (e->ctx, &m, err);
   if (r == 0)

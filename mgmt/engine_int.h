@@ -37,12 +37,14 @@ int ch_engine_start_version (struct ch_engine *e, struct ch_change *c, const str
 int ch_engine_roll_back (struct ch_engine *e, struct ch_change *c, struct ch_desired *d, const char *old,
                          const char *old_prev, ch_error_t *err);
 
-/* engine_build.c: a single-service chute with `dockerfile:` and no image:
- * runs localhost/chuted-build/NAME:VERSION, which ch_engine_build makes
- * (phase "building") with `chuted build` from its directory DIR. */
+/* engine_build.c: services built on the AP (a single service's
+ * `dockerfile:` with no image, ParaDrop's normal and light types) run
+ * localhost/chuted-build/NAME[/SERVICE]:VERSION, which ch_engine_build makes
+ * (phase "building") with `chuted build` from the chute's directory DIR. */
 void ch_engine_built_image (struct ch_chutefile *m, const char *version);
-/* Before the change: its Dockerfile is there to build from. */
-int ch_engine_build_check (const struct ch_chutefile *m, const char *dir, ch_error_t *err);
+/* Before the change: what they build from is there (and a light base known). */
+int ch_engine_build_check (const struct ch_ctx *ctx, const struct ch_chutefile *m, const char *dir, ch_error_t *err);
+/* A failed build leaves its record in C->failure. */
 int ch_engine_build (struct ch_engine *e, struct ch_change *c, const struct ch_chutefile *m, const char *dir,
                      ch_error_t *err);
 

@@ -27,6 +27,8 @@ ch_change_clear (struct ch_change *c)
   free (c->result);
   free (c->reason);
   free (c->time);
+  if (c->failure)
+    json_decref (c->failure);
   memset (c, 0, sizeof (*c));
 }
 
@@ -50,6 +52,8 @@ ch_change_to_json (const struct ch_change *c)
   json_object_set_new (j, "result", c->result ? json_string (c->result) : json_null ());
   json_object_set_new (j, "reason", c->reason ? json_string (c->reason) : json_null ());
   json_object_set_new (j, "time", c->time ? json_string (c->time) : json_null ());
+  if (c->failure)
+    json_object_set (j, "failure", c->failure);
   return j;
 }
 
@@ -68,6 +72,8 @@ from_json (json_t *j, const char *what, struct ch_change *c, ch_error_t *err)
   c->reason = ch_json_dup_str (j, "reason");
   c->time = ch_json_dup_str (j, "time");
   c->seq = json_integer_value (json_object_get (j, "seq"));
+  if (json_is_object (json_object_get (j, "failure")))
+    c->failure = json_incref (json_object_get (j, "failure"));
   if (c->id == NULL || c->chute == NULL || c->kind == NULL || c->seq < 1)
     {
       ch_change_clear (c);

@@ -24,6 +24,7 @@ struct ch_change
   char *phase;   /* the last progress event: queued ... done */
   char *result;  /* NULL while under way; done, rolled_back, failed */
   char *reason;  /* why it rolled back or failed */
+  json_t *failure; /* or NULL: the failure as a record (a build's: {kind: "build", file, line, ...}) */
   char *time;    /* RFC 3339, when it was queued */
   int64_t seq;
   uint64_t fetched, fetch_total; /* phase fetching: the image's bytes so far, of (not journaled) */

@@ -1,8 +1,10 @@
 /* chute.yaml: the chute file, parsed (manifest_parse.c, libyaml) and checked
- * (manifest_check.c) into one model, whichever of the three generations it
- * is written in:
+ * (manifest_check.c) into one model, whichever of the generations it is
+ * written in:
  *   - the paper's single-service file (seed Fig. 9): name, owner, date,
  *     description, net.wifi, resource{cpu, memory, wan}, dockerfile{local};
+ *   - ParaDrop's first paradrop.yaml: type (light, normal), use (a light
+ *     chute's base), command: one service built on the AP;
  *   - ParaDrop 0.12+: services{NAME: {type, image, source, command,
  *     environment, dns, interfaces{IF: wifi-ap}, requests{port-bindings,
  *     cpu-fraction, as-root}}}, web{service, port}, version, environment;
@@ -54,6 +56,10 @@ struct ch_mservice
   bool command_shell;  /* given as one string: run by /bin/sh -c */
   struct ch_mlist env; /* "K=V", chute-level ones first */
   struct ch_mlist dns;
+  /* built on the AP (mgmt/engine_build.c): then IMAGE is the built one and,
+   * for a light service, BASE the base's name image: gave */
+  bool built;
+  char *base;
 };
 
 struct ch_chutefile

@@ -237,6 +237,19 @@ check_volumes (struct ch_chutefile *m, ch_error_t *err)
   return 0;
 }
 
+/* V: a path down into the chute's directory (a Dockerfile, a source dir) */
+static int
+inside_dir (const struct ch_chutefile *m, const struct ch_mval *v, ch_error_t *err)
+{
+  const char *f = v->s;
+  size_t n = strlen (f);
+
+  if (*f == '/' || strcmp (f, "..") == 0 || strncmp (f, "../", 3) == 0 || strstr (f, "/../")
+      || (n >= 3 && strcmp (f + n - 3, "/..") == 0))
+    return ch_chutefile_error (m, v, err, "`%s`: a path inside the chute's directory", f);
+  return 0;
+}
+
 static int
 check_service (struct ch_chutefile *m, struct ch_mservice *s, ch_error_t *err)
 {
@@ -252,23 +265,33 @@ check_service (struct ch_chutefile *m, struct ch_mservice *s, ch_error_t *err)
   if (s->type.s && strcmp (s->type.s, "light") != 0 && strcmp (s->type.s, "normal") != 0
       && strcmp (s->type.s, "image") != 0)
     return ch_chutefile_error (m, &s->type, err, "`%s`: want light, normal or image", s->type.s);
-  if (s->image.s == NULL && m->dockerfile.s && m->n_svc == 1)
+  if (s->type.s && strcmp (s->type.s, "normal") == 0)
+    {
+      /* built from SOURCE/Dockerfile (mgmt/engine_build.c) */
+      if (s->image.s)
+        return ch_chutefile_error (m, &s->image, err, "a normal service is built from the Dockerfile in its source: "
+                                                      "give no image: (or type: image)");
+      if (s->source.s && inside_dir (m, &s->source, err) < 0)
+        return -1;
+    }
+  else if (s->type.s && strcmp (s->type.s, "light") == 0)
+    {
+      /* its source on a base named by image: (python2, node: mgmt/build_light.c) */
+      if (s->image.s == NULL)
+        return ch_chutefile_error (m, &s->type, err, "a light service names its base with image: (python2, node, ...)");
+      if (s->command.n == 0)
+        return ch_chutefile_error (m, &s->type, err, "a light service needs its command:");
+      if (s->source.s && inside_dir (m, &s->source, err) < 0)
+        return -1;
+    }
+  else if (s->image.s == NULL && m->dockerfile.s && m->n_svc == 1)
     {
       /* built on the AP (mgmt/engine_build.c): a path down into the chute's dir */
-      const char *f = m->dockerfile.s;
-      size_t n = strlen (f);
-      if (*f == '/' || strcmp (f, "..") == 0 || strncmp (f, "../", 3) == 0 || strstr (f, "/../")
-          || (n >= 3 && strcmp (f + n - 3, "/..") == 0))
-        return ch_chutefile_error (m, &m->dockerfile, err, "`%s`: a path inside the chute's directory", f);
+      if (inside_dir (m, &m->dockerfile, err) < 0)
+        return -1;
     }
   else if (s->image.s == NULL)
-    {
-      if (s->type.s && strcmp (s->type.s, "image") != 0)
-        return ch_chutefile_error (m, &s->type, err,
-                                  "`%s` services are built on the AP: not supported yet (issue: chuted build); give image:",
-                                  s->type.s);
-      return ch_chutefile_error (m, m->n_svc > 1 ? &s->name : &m->at, err, "image: missing (the image to run)");
-    }
+    return ch_chutefile_error (m, m->n_svc > 1 ? &s->name : &m->at, err, "image: missing (the image to run)");
   for (const char *p = s->image.s; p && *p; p++)
     if ((unsigned char) *p <= ' ' || *p == 0x7f)
       return ch_chutefile_error (m, &s->image, err, "an image reference has no spaces or control characters");

@@ -299,6 +299,12 @@ top_key (struct mf_walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, con
     }
   if (strcmp (key, "command") == 0)
     return command (w, v, path, &w->top, err);
+  /* ParaDrop's first paradrop.yaml: `type: light` + `use: BASE` + command */
+  if (strcmp (key, "type") == 0)
+    return mf_scalar (w, v, path, &w->top.type, err);
+  if (strcmp (key, "use") == 0)
+    return w->top.image.s ? mf_error_at (w, k, path, err, "use: and image: both name the base of a light chute: give one")
+                          : mf_scalar (w, v, path, &w->top.image, err);
   if (strcmp (key, "environment") == 0)
     return mf_environment (w, v, path, &m->env, err);
   if (strcmp (key, "health") == 0)
@@ -322,7 +328,7 @@ top_key (struct mf_walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, con
     return mf_each_key (w, v, path, web_key, err);
   return mf_unknown (w, k, path,
                   "name, version, owner, date, description, image, dockerfile, command, environment, restart, "
-                  "health, volumes, net, resource, services, web",
+                  "health, volumes, net, resource, services, web, type, use",
                   err);
 }
 
@@ -336,6 +342,8 @@ service_clear (struct ch_mservice *s)
   mf_mlist_clear (&s->command);
   mf_mlist_clear (&s->env);
   mf_mlist_clear (&s->dns);
+  free (s->base);
+  s->base = NULL;
 }
 
 /* A single-service file is one service named after the chute; ParaDrop
@@ -347,7 +355,10 @@ normalise (struct mf_walk *w, yaml_node_t *root, ch_error_t *err)
 
   if (m->n_svc)
     {
-      struct ch_mval *top = w->top.image.s ? &w->top.image : w->top.command.n ? &w->top.command.v[0] : NULL;
+      struct ch_mval *top = w->top.image.s     ? &w->top.image
+                            : w->top.command.n ? &w->top.command.v[0]
+                            : w->top.type.s    ? &w->top.type
+                                               : NULL;
       if (top)
         return ch_chutefile_error (m, top, err, "with services:, each service gives its own image and command");
       m->format = "paradrop-0.12";
@@ -365,7 +376,8 @@ normalise (struct mf_walk *w, yaml_node_t *root, ch_error_t *err)
       m->svc[0].name.line = m->name.line;
       m->svc[0].name.col = m->name.col;
     }
-  m->format = (m->svc[0].image.s || m->restart.s || m->health.s || m->ports.n || m->disk.s || m->pids.s
+  m->format = m->svc[0].type.s ? "paradrop-1"
+              : (m->svc[0].image.s || m->restart.s || m->health.s || m->ports.n || m->disk.s || m->pids.s
                || m->vol_name.n)
                   ? "chuted"
                   : "paper";

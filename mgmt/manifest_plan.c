@@ -105,7 +105,17 @@ service_plan (const struct ch_chutefile *m, const struct ch_mservice *s)
   json_t *o = json_object (), *env = strings (&m->env);
 
   json_object_set_new (o, "name", json_string (s->name.s ? s->name.s : m->name.s));
-  json_object_set_new (o, "image", json_string (s->image.s));
+  if (s->type.s && (strcmp (s->type.s, "light") == 0 || strcmp (s->type.s, "normal") == 0))
+    {
+      /* built by the deploy (mgmt/engine_build.c): no image of its own yet */
+      bool light = strcmp (s->type.s, "light") == 0;
+      json_object_set_new (o, "image", json_null ());
+      json_object_set_new (o, "build", json_pack ("{s:s, s:s, s:s*}", "type", s->type.s, "source",
+                                                  s->source.s ? s->source.s : ".", "base",
+                                                  light ? (s->base ? s->base : s->image.s) : NULL));
+    }
+  else
+    json_object_set_new (o, "image", json_string (s->image.s));
   if (s->command.n)
     json_object_set_new (o, "command", s->command_shell ? json_pack ("[s,s,s]", "/bin/sh", "-c", s->command.v[0].s)
                                                         : strings (&s->command));

@@ -156,12 +156,72 @@ test_ignore (void **state)
   assert_false (ch_build_ignored (pats, "src/main.c"));
 }
 
+/* The failure record: the last CH_BUILD_TAIL_LINES lines of a RUN's
+ * output, a partial first line of a full tail dropped, bytes that are not
+ * UTF-8 made '?'; the reader keeps known fields of the right type only. */
+static void
+test_failure_record (void **state)
+{
+  struct ch_build_result r = { .run_code = 7, .line = 3, .file = (char *) "Dockerfile",
+                               .instruction = (char *) "RUN make" };
+  struct ch_buf out = { 0 };
+  json_t *j, *c, *bad;
+
+  (void) state;
+  for (int i = 1; i <= 12; i++)
+    ch_buf_printf (&out, "line %d\n", i);
+  ch_buf_printf (&out, "bad \xff byte\n\n");
+  r.output = out.data;
+  j = ch_build_failure_json (&r, "Dockerfile:3: RUN make: exit code 7");
+  assert_int_equal (json_integer_value (json_object_get (j, "line")), 3);
+  assert_int_equal (json_integer_value (json_object_get (j, "exit_code")), 7);
+  assert_int_equal (json_array_size (json_object_get (j, "output")), CH_BUILD_TAIL_LINES);
+  assert_string_equal (json_string_value (json_array_get (json_object_get (j, "output"), 0)), "line 4");
+  assert_string_equal (json_string_value (json_array_get (json_object_get (j, "output"), 9)), "bad ? byte");
+  json_object_set_new (j, "extra", json_string ("dropped"));
+  json_object_set_new (j, "line", json_string ("3"));
+  c = ch_build_failure_check (j);
+  assert_non_null (c);
+  assert_null (json_object_get (c, "extra"));
+  assert_null (json_object_get (c, "line"));
+  assert_string_equal (json_string_value (json_object_get (c, "instruction")), "RUN make");
+  assert_int_equal (json_array_size (json_object_get (c, "output")), CH_BUILD_TAIL_LINES);
+  json_decref (c);
+  json_decref (j);
+  free (out.data);
+
+  /* a full tail (CH_BUILD_TAIL bytes): its first line is cut, and goes */
+  out = (struct ch_buf){ 0 };
+  for (size_t i = 0; i < CH_BUILD_TAIL - 6; i++)
+    ch_buf_append (&out, "a", 1);
+  ch_buf_printf (&out, "%s", "\nlast\n");
+  assert_int_equal (out.len, CH_BUILD_TAIL);
+  r.output = out.data;
+  j = ch_build_failure_json (&r, "m");
+  assert_int_equal (json_array_size (json_object_get (j, "output")), 1);
+  assert_string_equal (json_string_value (json_array_get (json_object_get (j, "output"), 0)), "last");
+  json_decref (j);
+  free (out.data);
+
+  /* no step failed: no step fields; not a record: NULL */
+  r = (struct ch_build_result){ 0 };
+  j = ch_build_failure_json (&r, "Dockerfile: no FROM instruction");
+  assert_null (json_object_get (j, "line"));
+  assert_null (json_object_get (j, "output"));
+  json_decref (j);
+  bad = json_pack ("{s:i}", "message", 1);
+  assert_null (ch_build_failure_check (bad));
+  assert_null (ch_build_failure_check (NULL));
+  json_decref (bad);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_lines),   cmocka_unit_test (test_escape_directive), cmocka_unit_test (test_errors),
     cmocka_unit_test (test_expand),  cmocka_unit_test (test_split),            cmocka_unit_test (test_ignore),
+    cmocka_unit_test (test_failure_record),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

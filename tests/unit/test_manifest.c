@@ -265,7 +265,7 @@ test_errors (void **state)
            ".254)");
   refused ("name: cam\nimage: busybox\nbogus: 1\n",
            "chute.yaml:3:1: bogus: unknown key (known here: name, version, owner, date, description, image, dockerfile, "
-           "command, environment, restart, health, volumes, net, resource, services, web)");
+           "command, environment, restart, health, volumes, net, resource, services, web, type, use)");
   refused ("name: pod\nservices:\n  a: {image: x}\n  a: {image: y}\n", "chute.yaml:4:3: services: `a` given twice (first at 3:3)");
   refused ("name: cam\ndockerfile: {local: ../Dockerfile}\n",
            "chute.yaml:2:21: dockerfile.local: `../Dockerfile`: a path inside the chute's directory");

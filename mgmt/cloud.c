@@ -51,7 +51,10 @@ lost (struct ch_cloud *l)
   if (getrandom (&r, sizeof (r), GRND_NONBLOCK) < 0)
     r = (uint32_t) ch_cloud_now_ms ();
   l->next_connect = ch_cloud_now_ms () + l->backoff / 2 + r % (uint32_t) (l->backoff + 1);
-  l->backoff = l->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff * 2;
+  /* from 0 too (the retry at once in 3.1.1 after a 5 refused): never a loop without a wait */
+  l->backoff = l->backoff < BACKOFF_MIN_MS       ? BACKOFF_MIN_MS
+               : l->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                 : l->backoff * 2;
 }
 
 static void

@@ -13,7 +13,8 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: chutectl [--broker mqtts://HOST[:PORT]] [--cert FILE] [--key FILE] [--ca FILE] [--sign KEY] [--registry H:P] COMMAND\n"
+    "usage: chutectl [--broker mqtts://HOST[:PORT]] [--cert FILE] [--key FILE] [--ca FILE] [--sign KEY]\n"
+    "                [--registry HOST:PORT] COMMAND\n"
     "  keygen PREFIX                         make an ed25519 pair: PREFIX.key (private), PREFIX.pub (trust line)\n"
     "  push DIR [--registry HOST:PORT]       a chute's directory as a package in an OCI registry; prints REF@DIGEST\n"
     "  deploy [--wait] NODE FILE|DIR|CHUTE@VERSION   deploy or update a chute (a kept version: roll to it)\n"

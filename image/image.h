@@ -211,6 +211,9 @@ int ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opt
 int ch_login (const struct ch_pull_opts *opts, const char *registry, const char *user, const char *pass,
               ch_error_t *err);
 int ch_auth_remove (const char *root, const char *registry, ch_error_t *err);
+/* Parse a WWW-Authenticate header value: scheme ("Bearer"/"Basic") and
+ * params (also chutectl push's, which negotiates the same way). */
+int ch_auth_parse_challenge (const char *hdr, char **scheme, char **realm, char **service, char **scope);
 /* registry_package.c: the package REF (REGISTRY/REPO@DIGEST or :TAG) into
  * the store, its manifest and layer checked against their digests and the
  * layer no bigger than LIMIT; *BLOB_PATH the layer's file in the store. */

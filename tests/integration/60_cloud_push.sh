@@ -6,7 +6,8 @@
 # fetches the package pinned by the signed document's digest and deploys it
 # (its image archive inside); the same package named again is not fetched
 # again; a package the registry does not have, or one not pinned by digest,
-# is refused with a reason and changes nothing.
+# is refused with a reason and changes nothing; a registry with token auth:
+# push with credentials, the AP after `chuted login`.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/registry.sh"
 . "$TOP/tests/cloud.sh"
@@ -74,12 +75,17 @@ check "chutectl deploy --wait ap-1 $N:v2 (a tag, resolved to its digest)" "$CTL"
 eq "...v2 runs" "$(ver)" v2
 eq "...pinned: $ref2" "$("$CTL" desired ap-1 | js "d['chutes']['$N']['package']")" "$ref2"
 
-# the registry loses its blobs: a document that names the running package
-# again (with a change of another kind) fetches nothing
+# the registry loses its blobs (manifests too): a new document that names
+# the running package again fetches nothing
 find "$REG_DIR/data/docker/registry/v2/blobs" -name data -delete
-check "stop and start, the package named again: applied without the registry" sh -c \
-  "\"$CTL\" stop --wait ap-1 $N && \"$CTL\" start --wait ap-1 $N"
-eq "...v2 runs" "$(ver)" v2
+link_is() { [ "$("$CTL" nodes --json | js "d['ap-1']['reported']['link']['change'], d['ap-1']['reported']['link']['result']")" = "$1 $2" ]; }
+"$CTL" desired ap-1 | python3 -c "
+import json, sys
+d = json.load(sys.stdin); d.pop('signature'); d['generation'] += 1; d['change'] = 'again-1'
+json.dump(d, open('$T_DIR/again.json', 'w'))"
+"$CTL" sign "$T_DIR/again.json" >"$T_DIR/again.signed" && "$CTL" publish ap-1 "$T_DIR/again.signed"
+check "a new document naming the running package again: applied without the registry" wait_for 100 link_is again-1 done
+eq "...v2 runs, not restarted" "$(ver) $(chuted changes --json | grep -c '"again-1\.')" "v2 0"
 
 # --- refusals: nothing changes
 out=$("$CTL" deploy --wait ap-1 "$N@sha256:$(printf '0%.0s' $(seq 64))" 2>&1); rc=$?
@@ -95,12 +101,23 @@ json.dump(d, open('$T_DIR/gone.json', 'w'))"
 check "a signed document naming a package by tag, not digest: refused" \
   wait_for 100 sh -c "\"$CTL\" nodes --json | grep -q 'pinned by its digest'"
 "$CTL" sign "$T_DIR/gone.json" >"$T_DIR/gone.signed" && "$CTL" publish ap-1 "$T_DIR/gone.signed"
-check "a package the registry does not have: the change fails with the registry's reason" \
-  wait_for 100 sh -c "[ \"\$(\"$CTL\" nodes --json | python3 -c \"import json,sys; l=json.load(sys.stdin)['ap-1']['reported']['link']; print(l['change'], l['result'])\")\" = 'gone-pkg failed' ]"
+check "a package the registry does not have: the change fails with the registry's reason" wait_for 100 link_is gone-pkg failed
 check "...its reason names the package ($(link "['errors']"))" sh -c "\"$CTL\" nodes --json | grep -q 'package $R/$N@sha256:eeee.*manifest unknown'"
 eq "...v2 still runs" "$(ver)" v2
 eq "...nothing left in ROOT/deploy/tmp" "$(ls "$T_ROOT/deploy/tmp" 2>/dev/null | wc -l)" 0
 
+# --- a registry that asks for credentials (Bearer tokens from a token server, as distribution's token auth)
+stop_registry
+check "a registry with token auth" start_registry --token pusher:s3cret
+R=127.0.0.1:$REG_PORT
+out=$("$CTL" push "$T_DIR/v1" --registry "$R" 2>&1); rc=$?
+check "push without credentials: exit 1, says what to give ($out)" test "$rc" = 1 -a -n "$(grep CHUTECTL_REGISTRY_USER <<<"$out")"
+export CHUTECTL_REGISTRY_USER=pusher CHUTECTL_REGISTRY_PASSWORD=s3cret
+ref3=$("$CTL" push "$T_DIR/v1" --registry "$R" 2>&1)
+eq "push with them (tokens for pull, then pull+push): the digest of the open registry's" "${ref3#*@}" "${ref1#*@}"
+check "the AP logs in to it (chuted login)" chuted login -u pusher -p s3cret "$R"
+check "chutectl deploy --wait ap-1 REGISTRY/NAME@DIGEST from it" "$CTL" deploy --wait ap-1 "$ref3"
+eq "...v1 runs" "$(ver)" v1
 check "chutectl rm" "$CTL" rm --wait ap-1 "$N"
 stop_mine
 check "the link's log has no sanitizer report" sh -c "! grep -qiE 'sanitizer|runtime error' '$T_DIR/link.log'"

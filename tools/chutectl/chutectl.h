@@ -75,7 +75,9 @@ struct ctl_reg
 {
   char *host, *base; /* base: scheme://host */
   const char *ca;    /* CHUTECTL_REGISTRY_CA */
+  const char *user, *pass; /* CHUTECTL_REGISTRY_USER, _PASSWORD */
   const char *accept;
+  char *auth_hdr;    /* "Authorization: ..." once a challenge was answered */
 };
 int ctl_reg_open (struct ctl_reg *g, const char *registry, ch_error_t *err);
 void ctl_reg_close (struct ctl_reg *g);

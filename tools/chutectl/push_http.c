@@ -3,10 +3,12 @@
  * and GET, each checked against the digest we computed. */
 #include "common/json.h"
 #include "common/util.h"
+#include "image/image.h"
 #include "tools/chutectl/chutectl.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,7 @@ struct resp
 {
   long status;
   struct ch_buf body;
-  char *location, *digest;
+  char *location, *digest, *www_auth;
 };
 
 static void
@@ -27,6 +29,7 @@ resp_clear (struct resp *r)
   free (r->body.data);
   free (r->location);
   free (r->digest);
+  free (r->www_auth);
   memset (r, 0, sizeof (*r));
 }
 
@@ -72,6 +75,11 @@ header_cb (char *p, size_t sz, size_t n, void *ud)
       free (r->digest);
       r->digest = v;
     }
+  else if ((v = header_value (p, sz * n, "WWW-Authenticate")))
+    {
+      free (r->www_auth);
+      r->www_auth = v;
+    }
   return sz * n;
 }
 
@@ -89,8 +97,8 @@ says (struct resp *r, char *buf, size_t size)
 
 /* METHOD URL; the body (IN, LEN bytes, CTYPE) when IN. */
 static int
-request (struct ctl_reg *g, const char *method, const char *url, const char *ctype, FILE *in, size_t len,
-         struct resp *r, ch_error_t *err)
+request_once (struct ctl_reg *g, const char *method, const char *url, const char *ctype, FILE *in, size_t len,
+              struct resp *r, ch_error_t *err)
 {
   CURL *h = curl_easy_init ();
   struct curl_slist *hl = NULL;
@@ -126,6 +134,8 @@ request (struct ctl_reg *g, const char *method, const char *url, const char *cty
     hl = curl_slist_append (hl, ct);
   if (g->accept)
     hl = curl_slist_append (hl, g->accept);
+  if (g->auth_hdr)
+    hl = curl_slist_append (hl, g->auth_hdr);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, hl);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, body_cb);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, r);
@@ -138,9 +148,98 @@ request (struct ctl_reg *g, const char *method, const char *url, const char *cty
   curl_easy_cleanup (h);
   if (c != CURLE_OK)
     return ch_error (err, 0, "%s %s: %s", method, url, *eb ? eb : curl_easy_strerror (c));
+  return 0;
+}
+
+static char *
+basic_header (const char *user, const char *pass)
+{
+  cleanup_free char *plain = xasprintf ("%s:%s", user, pass);
+  cleanup_free char *enc = xzalloc (4 * (strlen (plain) / 3 + 1) + 1);
+
+  EVP_EncodeBlock ((unsigned char *) enc, (const unsigned char *) plain, (int) strlen (plain));
+  return xasprintf ("Authorization: Basic %s", enc);
+}
+
+/* Answer CHALLENGE as a registry's pull does (image/registry.c): Basic with
+ * CHUTECTL_REGISTRY_USER/_PASSWORD, or a Bearer token for the scope the
+ * registry named, asked of its realm with them (anonymous without). */
+static int
+negotiate (struct ctl_reg *g, const char *challenge, ch_error_t *err)
+{
+  cleanup_free char *scheme = NULL, *realm = NULL, *service = NULL, *scope = NULL, *url = NULL, *basic = NULL;
+  cleanup_json json_t *j = NULL;
+  struct resp r = { 0 };
+  const char *tok;
+  CURL *h;
+
+  if (challenge == NULL || ch_auth_parse_challenge (challenge, &scheme, &realm, &service, &scope) < 0)
+    return ch_error (err, 0, "registry %s: unauthorized, and no usable WWW-Authenticate challenge", g->host);
+  if (g->user && g->pass)
+    basic = basic_header (g->user, g->pass);
+  free (g->auth_hdr);
+  g->auth_hdr = NULL;
+  if (strcasecmp (scheme, "Basic") == 0)
+    {
+      if (basic == NULL)
+        return ch_error (err, 0, "registry %s asks for credentials: set CHUTECTL_REGISTRY_USER and "
+                                 "CHUTECTL_REGISTRY_PASSWORD", g->host);
+      g->auth_hdr = steal_pointer (&basic);
+      return 0;
+    }
+  if (strcasecmp (scheme, "Bearer") != 0 || realm == NULL
+      || !(ch_has_prefix (realm, "https://") || ch_has_prefix (realm, "http://")))
+    return ch_error (err, 0, "registry %s: unsupported authentication `%.60s`", g->host, challenge);
+  h = curl_easy_init ();
+  {
+    char *es = service ? curl_easy_escape (h, service, 0) : NULL, *esc = scope ? curl_easy_escape (h, scope, 0) : NULL;
+    url = xasprintf ("%s%s%s%s%s%s", realm, strchr (realm, '?') ? "&" : "?", esc ? "scope=" : "", esc ? esc : "",
+                     es ? "&service=" : "", es ? es : "");
+    curl_free (es);
+    curl_free (esc);
+  }
+  curl_easy_cleanup (h);
+  g->auth_hdr = steal_pointer (&basic); /* the token server's own challenge is answered with them */
+  if (request_once (g, "GET", url, NULL, NULL, 0, &r, err) < 0)
+    return -1;
+  free (g->auth_hdr);
+  g->auth_hdr = NULL;
+  if (r.status != 200)
+    {
+      long st = r.status;
+      resp_clear (&r);
+      return ch_error (err, 0, "registry %s: its token server answered %ld%s", g->host, st,
+                       st == 401 ? " (CHUTECTL_REGISTRY_USER, CHUTECTL_REGISTRY_PASSWORD)" : "");
+    }
+  j = json_loadb (r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+  resp_clear (&r);
+  tok = json_string_value (json_object_get (j, "token"));
+  if (tok == NULL)
+    tok = json_string_value (json_object_get (j, "access_token"));
+  if (tok == NULL || *tok == '\0' || strpbrk (tok, "\r\n"))
+    return ch_error (err, 0, "registry %s: its token server gave no token", g->host);
+  g->auth_hdr = xasprintf ("Authorization: Bearer %s", tok);
+  return 0;
+}
+
+/* A request, once more after answering a 401's challenge (a token for
+ * pull only, then one for push too: each as the registry asks). */
+static int
+request (struct ctl_reg *g, const char *method, const char *url, const char *ctype, FILE *in, size_t len,
+         struct resp *r, ch_error_t *err)
+{
+  if (request_once (g, method, url, ctype, in, len, r, err) < 0)
+    return -1;
+  if (r->status != 401)
+    return 0;
+  if (negotiate (g, r->www_auth, err) < 0)
+    return ch_error_prefix (err, "%s %s", method, url);
+  if (in && fseek (in, 0, SEEK_SET) < 0)
+    return ch_error (err, errno, "%s %s: rewind the body", method, url);
+  if (request_once (g, method, url, ctype, in, len, r, err) < 0)
+    return -1;
   if (r->status == 401)
-    return ch_error (err, 0, "%s %s: the registry asks for credentials (chutectl pushes to open registries only)",
-                     method, url);
+    return ch_error (err, 0, "%s %s: unauthorized (CHUTECTL_REGISTRY_USER, CHUTECTL_REGISTRY_PASSWORD)", method, url);
   return 0;
 }
 
@@ -163,23 +262,32 @@ ctl_reg_open (struct ctl_reg *g, const char *registry, ch_error_t *err)
                      registry ? registry : "");
   g->host = xstrdup (registry);
   g->ca = getenv ("CHUTECTL_REGISTRY_CA");
+  g->user = getenv ("CHUTECTL_REGISTRY_USER");
+  g->pass = getenv ("CHUTECTL_REGISTRY_PASSWORD");
   /* https; plain http only for a registry on this host's loopback, as docker does */
   for (int i = 0; i < 2 && (i == 0 || is_loopback (registry)); i++)
     {
       cleanup_free char *url = xasprintf ("%s://%s/v2/", schemes[i], registry);
       cleanup_error ch_error_t e = NULL;
 
-      if (request (g, "GET", url, NULL, NULL, 0, &r, &e) < 0)
+      if (request_once (g, "GET", url, NULL, NULL, 0, &r, &e) < 0)
         {
           if (first == NULL)
             first = steal_pointer (&e);
           continue;
         }
       g->base = xasprintf ("%s://%s", schemes[i], registry);
+      if (r.status == 401 && negotiate (g, r.www_auth, err) < 0)
+        {
+          resp_clear (&r);
+          ctl_reg_close (g);
+          return -1;
+        }
       resp_clear (&r);
       return 0;
     }
   resp_clear (&r);
+  ctl_reg_close (g);
   *err = steal_pointer (&first);
   return ch_error_prefix (err, "registry %s", registry);
 }
@@ -189,6 +297,7 @@ ctl_reg_close (struct ctl_reg *g)
 {
   free (g->host);
   free (g->base);
+  free (g->auth_hdr);
   memset (g, 0, sizeof (*g));
 }
 

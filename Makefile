@@ -86,8 +86,10 @@ $(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B
 # of libmgmt.a it takes the signature code (mgmt/cloud_sign.c), of
 # libruntime.a the log record parser (runtime/log.c): no container runtime.
 CHUTECTL_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/chutectl/*.c))
-$(B)/chutectl: $(CHUTECTL_OBJ) $(B)/libmgmt.a $(B)/libruntime.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcrypto -lyaml -ljansson
+# push adds libcurl (registry uploads) and, of libimage.a, the reproducible
+# tar.gz of a directory (image/build.c).
+$(B)/chutectl: $(CHUTECTL_OBJ) $(B)/libmgmt.a $(B)/libimage.a $(B)/libruntime.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcurl -larchive -lz -lcrypto -lyaml -ljansson
 
 # The OCI runtime alone, fully static: no shared library on the start path.
 # Without debug info: every container start copies it into a sealed memfd.

@@ -166,8 +166,8 @@ place_blob (const char *dir, const char *tmp, const char *digest, ch_error_t *er
   return 0;
 }
 
-static int
-build_layer (const char *bdir, const char *src, int64_t mtime, json_t *layers, json_t *diff_ids, ch_error_t *err)
+int
+ch_build_dir_layer (const char *bdir, const char *src, int64_t mtime, json_t *layers, json_t *diff_ids, ch_error_t *err)
 {
   cleanup_free char *tmp = xasprintf ("%s/layer.tmp", bdir), *diff = NULL, *dg = NULL;
   cleanup_close int sfd = open (src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -351,7 +351,7 @@ ch_build_image (const struct ch_build_opts *opts, ch_error_t *err)
   manifest = json_pack ("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", CH_MT_OCI_MANIFEST, "layers", layers);
   for (i = 0; opts->layer_dirs && opts->layer_dirs[i]; i++)
     {
-      if (build_layer (bdir, opts->layer_dirs[i], opts->mtime, layers, diff_ids, err) < 0)
+      if (ch_build_dir_layer (bdir, opts->layer_dirs[i], opts->mtime, layers, diff_ids, err) < 0)
         goto out;
       json_array_append_new (history, json_pack ("{s:s, s:s}", "created", created, "created_by", "mkimage"));
     }

@@ -154,6 +154,15 @@ int ch_unpack_fd (int fd, int rootfd, const struct ch_unpack_opts *opts, struct 
 /* ---- package.c: a chute package (tar, tar.gz) into the existing directory DIR ---- */
 #define CH_PACKAGE_MAX_ENTRIES 65536 /* a chute's directory, not a distribution */
 int ch_package_unpack (const char *file, const char *dir, uint64_t limit, uint64_t max_entries, ch_error_t *err);
+/* A chute package in an OCI registry (docs/CLOUD.md, `chutectl push`): an
+ * OCI image manifest of artifactType CH_MT_PACKAGE, its config a small JSON
+ * {name, version} of CH_MT_PACKAGE_CONFIG, one layer of CH_MT_PACKAGE_LAYER
+ * (the package's tar.gz); the chute's name and version also as annotations. */
+#define CH_MT_PACKAGE "application/vnd.chuted.package.v1"
+#define CH_MT_PACKAGE_CONFIG "application/vnd.chuted.package.config.v1+json"
+#define CH_MT_PACKAGE_LAYER "application/vnd.chuted.package.layer.v1.tar+gzip"
+#define CH_ANN_PACKAGE_NAME "io.chuted.chute.name"
+#define CH_ANN_PACKAGE_VERSION "io.chuted.chute.version"
 
 /* ---- fetch.c: chuted-image mount, for what ch_image_mount found absent ---- */
 struct ch_fetch_opts
@@ -202,6 +211,14 @@ int ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opt
 int ch_login (const struct ch_pull_opts *opts, const char *registry, const char *user, const char *pass,
               ch_error_t *err);
 int ch_auth_remove (const char *root, const char *registry, ch_error_t *err);
+/* Parse a WWW-Authenticate header value: scheme ("Bearer"/"Basic") and
+ * params (also chutectl push's, which negotiates the same way). */
+int ch_auth_parse_challenge (const char *hdr, char **scheme, char **realm, char **service, char **scope);
+/* registry_package.c: the package REF (REGISTRY/REPO@DIGEST or :TAG) into
+ * the store, its manifest and layer checked against their digests and the
+ * layer no bigger than LIMIT; *BLOB_PATH the layer's file in the store. */
+int ch_pull_package (struct ch_store *s, const char *ref, const struct ch_pull_opts *opts, uint64_t limit,
+                     char **manifest_digest, char **blob_path, ch_error_t *err);
 
 /* ---- gc.c ---- */
 struct ch_gc_stats
@@ -228,5 +245,11 @@ struct ch_build_opts
   int64_t mtime;      /* every timestamp, for reproducible archives */
 };
 int ch_build_image (const struct ch_build_opts *opts, ch_error_t *err);
+/* Directory SRC as one reproducible tar.gz (entries sorted, every timestamp
+ * MTIME, gzip without a timestamp) at BDIR/<hex of its digest>; its
+ * descriptor {mediaType, digest, size} appended to LAYERS, the tar's digest
+ * to DIFF_IDS. chutectl push makes a chute package with it. */
+int ch_build_dir_layer (const char *bdir, const char *src, int64_t mtime, json_t *layers, json_t *diff_ids,
+                    ch_error_t *err);
 
 #endif

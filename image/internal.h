@@ -167,8 +167,6 @@ int ch_store_unpack_image (struct ch_store *s, struct ch_image *img, const struc
 /* Credentials for REGISTRY from ROOT/auth.json; USER and PASS set to NULL when none. */
 int ch_auth_lookup (const char *root, const char *registry, char **user, char **pass, ch_error_t *err);
 int ch_auth_store (const char *root, const char *registry, const char *user, const char *pass, ch_error_t *err);
-/* Parse a WWW-Authenticate header value: scheme ("Bearer"/"Basic") and params. */
-int ch_auth_parse_challenge (const char *hdr, char **scheme, char **realm, char **service, char **scope);
 
 /* ---- snapshot.c: a chute's root filesystem ---- */
 /* Mount IMG at D->run_dir/rootfs; *ROOTFS_OUT is that path. IMG's layers

@@ -6,6 +6,7 @@
  * layer size: nothing is buffered beyond curl's own receive buffer. */
 #include "internal.h"
 #include "image/http.h"
+#include "image/registry_int.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -24,17 +25,6 @@
 #define MAX_TRIES 4
 #define SYSTEM_CA_DIR "/etc/ssl/certs"
 
-struct reg
-{
-  const struct ch_pull_opts *opts;
-  char *host, *repo, *base; /* base = scheme://host */
-  char *user, *pass;
-  char *auth_hdr;           /* "Authorization: ..." once negotiated */
-  char *ca;                 /* <root>/certs.d/HOST/ca.crt or --ca-file */
-  const char *capath;       /* else the system's hashed CA directory, if any */
-  bool verify;
-};
-
 struct resp
 {
   long status;
@@ -52,8 +42,8 @@ resp_free (struct resp *r)
   memset (r, 0, sizeof (*r));
 }
 
-static void
-reg_free (struct reg *g)
+void
+ch_reg_free (struct reg *g)
 {
   free (g->host);
   free (g->repo);
@@ -283,8 +273,8 @@ is_loopback (const char *host)
 
 /* Pick https or http by pinging /v2/: https first; plain http only for
  * --insecure-registry or loopback registries (as docker does). */
-static int
-connect_registry (struct reg *g, const char *host, ch_error_t *err)
+int
+ch_reg_connect (struct reg *g, const char *host, ch_error_t *err)
 {
   struct resp r = { 0 };
   cleanup_error ch_error_t first = NULL;
@@ -445,8 +435,8 @@ progress (const struct ch_pull_opts *o, struct xfer *xs, size_t n, bool final)
     fputc ('\n', stderr);
 }
 
-static int
-fetch_blobs (struct reg *g, struct ch_store *s, const struct ch_layer *want, size_t n, ch_error_t *err)
+int
+ch_reg_fetch_blobs (struct reg *g, struct ch_store *s, const struct ch_layer *want, size_t n, ch_error_t *err)
 {
   struct xfer *xs = xzalloc (sizeof (*xs) * (n + 1));
   CURLM *m = curl_multi_init ();
@@ -562,8 +552,8 @@ registry_says (const struct resp *r)
 }
 
 /* Fetch a manifest (or index) by tag or digest, checked against its digest. */
-static int
-get_manifest (struct reg *g, const char *what, const char *expect, char **buf, size_t *len, char **digest,
+int
+ch_reg_get_manifest (struct reg *g, const char *what, const char *expect, char **buf, size_t *len, char **digest,
               ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("/v2/%s/manifests/%s", g->repo, what), *got = NULL;
@@ -609,9 +599,9 @@ ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opts, c
   if (ch_ref_parse (ref, &pr, err) < 0)
     return -1;
   g.repo = xstrdup (pr.repo);
-  if (connect_registry (&g, pr.registry, err) < 0)
+  if (ch_reg_connect (&g, pr.registry, err) < 0)
     goto out;
-  if (get_manifest (&g, pr.digest ? pr.digest : pr.tag, pr.digest, &buf, &len, &digest, err) < 0
+  if (ch_reg_get_manifest (&g, pr.digest ? pr.digest : pr.tag, pr.digest, &buf, &len, &digest, err) < 0
       || ch_manifest_kind (buf, len, &mt, err) < 0)
     goto out;
   if (ch_mt_is_index (mt))
@@ -624,7 +614,7 @@ ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opts, c
       free (buf);
       free (digest);
       buf = digest = NULL;
-      if (get_manifest (&g, d, d, &buf, &len, &digest, err) < 0)
+      if (ch_reg_get_manifest (&g, d, d, &buf, &len, &digest, err) < 0)
         goto out;
       free (mt);
       mt = NULL;
@@ -658,7 +648,7 @@ ch_pull (struct ch_store *s, const char *ref, const struct ch_pull_opts *opts, c
         goto out;
       }
   }
-  if (fetch_blobs (&g, s, want, n, err) < 0)
+  if (ch_reg_fetch_blobs (&g, s, want, n, err) < 0)
     goto out;
   {
     cleanup_free char *stored = NULL;
@@ -681,7 +671,7 @@ out:
   ch_image_free (img);
   ch_manifest_free (m);
   free (want);
-  reg_free (&g);
+  ch_reg_free (&g);
   if (ret < 0)
     ch_error_prefix (err, "pull %s", ref);
   ch_ref_free (&pr);
@@ -698,7 +688,7 @@ ch_login (const struct ch_pull_opts *opts, const char *registry, const char *use
   if (strchr (registry, '/') || *registry == '\0')
     return ch_error (err, 0, "login: `%s` is not a registry host[:port]", registry);
   g.repo = xstrdup ("chuted-login-check");
-  if (connect_registry (&g, registry, err) < 0 && g.base == NULL)
+  if (ch_reg_connect (&g, registry, err) < 0 && g.base == NULL)
     goto out;
   ch_error_release (err);
   free (g.user);
@@ -717,7 +707,7 @@ ch_login (const struct ch_pull_opts *opts, const char *registry, const char *use
   ret = ch_auth_store (opts->root, registry, user, pass, err);
 out:
   resp_free (&r);
-  reg_free (&g);
+  ch_reg_free (&g);
   if (ret < 0)
     return ch_error_prefix (err, "login %s", registry);
   return 0;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <mqtt_protocol.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,12 @@ lost (struct ch_cloud *l)
   if (getrandom (&r, sizeof (r), GRND_NONBLOCK) < 0)
     r = (uint32_t) ch_cloud_now_ms ();
   l->next_connect = ch_cloud_now_ms () + l->backoff / 2 + r % (uint32_t) (l->backoff + 1);
-  l->backoff = l->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff * 2;
+  fprintf (stderr, "chuted cloud: no connection to %s:%d: next attempt in %lld ms\n", l->host, l->port,
+           (long long) (l->next_connect - ch_cloud_now_ms ()));
+  /* from 0 too (the retry at once in 3.1.1 after a 5 refused): never a loop without a wait */
+  l->backoff = l->backoff < BACKOFF_MIN_MS       ? BACKOFF_MIN_MS
+               : l->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                 : l->backoff * 2;
 }
 
 static void
@@ -262,17 +268,33 @@ ch_cloud_connected (struct ch_cloud *l)
   return l->conn == CLOUD_UP;
 }
 
+/* A non-blocking connect that failed (refused, unreachable) shows only as
+ * a hung-up socket: libmosquitto's read and write (EPIPE on the TLS hello)
+ * do not report it, so without this the host's poll woke for it without
+ * end (a CPU spinning) until the connect timeout, at every attempt while
+ * the broker was down. */
+static bool
+connect_failed (struct ch_cloud *l)
+{
+  struct pollfd p = { .fd = mosquitto_socket (l->m) };
+
+  if (l->conn != CLOUD_CONNECTING || poll (&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLERR)))
+    return false;
+  lost (l);
+  return true;
+}
+
 void
 ch_cloud_read (struct ch_cloud *l)
 {
-  if (l->conn != CLOUD_DOWN && mosquitto_loop_read (l->m, 1) != MOSQ_ERR_SUCCESS)
+  if (l->conn != CLOUD_DOWN && !connect_failed (l) && mosquitto_loop_read (l->m, 1) != MOSQ_ERR_SUCCESS)
     lost (l);
 }
 
 void
 ch_cloud_write (struct ch_cloud *l)
 {
-  if (l->conn != CLOUD_DOWN && mosquitto_loop_write (l->m, 1) != MOSQ_ERR_SUCCESS)
+  if (l->conn != CLOUD_DOWN && !connect_failed (l) && mosquitto_loop_write (l->m, 1) != MOSQ_ERR_SUCCESS)
     lost (l);
 }
 

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "mgmt/cloud.h"
+#include "mgmt/cloud_package.h"
 #include "mgmt/deploy_source.h"
 #include "mgmt/desired.h"
 #include "mgmt/manifest.h"
@@ -73,6 +74,7 @@ apply_chute (struct ch_engine *e, const char *doc_change, const char *name, json
 {
   const char *text = json_string_value (json_object_get (entry, "file"));
   const char *ver = json_string_value (json_object_get (entry, "version"));
+  const char *pkg = json_string_value (json_object_get (entry, "package"));
   json_t *run = json_object_get (entry, "running");
   bool running = run == NULL || json_is_true (run);
   struct ch_desired d;
@@ -92,6 +94,16 @@ apply_chute (struct ch_engine *e, const char *doc_change, const char *name, json
       struct ch_deploy_source src = { .file = label, .text = (char *) text, .len = strlen (text) };
 
       r = ch_engine_deploy (e, &src, id, 0, err);
+    }
+  else if (pkg && !(have && ch_cloud_package_runs (e->ctx, &d, pkg)))
+    {
+      cleanup_free char *id = change_id (doc_change, "deploy", name);
+      struct ch_deploy_source src;
+
+      r = ch_cloud_package_open (e->ctx, pkg, &src, err);
+      if (r == 0 && (r = names_other (name, src.text, err)) == 0 && (r = ch_engine_deploy (e, &src, id, 0, err)) == 0)
+        r = ch_cloud_package_record (e->ctx, name, pkg, err);
+      ch_deploy_source_close (&src);
     }
   else if (ver && !have)
     r = ch_error (err, 0, "version %s: the chute is not deployed here", ver);
@@ -145,6 +157,8 @@ ch_cloud_apply (struct ch_engine *e, json_t *doc, json_t **result, ch_error_t *e
 
         if (ch_engine_op (e, "remove", names[i], id, &e2) < 0)
           json_object_set_new (errors, names[i], json_string (e2->msg));
+        else
+          ch_cloud_package_forget (e->ctx, names[i]);
       }
   json_object_foreach_safe (chutes, tmp, name, entry)
   {

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/chute.h"
 #include "mgmt/cloud.h"
+#include "mgmt/cloud_package.h"
 #include "mgmt/cloud_sign.h"
 #include "mgmt/commands.h"
 #include "mgmt/desired.h"
@@ -21,6 +22,7 @@ static int
 chute_entry_check (const char *name, json_t *e, ch_error_t *err)
 {
   json_t *file = json_object_get (e, "file"), *ver = json_object_get (e, "version");
+  json_t *pkg = json_object_get (e, "package");
   json_t *run = json_object_get (e, "running");
   const char *k;
   json_t *v;
@@ -30,11 +32,16 @@ chute_entry_check (const char *name, json_t *e, ch_error_t *err)
   if (!json_is_object (e))
     return ch_error (err, 0, "chute `%s`: not an object", name);
   json_object_foreach (e, k, v)
-    if (strcmp (k, "file") != 0 && strcmp (k, "version") != 0 && strcmp (k, "running") != 0)
+    if (strcmp (k, "file") != 0 && strcmp (k, "version") != 0 && strcmp (k, "package") != 0
+        && strcmp (k, "running") != 0)
       return ch_error (err, 0, "chute `%s`: unknown key `%.40s`", name, k);
-  if ((file != NULL) == (ver != NULL))
-    return ch_error (err, 0, "chute `%s`: give exactly one of \"file\" (a chute file) and \"version\" (a kept one)",
+  if ((file != NULL) + (ver != NULL) + (pkg != NULL) != 1)
+    return ch_error (err, 0,
+                     "chute `%s`: give exactly one of \"file\" (a chute file), \"package\" (REGISTRY/REPO@DIGEST) "
+                     "and \"version\" (a kept one)",
                      name);
+  if (pkg && !(json_is_string (pkg) && ch_cloud_package_ref_ok (json_string_value (pkg))))
+    return ch_error (err, 0, "chute `%s`: \"package\" is REGISTRY/REPO@sha256:<64 hex> (pinned by its digest)", name);
   if ((file && !json_is_string (file)) || (ver && !json_is_string (ver)))
     return ch_error (err, 0, "chute `%s`: \"file\" and \"version\" are strings", name);
   if (run && !json_is_boolean (run))

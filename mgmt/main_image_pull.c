@@ -7,7 +7,9 @@
  * record (image/image.h), as chuted-image mount wants it.
  *   chuted-image-pull [--root R] login [--insecure-registry] [--ca-file F] [-u USER] [-p PASS | --password-stdin] REGISTRY
  *   (what is not given is asked on the terminal, the password without echo)
- *   chuted-image-pull fetch-url URL   (ADD's URLs in chuted build: the body on stdout) */
+ *   chuted-image-pull fetch-url URL   (ADD's URLs in chuted build: the body on stdout)
+ *   chuted-image-pull package [--result-fd FD] REF FILE   (a chute package: its tar.gz at FILE, a hard link
+ *   into the store; the cloud link's deploy of a package by digest) */
 #include "common/error.h"
 #include "common/globals.h"
 #include "common/parse.h"
@@ -204,19 +206,44 @@ run (const char *root, int argc, char **argv, ch_error_t *err)
       printf ("Login Succeeded\n");
       return 0;
     }
+  if (strcmp (argv[0], "package") == 0)
+    {
+      struct ch_store *s = NULL;
+      struct ch_image_result res = { .status = CH_IMAGE_OK };
+      cleanup_free char *blob = NULL;
+      int r;
+      if (argc - optind != 2)
+        return ch_error (err, 0, "package: want a package reference and a file");
+      if (ch_store_open (root, false, &s, err) < 0)
+        return -1;
+      r = ch_pull_package (s, argv[optind], &po, CH_DEFAULT_DISK_LIMIT, &res.manifest, &blob, err);
+      ch_store_free (s);
+      if (r == 0 && link (blob, argv[optind + 1]) < 0)
+        r = ch_error (err, errno, "package %s: link into `%s`", argv[optind], argv[optind + 1]);
+      if (result_fd < 0)
+        {
+          ch_image_result_clear (&res);
+          return r;
+        }
+      if (r < 0)
+        ch_image_result_fail (&res, err);
+      r = ch_image_result_send (result_fd, &res, err) < 0 ? -1 : res.status == CH_IMAGE_OK ? 0 : 1;
+      ch_image_result_clear (&res);
+      return r;
+    }
   if (strcmp (argv[0], "fetch-url") == 0)
     {
       if (argc - optind != 1)
         return ch_error (err, 0, "fetch-url: want exactly one URL");
       return ch_url_fetch (argv[optind], 1, 0, err);
     }
-  return ch_error (err, 0, "unknown command `%s` (pull, login, fetch-url)", argv[0]);
+  return ch_error (err, 0, "unknown command `%s` (pull, login, fetch-url, package)", argv[0]);
 }
 
 static void
 usage (FILE *f)
 {
-  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login|fetch-url ...\n");
+  fprintf (f, "usage: chuted-image-pull [--root DIR] pull|login|fetch-url|package ...\n");
 }
 
 int

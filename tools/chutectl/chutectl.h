@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <mosquitto.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define CTL_QUIET_MS 300   /* retained messages come right after SUBACK: this long a silence ends them */
@@ -18,6 +19,7 @@ struct ctl
 {
   struct mosquitto *m;
   const char *broker, *cert, *key, *ca, *signing_key;
+  const char *registry; /* HOST[:PORT] of chute packages (push, deploy by digest or tag) */
   bool json;
   /* messages gathered by ctl_collect, topic -> parsed payload (or null) */
   json_t *got;
@@ -45,6 +47,8 @@ int ctl_publish (struct ctl *c, const char *topic, const char *payload, bool ret
 json_t *ctl_retained (struct ctl *c, const char *node, const char *topic, ch_error_t *err);
 
 /* desired.c */
+/* The scalar top-level KEY of YAML TEXT (a chute file's name:, version:), or NULL. */
+char *ctl_yaml_top (const char *text, size_t len, const char *key);
 int ctl_keygen (const char *prefix, ch_error_t *err);
 int ctl_sign (struct ctl *c, json_t *doc, ch_error_t *err);
 int ctl_change (struct ctl *c, const char *node, const char *op, const char *arg, bool wait, ch_error_t *err);
@@ -57,5 +61,30 @@ int ctl_logs (struct ctl *c, const char *node, const char *chute, bool follow, c
  * it, end after; 0 done, -1 failed, refused or timeout. */
 int ctl_wait_begin (struct ctl *c, const char *node, const char *change, ch_error_t *err);
 int ctl_wait_end (struct ctl *c, int timeout_ms, ch_error_t *err);
+
+/* push.c: chute packages in an OCI registry (docs/CLOUD.md) */
+int ctl_push (struct ctl *c, const char *dir, ch_error_t *err);
+/* Is deploy's operand ARG a package in a registry (NAME@sha256:..., NAME:TAG, REGISTRY/NAME...)? */
+bool ctl_is_package_ref (const char *arg);
+/* The desired document's entry for package ARG: {"package": REGISTRY/REPO@DIGEST, "running": true},
+ * the tag resolved to its digest, *NAME the chute's name the package carries. */
+int ctl_package_entry (struct ctl *c, const char *arg, char **name, json_t **entry, ch_error_t *err);
+/* push_http.c: a registry v2 client */
+#define CTL_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+struct ctl_reg
+{
+  char *host, *base; /* base: scheme://host */
+  const char *ca;    /* CHUTECTL_REGISTRY_CA */
+  const char *user, *pass; /* CHUTECTL_REGISTRY_USER, _PASSWORD */
+  const char *accept;
+  char *auth_hdr;    /* "Authorization: ..." once a challenge was answered */
+};
+int ctl_reg_open (struct ctl_reg *g, const char *registry, ch_error_t *err);
+void ctl_reg_close (struct ctl_reg *g);
+int ctl_reg_put_blob (struct ctl_reg *g, const char *repo, const char *digest, FILE *in, size_t len, ch_error_t *err);
+int ctl_reg_put_manifest (struct ctl_reg *g, const char *repo, const char *tag, const char *buf, const char *digest,
+                          ch_error_t *err);
+int ctl_reg_get_manifest (struct ctl_reg *g, const char *repo, const char *ref, char **buf, size_t *len,
+                          ch_error_t *err);
 
 #endif

@@ -66,9 +66,8 @@ ctl_sign (struct ctl *c, json_t *doc, ch_error_t *err)
   return r;
 }
 
-/* The top-level name: of chute file TEXT (the AP checks all the rest). */
-static char *
-chute_name (const char *text, size_t len)
+char *
+ctl_yaml_top (const char *text, size_t len, const char *key)
 {
   yaml_parser_t p;
   yaml_document_t d;
@@ -90,7 +89,7 @@ chute_name (const char *text, size_t len)
         k = yaml_document_get_node (&d, pr->key);
         v = yaml_document_get_node (&d, pr->value);
         if (k && v && k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE
-            && strcmp ((char *) k->data.scalar.value, "name") == 0)
+            && strcmp ((char *) k->data.scalar.value, key) == 0)
           name = xstrdup ((char *) v->data.scalar.value);
       }
   yaml_document_delete (&d);
@@ -101,7 +100,7 @@ chute_name (const char *text, size_t len)
 /* deploy's operand: a chute file or directory (its chute.yaml), or
  * CHUTE@VERSION, a version the AP keeps. */
 static int
-deploy_entry (const char *arg, char **name, json_t **entry, ch_error_t *err)
+deploy_entry (struct ctl *c, const char *arg, char **name, json_t **entry, ch_error_t *err)
 {
   cleanup_free char *path = NULL, *text = NULL;
   struct stat st;
@@ -110,6 +109,8 @@ deploy_entry (const char *arg, char **name, json_t **entry, ch_error_t *err)
 
   if (stat (arg, &st) < 0)
     {
+      if (ctl_is_package_ref (arg))
+        return ctl_package_entry (c, arg, name, entry, err);
       if (at == NULL)
         return ch_error (err, errno, "deploy %s", arg);
       *name = xstrndup (arg, (size_t) (at - arg));
@@ -119,7 +120,7 @@ deploy_entry (const char *arg, char **name, json_t **entry, ch_error_t *err)
   path = S_ISDIR (st.st_mode) ? xasprintf ("%s/chute.yaml", arg) : xstrdup (arg);
   if (ch_read_file_max (path, 1 << 20, &text, &len, err) < 0)
     return -1;
-  if ((*name = chute_name (text, len)) == NULL)
+  if ((*name = ctl_yaml_top (text, len, "name")) == NULL)
     return ch_error (err, 0, "%s: not YAML with a top-level name:", path);
   *entry = json_pack ("{s:s, s:b}", "file", text, "running", 1);
   return 0;
@@ -133,7 +134,7 @@ edit (struct ctl *c, const char *node, json_t *chutes, const char *op, const cha
 
   if (strcmp (op, "deploy") == 0)
     {
-      if (deploy_entry (arg, &name, &entry, err) < 0)
+      if (deploy_entry (c, arg, &name, &entry, err) < 0)
         return -1;
       json_object_set_new (chutes, name, entry);
       return 0;

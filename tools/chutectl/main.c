@@ -13,9 +13,12 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: chutectl [--broker mqtts://HOST[:PORT]] [--cert FILE] [--key FILE] [--ca FILE] [--sign KEY] COMMAND\n"
+    "usage: chutectl [--broker mqtts://HOST[:PORT]] [--cert FILE] [--key FILE] [--ca FILE] [--sign KEY]\n"
+    "                [--registry HOST:PORT] COMMAND\n"
     "  keygen PREFIX                         make an ed25519 pair: PREFIX.key (private), PREFIX.pub (trust line)\n"
+    "  push DIR [--registry HOST:PORT]       a chute's directory as a package in an OCI registry; prints REF@DIGEST\n"
     "  deploy [--wait] NODE FILE|DIR|CHUTE@VERSION   deploy or update a chute (a kept version: roll to it)\n"
+    "  deploy [--wait] NODE CHUTE@sha256:..|CHUTE:TAG  ... from a package in --registry\n"
     "  stop|start|rm|rollback [--wait] NODE CHUTE     change one chute of NODE\n"
     "  nodes [--json]                        every AP: online/offline, generation, chutes, last seen\n"
     "  watch [--json] [CHANGE]               progress events (of CHANGE: until every AP finished it)\n"
@@ -24,7 +27,8 @@ static const char usage_text[] =
     "  sign DOC                              print DOC (JSON) signed with --sign KEY\n"
     "  publish NODE DOC                      publish DOC as it is as NODE's desired document\n"
     "Each change prints its change id; --wait waits until the AP applied it (exit 1 if it failed or refused).\n"
-    "Environment: CHUTECTL_BROKER, CHUTECTL_CERT, CHUTECTL_KEY, CHUTECTL_CA, CHUTECTL_SIGNING_KEY.\n";
+    "Environment: CHUTECTL_BROKER, CHUTECTL_CERT, CHUTECTL_KEY, CHUTECTL_CA, CHUTECTL_SIGNING_KEY,\n"
+    "  CHUTECTL_REGISTRY, CHUTECTL_REGISTRY_CA.\n";
 
 static int
 usage_error (const char *msg)
@@ -76,6 +80,8 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
       c->json = true;
     else if (strcmp (argv[i], "-f") == 0 || strcmp (argv[i], "--follow") == 0)
       follow = true;
+    else if (strcmp (argv[i], "--registry") == 0 && i + 1 < argc)
+      c->registry = argv[++i];
     else if (argv[i][0] == '-' && argv[i][1])
       return -2;
     else if (n < 3)
@@ -97,6 +103,11 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
     {
       WANT (1);
       return cmd_sign (c, pos[0], err);
+    }
+  if (strcmp (cmd, "push") == 0)
+    {
+      WANT (1);
+      return ctl_push (c, pos[0], err);
     }
   /* the operands before the broker: a usage error costs no connection */
   if (strcmp (cmd, "nodes") == 0)
@@ -137,6 +148,7 @@ main (int argc, char **argv)
     { "broker", required_argument, NULL, 'b' }, { "cert", required_argument, NULL, 'c' },
     { "key", required_argument, NULL, 'k' },    { "ca", required_argument, NULL, 'a' },
     { "sign", required_argument, NULL, 's' },   { "help", no_argument, NULL, 'h' },
+    { "registry", required_argument, NULL, 'r' },
     { NULL, 0, NULL, 0 },
   };
   cleanup_error ch_error_t err = NULL;
@@ -146,6 +158,7 @@ main (int argc, char **argv)
     .key = getenv ("CHUTECTL_KEY"),
     .ca = getenv ("CHUTECTL_CA"),
     .signing_key = getenv ("CHUTECTL_SIGNING_KEY"),
+    .registry = getenv ("CHUTECTL_REGISTRY"),
   };
   int o, r;
 
@@ -157,6 +170,7 @@ main (int argc, char **argv)
       case 'k': c.key = optarg; break;
       case 'a': c.ca = optarg; break;
       case 's': c.signing_key = optarg; break;
+      case 'r': c.registry = optarg; break;
       case 'h': fputs (usage_text, stdout); return 0;
       default: return usage_error ("unknown option");
       }

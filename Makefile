@@ -171,6 +171,10 @@ FUZZ_CY_SRC := $(wildcard mgmt/manifest_*.c) mgmt/limits.c mgmt/chute.c netns/ne
   $(filter-out $(wildcard */main_*.c),$(wildcard cgroups/*.c))
 build-fuzz/fuzz_chute_yaml: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o)
 build-fuzz/fuzz_chute_yaml: FUZZ_LIBS += -lyaml
+# fuzz_api: what the REST API reads from a client; a body's chute file then
+# goes to chute.yaml's parser
+build-fuzz/fuzz_api: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/mgmt/api_parse.o
+build-fuzz/fuzz_api: FUZZ_LIBS += -lyaml
 
 fuzz-build:
 	tools/install-deps.sh --fuzz

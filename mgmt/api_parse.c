@@ -69,7 +69,6 @@ dm_parse_chute_body (const char *body, size_t len, bool json, char **text, size_
                      ch_error_t *err)
 {
   cleanup_json json_t *j = NULL;
-  json_error_t je;
   json_t *cfg;
   char *s;
 
@@ -86,11 +85,10 @@ dm_parse_chute_body (const char *body, size_t len, bool json, char **text, size_
       *text = xstrndup (body, len);
       return 0;
     }
-  j = json_loadb (body ? body : "", len, 0, &je);
-  if (j == NULL)
+  if (ch_json_load_buf ("body", body ? body : "", len, &j, err) < 0)
     {
       *title = "bad JSON";
-      return ch_error (err, 0, "body:%d:%d: %s", je.line, je.column, je.text);
+      return -1;
     }
   cfg = json_object_get (j, "config");
   if (json_is_string (cfg))

@@ -40,6 +40,11 @@ test_chute_body (void **state)
   assert_int_equal (dm_parse_chute_body ("{\"config\": 1", 12, true, &text, &len, &title, &err), -1);
   assert_string_equal (title, "bad JSON");
   ch_error_release (&err);
+  /* jansson quotes the text near the error, a line break too: one line */
+  assert_int_equal (dm_parse_chute_body ("{\"config\": \"\\\n\"}", 15, true, &text, &len, &title, &err), -1);
+  assert_string_equal (title, "bad JSON");
+  assert_null (strchr (err->msg, '\n'));
+  ch_error_release (&err);
   assert_int_equal (dm_parse_chute_body ("{\"config\": 1}", 13, true, &text, &len, &title, &err), -1);
   assert_string_equal (title, "bad request");
 }

@@ -173,6 +173,14 @@ FUZZ_CY_SRC := $(wildcard mgmt/manifest_*.c) mgmt/limits.c mgmt/chute.c netns/ne
   $(filter-out $(wildcard */main_*.c),$(wildcard cgroups/*.c))
 build-fuzz/fuzz_chute_yaml: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o)
 build-fuzz/fuzz_chute_yaml: FUZZ_LIBS += -lyaml
+# fuzz_api: what the REST API reads from a client; a body's chute file then
+# goes to chute.yaml's parser
+build-fuzz/fuzz_api: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/mgmt/api_parse.o
+build-fuzz/fuzz_api: FUZZ_LIBS += -lyaml
+# fuzz_cloud: the cloud link's desired documents (signature, then checks)
+# and commands
+FUZZ_CLOUD_SRC := mgmt/cloud_msg.c mgmt/cloud_doc.c mgmt/cloud_sign.c mgmt/chute.c mgmt/desired.c
+build-fuzz/fuzz_cloud: $(FUZZ_CLOUD_SRC:%.c=build-fuzz/obj/%.o)
 
 fuzz-build:
 	tools/install-deps.sh --fuzz

@@ -13,7 +13,13 @@ ch_json_load_buf (const char *what, const char *buf, size_t len, json_t **out, c
   json_t *j = json_loadb (buf, len, JSON_REJECT_DUPLICATES, &je);
 
   if (j == NULL)
-    return ch_error (err, 0, "%s:%d:%d: invalid JSON: %s", what, je.line, je.column, je.text);
+    {
+      /* jansson quotes the input near the error: kept to one line */
+      for (char *p = je.text; *p; p++)
+        if ((unsigned char) *p < 0x20)
+          *p = ' ';
+      return ch_error (err, 0, "%s:%d:%d: invalid JSON: %s", what, je.line, je.column, je.text);
+    }
   *out = j;
   return 0;
 }

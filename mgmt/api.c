@@ -3,6 +3,7 @@
  * memory; JSON and chute files up to DM_JSON_MAX), the bearer token on TCP,
  * routing to api_chutes.c, api_changes.c, api_read.c, and the replies. */
 #include "mgmt/api.h"
+#include "mgmt/api_parse.h"
 #include "common/file.h"
 #include "common/json.h"
 
@@ -79,17 +80,6 @@ authorized (struct dm_req *r, struct MHD_Connection *conn)
   return token_ok (r->l->d->opt->token, h + 7);
 }
 
-static bool
-is_package_type (const char *ct)
-{
-  static const char *const types[] = { "application/x-tar", "application/gzip", "application/x-gzip",
-                                       "application/x-compressed-tar", "application/octet-stream", NULL };
-  for (const char *const *t = types; ct && *t; t++)
-    if (strncasecmp (ct, *t, strlen (*t)) == 0)
-      return true;
-  return false;
-}
-
 /* The first call: headers only. Bounds, the token, the body's sink. */
 static enum MHD_Result
 begin (struct dm_listener *l, struct MHD_Connection *conn, const char *method, void **con_cls)
@@ -116,9 +106,7 @@ begin (struct dm_listener *l, struct MHD_Connection *conn, const char *method, v
       MHD_destroy_response (resp);
       return ret;
     }
-  r->package = is_package_type (ct);
-  r->gzip = r->package && strcasestr (ct, "gzip") != NULL;
-  r->json = ct && strncasecmp (ct, "application/json", 16) == 0;
+  dm_content_type (ct, &r->package, &r->gzip, &r->json);
   r->limit = r->package ? l->d->opt->package_max : DM_JSON_MAX;
   if (cl && strtoull (cl, NULL, 10) > r->limit)
     return dm_reply_error (conn, MHD_HTTP_CONTENT_TOO_LARGE, "too large",
@@ -168,41 +156,6 @@ take (struct dm_req *r, const char *data, size_t len)
     }
 }
 
-/* PATH (after /api/v1/) split at '/'; a trailing '/' is allowed, an empty
- * part elsewhere is not (NULL). */
-static char **
-split_path (const char *path)
-{
-  cleanup_free char *copy = xstrdup (path);
-  char **v = xzalloc (sizeof (char *));
-  size_t n = strlen (copy);
-  char *p = copy, *slash;
-
-  if (n && copy[n - 1] == '/')
-    copy[n - 1] = '\0';
-  while (*p)
-    {
-      slash = strchr (p, '/');
-      if (slash)
-        *slash = '\0';
-      if (*p == '\0')
-        {
-          ch_strv_free (v);
-          return NULL;
-        }
-      ch_strv_append (&v, p);
-      if (!slash)
-        break;
-      p = slash + 1;
-      if (*p == '\0')
-        {
-          ch_strv_free (v);
-          return NULL;
-        }
-    }
-  return v;
-}
-
 static enum MHD_Result
 route (struct ch_daemon *d, struct MHD_Connection *conn, const char *url, const char *method, struct dm_req *r)
 {
@@ -211,7 +164,7 @@ route (struct ch_daemon *d, struct MHD_Connection *conn, const char *url, const 
 
   if (!ch_has_prefix (url, "/api/v1/"))
     return dm_reply_error (conn, MHD_HTTP_NOT_FOUND, "not found", "%s: the API is under /api/v1/", url);
-  seg = split_path (url + 8);
+  seg = dm_split_path (url + 8);
   if (seg == NULL || seg[0] == NULL)
     return dm_reply_error (conn, MHD_HTTP_NOT_FOUND, "not found", "%s", url);
   n = ch_strv_len (seg);

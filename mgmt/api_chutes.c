@@ -4,6 +4,7 @@
  * change is checked first (400 with file:line:col, 404, 409 on a stale
  * If-Match), then queued: 202 {change_id} at once. */
 #include "mgmt/api.h"
+#include "mgmt/api_parse.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/parse.h"
@@ -58,41 +59,13 @@ list (struct ch_daemon *d, struct MHD_Connection *conn)
 static char *
 chute_text (struct MHD_Connection *conn, struct dm_req *r, size_t *len, enum MHD_Result *ret)
 {
-  cleanup_json json_t *j = NULL;
-  json_error_t je;
-  json_t *cfg;
-  char *s;
+  cleanup_error ch_error_t err = NULL;
+  const char *title;
+  char *text;
 
-  if (!r->json)
-    {
-      if (r->body.len == 0)
-        {
-          *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad request",
-                                 "the body is empty: send a chute.yaml, JSON {\"config\": ...} or a chute package");
-          return NULL;
-        }
-      *len = r->body.len;
-      return xstrndup (r->body.data, r->body.len);
-    }
-  j = json_loadb (r->body.data ? r->body.data : "", r->body.len, 0, &je);
-  if (j == NULL)
-    {
-      *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad JSON", "body:%d:%d: %s", je.line, je.column, je.text);
-      return NULL;
-    }
-  cfg = json_object_get (j, "config");
-  if (json_is_string (cfg))
-    s = xstrndup (json_string_value (cfg), json_string_length (cfg));
-  else if (json_is_object (cfg))
-    s = json_dumps (cfg, JSON_INDENT (2));
-  else
-    {
-      *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad request",
-                             "want {\"config\": a chute file, as an object or as YAML text}");
-      return NULL;
-    }
-  *len = strlen (s);
-  return s;
+  if (dm_parse_chute_body (r->body.data, r->body.len, r->json, &text, len, &title, &err) < 0)
+    *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, title, "%s", err->msg);
+  return text;
 }
 
 /* If-Match against NAME's generation: true when absent, "*" or equal. */
@@ -101,28 +74,14 @@ if_match (struct MHD_Connection *conn, const struct ch_desired *ds, int64_t *ask
 {
   const char *h = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MATCH);
   cleanup_error ch_error_t err = NULL;
-  cleanup_free char *v = NULL;
-  size_t n;
+  int r = dm_parse_if_match (h, asked, &err);
 
-  *asked = 0;
-  if (h == NULL || strcmp (h, "*") == 0)
-    return true;
-  if (ch_has_prefix (h, "W/"))
-    h += 2;
-  v = xstrdup (h);
-  n = strlen (v);
-  if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+  if (r < 0)
     {
-      memmove (v, v + 1, n - 2);
-      v[n - 2] = '\0';
-    }
-  if (ch_parse_int (v, 1, INT64_MAX, asked, &err) < 0)
-    {
-      *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad If-Match", "If-Match `%s`: want the chute's generation",
-                             h);
+      *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad If-Match", "%s", err->msg);
       return false;
     }
-  if (*asked != ds->generation)
+  if (r > 0 && *asked != ds->generation)
     {
       *ret = dm_reply_error (conn, MHD_HTTP_CONFLICT, "stale generation",
                              "If-Match %" PRId64 ": chute `%s` is at generation %" PRId64, *asked, ds->name,

@@ -3,6 +3,7 @@
  * SSE until the chute is down), its stats (cgroup cpu, memory, pids; the
  * veth's counters, as the chute sees them) and the host's info. */
 #include "mgmt/api.h"
+#include "mgmt/api_parse.h"
 #include "cgroups/cgroup.h"
 #include "common/file.h"
 #include "common/json.h"
@@ -66,25 +67,6 @@ dm_chute_recorded (struct ch_daemon *d, const char *name)
   cleanup_free char *f = xasprintf ("%s/chute.json", dir);
 
   return access (f, F_OK) == 0;
-}
-
-/* The start of the last TAIL lines of S (TAIL < 0: all). */
-static size_t
-tail_start (const char *s, size_t len, int64_t tail)
-{
-  size_t i = len;
-  int64_t lines = 0;
-
-  if (tail < 0)
-    return 0;
-  if (tail == 0)
-    return len;
-  if (i > 0 && s[i - 1] == '\n')
-    i--;
-  for (; i > 0; i--)
-    if (s[i - 1] == '\n' && ++lines == tail)
-      return i;
-  return 0;
 }
 
 json_t *
@@ -156,14 +138,14 @@ dm_api_logs (struct ch_daemon *d, struct MHD_Connection *conn, const char *name)
       json_decref (records);
       return dm_reply_error (conn, MHD_HTTP_NOT_FOUND, "not found", "no chute `%s`", name);
     }
-  if (q_tail && strcmp (q_tail, "all") != 0 && ch_parse_int (q_tail, 0, INT32_MAX, &tail, &err) < 0)
+  if (dm_parse_tail (q_tail, &tail, &err) < 0)
     {
       json_decref (records);
-      return dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad tail", "tail=%s: %s", q_tail, err->msg);
+      return dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad tail", "%s", err->msg);
     }
   read_tail (old, &all, &size, &ino);
   read_tail (path, &all, &size, &ino);
-  start = tail_start (all.data, all.len, tail);
+  start = dm_tail_start (all.data, all.len, tail);
   for (i = start; i < all.len;)
     {
       const char *nl = memchr (all.data + i, '\n', all.len - i);

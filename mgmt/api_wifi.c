@@ -5,6 +5,7 @@
  * PUT .../ssid {"ssid": S} renames the network. Both are done here, at once,
  * not as queued changes: they take a moment and leave the chute running. */
 #include "mgmt/api.h"
+#include "mgmt/api_parse.h"
 #include "common/json.h"
 #include "mgmt/chute.h"
 #include "mgmt/pod.h"
@@ -38,41 +39,17 @@ mac_ok (char *mac)
   return true;
 }
 
-/* The new SSID of a PUT .../ssid body {"ssid": S}, checked by the --wifi
- * spec's own rule; NULL after a 400 is queued in *RET. */
+/* The new SSID of a PUT .../ssid body; NULL after a 400 is queued in *RET. */
 static char *
 body_ssid (struct MHD_Connection *conn, struct dm_req *r, enum MHD_Result *ret)
 {
   cleanup_error ch_error_t err = NULL;
-  cleanup_json json_t *j = NULL;
-  struct ch_wifi_config cfg = { 0 };
-  const char *ssid;
-  int rc;
+  const char *title;
+  char *ssid;
 
-  if (ch_json_load_buf ("the body", r->body.data ? r->body.data : "", r->body.len, &j, &err) < 0
-      || !json_is_object (j))
-    {
-      *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad request", "want a JSON object {\"ssid\": NAME}%s%s",
-                             err ? ": " : "", err ? err->msg : "");
-      return NULL;
-    }
-  ssid = json_string_value (json_object_get (j, "ssid"));
-  if (ssid == NULL || json_object_size (j) != 1)
-    {
-      *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad request", "want {\"ssid\": NAME} and nothing else");
-      return NULL;
-    }
-  rc = ch_wifi_parse_kv ("ssid", ssid, &cfg, &err);
-  ch_wifi_config_clear (&cfg);
-  /* a comma would split the chute's record (its --wifi spec) */
-  if (rc == 0 && strchr (ssid, ','))
-    rc = ch_error (&err, 0, "ssid `%s`: a comma is not allowed", ssid);
-  if (rc < 0)
-    {
-      *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, "bad ssid", "%s", err->msg);
-      return NULL;
-    }
-  return xstrdup (ssid);
+  if (dm_parse_ssid_body (r->body.data, r->body.len, &ssid, &title, &err) < 0)
+    *ret = dm_reply_error (conn, MHD_HTTP_BAD_REQUEST, title, "%s", err->msg);
+  return ssid;
 }
 
 /* SPEC (ssid=...,key=...,...) with its ssid set to SSID. */

@@ -2,6 +2,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "mgmt/cloud_int.h"
+#include "mgmt/cloud_msg.h"
 
 #include <errno.h>
 #include <mqtt_protocol.h>
@@ -119,13 +120,7 @@ on_desired (struct ch_cloud *l, const struct mosquitto_message *msg)
 
   if (msg->payloadlen == 0)
     return; /* the retained document was cleared: nothing asked */
-  if (msg->payloadlen > CH_CLOUD_DOC_MAX
-      || ch_json_load_buf ("desired document", msg->payload, (size_t) msg->payloadlen, &doc, &e) < 0)
-    {
-      refuse (l, NULL, e ? e->msg : "larger than 1 MiB");
-      return;
-    }
-  if (ch_cloud_doc_check (doc, l->node, &l->trust, last, &e) < 0)
+  if (ch_cloud_desired_parse (msg->payload, (size_t) msg->payloadlen, l->node, &l->trust, last, &doc, &e) < 0)
     {
       refuse (l, doc, e->msg);
       return;

@@ -1,6 +1,7 @@
 /* Desired documents of the cloud link: what makes one acceptable (signed by
  * a trusted operator key, for this node, not older than the one applied,
- * well formed), the link's own durable state, and the reported document. */
+ * well formed) and the link's own durable state (the reported document is
+ * cloud_report.c's). */
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -119,28 +120,4 @@ ch_cloud_state_save (const struct ch_ctx *ctx, json_t *state, ch_error_t *err)
   if (ch_mkdir_p (dir, 0700, err) < 0)
     return -1;
   return ch_write_file_durable (path, s, strlen (s), 0600, err);
-}
-
-json_t *
-ch_cloud_reported (struct ch_ctx *ctx, const char *node, json_t *state)
-{
-  cleanup_strv char **names = NULL;
-  cleanup_error ch_error_t e = NULL;
-  cleanup_free char *now = ch_rfc3339 (time (NULL), -1);
-  json_t *chutes = json_object ();
-  json_t *r = json_pack ("{s:s, s:s, s:O}", "node", node, "time", now, "link", state);
-
-  if (ch_desired_list (ctx, &names, &e) < 0)
-    json_object_set_new (r, "error", json_string (e->msg));
-  for (size_t i = 0; names && names[i]; i++)
-    {
-      struct ch_desired d;
-      cleanup_error ch_error_t e2 = NULL;
-
-      if (ch_desired_load (ctx, names[i], &d, &e2) > 0)
-        json_object_set_new (chutes, names[i], ch_chute_row (ctx, &d));
-      ch_desired_clear (&d);
-    }
-  json_object_set_new (r, "chutes", chutes);
-  return r;
 }

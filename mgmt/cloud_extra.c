@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "mgmt/chute.h"
 #include "mgmt/cloud_int.h"
+#include "mgmt/cloud_msg.h"
 #include "mgmt/desired.h"
 #include "mgmt/lifecycle.h"
 #include "runtime/monitor.h"
@@ -40,8 +41,6 @@ logs_on (struct ch_cloud *l, const char *chute, bool on, ch_error_t *err)
   struct stat st;
   size_t i;
 
-  if (ch_chute_name_check (chute, err) < 0)
-    return -1;
   for (i = 0; i < l->n_logs && g == NULL; i++)
     if (strcmp (l->logs[i].chute, chute) == 0)
       g = &l->logs[i];
@@ -153,26 +152,22 @@ ch_cloud_metrics (struct ch_cloud *l)
 void
 ch_cloud_cmd (struct ch_cloud *l, const char *id, const void *payload, int len)
 {
-  cleanup_json json_t *j = NULL;
   cleanup_error ch_error_t e = NULL;
   cleanup_free char *sub = xasprintf ("reply/%s", id);
-  const char *op, *chute;
+  struct ch_cloud_cmd cmd;
   json_t *reply = NULL;
 
-  if (ch_json_load_buf ("command", payload, (size_t) len, &j, &e) == 0)
+  if (ch_cloud_cmd_parse (payload, (size_t) len, &cmd, &e) == 0)
     {
-      op = json_string_value (json_object_get (j, "op"));
-      chute = json_string_value (json_object_get (j, "chute"));
-      if (op && strcmp (op, "logs") == 0 && chute)
+      if (cmd.op == CH_CLOUD_OP_LOGS)
         {
-          if (logs_on (l, chute, !json_is_false (json_object_get (j, "on")), &e) == 0)
+          if (logs_on (l, cmd.chute, cmd.on, &e) == 0)
             reply = json_pack ("{s:b, s:i}", "ok", 1, "lease_s", CH_CLOUD_LOGS_LEASE_S);
         }
-      else if (op && strcmp (op, "stats") == 0)
-        reply = json_pack ("{s:b, s:o}", "ok", 1, "reported", ch_cloud_reported (l->ctx, l->node, l->state));
       else
-        ch_error (&e, 0, "unknown command (logs {chute, on} or stats)");
+        reply = json_pack ("{s:b, s:o}", "ok", 1, "reported", ch_cloud_reported (l->ctx, l->node, l->state));
     }
+  ch_cloud_cmd_clear (&cmd);
   if (reply == NULL)
     reply = json_pack ("{s:b, s:s}", "ok", 0, "error", e ? e->msg : "?");
   ch_cloud_publish (l, sub, reply, false);

@@ -58,12 +58,13 @@ ch_wifi_parse_kv (const char *k, const char *v, struct ch_wifi_config *c, ch_err
 
   if (strcmp (k, "ssid") == 0)
     {
-      if (*v == '\0' || strlen (v) > 32)
-        return ch_error (err, 0, "ssid `%s`: want 1 to 32 bytes", v);
-      /* it is written into hostapd.conf as one line */
+      /* it is written into hostapd.conf as one line (checked first: the
+       * length's message quotes it) */
       for (const char *p = v; *p; p++)
         if ((unsigned char) *p < 32 || *p == 127)
           return ch_error (err, 0, "ssid: control characters (line breaks, tabs) are not allowed");
+      if (*v == '\0' || strlen (v) > 32)
+        return ch_error (err, 0, "ssid `%s`: want 1 to 32 bytes", v);
       free (c->ssid);
       c->ssid = xstrdup (v);
     }

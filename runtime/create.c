@@ -167,6 +167,8 @@ save_state (const struct ch_create_opts *o, const struct ch_spec *s, pid_t pid, 
     json_object_set (j, "chuted.hooks", s->hooks_json);
   if (ch_spec_host_mounts (s))
     json_object_set_new (j, "chuted.hostMounts", json_true ());
+  if (s->args == NULL)
+    json_object_set_new (j, "chuted.noProcess", json_true ());
   return ch_json_save_file (path, j, 0600, err);
 }
 

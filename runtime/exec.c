@@ -113,7 +113,7 @@ process_main (const struct exec_child *x)
   cleanup_error ch_error_t err = NULL;
   cleanup_free char *path = NULL;
   struct ch_process p = { x->o->argv ? x->o->argv : x->spec->args, merge_env (x->spec->env, x->o->env),
-                          x->o->cwd ? x->o->cwd : x->spec->cwd, x->o->user };
+                          x->o->cwd ? x->o->cwd : x->spec->cwd ? x->spec->cwd : "/", x->o->user };
   bool tty = x->o->tty || (x->o->process && x->spec->terminal);
   int code = 1, i, fds[3] = { x->o->stdin_fd, x->o->stdout_fd, x->o->stderr_fd };
 

@@ -163,7 +163,9 @@ init_setup (const struct ch_init_args *a, struct ch_process *p, char **path, int
     close (a->console_fd);
   if (!s->terminal && setsid () < 0)
     return ch_error (err, errno, "setsid");
-  return ch_process_prepare (s, p, path, code, err);
+  /* no process: the init only holds the container until it is deleted
+   * (start refuses) */
+  return s->args ? ch_process_prepare (s, p, path, code, err) : 0;
 }
 
 int
@@ -232,6 +234,12 @@ ch_init_main (const struct ch_init_args *a)
     {
       close (proc_fd); /* the runtime's /proc: no hook or process may inherit it */
       proc_fd = -1;
+    }
+  if (p.argv == NULL)
+    {
+      /* start refuses first; whoever opened the fifo by hand gets this */
+      ch_error (&err, 0, "the config has no process: process is REQUIRED when start is called");
+      goto fail_late;
     }
   if (a->spec->hooks.n[CH_HOOK_START_CONTAINER] && start_hooks (a, hook_state, fd, &err) < 0)
     goto fail_late;

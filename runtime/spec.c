@@ -196,9 +196,11 @@ ch_spec_from_json (json_t *config, const char *bundle, struct ch_spec **out, ch_
     goto fail;
   if (v && json_string_value (v)[0])
     s->domainname = xstrdup (json_string_value (v));
-  if (ch_spec_get (config, "", "process", JSON_OBJECT, true, &v, err) < 0)
+  /* OPTIONAL at create, REQUIRED at start (the runtime spec): without it,
+   * args stays NULL and start refuses (ch_container_start) */
+  if (ch_spec_get (config, "", "process", JSON_OBJECT, false, &v, err) < 0)
     goto fail;
-  if (ch_spec_parse_process (s, v, err) < 0)
+  if (v && ch_spec_parse_process (s, v, err) < 0)
     goto fail;
   if (ch_spec_get (config, "", "mounts", JSON_ARRAY, false, &v, err) < 0)
     goto fail;

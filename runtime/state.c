@@ -218,6 +218,12 @@ ch_container_start (const char *state_dir, ch_error_t *err)
       ch_error (err, 0, "container `%s` is %s, not created", st.id, status_name (st.status));
       goto out;
     }
+  if (json_is_true (json_object_get (st.json, "chuted.noProcess")))
+    {
+      ch_error (err, 0, "container `%s`: its config.json has no process: process is REQUIRED when start is called",
+                st.id);
+      goto out;
+    }
   pidfd = ch_state_pidfd (&st);
   /* non-blocking: the open succeeds at once, then we wait for the init's
    * byte while watching it, so a dead init cannot hang us */

@@ -20,6 +20,8 @@ budget() {
     fuzz_manifest) echo 700000 ;;
     fuzz_index) echo 500000 ;;
     fuzz_spec) echo 250000 ;;
+    fuzz_cloud) echo 600000 ;;
+    fuzz_api) echo 300000 ;;
     fuzz_unpack) echo 30000 ;;
     fuzz_import) echo 20000 ;;
     *) echo 100000 ;;

@@ -121,6 +121,16 @@ check_fails "the exec'd process went too" test -e "/proc/$DPID/cmdline"
 check "delete" rt delete chuted-test-c1
 rt create --bundle "$B" chuted-test-c2 >/dev/null 2>&1
 check "delete --force of a created container" rt delete --force chuted-test-c2
+
+# --- process is OPTIONAL at create, REQUIRED at start (runtime-tools' validation/start)
+jq 'del(.process)' "$B/config.json" > "$T_DIR/np.json" && cp "$B/config.json" "$T_DIR/with-process.json" && mv "$T_DIR/np.json" "$B/config.json"
+check "create without process" rt create --bundle "$B" chuted-test-np
+eq "it is created" "$(status_of chuted-test-np)" created
+OUT=$(rt start chuted-test-np 2>&1); RC=$?
+eq "start fails, saying process is required" "$RC:$(echo "$OUT" | grep -c 'no process: process is REQUIRED when start is called')" 1:1
+eq "and it stays created" "$(status_of chuted-test-np)" created
+check "delete --force of it" rt delete --force chuted-test-np
+cp "$T_DIR/with-process.json" "$B/config.json"
 check_fails "no state left" sh -c "ls '$S' | grep -q ."
 no_leftovers "oci cli"
 finish

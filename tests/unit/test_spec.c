@@ -199,7 +199,6 @@ static const struct bad bads[] = {
   { "process.terminal", "\"yes\"", "config.json: process.terminal: must be a boolean, not a string" },
   { "process.user", "{\"uid\": -1}", "config.json: process.user.uid: must not be negative" },
   { "process.oomScoreAdj", "5000", "config.json: process.oomScoreAdj: 5000 is outside -1000..1000" },
-  { "process", NULL, "config.json: process: missing" },
   { "root", NULL, "config.json: root: missing" },
   { "root.path", "7", "config.json: root.path: must be a string, not an integer" },
   { "ociVersion", "\"2.0.0\"", "config.json: ociVersion: unsupported version `2.0.0` (want 1.x)" },
@@ -268,6 +267,21 @@ test_bad_configs (void **state)
       assert_non_null (err);
       assert_string_equal (err->msg, bads[i].msg);
     }
+}
+
+/* process is OPTIONAL at create (REQUIRED at start, which refuses) */
+static void
+test_no_process (void **state)
+{
+  cleanup_json json_t *j = base_config ();
+  cleanup_error ch_error_t err = NULL;
+  struct ch_spec *s = NULL;
+
+  json_object_del (j, "process");
+  assert_int_equal (ch_spec_from_json (j, "/b", &s, &err), 0);
+  assert_null (s->args);
+  assert_false (s->terminal);
+  ch_spec_free (s);
 }
 
 static void
@@ -500,7 +514,7 @@ main (void)
     cmocka_unit_test (test_bad_configs),    cmocka_unit_test (test_seccomp_profile),
     cmocka_unit_test (test_seccomp_unknown_syscall_skipped), cmocka_unit_test (test_passwd_group), cmocka_unit_test (test_seccomp_cache),
     cmocka_unit_test (test_cap_names),     cmocka_unit_test (test_hooks_and_labels),
-    cmocka_unit_test (test_caps_skipped),
+    cmocka_unit_test (test_caps_skipped),   cmocka_unit_test (test_no_process),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -30,6 +30,9 @@
 /* ---- store.c: the store, opened with its lock held ---- */
 struct ch_store;
 /* Create the layout if missing and take the store lock (shared, or exclusive for gc). */
+/* Is S a valid reference pinned by its digest ([REGISTRY/]REPO[:TAG]@sha256:HEX)? */
+bool ch_ref_pinned (const char *s);
+
 int ch_store_open (const char *root, bool exclusive, struct ch_store **out, ch_error_t *err);
 void ch_store_free (struct ch_store *s);
 

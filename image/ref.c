@@ -196,6 +196,17 @@ ch_ref_free (struct ch_ref *r)
   memset (r, 0, sizeof (*r));
 }
 
+bool
+ch_ref_pinned (const char *s)
+{
+  cleanup_error ch_error_t e = NULL;
+  struct ch_ref r = { 0 };
+  bool pinned = ch_ref_parse (s, &r, &e) == 0 && r.digest != NULL;
+
+  ch_ref_free (&r);
+  return pinned;
+}
+
 /* Here, not in import.c: `chuted` tells an archive from a name without
  * linking the importer (libarchive). */
 bool

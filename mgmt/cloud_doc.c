@@ -5,9 +5,9 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "image/image.h"
 #include "mgmt/chute.h"
 #include "mgmt/cloud.h"
-#include "mgmt/cloud_package.h"
 #include "mgmt/cloud_sign.h"
 #include "mgmt/commands.h"
 #include "mgmt/desired.h"
@@ -41,7 +41,7 @@ chute_entry_check (const char *name, json_t *e, ch_error_t *err)
                      "chute `%s`: give exactly one of \"file\" (a chute file), \"package\" (REGISTRY/REPO@DIGEST) "
                      "and \"version\" (a kept one)",
                      name);
-  if (pkg && !(json_is_string (pkg) && ch_cloud_package_ref_ok (json_string_value (pkg))))
+  if (pkg && !(json_is_string (pkg) && ch_ref_pinned (json_string_value (pkg))))
     return ch_error (err, 0, "chute `%s`: \"package\" is REGISTRY/REPO@sha256:<64 hex> (pinned by its digest)", name);
   if ((file && !json_is_string (file)) || (ver && !json_is_string (ver)))
     return ch_error (err, 0, "chute `%s`: \"file\" and \"version\" are strings", name);

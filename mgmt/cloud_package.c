@@ -13,16 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-bool
-ch_cloud_package_ref_ok (const char *ref)
-{
-  const char *at = strrchr (ref, '@');
-
-  if (at == NULL || at == ref || !ch_has_prefix (at + 1, "sha256:") || strlen (at + 1) != 7 + 64)
-    return false;
-  return strspn (at + 8, "0123456789abcdef") == 64;
-}
-
 static char *
 record_path (struct ch_ctx *ctx, const char *name)
 {

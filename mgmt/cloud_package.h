@@ -12,8 +12,6 @@
 
 #include <stdbool.h>
 
-/* "sha256:" and 64 lower-case hex digits after REF's last '@'. */
-bool ch_cloud_package_ref_ok (const char *ref);
 /* Does D (chute NAME's desired state) run what package REF holds, as
  * recorded when it was deployed from it? */
 bool ch_cloud_package_runs (struct ch_ctx *ctx, const struct ch_desired *d, const char *ref);

@@ -29,6 +29,28 @@ errmsg_of (int r, ch_error_t *e)
   return m;
 }
 
+/* The cloud link's "package" entries (docs/CLOUD.md "Packages") are accepted
+ * only pinned by a full sha256 digest, so the AP fetches exactly what the
+ * operator signed whatever a registry's tags say later. */
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+static void
+test_ref_pinned (void **state)
+{
+  assert_true (ch_ref_pinned ("127.0.0.1:5000/seccam@sha256:" HEX64));
+  assert_true (ch_ref_pinned ("reg.example/team/seccam@sha256:" HEX64));
+  assert_true (ch_ref_pinned ("reg.example/team/seccam:2@sha256:" HEX64));
+  /* a tag, a short or upper-case digest, another algorithm, no name, a bad name */
+  assert_false (ch_ref_pinned ("127.0.0.1:5000/seccam:2"));
+  assert_false (ch_ref_pinned ("127.0.0.1:5000/seccam@sha256:0123"));
+  assert_false (ch_ref_pinned ("127.0.0.1:5000/seccam@sha256:" HEX64 "0"));
+  assert_false (ch_ref_pinned ("127.0.0.1:5000/seccam@sha256:0123456789ABCDEF"
+                               "0123456789abcdef0123456789abcdef0123456789abcdef"));
+  assert_false (ch_ref_pinned ("127.0.0.1:5000/seccam@sha512:" HEX64));
+  assert_false (ch_ref_pinned ("@sha256:" HEX64));
+  assert_false (ch_ref_pinned ("127.0.0.1:5000/../x@sha256:" HEX64));
+  assert_false (ch_ref_pinned (""));
+}
+
 static void
 test_refs (void **state)
 {
@@ -283,7 +305,7 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_refs),          cmocka_unit_test (test_manifest_ok), cmocka_unit_test (test_manifest_bad),
+    cmocka_unit_test (test_refs), cmocka_unit_test (test_ref_pinned),          cmocka_unit_test (test_manifest_ok), cmocka_unit_test (test_manifest_bad),
     cmocka_unit_test (test_index_select),  cmocka_unit_test (test_config),      cmocka_unit_test (test_challenge),
     cmocka_unit_test (test_blob_writer),
   };

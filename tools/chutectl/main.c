@@ -16,9 +16,12 @@ static const char usage_text[] =
     "usage: chutectl [--broker mqtts://HOST[:PORT]] [--cert FILE] [--key FILE] [--ca FILE] [--sign KEY] COMMAND\n"
     "  keygen PREFIX                         make an ed25519 pair: PREFIX.key (private), PREFIX.pub (trust line)\n"
     "  deploy [--wait] NODE FILE|DIR|CHUTE@VERSION   deploy or update a chute (a kept version: roll to it)\n"
+    "  deploy --group G|all [-l K=V]... [--canary N] [--batch N] [--max-fail P%] [--timeout S] FILE|DIR|CHUTE@VERSION\n"
+    "                                        roll out to a group (label group=G, -l: more labels) in waves; prints its id\n"
+    "  abort ROLLOUT                         stop a rollout and put every AP it reached back on its old version\n"
     "  stop|start|rm|rollback [--wait] NODE CHUTE     change one chute of NODE\n"
-    "  nodes [--json]                        every AP: online/offline, generation, chutes, last seen\n"
-    "  watch [--json] [CHANGE]               progress events (of CHANGE: until every AP finished it)\n"
+    "  nodes [--json] [--group G] [-l K=V]   every AP (of a group): online/offline, generation, chutes, labels\n"
+    "  watch [--json] [CHANGE|ROLLOUT]       progress events (of CHANGE: until every AP finished it; a rollout's state)\n"
     "  logs NODE CHUTE [-f]                  a chute's logs, asked for while shown\n"
     "  desired NODE                          NODE's retained desired document\n"
     "  sign DOC                              print DOC (JSON) signed with --sign KEY\n"
@@ -63,11 +66,11 @@ cmd_desired (struct ctl *c, const char *node, ch_error_t *err)
 
 /* The command's operands, flags taken out of them. */
 static int
-run (struct ctl *c, int argc, char **argv, ch_error_t *err)
+run (struct ctl *c, struct ctl_fleet *f, int argc, char **argv, ch_error_t *err)
 {
   const char *cmd = argv[0], *pos[3] = { NULL };
   bool wait = false, follow = false;
-  int n = 0;
+  int n = 0, k;
 
   for (int i = 1; i < argc; i++)
     if (strcmp (argv[i], "--wait") == 0)
@@ -76,6 +79,11 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
       c->json = true;
     else if (strcmp (argv[i], "-f") == 0 || strcmp (argv[i], "--follow") == 0)
       follow = true;
+    else if ((k = ctl_fleet_opt (f, argc, argv, &i, err)) != 0)
+      {
+        if (k < 0)
+          return -1;
+      }
     else if (argv[i][0] == '-' && argv[i][1])
       return -2;
     else if (n < 3)
@@ -106,7 +114,8 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
       if (n > 1)
         return -2;
     }
-  else if (strcmp (cmd, "desired") == 0)
+  else if (strcmp (cmd, "desired") == 0 || strcmp (cmd, "abort") == 0
+           || (strcmp (cmd, "deploy") == 0 && ctl_fleet_given (f)))
     WANT (1);
   else if (strcmp (cmd, "deploy") == 0 || strcmp (cmd, "stop") == 0 || strcmp (cmd, "start") == 0
            || strcmp (cmd, "rm") == 0 || strcmp (cmd, "rollback") == 0 || strcmp (cmd, "logs") == 0
@@ -117,7 +126,11 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
   if (ctl_connect (c, err) < 0)
     return -1;
   if (strcmp (cmd, "nodes") == 0)
-    return ctl_nodes (c, err);
+    return ctl_nodes (c, f, err);
+  if (strcmp (cmd, "abort") == 0)
+    return ctl_abort (c, pos[0], err);
+  if (strcmp (cmd, "deploy") == 0 && ctl_fleet_given (f))
+    return ctl_rollout (c, f, pos[0], err);
   if (strcmp (cmd, "watch") == 0)
     return ctl_watch (c, pos[0], err);
   if (strcmp (cmd, "desired") == 0)
@@ -147,6 +160,7 @@ main (int argc, char **argv)
     .ca = getenv ("CHUTECTL_CA"),
     .signing_key = getenv ("CHUTECTL_SIGNING_KEY"),
   };
+  struct ctl_fleet fleet;
   int o, r;
 
   while ((o = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
@@ -163,7 +177,9 @@ main (int argc, char **argv)
   if (optind >= argc)
     return usage_error ("give a command");
   mosquitto_lib_init ();
-  r = run (&c, argc - optind, argv + optind, &err);
+  ctl_fleet_init (&fleet);
+  r = run (&c, &fleet, argc - optind, argv + optind, &err);
+  ctl_fleet_clear (&fleet);
   ctl_close (&c);
   mosquitto_lib_cleanup ();
   if (r == -2)

@@ -33,6 +33,7 @@ fl_broker() {
 user operator
 topic readwrite chuted/v1/#
 topic readwrite chuted/fleet/#
+topic read $SYS/#
 
 user bridge
 topic readwrite chuted/#
@@ -65,7 +66,7 @@ require_certificate true
 use_identity_as_username true
 X
   [ -n "${3:-}" ] && cat "$3" >>"$d/mosquitto.conf"
-  /usr/sbin/mosquitto -c "$d/mosquitto.conf" &
+  /usr/sbin/mosquitto -c "$d/mosquitto.conf" 2>>"$d/stderr" &
   FL_BROKERS+=($!)
   eval "FL_BROKER_$1=$!"
   wait_for 100 python3 -c "import socket; socket.create_connection(('127.0.0.1',$2)).close()"

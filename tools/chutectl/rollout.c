@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t
 ro_wall_ms (void)
@@ -191,7 +192,7 @@ send_doc (struct ro *r, const char *name, bool forward, ch_error_t *err)
 
 struct counts
 {
-  size_t n, pending, sent, done, failed, reverting, canary_busy;
+  size_t n, pending, sent, done, failed, reverting;
 };
 
 static struct counts
@@ -210,8 +211,6 @@ count (struct ro *r)
     k.done += is (n, "phase", "done");
     k.failed += is (n, "phase", "failed");
     k.reverting += is (n, "revert", "reverting");
-    if (i < (size_t) r->canary)
-      k.canary_busy += is (n, "phase", "sent");
   }
   return k;
 }
@@ -280,7 +279,7 @@ step (struct ro *r, ch_error_t *err)
   if (strcmp (state, "aborting") == 0)
     {
       if (revert_all (r, "sent", err) < 0 || revert_all (r, "done", err) < 0 || revert_all (r, "failed", err) < 0)
-        return true;
+        return false;
       if (count (r).reverting == 0)
         set_state (r, "aborted", NULL);
       return count (r).reverting == 0;
@@ -288,7 +287,7 @@ step (struct ro *r, ch_error_t *err)
   /* a failed AP is back on its old version already (its engine rolled it
    * back); its desired document goes back too, so it stays there */
   if (revert_all (r, "failed", err) < 0)
-    return true;
+    return false;
   k = count (r);
   if (strcmp (state, "running") == 0)
     {
@@ -308,16 +307,15 @@ step (struct ro *r, ch_error_t *err)
                      xasprintf ("%zu of %zu APs failed, more than --max-fail %ld%%", k.failed, k.n, r->max_fail));
           return false;
         }
-      while (r->next < k.n)
+      /* the canary wave at once; the rest once it finished, --batch in flight */
+      for (size_t busy = k.sent; r->next < k.n; r->next++, busy++)
         {
           const char *name = json_string_value (json_array_get (r->order, r->next));
-          size_t busy = count (r).sent;
 
-          if (r->next < canary ? false : (canary && count (r).canary_busy) || (r->batch && busy >= (size_t) r->batch))
+          if (r->next >= canary && ((canary && canary_done < canary) || (r->batch && busy >= (size_t) r->batch)))
             break;
           if (send_doc (r, name, true, err) < 0)
-            return true;
-          r->next++;
+            return false;
         }
       k = count (r);
       if (k.pending == 0 && k.sent == 0 && k.reverting == 0)
@@ -336,7 +334,8 @@ step (struct ro *r, ch_error_t *err)
   return false;
 }
 
-static void
+/* Returns -1 when the broker is gone. */
+static int
 publish_doc (struct ro *r, bool force)
 {
   int64_t now = ctl_now_ms ();
@@ -345,15 +344,38 @@ publish_doc (struct ro *r, bool force)
 
   /* a heartbeat while it runs: an abort knows its driver is alive */
   if (!force && now - r->last_pub < ROLLOUT_PUBLISH_MS)
-    return;
+    return 0;
   r->last_pub = now;
-  r->dirty = false;
   json_object_set_new (r->doc, "updated_ms", json_integer (ro_wall_ms ()));
   s = json_dumps (r->doc, JSON_COMPACT);
   if (ctl_publish (r->c, topic, s, true, &e) < 0)
-    fprintf (stderr, "chutectl: rollout %s: %s\n", r->id, e->msg);
-  else
-    ctl_rollout_print (r->c, r->doc, false);
+    return -1;
+  r->dirty = false;
+  ctl_rollout_print (r->c, r->doc, false);
+  return 0;
+}
+
+/* The broker came back: subscriptions again, and each AP still waited for
+ * gets its document again as it was (same generation and change: the AP
+ * applies it once whatever the broker lost, its journal keeps the rest). */
+static int
+resume (struct ro *r, const char *const *filters, ch_error_t *err)
+{
+  const char *k;
+  json_t *n;
+
+  for (size_t i = 0; filters[i]; i++)
+    mosquitto_subscribe (r->c->m, NULL, filters[i], 1);
+  json_object_foreach (r->nodes, k, n)
+    if (is (n, "phase", "sent") || is (n, "revert", "reverting"))
+      {
+        cleanup_free char *topic = xasprintf ("chuted/v1/%s/desired", k), *s = NULL;
+
+        s = json_dumps (json_object_get (r->desired, k), JSON_COMPACT);
+        if (s == NULL || ctl_publish (r->c, topic, s, true, err) < 0)
+          return -1;
+      }
+  return 0;
 }
 
 int
@@ -361,8 +383,8 @@ ro_run (struct ro *r, ch_error_t *err)
 {
   cleanup_free char *evt = xasprintf ("chuted/v1/+/evt/%s", r->id);
   const char *const filters[] = { "chuted/v1/+/desired", "chuted/v1/+/reported", evt, r->abort_topic, NULL };
+  int64_t down_since = 0;
   bool ended = false;
-  int rc;
 
   r->c->on_msg = ro_msg;
   r->c->data = r;
@@ -370,15 +392,36 @@ ro_run (struct ro *r, ch_error_t *err)
     return -1;
   while (!ended)
     {
-      ended = step (r, err);
-      if (*err)
-        break;
-      publish_doc (r, ended);
-      if (!ended && (rc = mosquitto_loop (r->c->m, 100, 1)) != MOSQ_ERR_SUCCESS)
-        return ch_error (err, 0, "broker %s: %s", r->c->broker, mosquitto_strerror (rc));
+      cleanup_error ch_error_t e = NULL;
+
+      if (down_since)
+        {
+          /* the broker went away: its retained state is the rollout's
+           * memory too, so wait for it (as long as for one AP) */
+          if (ctl_now_ms () - down_since > r->timeout_s * 1000)
+            return ch_error (err, 0, "rollout %s: broker %s gone for %ld s", r->id, r->c->broker, r->timeout_s);
+          if (mosquitto_reconnect (r->c->m) != MOSQ_ERR_SUCCESS || resume (r, filters, &e) < 0)
+            {
+              sleep (1);
+              continue;
+            }
+          fprintf (stderr, "chutectl: rollout %s: broker back after %.1f s\n", r->id,
+                   (double) (ctl_now_ms () - down_since) / 1000);
+          down_since = 0;
+        }
+      ended = step (r, &e);
+      /* signing was checked before the first document: a failure here is
+       * the broker's */
+      if (e || publish_doc (r, ended) < 0 || (!ended && mosquitto_loop (r->c->m, 100, 1) != MOSQ_ERR_SUCCESS))
+        {
+          fprintf (stderr, "chutectl: rollout %s: broker %s lost (%s): reconnecting\n", r->id, r->c->broker,
+                   e ? e->msg : "connection");
+          down_since = ctl_now_ms ();
+          ended = false;
+        }
     }
   r->c->on_msg = NULL;
-  return *err ? -1 : 0;
+  return 0;
 }
 
 void
@@ -473,6 +516,15 @@ ctl_rollout (struct ctl *c, const struct ctl_fleet *f, const char *what, ch_erro
       json_decref (nodes);
       return ch_error (err, 0, "rollout: no AP in the group (labels in each AP's status: chutectl nodes --json)");
     }
+  /* the key before anything is sent: later failures are the broker's */
+  {
+    cleanup_json json_t *probe = json_object ();
+    if (ctl_sign (c, probe, err) < 0)
+      {
+        json_decref (nodes);
+        return -1;
+      }
+  }
   if (getrandom (&rnd, sizeof (rnd), 0) < 0)
     rnd = (uint32_t) ctl_now_ms ();
   id = xasprintf ("r%08x", rnd);

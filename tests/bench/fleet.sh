@@ -9,7 +9,7 @@
 # of the rollout's change in each AP's journal (1 per AP: no duplicate start).
 # At the largest size also: an update rollout with the broker killed (-9)
 # for 30 s in its middle (still N/N, no duplicate), and one where 10 % of
-# the APs fail the health probe (--canary 10 --max-fail 5 %: it stops, those
+# the APs fail the health gate (--canary 10 --max-fail 5 %: it stops, those
 # back on the old version). Roots on a tmpfs, as on an AP; each AP's root a
 # hard-linked copy of a template store (images loaded once).
 # Writes its section of docs/BENCHMARKS.md. The 1000 size loads both cores
@@ -40,7 +40,7 @@ sys_interval 1
 autosave_interval 1
 X
 
-# --- images and the two template stores (fleet:3 fails its probe on "bad")
+# --- images and the two template stores (fleet:3 has /fail on "bad")
 make_rootfs "$T_DIR/rootfs" >/dev/null
 MK() { "$TOP/tools/mkimage" "$1" --cmd '["/bin/sleep","1000"]' --tag "$2" -o "$3"; }
 cp -a "$T_DIR/rootfs" "$T_DIR/rootfs-bad"; echo broken >"$T_DIR/rootfs-bad/fail"
@@ -52,12 +52,15 @@ for tpl in good bad; do
     "$CHUTED" --root "$FL_DIR/tpl-$tpl" --run-root "$FL_DIR/tpl-run" load "oci-archive:$a" >/dev/null
   done
 done
+# The engine's health gate: the process alive 1 s. v3 exits at once where
+# its image has /fail (the bad APs): their gate fails after its grace.
 mk() { # VERSION IMAGE
   mkdir -p "$T_DIR/$1"
-  printf 'name: %s\nversion: "%s"\nimage: %s\ncommand: "trap '"'exit 0'"' TERM; sleep 100000 & wait"\nhealth: {exec: [sh, -c, "test ! -e /fail"], interval: 1s, timeout: 2s, grace: 1s}\n' \
+  printf 'name: %s\nversion: "%s"\nimage: %s\ncommand: "test ! -e /fail || exit 3; trap '"'exit 0'"' TERM; sleep 100000 & wait"\nhealth: {grace: 1s}\n' \
     "$N" "$1" "$2" >"$T_DIR/$1/chute.yaml"
 }
 mk v1 fleet:1; mk v2 fleet:2; mk v3 fleet:3
+
 
 # --- measures
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -188,7 +191,7 @@ faults() {
   jc=$(journal_count "$r" "$n")
   FAULTS+=("| broker killed (-9) for $OUTAGE_S s at ${at#running: }/$n done (--batch $batch) | $(js "sum(1 for v in d['nodes'].values() if v['phase']=='done')" <<<"$doc")/$n done (exit $rc), $(vers_count v2) report v2 running | ${jc% *}/$n APs with one record, ${jc#* } extra | 100 % at $(t_of "$doc" t100_ms) |")
   log "${FAULTS[-1]}"
-  # --- 10 % of the APs fail v3's probe: stops at --max-fail 5 %
+  # --- 10 % of the APs fail v3's health gate: stops at --max-fail 5 %
   out=$("$CTL" deploy --group all --canary 10 --batch $((n / 10 > 1 ? n / 10 : 1)) --max-fail 5% "$T_DIR/v3" 2>&1); rc=$?
   r=$(head -1 <<<"$out")
   doc=$(rollout_doc "$r")
@@ -196,7 +199,7 @@ faults() {
   failed=$(js "sum(1 for v in d['nodes'].values() if v['phase']=='failed')" <<<"$doc")
   back=$(js "sum(1 for v in d['nodes'].values() if v['phase']=='failed' and v.get('revert')=='reverted')" <<<"$doc")
   bad=$(js "sum(1 for k, v in d['nodes'].items() if v['phase'] != 'pending' and int(k[3:]) % 10 == 9)" <<<"$doc")
-  FAULTS+=("| 10 % fail the probe, --canary 10 --batch $((n / 10 > 1 ? n / 10 : 1)) --max-fail 5% | $(js "d['state']" <<<"$doc") (exit $rc): $(js "sum(1 for v in d['nodes'].values() if v['phase']=='done')" <<<"$doc") done, $failed failed of $bad bad APs reached, $(js "sum(1 for v in d['nodes'].values() if v['phase']=='pending')" <<<"$doc") never reached | $back/$failed failed APs put back (desired v2); $(vers_count v3) run v3, $(vers_count v2) run v2 | $(js "d.get('reason','')" <<<"$doc") |")
+  FAULTS+=("| 10 % fail the health gate, --canary 10 --batch $((n / 10 > 1 ? n / 10 : 1)) --max-fail 5% | $(js "d['state']" <<<"$doc") (exit $rc): $(js "sum(1 for v in d['nodes'].values() if v['phase']=='done')" <<<"$doc") done, $failed failed of $bad bad APs reached, $(js "sum(1 for v in d['nodes'].values() if v['phase']=='pending')" <<<"$doc") never reached | $back/$failed failed APs put back (desired v2); $(vers_count v3) run v3, $(vers_count v2) run v2 | $(js "d.get('reason','')" <<<"$doc") |")
   log "${FAULTS[-1]}"
 }
 
@@ -212,7 +215,7 @@ out=$(mktemp)
   echo
   echo "Command: \`make bench\` (or \`FLEET_SIZES=\"10 100\" tests/bench/fleet.sh\`). N real \`chuted daemon --cloud\` processes, each its own"
   echo "root (a tmpfs), run root, cgroup parent and node id, on one mosquitto $(/usr/sbin/mosquitto -h | head -1 | awk '{print $3}') (TLS, client certificates, ACL);"
-  echo "\`chutectl deploy --group all\` of one chute (busybox, bridge network, exec health probe, grace 1 s) to every AP,"
+  echo "\`chutectl deploy --group all\` of one chute (busybox, bridge network, health gate: the process alive 1 s) to every AP,"
   echo "no canary, no batch limit. Times from the rollout's first document; \"done\" = the AP reported the change applied"
   echo "and health-gated. Journal: APs with exactly one record of the rollout's change, and extra records (duplicate"
   echo "starts). Broker CPU over the rollout's wall time. Bytes: the broker's MQTT counters (\$SYS, in + out, TLS not"

@@ -164,7 +164,7 @@ ctl_rollout_watch (struct ctl *c, const char *id, ch_error_t *err)
 int
 ctl_abort (struct ctl *c, const char *id, ch_error_t *err)
 {
-  cleanup_json json_t *doc = ctl_rollout_get (c, id, err);
+  cleanup_json json_t *doc = ctl_rollout_get (c, id, err), *mark_doc = NULL;
   cleanup_free char *topic = xasprintf ("%s%s", CTL_ROLLOUT_PREFIX, id), *mark = xasprintf ("%s/abort", topic);
   cleanup_free char *now = ch_rfc3339 (time (NULL), -1), *s = NULL;
   struct follow w = { .topic = topic };
@@ -177,7 +177,8 @@ ctl_abort (struct ctl *c, const char *id, ch_error_t *err)
     return ch_error (err, 0, "abort: no rollout %s on the broker", id);
   if (terminal (doc))
     return ch_error (err, 0, "abort: rollout %s is %s already", id, json_string_value (json_object_get (doc, "state")));
-  s = json_dumps (json_pack ("{s:s}", "time", now), JSON_COMPACT);
+  mark_doc = json_pack ("{s:s}", "time", now);
+  s = json_dumps (mark_doc, JSON_COMPACT);
   if (ctl_publish (c, mark, s, true, err) < 0)
     return -1;
   beat = json_integer_value (json_object_get (doc, "updated_ms"));

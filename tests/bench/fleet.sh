@@ -165,6 +165,9 @@ run_size() {
   log "${ROWS[-1]}"
   [ "$n" = "$MAX" ] && faults "$n" "$port" "$bpid"
   fl_cleanup
+  # the next size starts from fresh roots
+  grep " $FL_DIR/ap-" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$FL_DIR"/ap-* "$FL_DIR/B$n"
 }
 
 faults() {

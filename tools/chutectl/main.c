@@ -107,6 +107,8 @@ run (struct ctl *c, struct ctl_fleet *f, int argc, char **argv, ch_error_t *err)
       return cmd_sign (c, pos[0], err);
     }
   /* the operands before the broker: a usage error costs no connection */
+  if (ctl_fleet_given (f) && strcmp (cmd, "deploy") != 0 && strcmp (cmd, "nodes") != 0)
+    return -2;
   if (strcmp (cmd, "nodes") == 0)
     WANT (0);
   else if (strcmp (cmd, "watch") == 0)

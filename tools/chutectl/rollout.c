@@ -177,6 +177,8 @@ send_doc (struct ro *r, const char *name, bool forward, ch_error_t *err)
       return ch_error_prefix (err, "rollout %s: AP %s", r->id, name);
     }
   json_object_set_new (r->desired, name, doc);
+  /* the AP's answer is due by then; an outage of the broker moves it */
+  json_object_set_new (n, "deadline_ms", json_integer (ro_wall_ms () - r->started_ms + r->timeout_s * 1000));
   if (forward)
     {
       json_object_set_new (n, "phase", json_string ("sent"));
@@ -230,19 +232,21 @@ set_state (struct ro *r, const char *state, char *reason)
 static void
 timeouts (struct ro *r)
 {
-  int64_t now = ro_wall_ms () - r->started_ms, lim = r->timeout_s * 1000;
+  int64_t now = ro_wall_ms () - r->started_ms;
   const char *k;
   json_t *n;
 
   json_object_foreach (r->nodes, k, n)
   {
-    if (is (n, "phase", "sent") && now - json_integer_value (json_object_get (n, "sent_ms")) > lim)
+    bool late = now > json_integer_value (json_object_get (n, "deadline_ms"));
+
+    if (is (n, "phase", "sent") && late)
       {
         json_object_set_new (n, "phase", json_string ("failed"));
         json_object_set_new (n, "reason", json_sprintf ("no result in %ld s (offline?)", r->timeout_s));
         set_ms (r, n, "done_ms");
       }
-    if (is (n, "revert", "reverting") && now - json_integer_value (json_object_get (n, "revert_ms")) > lim)
+    if (is (n, "revert", "reverting") && late)
       {
         json_object_set_new (n, "revert", json_string ("revert failed"));
         r->dirty = true;
@@ -343,7 +347,7 @@ publish_doc (struct ro *r, bool force)
   cleanup_free char *topic = xasprintf ("%s%s", CTL_ROLLOUT_PREFIX, r->id), *s = NULL;
 
   /* a heartbeat while it runs: an abort knows its driver is alive */
-  if (!force && now - r->last_pub < ROLLOUT_PUBLISH_MS)
+  if (!force && now - r->last_pub < r->publish_ms)
     return 0;
   r->last_pub = now;
   json_object_set_new (r->doc, "updated_ms", json_integer (ro_wall_ms ()));
@@ -359,7 +363,7 @@ publish_doc (struct ro *r, bool force)
  * gets its document again as it was (same generation and change: the AP
  * applies it once whatever the broker lost, its journal keeps the rest). */
 static int
-resume (struct ro *r, const char *const *filters, ch_error_t *err)
+resume (struct ro *r, const char *const *filters, int64_t outage_ms, ch_error_t *err)
 {
   const char *k;
   json_t *n;
@@ -375,6 +379,11 @@ resume (struct ro *r, const char *const *filters, ch_error_t *err)
         if (s == NULL || ctl_publish (r->c, topic, s, true, err) < 0)
           return -1;
       }
+  /* no AP could answer while the broker was gone: their answers are due later */
+  json_object_foreach (r->nodes, k, n)
+    if (is (n, "phase", "sent") || is (n, "revert", "reverting"))
+      json_object_set_new (n, "deadline_ms",
+                           json_integer (json_integer_value (json_object_get (n, "deadline_ms")) + outage_ms));
   return 0;
 }
 
@@ -400,7 +409,7 @@ ro_run (struct ro *r, ch_error_t *err)
            * memory too, so wait for it (as long as for one AP) */
           if (ctl_now_ms () - down_since > r->timeout_s * 1000)
             return ch_error (err, 0, "rollout %s: broker %s gone for %ld s", r->id, r->c->broker, r->timeout_s);
-          if (mosquitto_reconnect (r->c->m) != MOSQ_ERR_SUCCESS || resume (r, filters, &e) < 0)
+          if (mosquitto_reconnect (r->c->m) != MOSQ_ERR_SUCCESS || resume (r, filters, ctl_now_ms () - down_since, &e) < 0)
             {
               sleep (1);
               continue;
@@ -456,6 +465,8 @@ ro_init (struct ro *r, struct ctl *c, json_t *doc)
   r->max_fail = (long) json_integer_value (json_object_get (doc, "max_fail_pct"));
   r->timeout_s = (long) json_integer_value (json_object_get (doc, "timeout_s"));
   r->started_ms = json_integer_value (json_object_get (doc, "started_ms"));
+  r->publish_ms = ROLLOUT_PUBLISH_MS + ROLLOUT_PUBLISH_PER_AP_MS * (int64_t) json_object_size (r->nodes);
+  json_object_set_new (doc, "publish_ms", json_integer (r->publish_ms));
   r->order = json_array ();
   r->undo = xasprintf ("%s-undo", r->id);
   r->abort_topic = xasprintf ("%s%s/abort", CTL_ROLLOUT_PREFIX, r->id);

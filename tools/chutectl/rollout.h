@@ -5,7 +5,12 @@
 
 #include "tools/chutectl/chutectl.h"
 
-#define ROLLOUT_PUBLISH_MS 1000 /* the rollout document at most this often, and as a heartbeat */
+/* The rollout document goes out at most every ROLLOUT_PUBLISH_MS plus
+ * ROLLOUT_PUBLISH_PER_AP_MS per AP, and as often as a heartbeat: it grows
+ * with the group (~110 bytes an AP), so a large one beats less often (1000
+ * APs: every 6 s) rather than dominating the rollout's traffic. */
+#define ROLLOUT_PUBLISH_MS 1000
+#define ROLLOUT_PUBLISH_PER_AP_MS 5
 
 struct ro
 {
@@ -24,6 +29,7 @@ struct ro
   long canary, batch, max_fail, timeout_s;
   int64_t started_ms;  /* wall clock: the doc's times are relative to it */
   int64_t last_pub;    /* monotonic */
+  int64_t publish_ms;  /* the document's period (in it as publish_ms) */
   bool abort_seen, dirty;
 };
 

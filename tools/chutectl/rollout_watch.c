@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#define TAKEOVER_MS (4 * ROLLOUT_PUBLISH_MS) /* no heartbeat this long: the driver is gone */
+#define TAKEOVER_BEATS 4 /* no heartbeat for this many periods: the driver is gone */
 
 static bool
 terminal (json_t *doc)
@@ -168,7 +168,7 @@ ctl_abort (struct ctl *c, const char *id, ch_error_t *err)
   cleanup_free char *topic = xasprintf ("%s%s", CTL_ROLLOUT_PREFIX, id), *mark = xasprintf ("%s/abort", topic);
   cleanup_free char *now = ch_rfc3339 (time (NULL), -1), *s = NULL;
   struct follow w = { .topic = topic };
-  int64_t beat;
+  int64_t beat, period;
   int r;
 
   if (*err)
@@ -182,8 +182,9 @@ ctl_abort (struct ctl *c, const char *id, ch_error_t *err)
   if (ctl_publish (c, mark, s, true, err) < 0)
     return -1;
   beat = json_integer_value (json_object_get (doc, "updated_ms"));
-  /* a living driver beats every ROLLOUT_PUBLISH_MS and obeys the marker */
-  if (follow (c, &w, TAKEOVER_MS, err) < 0)
+  /* a living driver beats every publish_ms and obeys the marker */
+  period = json_integer_value (json_object_get (doc, "publish_ms"));
+  if (follow (c, &w, TAKEOVER_BEATS * (int) (period > 0 ? period : ROLLOUT_PUBLISH_MS), err) < 0)
     {
       json_decref (w.doc);
       return -1;

@@ -34,12 +34,13 @@ MK() { "$TOP/tools/mkimage" "$1" --cmd '["/bin/sleep","1000"]' --tag "$2" -o "$3
 MK "$T_DIR/rootfs" fleet:1 "$T_DIR/f1.tar"; MK "$T_DIR/rootfs" fleet:2 "$T_DIR/f2.tar"
 cp -a "$T_DIR/rootfs" "$T_DIR/rootfs-bad"; echo broken >"$T_DIR/rootfs-bad/fail"
 MK "$T_DIR/rootfs-bad" fleet:2 "$T_DIR/f2bad.tar"
-mk() { # VERSION IMAGE
+mk() { # VERSION IMAGE [GRACE]
   mkdir -p "$T_DIR/$1"
-  printf 'name: %s\nversion: "%s"\nimage: %s\ncommand: "echo %s > /tmp/ver; trap '"'exit 0'"' TERM; sleep 1000 & wait"\nhealth: {exec: [sh, -c, "test ! -e /fail"], interval: 1s, timeout: 2s, grace: 1s}\n' \
-    "$N" "$1" "$2" "$1" >"$T_DIR/$1/chute.yaml"
+  printf 'name: %s\nversion: "%s"\nimage: %s\ncommand: "echo %s > /tmp/ver; trap '"'exit 0'"' TERM; sleep 1000 & wait"\nhealth: {exec: [sh, -c, "test ! -e /fail"], interval: 1s, timeout: 2s, grace: %s}\n' \
+    "$N" "$1" "$2" "$1" "${3:-1s}" >"$T_DIR/$1/chute.yaml"
 }
-mk v1 fleet:1; mk v2 fleet:2; mk v3 fleet:1
+# v3's gate takes 3 s an AP: the aborts below land while it is under way
+mk v1 fleet:1; mk v2 fleet:2; mk v3 fleet:1 3s
 
 fl_ap ap-1 "$PA" "$T_DIR/f1.tar" "$T_DIR/f2.tar" -- group=lab site=east
 fl_ap ap-2 "$PA" "$T_DIR/f1.tar" "$T_DIR/f2bad.tar" -- group=lab site=west
@@ -96,9 +97,13 @@ eq "watch --json: the retained document" "$("$CTL" watch --json "$R2" 2>/dev/nul
   "stopped [('ap-1', 'done'), ('ap-2', 'failed'), ('ap-3', 'pending')]"
 
 # --- abort while the driver runs; a second operator watches it live
+applied() { # NODE ROLLOUT: NODE's engine did the rollout's change
+  [ "$(fl_chuted "$1" changes --json | js "any(c['id'] == '$2.deploy.$N' and c['result'] == 'done' for c in d)")" = True ]
+}
 "$CTL" deploy --group lab --canary 1 --batch 1 "$T_DIR/v3" >"$T_DIR/r3.out" 2>&1 & DRIVER=$!
-check "rollout v3 under way: canary done" wait_for 300 grep -q "running: 1/3 done" "$T_DIR/r3.out"
+wait_for 100 test -s "$T_DIR/r3.out"
 R3=$(head -1 "$T_DIR/r3.out")
+check "rollout v3 under way: the canary (ap-1) applied it" wait_for 300 applied ap-1 "$R3"
 "$CTL" watch "$R3" >"$T_DIR/w3.out" 2>&1 & WATCHER=$!
 out=$("$CTL" abort "$R3" 2>&1); rc=$?
 eq "abort $R3: exit 0 ($(grep aborted <<<"$out" | head -1))" "$rc" 0
@@ -111,9 +116,10 @@ eq "abort of an ended rollout: refused" "$("$CTL" abort "$R3" 2>&1)" "chutectl: 
 
 # --- abort with the driver killed: the aborting chutectl takes over
 "$CTL" deploy --group lab --canary 1 --batch 1 "$T_DIR/v3" >"$T_DIR/r4.out" 2>&1 & DRIVER=$!
-check "rollout v3 again: canary done" wait_for 300 grep -q "running: 1/3 done" "$T_DIR/r4.out"
-kill -9 "$DRIVER"; wait "$DRIVER" 2>/dev/null; DRIVER=
+wait_for 100 test -s "$T_DIR/r4.out"
 R4=$(head -1 "$T_DIR/r4.out")
+check "rollout v3 again: the canary applied it" wait_for 300 applied ap-1 "$R4"
+kill -9 "$DRIVER"; wait "$DRIVER" 2>/dev/null; DRIVER=
 out=$("$CTL" abort "$R4" 2>&1); rc=$?
 check "abort $R4 with no driver: taken over, aborted ($(tail -1 <<<"$out" | head -c 100))" sh -c "[ $rc = 0 ] && grep -q 'no driver' <<'X'
 $out

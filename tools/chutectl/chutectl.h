@@ -56,7 +56,8 @@ int ctl_deploy_entry (const char *arg, char **name, json_t **entry, ch_error_t *
  * document DOC and what it reports REP applied. */
 int64_t ctl_next_generation (json_t *doc, json_t *rep);
 /* DOC (changed chutes) as NODE's next desired document, change CHANGE:
- * stamped, signed, published retained. */
+ * stamped and signed (ctl_doc_sign), and published retained. */
+int ctl_doc_sign (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err);
 int ctl_doc_publish (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err);
 /* rollout_sel.c: fleet options; a group is a label selector */
 struct ctl_fleet

@@ -208,16 +208,23 @@ ctl_next_generation (json_t *doc, json_t *rep)
 }
 
 int
-ctl_doc_publish (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err)
+ctl_doc_sign (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err)
 {
-  cleanup_free char *topic = xasprintf ("chuted/v1/%s/desired", node), *s = NULL;
   cleanup_free char *now = ch_rfc3339 (time (NULL), -1);
 
   json_object_set_new (doc, "node", json_string (node));
   json_object_set_new (doc, "generation", json_integer (ctl_next_generation (doc, rep)));
   json_object_set_new (doc, "change", json_string (change));
   json_object_set_new (doc, "time", json_string (now));
-  if (ctl_sign (c, doc, err) < 0)
+  return ctl_sign (c, doc, err);
+}
+
+int
+ctl_doc_publish (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err)
+{
+  cleanup_free char *topic = xasprintf ("chuted/v1/%s/desired", node), *s = NULL;
+
+  if (ctl_doc_sign (c, node, doc, rep, change, err) < 0)
     return -1;
   s = json_dumps (doc, JSON_COMPACT);
   return ctl_publish (c, topic, s, true, err);

@@ -153,9 +153,10 @@ ro_msg (struct ctl *c, const char *topic, const char *payload, int len)
 }
 
 /* NAME's next desired document: the rollout's entry (FORWARD), else its
- * old version back (or no chute when it had none). */
+ * old version back (or no chute when it had none); signed, kept in
+ * r->desired, NAME marked as waited for. Not published yet. */
 static int
-send_doc (struct ro *r, const char *name, bool forward, ch_error_t *err)
+prepare (struct ro *r, const char *name, bool forward, ch_error_t *err)
 {
   json_t *had = json_object_get (r->desired, name), *n = node_of (r, name), *chutes, *old;
   json_t *doc = had ? json_deep_copy (had) : json_pack ("{s:{}}", "chutes");
@@ -171,7 +172,7 @@ send_doc (struct ro *r, const char *name, bool forward, ch_error_t *err)
     json_object_set_new (chutes, r->chute, json_pack ("{s:O, s:b}", "version", old, "running", 1));
   else
     json_object_del (chutes, r->chute);
-  if (ctl_doc_publish (r->c, name, doc, json_object_get (r->reported, name), forward ? r->id : r->undo, err) < 0)
+  if (ctl_doc_sign (r->c, name, doc, json_object_get (r->reported, name), forward ? r->id : r->undo, err) < 0)
     {
       json_decref (doc);
       return ch_error_prefix (err, "rollout %s: AP %s", r->id, name);
@@ -189,6 +190,38 @@ send_doc (struct ro *r, const char *name, bool forward, ch_error_t *err)
       json_object_set_new (n, "revert", json_string ("reverting"));
       set_ms (r, n, "revert_ms");
     }
+  return 0;
+}
+
+static int publish_doc (struct ro *r, bool force);
+
+/* NAMES' documents, forward or back: the rollout document records them
+ * as sent first (at the broker: an abort that takes over knows every AP a
+ * document may have reached), then they go out without waiting for each
+ * PUBACK; whatever the broker loses is sent again (resume). */
+static int
+send_wave (struct ro *r, json_t *names, bool forward, ch_error_t *err)
+{
+  size_t i;
+  json_t *v;
+
+  if (json_array_size (names) == 0)
+    return 0;
+  json_array_foreach (names, i, v)
+    if (prepare (r, json_string_value (v), forward, err) < 0)
+      return -1;
+  if (publish_doc (r, true) < 0)
+    return ch_error (err, 0, "rollout %s: its document: the broker is gone", r->id);
+  json_array_foreach (names, i, v)
+  {
+    const char *name = json_string_value (v);
+    cleanup_free char *topic = xasprintf ("chuted/v1/%s/desired", name);
+    cleanup_free char *s = json_dumps (json_object_get (r->desired, name), JSON_COMPACT);
+    int rc = mosquitto_publish (r->c->m, NULL, topic, (int) strlen (s), s, 1, true);
+
+    if (rc != MOSQ_ERR_SUCCESS)
+      return ch_error (err, 0, "publish %s: %s", topic, mosquitto_strerror (rc));
+  }
   return 0;
 }
 
@@ -258,13 +291,14 @@ timeouts (struct ro *r)
 static int
 revert_all (struct ro *r, const char *phase, ch_error_t *err)
 {
+  cleanup_json json_t *names = json_array ();
   const char *k;
   json_t *n;
 
   json_object_foreach (r->nodes, k, n)
-    if (is (n, "phase", phase) && json_object_get (n, "revert") == NULL && send_doc (r, k, false, err) < 0)
-      return -1;
-  return 0;
+    if (is (n, "phase", phase) && json_object_get (n, "revert") == NULL)
+      json_array_append_new (names, json_string (k));
+  return send_wave (r, names, false, err);
 }
 
 /* One step of the rollout's state machine; true when it ended. */
@@ -312,15 +346,20 @@ step (struct ro *r, ch_error_t *err)
           return false;
         }
       /* the canary wave at once; the rest once it finished, --batch in flight */
-      for (size_t busy = k.sent; r->next < k.n; r->next++, busy++)
-        {
-          const char *name = json_string_value (json_array_get (r->order, r->next));
+      {
+        cleanup_json json_t *wave = json_array ();
+        size_t next = r->next;
 
-          if (r->next >= canary && ((canary && canary_done < canary) || (r->batch && busy >= (size_t) r->batch)))
-            break;
-          if (send_doc (r, name, true, err) < 0)
-            return false;
-        }
+        for (size_t busy = k.sent; next < k.n; next++, busy++)
+          {
+            if (next >= canary && ((canary && canary_done < canary) || (r->batch && busy >= (size_t) r->batch)))
+              break;
+            json_array_append (wave, json_array_get (r->order, next));
+          }
+        r->next = next; /* marked sent by send_wave even when the broker went away in it */
+        if (send_wave (r, wave, true, err) < 0)
+          return false;
+      }
       k = count (r);
       if (k.pending == 0 && k.sent == 0 && k.reverting == 0)
         {

@@ -206,6 +206,16 @@ ctl_abort (struct ctl *c, const char *id, ch_error_t *err)
     fprintf (stderr, "chutectl: rollout %s has no driver any more: aborting it from here\n", id);
     ro_init (&ro, c, json_incref (doc));
     ro.abort_seen = true;
+    /* undo documents the driver recorded may not have gone out: again */
+    {
+      const char *k;
+      json_t *n;
+
+      json_object_foreach (ro.nodes, k, n)
+        if (json_is_string (json_object_get (n, "revert"))
+            && strcmp (json_string_value (json_object_get (n, "revert")), "reverting") == 0)
+          json_object_del (n, "revert");
+    }
     r = ro_run (&ro, err);
     if (r == 0)
       r = ro_result (c, ro.doc, "aborted", err);

@@ -86,8 +86,8 @@ on_connect (struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_p
   l->backoff = BACKOFF_MIN_MS;
   mosquitto_subscribe_v5 (m, NULL, desired, 1, 0, NULL);
   mosquitto_subscribe_v5 (m, NULL, cmd, 1, 0, NULL);
-  ch_cloud_publish (l, "status", json_pack ("{s:s, s:s, s:s}", "state", "online", "since", now, "protocol",
-                                            l->v311 ? "mqtt-3.1.1" : "mqtt-5"), true);
+  ch_cloud_publish (l, "status", json_pack ("{s:s, s:s, s:s, s:O}", "state", "online", "since", now, "protocol",
+                                            l->v311 ? "mqtt-3.1.1" : "mqtt-5", "labels", l->labels), true);
   l->report = true; /* one coalesced reported state after each (re)connect */
   l->next_metrics = ch_cloud_now_ms ();
 }
@@ -195,7 +195,7 @@ ch_cloud_open (struct ch_cloud **out, struct ch_ctx *ctx, const struct ch_cloud_
   l->node = xstrdup (o->node);
   l->prefix = xasprintf ("chuted/v1/%s/", o->node);
   if (ch_chute_name_check (o->node, err) < 0 || parse_url (l, o->url, err) < 0 || ch_trust_load (o->trust, &l->trust, err) < 0
-      || ch_cloud_state_load (ctx, &l->state, err) < 0)
+      || ch_cloud_labels (o, &l->labels, err) < 0 || ch_cloud_state_load (ctx, &l->state, err) < 0)
     {
       ch_cloud_close (l);
       return ch_error_prefix (err, "cloud link");
@@ -239,6 +239,7 @@ ch_cloud_close (struct ch_cloud *l)
   ch_cloud_logs_clear (l);
   json_decref (l->state);
   json_decref (l->pending);
+  json_decref (l->labels);
   free (l->node);
   free (l->host);
   free (l->prefix);

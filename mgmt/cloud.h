@@ -27,6 +27,7 @@
 #define CH_CLOUD_METRICS_MAX 1024
 #define CH_CLOUD_LOGS_LEASE_S 30 /* logs flow this long after the last `logs on` */
 #define CH_CLOUD_DOC_MAX (1 << 20)
+#define CH_CLOUD_LABELS_MAX 16
 
 struct ch_cloud_opts
 {
@@ -34,6 +35,10 @@ struct ch_cloud_opts
   const char *node; /* the AP's node id: its topics are chuted/v1/NODE/... */
   const char *cert, *key, *ca; /* PEM files: the AP's client certificate, its key, the CA of the broker */
   const char *trust;           /* operator public keys (mgmt/cloud_sign.h) */
+  /* --label KEY=VALUE (argv's strings), reported in the status: a group of
+   * the fleet is a label selector (docs/CLOUD.md, "Fleet") */
+  const char *labels[CH_CLOUD_LABELS_MAX];
+  size_t n_labels; /* > CH_CLOUD_LABELS_MAX: too many were given */
 };
 
 /* cloud_opts.c: --cloud --node --cert --key --ca --trust, rows a host's
@@ -48,6 +53,7 @@ enum
   CH_O_CLOUD_KEY,
   CH_O_CLOUD_CA,
   CH_O_CLOUD_TRUST,
+  CH_O_CLOUD_LABEL,
 };
 #define CH_CLOUD_OPTS                                                                                                  \
   { "cloud", CH_O_CLOUD_URL, "mqtts://HOST[:PORT]", "the MQTT broker of the cloud link (TLS, port 8883 by default)" }, \
@@ -55,12 +61,16 @@ enum
       { "cert", CH_O_CLOUD_CERT, "FILE", "this AP's client certificate (PEM)" },                                       \
       { "key", CH_O_CLOUD_KEY, "FILE", "its private key (PEM)" },                                                      \
       { "ca", CH_O_CLOUD_CA, "FILE", "the CA the broker's certificate is checked against (PEM)" },                     \
-      { "trust", CH_O_CLOUD_TRUST, "FILE", "operator public keys whose signed desired documents are applied" }
+      { "trust", CH_O_CLOUD_TRUST, "FILE", "operator public keys whose signed desired documents are applied" },       \
+      { "label", CH_O_CLOUD_LABEL, "KEY=VALUE", "a label reported in this AP's status (groups select by label); repeatable" }
 extern const struct ch_opt ch_opts_cloud[];
 int ch_cloud_parse_opt (struct ch_cloud_opts *o, int val, const char *arg);
 /* 1 when O asks for the link, 0 when it does not; -1 (a usage error) when
  * it is half given. */
 int ch_cloud_opts_check (struct ch_ctx *ctx, const struct ch_cloud_opts *o, ch_error_t *err);
+/* O's labels as a JSON object {KEY: VALUE}; -1 when one is not KEY=VALUE
+ * with both of the chute name rule. */
+int ch_cloud_labels (const struct ch_cloud_opts *o, json_t **out, ch_error_t *err);
 
 struct ch_cloud;
 

@@ -29,6 +29,7 @@ struct ch_cloud
   struct ch_ctx *ctx;
   struct mosquitto *m;
   char *node, *host, *prefix; /* prefix: chuted/v1/NODE/ */
+  json_t *labels;             /* --label: {KEY: VALUE}, in the status */
   int port;
   struct ch_trust trust;
   ch_cloud_apply_fn apply;

@@ -30,7 +30,7 @@ cat "$out"
 python3 tests/bench/put_section.py runtime-bench < "$out"
 rm -f "$out"
 [ "${BENCH_ONLY:-}" = runtime ] && exit 0
-for b in tests/bench/image*.sh tests/bench/build.sh tests/bench/net*.sh tests/bench/daemon.sh tests/bench/deploy.sh tests/bench/cloud.sh tests/vm/bench_restore.sh; do
+for b in tests/bench/image*.sh tests/bench/build.sh tests/bench/net*.sh tests/bench/daemon.sh tests/bench/deploy.sh tests/bench/cloud.sh tests/bench/fleet.sh tests/vm/bench_restore.sh; do
   [ -x "$b" ] || continue
   echo
   "$b"

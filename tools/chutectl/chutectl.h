@@ -53,8 +53,52 @@ int ctl_keygen (const char *prefix, ch_error_t *err);
 int ctl_sign (struct ctl *c, json_t *doc, ch_error_t *err);
 int ctl_change (struct ctl *c, const char *node, const char *op, const char *arg, bool wait, ch_error_t *err);
 int ctl_publish_doc (struct ctl *c, const char *node, const char *file, ch_error_t *err);
+/* deploy's operand ARG (a chute file or its directory, CHUTE@VERSION, or a
+ * package in the registry: CHUTE@sha256:.., CHUTE:TAG)
+ * as the chute's *NAME and its desired entry *ENTRY. */
+int ctl_deploy_entry (struct ctl *c, const char *arg, char **name, json_t **entry, ch_error_t *err);
+/* The generation a new desired document of an AP takes: past its retained
+ * document DOC and what it reports REP applied. */
+int64_t ctl_next_generation (json_t *doc, json_t *rep);
+/* DOC (changed chutes) as NODE's next desired document, change CHANGE:
+ * stamped and signed (ctl_doc_sign), and published retained. */
+int ctl_doc_sign (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err);
+int ctl_doc_publish (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err);
+/* rollout_sel.c: fleet options; a group is a label selector */
+struct ctl_fleet
+{
+  json_t *labels; /* --group G (group=G), -l K=V: every one must match; NULL: none given */
+  bool all;       /* --group all: every AP */
+  long canary;    /* APs of the first wave, all finished before the next */
+  long batch;     /* APs in flight at once after it (0: no limit) */
+  long max_fail;  /* percent of the rollout's APs that may fail */
+  long timeout_s; /* one AP's result, else it failed */
+};
+void ctl_fleet_init (struct ctl_fleet *f);
+void ctl_fleet_clear (struct ctl_fleet *f);
+bool ctl_fleet_given (const struct ctl_fleet *f);
+/* argv[*i] is a fleet option: 1 (its value consumed), 0 not one, -1 bad. */
+int ctl_fleet_opt (struct ctl_fleet *f, int argc, char **argv, int *i, ch_error_t *err);
+/* Does an AP whose retained status is STATUS belong to F's group? */
+bool ctl_fleet_match (const struct ctl_fleet *f, json_t *status);
+/* chuted/v1/NODE/REST: NODE as a new string, *REST after its slash. */
+char *ctl_topic_node (const char *topic, const char **rest);
+/* Gathered messages (topic -> JSON) of per-node topics as NODE -> {status, desired, reported, ...}. */
+json_t *ctl_by_node (json_t *got);
+
+/* rollout*.c: a deploy to a group in waves, its state retained on
+ * CTL_ROLLOUT_PREFIX ID (docs/CLOUD.md, "Rollouts"); 0 done, -1 stopped,
+ * aborted or failed. */
+#define CTL_ROLLOUT_PREFIX "chuted/fleet/v1/rollout/"
+int ctl_rollout (struct ctl *c, const struct ctl_fleet *f, const char *what, ch_error_t *err);
+int ctl_abort (struct ctl *c, const char *id, ch_error_t *err);
+/* The retained rollout document ID (a new reference), NULL when none. */
+json_t *ctl_rollout_get (struct ctl *c, const char *id, ch_error_t *err);
+int ctl_rollout_watch (struct ctl *c, const char *id, ch_error_t *err);
+void ctl_rollout_print (struct ctl *c, json_t *doc, bool table);
+
 /* watch.c */
-int ctl_nodes (struct ctl *c, ch_error_t *err);
+int ctl_nodes (struct ctl *c, const struct ctl_fleet *f, ch_error_t *err);
 int ctl_watch (struct ctl *c, const char *change, ch_error_t *err);
 int ctl_logs (struct ctl *c, const char *node, const char *chute, bool follow, ch_error_t *err);
 /* Wait until NODE reports change CHANGE applied: begin before publishing

@@ -99,8 +99,8 @@ ctl_yaml_top (const char *text, size_t len, const char *key)
 
 /* deploy's operand: a chute file or directory (its chute.yaml), or
  * CHUTE@VERSION, a version the AP keeps. */
-static int
-deploy_entry (struct ctl *c, const char *arg, char **name, json_t **entry, ch_error_t *err)
+int
+ctl_deploy_entry (struct ctl *c, const char *arg, char **name, json_t **entry, ch_error_t *err)
 {
   cleanup_free char *path = NULL, *text = NULL;
   struct stat st;
@@ -134,7 +134,7 @@ edit (struct ctl *c, const char *node, json_t *chutes, const char *op, const cha
 
   if (strcmp (op, "deploy") == 0)
     {
-      if (deploy_entry (c, arg, &name, &entry, err) < 0)
+      if (ctl_deploy_entry (c, arg, &name, &entry, err) < 0)
         return -1;
       json_object_set_new (chutes, name, entry);
       return 0;
@@ -164,9 +164,8 @@ int
 ctl_change (struct ctl *c, const char *node, const char *op, const char *arg, bool wait, ch_error_t *err)
 {
   cleanup_json json_t *doc = NULL, *rep = NULL;
-  cleanup_free char *change = NULL, *topic = xasprintf ("chuted/v1/%s/desired", node), *s = NULL;
-  cleanup_free char *now = ch_rfc3339 (time (NULL), -1);
-  int64_t gen, rgen;
+  cleanup_free char *change = NULL;
+  int64_t gen;
   uint32_t rnd = 0;
   json_t *chutes;
 
@@ -185,28 +184,51 @@ ctl_change (struct ctl *c, const char *node, const char *op, const char *arg, bo
     return ch_error (err, 0, "%s's desired document has no chutes object", node);
   if (edit (c, node, chutes, op, arg, err) < 0)
     return -1;
-  /* past both the document and what the AP applied (a document cleared by
-   * hand must not bring the generation back) */
-  gen = json_integer_value (json_object_get (doc, "generation"));
-  rgen = json_integer_value (json_object_get (json_object_get (rep, "link"), "generation"));
-  gen = (gen > rgen ? gen : rgen) + 1;
+  gen = ctl_next_generation (doc, rep);
   if (getrandom (&rnd, sizeof (rnd), 0) < 0)
     rnd = (uint32_t) ctl_now_ms ();
   change = xasprintf ("g%lld-%06x", (long long) gen, rnd & 0xffffff);
-  json_object_set_new (doc, "node", json_string (node));
-  json_object_set_new (doc, "generation", json_integer (gen));
-  json_object_set_new (doc, "change", json_string (change));
-  json_object_set_new (doc, "time", json_string (now));
-  if (ctl_sign (c, doc, err) < 0)
-    return -1;
-  s = json_dumps (doc, JSON_COMPACT);
   if (wait && ctl_wait_begin (c, node, change, err) < 0)
     return -1;
   printf ("%s\n", change);
   fflush (stdout);
-  if (ctl_publish (c, topic, s, true, err) < 0)
+  if (ctl_doc_publish (c, node, doc, rep, change, err) < 0)
     return -1;
   return wait ? ctl_wait_end (c, 120000, err) : 0;
+}
+
+int64_t
+ctl_next_generation (json_t *doc, json_t *rep)
+{
+  /* past both the document and what the AP applied (a document cleared by
+   * hand must not bring the generation back) */
+  int64_t gen = json_integer_value (json_object_get (doc, "generation"));
+  int64_t rgen = json_integer_value (json_object_get (json_object_get (rep, "link"), "generation"));
+
+  return (gen > rgen ? gen : rgen) + 1;
+}
+
+int
+ctl_doc_sign (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err)
+{
+  cleanup_free char *now = ch_rfc3339 (time (NULL), -1);
+
+  json_object_set_new (doc, "node", json_string (node));
+  json_object_set_new (doc, "generation", json_integer (ctl_next_generation (doc, rep)));
+  json_object_set_new (doc, "change", json_string (change));
+  json_object_set_new (doc, "time", json_string (now));
+  return ctl_sign (c, doc, err);
+}
+
+int
+ctl_doc_publish (struct ctl *c, const char *node, json_t *doc, json_t *rep, const char *change, ch_error_t *err)
+{
+  cleanup_free char *topic = xasprintf ("chuted/v1/%s/desired", node), *s = NULL;
+
+  if (ctl_doc_sign (c, node, doc, rep, change, err) < 0)
+    return -1;
+  s = json_dumps (doc, JSON_COMPACT);
+  return ctl_publish (c, topic, s, true, err);
 }
 
 int

@@ -19,9 +19,12 @@ static const char usage_text[] =
     "  push DIR [--registry HOST:PORT]       a chute's directory as a package in an OCI registry; prints REF@DIGEST\n"
     "  deploy [--wait] NODE FILE|DIR|CHUTE@VERSION   deploy or update a chute (a kept version: roll to it)\n"
     "  deploy [--wait] NODE CHUTE@sha256:..|CHUTE:TAG  ... from a package in --registry\n"
+    "  deploy --group G|all [-l K=V]... [--canary N] [--batch N] [--max-fail P%] [--timeout S] FILE|DIR|CHUTE@VERSION\n"
+    "                                        roll out to a group (label group=G, -l: more labels) in waves; prints its id\n"
+    "  abort ROLLOUT                         stop a rollout and put every AP it reached back on its old version\n"
     "  stop|start|rm|rollback [--wait] NODE CHUTE     change one chute of NODE\n"
-    "  nodes [--json]                        every AP: online/offline, generation, chutes, last seen\n"
-    "  watch [--json] [CHANGE]               progress events (of CHANGE: until every AP finished it)\n"
+    "  nodes [--json] [--group G] [-l K=V]   every AP (of a group): online/offline, generation, chutes, labels\n"
+    "  watch [--json] [CHANGE|ROLLOUT]       progress events (of CHANGE: until every AP finished it; a rollout's state)\n"
     "  logs NODE CHUTE [-f]                  a chute's logs, asked for while shown\n"
     "  desired NODE                          NODE's retained desired document\n"
     "  sign DOC                              print DOC (JSON) signed with --sign KEY\n"
@@ -67,11 +70,11 @@ cmd_desired (struct ctl *c, const char *node, ch_error_t *err)
 
 /* The command's operands, flags taken out of them. */
 static int
-run (struct ctl *c, int argc, char **argv, ch_error_t *err)
+run (struct ctl *c, struct ctl_fleet *f, int argc, char **argv, ch_error_t *err)
 {
   const char *cmd = argv[0], *pos[3] = { NULL };
   bool wait = false, follow = false;
-  int n = 0;
+  int n = 0, k;
 
   for (int i = 1; i < argc; i++)
     if (strcmp (argv[i], "--wait") == 0)
@@ -82,6 +85,11 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
       follow = true;
     else if (strcmp (argv[i], "--registry") == 0 && i + 1 < argc)
       c->registry = argv[++i];
+    else if ((k = ctl_fleet_opt (f, argc, argv, &i, err)) != 0)
+      {
+        if (k < 0)
+          return -1;
+      }
     else if (argv[i][0] == '-' && argv[i][1])
       return -2;
     else if (n < 3)
@@ -110,6 +118,8 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
       return ctl_push (c, pos[0], err);
     }
   /* the operands before the broker: a usage error costs no connection */
+  if (ctl_fleet_given (f) && strcmp (cmd, "deploy") != 0 && strcmp (cmd, "nodes") != 0)
+    return -2;
   if (strcmp (cmd, "nodes") == 0)
     WANT (0);
   else if (strcmp (cmd, "watch") == 0)
@@ -117,7 +127,8 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
       if (n > 1)
         return -2;
     }
-  else if (strcmp (cmd, "desired") == 0)
+  else if (strcmp (cmd, "desired") == 0 || strcmp (cmd, "abort") == 0
+           || (strcmp (cmd, "deploy") == 0 && ctl_fleet_given (f)))
     WANT (1);
   else if (strcmp (cmd, "deploy") == 0 || strcmp (cmd, "stop") == 0 || strcmp (cmd, "start") == 0
            || strcmp (cmd, "rm") == 0 || strcmp (cmd, "rollback") == 0 || strcmp (cmd, "logs") == 0
@@ -128,7 +139,11 @@ run (struct ctl *c, int argc, char **argv, ch_error_t *err)
   if (ctl_connect (c, err) < 0)
     return -1;
   if (strcmp (cmd, "nodes") == 0)
-    return ctl_nodes (c, err);
+    return ctl_nodes (c, f, err);
+  if (strcmp (cmd, "abort") == 0)
+    return ctl_abort (c, pos[0], err);
+  if (strcmp (cmd, "deploy") == 0 && ctl_fleet_given (f))
+    return ctl_rollout (c, f, pos[0], err);
   if (strcmp (cmd, "watch") == 0)
     return ctl_watch (c, pos[0], err);
   if (strcmp (cmd, "desired") == 0)
@@ -160,6 +175,7 @@ main (int argc, char **argv)
     .signing_key = getenv ("CHUTECTL_SIGNING_KEY"),
     .registry = getenv ("CHUTECTL_REGISTRY"),
   };
+  struct ctl_fleet fleet;
   int o, r;
 
   while ((o = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
@@ -177,7 +193,9 @@ main (int argc, char **argv)
   if (optind >= argc)
     return usage_error ("give a command");
   mosquitto_lib_init ();
-  r = run (&c, argc - optind, argv + optind, &err);
+  ctl_fleet_init (&fleet);
+  r = run (&c, &fleet, argc - optind, argv + optind, &err);
+  ctl_fleet_clear (&fleet);
   ctl_close (&c);
   mosquitto_lib_cleanup ();
   if (r == -2)

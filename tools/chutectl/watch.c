@@ -12,50 +12,43 @@
 
 #define LOGS_RENEW_MS 10000 /* well inside the AP's lease (CH_CLOUD_LOGS_LEASE_S) */
 
-/* chuted/v1/NODE/REST: NODE into a new string, *REST after its slash. */
-static char *
-topic_node (const char *topic, const char **rest)
-{
-  const char *n = topic + strlen ("chuted/v1/"), *slash;
-
-  if (!ch_has_prefix (topic, "chuted/v1/") || (slash = strchr (n, '/')) == NULL)
-    return NULL;
-  *rest = slash + 1;
-  return xstrndup (n, (size_t) (slash - n));
-}
-
 int
-ctl_nodes (struct ctl *c, ch_error_t *err)
+ctl_nodes (struct ctl *c, const struct ctl_fleet *f, ch_error_t *err)
 {
   const char *const filters[] = { "chuted/v1/+/status", "chuted/v1/+/reported", NULL };
-  cleanup_json json_t *nodes = json_object ();
-  const char *topic, *rest, *name;
-  json_t *v, *n;
+  cleanup_json json_t *nodes = NULL;
+  const char *name;
+  json_t *n;
+  void *tmp;
 
   if (ctl_subscribe_run (c, filters, CTL_TIMEOUT_MS, err) < 0)
     return -1;
-  json_object_foreach (c->got, topic, v)
-  {
-    cleanup_free char *node = topic_node (topic, &rest);
-
-    if (node == NULL || json_is_null (v))
-      continue;
-    if ((n = json_object_get (nodes, node)) == NULL)
-      json_object_set_new (nodes, node, n = json_object ());
-    json_object_set (n, rest, v);
-  }
+  nodes = ctl_by_node (c->got);
+  if (ctl_fleet_given (f))
+    json_object_foreach_safe (nodes, tmp, name, n)
+      if (!ctl_fleet_match (f, json_object_get (n, "status")))
+        json_object_del (nodes, name);
   if (c->json)
     {
       cleanup_free char *s = json_dumps (nodes, JSON_INDENT (2) | JSON_SORT_KEYS);
       printf ("%s\n", s);
       return 0;
     }
-  printf ("%-16s %-8s %-5s %-26s %s\n", "NODE", "STATUS", "GEN", "LAST SEEN", "CHUTES");
+  printf ("%-16s %-8s %-5s %-26s %-20s %s\n", "NODE", "STATUS", "GEN", "LAST SEEN", "LABELS", "CHUTES");
   json_object_foreach (nodes, name, n)
   {
     json_t *st = json_object_get (n, "status"), *rep = json_object_get (n, "reported"), *ch;
     const char *cname;
-    cleanup_free char *chutes = xstrdup ("");
+    cleanup_free char *chutes = xstrdup (""), *labels = xstrdup ("");
+    const char *lk;
+    json_t *lv;
+
+    json_object_foreach (json_object_get (st, "labels"), lk, lv)
+    {
+      char *x = xasprintf ("%s%s%s=%s", labels, *labels ? "," : "", lk, json_string_value (lv));
+      free (labels);
+      labels = x;
+    }
 
     json_object_foreach (json_object_get (rep, "chutes"), cname, ch)
     {
@@ -65,9 +58,9 @@ ctl_nodes (struct ctl *c, ch_error_t *err)
       free (chutes);
       chutes = x;
     }
-    printf ("%-16s %-8s %-5lld %-26s %s\n", name, json_string_value (json_object_get (st, "state")) ?: "?",
+    printf ("%-16s %-8s %-5lld %-26s %-20s %s\n", name, json_string_value (json_object_get (st, "state")) ?: "?",
             (long long) json_integer_value (json_object_get (json_object_get (rep, "link"), "generation")),
-            json_string_value (json_object_get (rep, "time")) ?: "-", chutes);
+            json_string_value (json_object_get (rep, "time")) ?: "-", *labels ? labels : "-", chutes);
   }
   return 0;
 }
@@ -104,7 +97,7 @@ watch_msg (struct ctl *c, const char *topic, const char *payload, int len)
   struct watch *w = c->data;
   cleanup_json json_t *j = len ? json_loadb (payload, (size_t) len, 0, NULL) : NULL;
   const char *rest;
-  cleanup_free char *node = topic_node (topic, &rest);
+  cleanup_free char *node = ctl_topic_node (topic, &rest);
   json_t *link = json_object_get (j, "link");
   json_t *refused = json_object_get (link, "refused");
 
@@ -193,6 +186,17 @@ int
 ctl_watch (struct ctl *c, const char *change, ch_error_t *err)
 {
   struct watch w = { .change = change };
+
+  /* a rollout's id: its retained document says it all */
+  if (change)
+    {
+      cleanup_json json_t *ro = ctl_rollout_get (c, change, err);
+
+      if (*err)
+        return -1;
+      if (ro)
+        return ctl_rollout_watch (c, change, err);
+    }
 
   if (watch_begin (c, &w, err) < 0)
     return -1;

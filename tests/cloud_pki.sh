@@ -19,11 +19,18 @@ pki_cert() {
     -days 2 -extfile "$1/$2.ext" >/dev/null 2>&1
 }
 
-# cloud_acl FILE: the operator reads and writes every topic, an AP only its own
+# cloud_acl FILE: the operator reads and writes every topic (the fleet's
+# rollouts too, and reads the broker's $SYS counters), a bridge between two
+# brokers carries everything, an AP reads and writes only its own topics
 cloud_acl() {
   cat >"$1" <<'X'
 user operator
 topic readwrite chuted/v1/#
+topic readwrite chuted/fleet/#
+topic read $SYS/#
+
+user bridge
+topic readwrite chuted/#
 
 pattern read chuted/v1/%u/desired
 pattern read chuted/v1/%u/cmd/+

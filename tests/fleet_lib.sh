@@ -9,19 +9,11 @@ FL_P=$FL_DIR/pki
 FL_PIDS=() FL_NODES=() FL_BROKERS=()
 mkdir -p "$FL_P"
 
-fl_ossl() { openssl "$@" >/dev/null 2>&1; }
-fl_ca() {
-  fl_ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$FL_P/ca.key" -out "$FL_P/ca.crt" \
-    -days 2 -subj /CN=chuted-test-ca
-}
+. "$TOP/tests/cloud_pki.sh"
+fl_ca() { pki_ca "$FL_P"; }
 # fl_cert NAME [SAN]: a client (CN NAME) or server certificate signed by the CA
-fl_cert() {
-  fl_ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$FL_P/$1.key" -out "$FL_P/$1.csr" -subj "/CN=$1"
-  if [ -n "${2:-}" ]; then printf 'subjectAltName=%s\n' "$2" >"$FL_P/$1.ext"; else : >"$FL_P/$1.ext"; fi
-  fl_ossl x509 -req -in "$FL_P/$1.csr" -CA "$FL_P/ca.crt" -CAkey "$FL_P/ca.key" -CAcreateserial -out "$FL_P/$1.crt" \
-    -days 2 -extfile "$FL_P/$1.ext"
-}
-fl_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+fl_cert() { pki_cert "$FL_P" "$@"; }
+fl_port() { free_ports 1; }
 
 # fl_broker NAME PORT [EXTRA-CONF-FILE]: mosquitto NAME with TLS, client
 # certificates (CN = user) and the ACL; the operator may write the fleet's
@@ -29,42 +21,8 @@ fl_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 fl_broker() {
   local d=$FL_DIR/$1
   mkdir -p "$d"
-  cat >"$d/acl" <<'X'
-user operator
-topic readwrite chuted/v1/#
-topic readwrite chuted/fleet/#
-topic read $SYS/#
-
-user bridge
-topic readwrite chuted/#
-
-pattern read chuted/v1/%u/desired
-pattern read chuted/v1/%u/cmd/+
-pattern write chuted/v1/%u/reported
-pattern write chuted/v1/%u/status
-pattern write chuted/v1/%u/metrics
-pattern write chuted/v1/%u/evt/+
-pattern write chuted/v1/%u/logs/+
-pattern write chuted/v1/%u/reply/+
-X
-  cat >"$d/mosquitto.conf" <<X
-user root
-per_listener_settings false
-persistence true
-persistence_location $d/
-log_dest file $d/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-acl_file $d/acl
-max_queued_messages 100000
-listener $2 127.0.0.1
-cafile $FL_P/ca.crt
-certfile $FL_P/broker.crt
-keyfile $FL_P/broker.key
-require_certificate true
-use_identity_as_username true
-X
+  mosquitto_tls_conf "$d" "$2" "$FL_P" "persistence true" "persistence_location $d/" "log_type error" \
+    "log_type warning" "log_type notice" "max_queued_messages 100000"
   [ -n "${3:-}" ] && cat "$3" >>"$d/mosquitto.conf"
   /usr/sbin/mosquitto -c "$d/mosquitto.conf" 2>>"$d/stderr" &
   FL_BROKERS+=($!)

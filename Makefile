@@ -45,7 +45,7 @@ IMAGE_LIBS := -larchive -lcurl -lcrypto -lz -ljansson
 MONITOR_LIBS := -ljansson
 
 PROGS := $(B)/chuted $(B)/chuted-runtime $(B)/chuted-monitor $(B)/chuted-image $(B)/chuted-image-pull \
-  $(B)/chuted-init $(B)/chuted-daemon $(B)/chuted-cloud $(B)/chutectl
+  $(B)/chuted-init $(B)/chuted-daemon $(B)/chuted-daemon-cloud $(B)/chuted-cloud $(B)/chutectl
 
 all: $(PROGS)
 
@@ -70,10 +70,13 @@ $(B)/obj/empty.o:
 $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
-# The management daemon (REST API, cloud link): libmicrohttpd and
-# libmosquitto linked dynamically here only, so `chuted`'s start path
-# carries no HTTP server and no MQTT.
+# The management daemon (REST API): libmicrohttpd linked dynamically here
+# only, so `chuted`'s start path carries no HTTP server. Its cloud link
+# (--cloud) is chuted-daemon-cloud, which chuted-daemon execs: libmosquitto
+# and OpenSSL (~1.8 MB PSS loaded) only in a daemon that has the link.
 $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lmicrohttpd
+$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lmicrohttpd $(CLOUD_LIBS)
 
 # The cloud link in the foreground (docs/CLOUD.md): libmosquitto and

@@ -25,7 +25,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -341,27 +343,57 @@ converge_apply (struct ch_engine *e, struct ch_desired *d, struct ch_change *c, 
 struct converge_jobs
 {
   pid_t pid[RECONCILE_JOBS];
+  int pidfd[RECONCILE_JOBS]; /* -1 where the kernel has no pidfd_open */
   size_t n;
   int failed;
 };
 
-/* Wait for the oldest child of J to end (all of them with ALL). By pid:
- * what else this process started is not ours to reap. */
+static void
+job_reap (struct converge_jobs *j, size_t i)
+{
+  int status;
+  pid_t p;
+
+  while ((p = waitpid (j->pid[i], &status, 0)) < 0 && errno == EINTR)
+    ;
+  /* ECHILD (reaped by someone else): its change record says how it went */
+  if (p > 0 && (!WIFEXITED (status) || WEXITSTATUS (status) != 0))
+    j->failed++;
+  if (j->pidfd[i] >= 0)
+    close (j->pidfd[i]);
+  j->n--;
+  j->pid[i] = j->pid[j->n];
+  j->pidfd[i] = j->pidfd[j->n];
+}
+
+/* Wait for a child of J to end (all of them with ALL): whichever ends
+ * first, seen on its pidfd, so a slow start (a Wi-Fi chute's) does not
+ * hold the next chute back; reaped by pid: what else this process started
+ * is not ours to reap. */
 static void
 jobs_wait (struct converge_jobs *j, bool all)
 {
   while (j->n > 0)
     {
-      int status;
-      pid_t p;
+      struct pollfd p[RECONCILE_JOBS];
+      size_t i;
+      bool ended = false;
 
-      while ((p = waitpid (j->pid[0], &status, 0)) < 0 && errno == EINTR)
-        ;
-      /* ECHILD (reaped by someone else): its change record says how it went */
-      if (p > 0 && (!WIFEXITED (status) || WEXITSTATUS (status) != 0))
-        j->failed++;
-      memmove (j->pid, j->pid + 1, --j->n * sizeof (pid_t));
-      if (!all)
+      for (i = 0; i < j->n && j->pidfd[i] >= 0; i++)
+        p[i] = (struct pollfd){ .fd = j->pidfd[i], .events = POLLIN };
+      if (i < j->n || (poll (p, j->n, -1) < 0 && errno != EINTR))
+        {
+          job_reap (j, i < j->n ? i : 0); /* no pidfd: that one, by its pid */
+          ended = true;
+        }
+      else
+        for (i = j->n; i-- > 0;)
+          if (p[i].revents)
+            {
+              job_reap (j, i);
+              ended = true;
+            }
+      if (ended && !all)
         return;
     }
 }
@@ -379,7 +411,8 @@ converge_spawn (struct ch_engine *e, struct converge_jobs *j, struct ch_desired 
   pid = fork ();
   if (pid > 0)
     {
-      j->pid[j->n++] = pid;
+      j->pid[j->n] = pid;
+      j->pidfd[j->n++] = (int) syscall (SYS_pidfd_open, pid, 0);
       return;
     }
   if (converge_apply (e, d, c, running, &e2) < 0)

@@ -7,8 +7,8 @@
 #include "mgmt/cli.h"
 #include "mgmt/daemon.h"
 
-#include <stdio.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

@@ -216,7 +216,7 @@ loop (struct ch_daemon *d, ch_error_t *err)
 
   while (!d->stopping)
     {
-      int t = next_timeout (d), ct = dm_cloud_prepare (d);
+      int t = next_timeout (d), ct = d->link ? d->link->prepare (d) : -1;
       int n = epoll_wait (d->epfd, evs, 16, ct >= 0 && (t < 0 || ct < t) ? ct : t);
       if (n < 0 && errno != EINTR)
         return ch_error (err, errno, "epoll_wait");
@@ -228,7 +228,7 @@ loop (struct ch_daemon *d, ch_error_t *err)
             mhd |= fd == d->listeners[k].epoll_fd;
           if (fd == d->sigfd)
             on_signals (d);
-          else if (dm_cloud_ready (d, fd, evs[i].events))
+          else if (d->link && d->link->ready (d, fd, evs[i].events))
             ;
           else if (!mhd)
             dm_change_readable (d, fd);
@@ -255,9 +255,9 @@ take_lock (struct ch_daemon *d, ch_error_t *err)
 }
 
 int
-ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, ch_error_t *err)
+ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, const struct dm_cloud_link *link, ch_error_t *err)
 {
-  struct ch_daemon d = { .ctx = ctx, .opt = opt, .epfd = -1, .sigfd = -1, .lock = -1, .cloud_fd = -1 };
+  struct ch_daemon d = { .ctx = ctx, .opt = opt, .link = link, .epfd = -1, .sigfd = -1, .lock = -1, .cloud_fd = -1 };
   cleanup_free char *def = xasprintf ("unix:%s/api.sock", ctx->run_root);
   sigset_t mask;
   int r = -1;
@@ -297,7 +297,7 @@ ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, ch_error_t *err)
       ch_error (err, errno, "signalfd");
       goto out;
     }
-  if (dm_watch (&d, d.sigfd, true, err) < 0 || dm_cloud_open (&d, err) < 0)
+  if (dm_watch (&d, d.sigfd, true, err) < 0 || (link && link->open (&d, err) < 0))
     goto out;
   fprintf (stderr, "chuted-daemon: serving (%zu listener%s)\n", d.n_listeners, d.n_listeners > 1 ? "s" : "");
   r = loop (&d, err);
@@ -310,7 +310,8 @@ ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, ch_error_t *err)
   dm_streams_end_all (&d);
   run_mhd (&d);
 out:
-  dm_cloud_close (&d);
+  if (link)
+    link->close (&d);
   stop_listeners (&d);
   dm_changes_free (&d);
   if (d.epfd >= 0)

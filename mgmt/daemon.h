@@ -75,6 +75,28 @@ struct dm_change
 };
 
 struct dm_stream;
+struct ch_engine;
+struct ch_daemon;
+
+/* The cloud link's side of the daemon (cloud_daemon.c, cloud_apply.c):
+ * only chuted-daemon-cloud (main_daemon_cloud.c) has it, the daemon
+ * linked with libmosquitto and OpenSSL. chuted-daemon carries neither
+ * (their load alone is ~1.8 MB PSS) and execs that program when --cloud
+ * is given (ch_daemon_main). */
+struct dm_cloud_link
+{
+  int (*open) (struct ch_daemon *d, ch_error_t *err);
+  /* Before each wait: the link's socket watched as it wants; its next tick (ms). */
+  int (*prepare) (struct ch_daemon *d);
+  /* FD was ready: true when it was the link's. */
+  bool (*ready) (struct ch_daemon *d, int fd, uint32_t events);
+  /* A DM_CLOUD change's event (borrowed) and its end. */
+  void (*event) (struct ch_daemon *d, struct dm_change *c, json_t *e);
+  void (*done) (struct ch_daemon *d, struct dm_change *c);
+  void (*close) (struct ch_daemon *d);
+  /* In a DM_CLOUD change's child: ch_cloud_apply. */
+  int (*apply) (struct ch_engine *e, json_t *doc, json_t **result, ch_error_t *err);
+};
 
 struct dm_listener
 {
@@ -89,6 +111,7 @@ struct ch_daemon
 {
   struct ch_ctx *ctx;
   struct dm_options *opt;
+  const struct dm_cloud_link *link; /* NULL in chuted-daemon */
   int epfd, sigfd, lock;
   struct dm_listener listeners[8];
   size_t n_listeners;
@@ -103,8 +126,11 @@ struct ch_daemon
   uint32_t cloud_events;
 };
 
+/* daemon_main.c: the program's main, LINK NULL in chuted-daemon. */
+int ch_daemon_main (int argc, char **argv, const struct dm_cloud_link *link);
+
 /* daemon.c */
-int ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, ch_error_t *err);
+int ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, const struct dm_cloud_link *link, ch_error_t *err);
 /* A file descriptor the loop watches (ADD) or stops watching. */
 int dm_watch (struct ch_daemon *d, int fd, bool add, ch_error_t *err);
 
@@ -120,20 +146,19 @@ json_t *dm_change_json (const struct dm_change *c, bool with_events);
 void dm_change_unref (struct ch_daemon *d, struct dm_change *c);
 void dm_changes_free (struct ch_daemon *d);
 
-/* cloud_daemon.c: the cloud link in the loop (mgmt/cloud.h) */
+/* cloud_daemon.c: the cloud link in the loop (mgmt/cloud.h), called
+ * through struct dm_cloud_link */
 int dm_cloud_open (struct ch_daemon *d, ch_error_t *err);
-/* Before each wait: the link's socket watched as it wants; its next tick (ms). */
 int dm_cloud_prepare (struct ch_daemon *d);
-/* FD was ready: true when it was the link's. */
 bool dm_cloud_ready (struct ch_daemon *d, int fd, uint32_t events);
-/* A DM_CLOUD change's event (borrowed) and its end. */
 void dm_cloud_event (struct ch_daemon *d, struct dm_change *c, json_t *e);
 void dm_cloud_done (struct ch_daemon *d, struct dm_change *c);
 void dm_cloud_close (struct ch_daemon *d);
 
 /* daemon_engine.c: the daemon's calls into the deploy engine */
-/* In the forked child: apply C, writing events as JSON lines to FD; the exit code. */
-int dm_engine_child (struct ch_ctx *ctx, const struct dm_change *c, int fd);
+/* In the forked child: apply C, writing events as JSON lines to FD; the
+ * exit code. LINK applies a DM_CLOUD change. */
+int dm_engine_child (struct ch_ctx *ctx, const struct dm_cloud_link *link, const struct dm_change *c, int fd);
 /* Before a chute file is queued: can the engine apply it? (400 if not,
  * with file:line:col); *NAME the chute it names. */
 int dm_engine_check (const char *text, size_t len, char **name, ch_error_t *err);

@@ -112,7 +112,7 @@ finalize (struct ch_daemon *d, struct dm_change *c)
   free (c->result);
   free (c->reason);
   if (c->work == DM_CLOUD)
-    dm_cloud_done (d, c); /* its changes are the chutes', journaled each */
+    d->link->done (d, c); /* its changes are the chutes', journaled each */
   else if (r == 1 && j.result)
     {
       c->result = xstrdup (j.result);
@@ -192,7 +192,7 @@ child_line (struct ch_daemon *d, struct dm_change *c, const char *line, size_t l
       return;
     }
   if (c->work == DM_CLOUD)
-    dm_cloud_event (d, c, e);
+    d->link->event (d, c, e);
   phase = json_string_value (json_object_get (e, "phase"));
   /* the daemon said queued when it took the change */
   if (phase && strcmp (phase, "queued") == 0 && c->n_events == 1)
@@ -312,7 +312,7 @@ spawn (struct ch_daemon *d, struct dm_change *c, ch_error_t *err)
         _exit (125);
       /* not the listeners, not the clients' connections */
       close_range (4, ~0U, 0);
-      _exit (dm_engine_child (d->ctx, c, 3));
+      _exit (dm_engine_child (d->ctx, d->link, c, 3));
     }
   close (p[1]);
   fcntl (p[0], F_SETFL, O_NONBLOCK);

@@ -5,7 +5,6 @@
  * then {final, error} with why the change failed when it did. */
 #include "common/file.h"
 #include "common/json.h"
-#include "mgmt/cloud.h"
 #include "mgmt/commands.h"
 #include "mgmt/daemon.h"
 #include "mgmt/engine.h"
@@ -58,7 +57,7 @@ deploy (struct ch_ctx *ctx, struct ch_engine *e, const struct dm_change *c, ch_e
 }
 
 int
-dm_engine_child (struct ch_ctx *ctx, const struct dm_change *c, int fd)
+dm_engine_child (struct ch_ctx *ctx, const struct dm_cloud_link *link, const struct dm_change *c, int fd)
 {
   cleanup_error ch_error_t err = NULL;
   struct ch_engine e;
@@ -70,7 +69,7 @@ dm_engine_child (struct ch_ctx *ctx, const struct dm_change *c, int fd)
   if (r == 0 && (r = ch_engine_open (&e, ctx, event, &fd, &err)) == 0)
     {
       if (c->work == DM_CLOUD)
-        r = ch_cloud_apply (&e, c->doc, &cloud, &err);
+        r = link->apply (&e, c->doc, &cloud, &err); /* only the link queues one */
       else if (c->work == DM_DEPLOY || c->work == DM_PACKAGE)
         r = deploy (ctx, &e, c, &err);
       else

@@ -9,9 +9,9 @@
  * time; the chute's record (ROOT/chutes/NAME/chute.json) tells which
  * version a half-done change left there, by comparing it with what each
  * version's file makes. Then every deployed chute is brought to desired:
- * started after a reboot or a monitor's death, stopped if desired so.
- * Each action is a journaled change (kind `reconcile`), so the CLI, the
- * REST API and the cloud link see it as they see deploys. */
+ * started after a reboot or a monitor's death (several at once), stopped
+ * if desired so. Each action is a journaled change (kind `reconcile`), so
+ * the CLI, the REST API and the cloud link see it as they see deploys. */
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -25,7 +25,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The records deployed chute NAME is made of: its own, or its services'
@@ -289,36 +292,140 @@ recover (struct ch_engine *e, struct ch_change *c, ch_error_t *err)
   return r;
 }
 
-/* Bring deployed chute D's actual state to desired, as a change when there
- * is something to do. */
+/* Does deployed chute D need a change to be as desired? Then C is begun
+ * (journaled, its id taken: under the engine's lock, in the parent) and
+ * *RUNNING says which way. 1: C to apply (converge_apply), 0: nothing to do. */
 static int
-converge (struct ch_engine *e, struct ch_desired *d, ch_error_t *err)
+converge_begin (struct ch_engine *e, struct ch_desired *d, struct ch_change *c, bool *running, ch_error_t *err)
 {
-  bool running = deployed_running (e->ctx, d->name);
-  struct ch_change c = { 0 };
-  int r;
-
-  if (!running && drop_broken (e->ctx, d->name, err) < 0)
+  *running = deployed_running (e->ctx, d->name);
+  if (!*running && drop_broken (e->ctx, d->name, err) < 0)
     return -1;
-  if (running == d->running)
+  if (*running == d->running)
     return 0;
-  c.chute = xstrdup (d->name);
-  c.kind = xstrdup ("reconcile");
-  c.version = xstrdup (d->version);
-  r = ch_journal_begin (e->ctx, &c, err);
-  if (r == 0 && e->event)
-    e->event (e->data, &c, running ? "running, desired stopped" : "not running (a reboot, or its monitor died)");
-  if (r == 0 && running)
-    r = ch_engine_phase (e, &c, "stopping", NULL, err);
+  c->chute = xstrdup (d->name);
+  c->kind = xstrdup ("reconcile");
+  c->version = xstrdup (d->version);
+  if (ch_journal_begin (e->ctx, c, err) < 0)
+    return -1;
+  if (e->event)
+    e->event (e->data, c, *running ? "running, desired stopped" : "not running (a reboot, or its monitor died)");
+  return 1;
+}
+
+/* Stop or start D as begun change C says, and end C. */
+static int
+converge_apply (struct ch_engine *e, struct ch_desired *d, struct ch_change *c, bool running, ch_error_t *err)
+{
+  int r = 0;
+
+  if (running)
+    r = ch_engine_phase (e, c, "stopping", NULL, err);
   if (r == 0)
     /* no health gate: the version was chosen when it was deployed, there is
      * no other to fall back to, and a boot restore of N chutes would wait
      * N grace periods; the restart policy watches it from here */
-    r = running ? ch_engine_stop_chute (e->ctx, d->name, false, err) : ch_engine_start_desired (e, d, &c, false, err);
-  if (c.id)
-    ch_engine_finish (e, &c, r == 0 ? "done" : "failed", r == 0 ? NULL : (*err)->msg);
-  ch_change_clear (&c);
+    r = running ? ch_engine_stop_chute (e->ctx, d->name, false, err) : ch_engine_start_desired (e, d, c, false, err);
+  ch_engine_finish (e, c, r == 0 ? "done" : "failed", r == 0 ? NULL : (*err)->msg);
   return r;
+}
+
+/* Independent chutes are brought back at once, up to RECONCILE_JOBS, each
+ * by converge_apply in a child of its own: a boot restore of N chutes takes
+ * about N / RECONCILE_JOBS starts, not N (a start mostly waits on the
+ * processes it makes). A chute's services (a pod) start in their order in
+ * its one child. Each child works under its chute's own lock, as `chuted
+ * start` does, and holds the engine's lock with us (flock's belongs to the
+ * open file, shared across fork); what the engine's lock alone guards (a
+ * change's id, the journal's counter, the decision) stays in the parent. */
+#define RECONCILE_JOBS 4
+
+struct converge_jobs
+{
+  pid_t pid[RECONCILE_JOBS];
+  int pidfd[RECONCILE_JOBS]; /* -1 where the kernel has no pidfd_open */
+  size_t n;
+  int failed;
+};
+
+static void
+job_reap (struct converge_jobs *j, size_t i)
+{
+  int status;
+  pid_t p;
+
+  while ((p = waitpid (j->pid[i], &status, 0)) < 0 && errno == EINTR)
+    ;
+  /* ECHILD (reaped by someone else): its change record says how it went */
+  if (p > 0 && (!WIFEXITED (status) || WEXITSTATUS (status) != 0))
+    j->failed++;
+  if (j->pidfd[i] >= 0)
+    close (j->pidfd[i]);
+  j->n--;
+  j->pid[i] = j->pid[j->n];
+  j->pidfd[i] = j->pidfd[j->n];
+}
+
+/* Wait for a child of J to end (all of them with ALL): whichever ends
+ * first, seen on its pidfd, so a slow start (a Wi-Fi chute's) does not
+ * hold the next chute back; reaped by pid: what else this process started
+ * is not ours to reap. */
+static void
+jobs_wait (struct converge_jobs *j, bool all)
+{
+  while (j->n > 0)
+    {
+      struct pollfd p[RECONCILE_JOBS];
+      size_t i;
+      bool ended = false;
+
+      for (i = 0; i < j->n && j->pidfd[i] >= 0; i++)
+        p[i] = (struct pollfd){ .fd = j->pidfd[i], .events = POLLIN };
+      if (i < j->n || (poll (p, j->n, -1) < 0 && errno != EINTR))
+        {
+          job_reap (j, i < j->n ? i : 0); /* no pidfd: that one, by its pid */
+          ended = true;
+        }
+      else
+        for (i = j->n; i-- > 0;)
+          if (p[i].revents)
+            {
+              job_reap (j, i);
+              ended = true;
+            }
+      if (ended && !all)
+        return;
+    }
+}
+
+/* Apply begun change C on D in a child of J (inline when fork fails). */
+static void
+converge_spawn (struct ch_engine *e, struct converge_jobs *j, struct ch_desired *d, struct ch_change *c, bool running)
+{
+  cleanup_error ch_error_t e2 = NULL;
+  pid_t pid;
+
+  if (j->n == RECONCILE_JOBS)
+    jobs_wait (j, false);
+  fflush (NULL); /* buffered events are printed once */
+  pid = fork ();
+  if (pid > 0)
+    {
+      j->pid[j->n] = pid;
+      j->pidfd[j->n++] = (int) syscall (SYS_pidfd_open, pid, 0);
+      return;
+    }
+  if (converge_apply (e, d, c, running, &e2) < 0)
+    {
+      fprintf (stderr, "chuted: reconcile: %s\n", e2->msg);
+      if (pid < 0)
+        j->failed++;
+    }
+  if (pid == 0)
+    {
+      fflush (NULL);
+      _exit (e2 ? 1 : 0);
+    }
 }
 
 static void
@@ -388,6 +495,7 @@ ch_engine_reconcile (struct ch_engine *e, ch_error_t *err)
 {
   cleanup_json json_t *records = NULL;
   cleanup_strv char **names = NULL;
+  struct converge_jobs jobs = { .n = 0 };
   size_t i;
   json_t *j;
   int failed = 0;
@@ -418,16 +526,25 @@ ch_engine_reconcile (struct ch_engine *e, ch_error_t *err)
     {
       cleanup_error ch_error_t e2 = NULL;
       struct ch_desired d;
+      struct ch_change c = { 0 };
+      bool running;
       int r = ch_desired_load (e->ctx, *n, &d, &e2);
       if (r > 0)
-        r = converge (e, &d, &e2);
-      ch_desired_clear (&d);
-      if (r < 0)
+        r = converge_begin (e, &d, &c, &running, &e2);
+      if (r > 0)
+        converge_spawn (e, &jobs, &d, &c, running);
+      else if (r < 0)
         {
+          if (c.id)
+            ch_engine_finish (e, &c, "failed", e2->msg);
           fprintf (stderr, "chuted: reconcile: %s\n", e2->msg);
           failed++;
         }
+      ch_change_clear (&c);
+      ch_desired_clear (&d);
     }
+  jobs_wait (&jobs, true);
+  failed += jobs.failed;
   if (failed)
     return ch_error (err, 0, "reconcile: %d chute%s not brought to the desired state", failed, failed > 1 ? "s" : "");
   return 0;

@@ -18,10 +18,11 @@ W=$(mktemp -d /tmp/chuted-test-daemonbench.XXXXXX)
 export CHUTED_ROOT=$W/root CHUTED_RUN_ROOT=$W/run CHUTED_CGROUP_PARENT=chuted-test-daemonbench CHUTED_NET_ROOT=$W/netroot
 export CHUTED_BRIDGE=chtbdmn0 CHUTED_SUBNET=10.231.112.0/24
 SOCK=$W/api.sock
-DPID= SAMPLER=
+DPID= SAMPLER= BROKER=
 
 cleanup() {
   [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
+  [ -n "$BROKER" ] && kill "$BROKER" 2>/dev/null
   [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
   for c in $("$C" ps -a -q 2>/dev/null); do "$C" rm -f "$c" >/dev/null 2>&1; done
   "$C" network prune >/dev/null 2>&1
@@ -37,6 +38,17 @@ R=$W/rootfs; mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc}; cp /bin/busybox "$R/bin/"
 # a chute that stops on SIGTERM, as a well-behaved one does (sleep as pid 1 would not: 10 s per restart)
 "$TOP/tools/mkimage" "$R" --cmd '["/bin/sh","-c","trap \"exit 0\" TERM; sleep 1000 & wait"]' --tag bench:1 -o "$W/img.tar" >/dev/null
 "$C" load "oci-archive:$W/img.tar" >/dev/null
+
+# The daemon's shared libraries, but libc and the loader (which every
+# process of an AP maps), from private copies: on this shared host other
+# programs map the same files (other daemons under test, the broker), and
+# PSS would split those pages among them; on an AP nothing else maps
+# libmicrohttpd, GnuTLS or, with the link, libmosquitto and OpenSSL.
+export LD_LIBRARY_PATH=$W/lib
+mkdir -p "$LD_LIBRARY_PATH"
+for b in "$BIN/chuted" "$BIN/chuted-daemon" "$BIN/chuted-daemon-cloud"; do [ -x "$b" ] && ldd "$b"; done |
+  awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u | grep -v -e '/libc\.so' -e '/ld-linux' |
+  while read -r l; do cp "$l" "$LD_LIBRARY_PATH/"; done
 
 "$C" daemon --api "unix:$SOCK" --no-reconcile >"$W/daemon.log" 2>&1 &
 DPID=$!
@@ -111,9 +123,12 @@ def req(method, path, body=b"", ctype=None):
         data += b
     s.close()
     return int(data[9:12]), data
-def rss():
+def rss():  # (VmRSS, RssAnon): the anonymous part is where a leak shows
+    v = {}
     for l in open("/proc/%s/status" % pid):
-        if l.startswith("VmRSS"): return int(l.split()[1])
+        k, _, rest = l.partition(":")
+        if k in ("VmRSS", "RssAnon"): v[k] = int(rest.split()[0])
+    return v["VmRSS"], v["RssAnon"]
 reads = ["/api/v1/chutes", "/api/v1/chutes/chuted-test-bd01", "/api/v1/info", "/api/v1/changes",
          "/api/v1/chutes/chuted-test-bd02/logs?tail=5", "/api/v1/chutes/chuted-test-bd03/stats",
          "/api/v1/chutes/chuted-test-bd04/networks", "/api/v1/chutes/nope", "/api/v1/nope"]
@@ -144,10 +159,54 @@ while time.time() - t0 < dur:
         samples.append(rss()); next_sample = now + 10
     time.sleep(0.05)  # ~200 requests/s: steady use, not a load test (the host's other work goes on)
 samples.append(rss())
-print(n, changes, samples[0], samples[-1], max(samples), int(time.time() - t0))
+print(n, changes, samples[0][0], samples[-1][0], max(x[0] for x in samples), int(time.time() - t0),
+      samples[0][1], samples[-1][1])
 EOF
   ) || { echo "daemon bench: soak failed" >&2; exit 1; }
 fi
+# The same daemon with the cloud link up (`--cloud`: chuted-daemon-cloud,
+# libmosquitto + OpenSSL) to a mosquitto with TLS and client certificates
+# on 127.0.0.1, as tests/integration/59_cloud.sh makes them: its PSS once
+# the AP is online and its first reported state is out.
+link=
+if [ -x /usr/sbin/mosquitto ] && [ -x /usr/bin/openssl ] && [ -x "$BIN/chutectl" ]; then
+  kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+  P=$W/pki; mkdir -p "$P"
+  ossl() { openssl "$@" >/dev/null 2>&1; }
+  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/ca.key" -out "$P/ca.crt" -days 2 -subj /CN=chuted-bench-ca
+  cert() { # NAME [SAN]
+    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/$1.key" -out "$P/$1.csr" -subj "/CN=$1"
+    if [ -n "${2:-}" ]; then printf 'subjectAltName=%s\n' "$2" >"$P/$1.ext"; else : >"$P/$1.ext"; fi
+    ossl x509 -req -in "$P/$1.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial -out "$P/$1.crt" -days 2 -extfile "$P/$1.ext"
+  }
+  cert broker IP:127.0.0.1; cert ap-1; cert operator
+  "$BIN/chutectl" keygen "$W/ops" >/dev/null
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$W/mosquitto.conf" <<X
+user root
+log_dest file $W/mosquitto.log
+listener $PORT 127.0.0.1
+cafile $P/ca.crt
+certfile $P/broker.crt
+keyfile $P/broker.key
+require_certificate true
+use_identity_as_username true
+X
+  /usr/sbin/mosquitto -c "$W/mosquitto.conf" & BROKER=$!
+  "$C" daemon --api "unix:$SOCK" --no-reconcile --cloud "mqtts://127.0.0.1:$PORT" --node ap-1 --cert "$P/ap-1.crt" \
+    --key "$P/ap-1.key" --ca "$P/ca.crt" --trust "$W/ops.pub" >>"$W/daemon.log" 2>&1 &
+  DPID=$!
+  export CHUTECTL_BROKER=mqtts://127.0.0.1:$PORT CHUTECTL_CA=$P/ca.crt CHUTECTL_CERT=$P/operator.crt CHUTECTL_KEY=$P/operator.key
+  for _ in $(seq 100); do "$BIN/chutectl" nodes --json 2>/dev/null | grep -q '"online"' && break; sleep 0.1; done
+  if "$BIN/chutectl" nodes --json 2>/dev/null | grep -q '"online"'; then
+    sleep 1
+    link=$(mem)
+  else
+    echo "daemon bench: the cloud link did not come up (no with-link figure)" >&2
+  fi
+  kill "$BROKER"; wait "$BROKER" 2>/dev/null; BROKER=
+fi
+
 read -r idle_r idle_p <<<"$idle"; read -r dur_r dur_p <<<"$during"; read -r aft_r aft_p <<<"$after"
 deploy_s=$(echo "$t1 $t0 $NCHUTES" | awk '{printf "%.2f", ($1 - $2) / $3}')
 
@@ -156,7 +215,8 @@ out=$(mktemp)
   echo "<!-- daemon-bench:start -->"
   echo "## Daemon: memory and API latency (tests/bench/daemon.sh, $(date -u +%F), $(nproc) CPUs, $(uname -r))"
   echo
-  echo "\`chuted daemon\` (chuted-daemon, libmicrohttpd in one epoll loop) on a unix socket. Memory of the daemon"
+  echo "\`chuted daemon\` (chuted-daemon, libmicrohttpd in one epoll loop; without \`--cloud\` it loads no libmosquitto"
+  echo "nor OpenSSL: chuted-daemon-cloud has the link) on a unix socket. Memory of the daemon"
   echo "process alone (each change's forked child apart), sampled every 20 ms while $NCHUTES chute.yaml deploys"
   echo "went through the API one after the other (each streamed to \`done\`; health grace 1 s, ${deploy_s} s per deploy)."
   echo
@@ -165,20 +225,27 @@ out=$(mktemp)
   echo "| idle, just started | $idle_r | $idle_p |"
   echo "| peak during $NCHUTES deploys | $dur_r | $dur_p |"
   echo "| after the deploys and $NREQ GET /chutes | $aft_r | $aft_p |"
+  [ -n "$link" ] && echo "| idle with the cloud link up (\`--cloud\`, mqtts to a local mosquitto) | ${link% *} | ${link#* } |"
   echo
   echo "GET /api/v1/chutes with $NCHUTES chutes ($bytes-byte answer), $NREQ requests one connection each, sequential"
   echo "(Python client): p50 ${p50} ms, p99 ${p99} ms."
   echo
   if [ -n "$soak" ]; then
-    read -r s_n s_ch s_first s_last s_peak s_dur <<<"$soak"
+    read -r s_n s_ch s_first s_last s_peak s_dur s_afirst s_alast <<<"$soak"
     echo "Soak: ${s_dur} s of API calls at ~200/s (every read endpoint, 404/405/400 answers, a restart change streamed"
     echo "to its end every 20 s): $s_n requests, $s_ch changes, after $SOAK_WARM changes back to back (the daemon keeps the last"
     echo "64 finished changes with their events in memory by design: the window is full before the soak). VmRSS at its"
-    echo "start $s_first KiB, at its end $s_last KiB (growth $((s_last - s_first)) KiB; target <= 256 KiB), peak $s_peak KiB."
+    echo "start $s_first KiB, at its end $s_last KiB (growth $((s_last - s_first)) KiB; target <= 256 KiB), peak $s_peak KiB;"
+    echo "its anonymous part (RssAnon: heap, stacks; where a leak shows) $s_afirst -> $s_alast KiB (growth $((s_alast - s_afirst)) KiB),"
+    echo "the rest pages of the program and its libraries mapped as their code runs."
     echo
   fi
-  echo "Targets (issue 11): PSS idle <= 4 MB, during a deploy <= 8 MB. Anchors: balena-supervisor ~85 MB,"
-  echo "Azure IoT Edge agent 57-150 MB, KubeEdge edgecore >= 80 MB, Greengrass lite 12-16 MB PSS."
+  echo "PSS with the daemon's libraries (but libc and the loader) loaded from private copies: on this shared"
+  echo "host other programs map the same files and would take a share of their pages; on an AP none does."
+  echo
+  echo "Targets (issue 11): PSS idle <= 4 MB, during a deploy <= 8 MB; issue 12: with the TLS link up <= 4 MB."
+  echo "Anchors: balena-supervisor ~85 MB, Azure IoT Edge agent 57-150 MB, KubeEdge edgecore >= 80 MB,"
+  echo "Greengrass lite 12-16 MB PSS."
   echo "<!-- daemon-bench:end -->"
 } >"$out"
 cat "$out"

@@ -42,6 +42,9 @@ change() { js 'd["change_id"]' <"$T_DIR/body"; }
 check "an always chute, stopped" sh -c "'$CHUTED' run -d --name $N-boot --restart always --net none --rootfs '$R' -- sleep 1000 >/dev/null && '$CHUTED' stop -t 0 $N-boot"
 check "the daemon serves on its unix socket" daemon --max-package 1M
 eq "the socket is 0600" "$(stat -c %a "$SOCK")" 600
+# the cloud link's libraries are chuted-daemon-cloud's (--cloud) alone
+eq "without --cloud: no libmosquitto, libssl nor libcrypto loaded" \
+  "$(grep -cE 'libmosquitto|libssl|libcrypto' "/proc/$DPID/maps")" 0
 eq "the daemon started the always chute (boot restore)" "$(chuted ps | awk -v n=$N-boot '$1==n{print $2}')" running
 check "chuted rm -f the boot chute" chuted rm -f $N-boot
 

@@ -7,7 +7,7 @@
 R=$(make_rootfs)
 SAN=""
 [ "$BIN" = "$TOP/build-asan" ] && SAN=1
-PROGS="chuted chuted-runtime chuted-monitor chuted-image chuted-image-pull chuted-init chuted-daemon"
+PROGS="chuted chuted-runtime chuted-monitor chuted-image chuted-image-pull chuted-init chuted-daemon chuted-daemon-cloud"
 mk() { make -s -C "$TOP" SAN="$SAN" INIT="systemd procd" "$@"; }
 
 # 1. a package's tree: DESTDIR, PREFIX=/usr

@@ -101,6 +101,7 @@ boot() { # one boot to its poweroff
 boot
 dep=$(grep -a "^$M DEPLOYED" "$LOG") || { echo "vm restore bench: the first boot deployed nothing" >&2; grep -a "$M" "$LOG" | tail -5 >&2; exit 1; }
 echo "vm restore bench: first boot: ${dep#"$M "}"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 boot
 res=$(grep -a "^$M RESTORE" "$LOG") || { echo "vm restore bench: the second boot measured nothing" >&2; grep -a "$M" "$LOG" | tail -8 >&2; exit 1; }
 grep -a "^$M | " "$LOG" | sed "s/^$M /  /"
@@ -124,11 +125,13 @@ out=$(mktemp)
   echo "| the daemon serves its API (boot restore done) | $(ms_s "$(val serve_ms)") |"
   echo
   echo "Chutes seen running (1st, 2nd, ...) at $(val each_ms | sed 's/,/, /g') ms; by the API's answer then: $(val api_running) of $NCHUTES."
-  echo "The boot restore (the engine's reconcile) starts the deployed chutes one after the other, without a"
-  echo "health gate (a version merely down has no other to fall back to; its restart policy watches it), so it"
-  echo "takes about $NCHUTES starts. Goal (issue 11): all back <= 5 s after the daemon starts. The VM is emulated"
-  echo "(TCG: this host's KVM cannot run a guest), where every process start costs several times what it does on"
-  echo "the APU's own CPU."
+  echo "The boot restore (the engine's reconcile) starts the deployed chutes up to 4 at a time, each in a child"
+  echo "of its own (a pod's services in order), without a health gate (a version merely down has no other to fall"
+  echo "back to; its restart policy watches it). Goal (issue 11): all back <= 5 s after the daemon starts. The VM"
+  echo "is emulated (TCG on 2 vCPUs: this host's KVM cannot run a guest), where every process start costs several"
+  echo "times what it does on the APU's own CPU; the poller (\`chuted ps\`, \`chuted wifi ls\`, curl, every 50 ms) shares"
+  echo "those 2 vCPUs, so a figure is as fine as one of its rounds. This host's load average before the restore's"
+  echo "boot: $load (other work shares its 2 CPUs with the emulator)."
   echo "<!-- vm-restore-bench:end -->"
 } >"$out"
 cat "$out"

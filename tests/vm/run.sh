@@ -6,7 +6,7 @@
 # on any FAIL, a hang (bounded by CHUTED_VM_TIMEOUT seconds), a kernel panic,
 # or a suite that did not reach its end sentinel.
 #
-# Environment: CHUTED_VM_TIMEOUT (whole run, default 1500 s: niced beside the host suites), CHUTED_VM_TESTS
+# Environment: CHUTED_VM_TIMEOUT (whole run, default 1700 s: niced beside the host suites), CHUTED_VM_TESTS
 # (glob on NN_x for tests/vm or integration/NN_x, default all), CHUTED_VM_ACCEL
 # (kvm|tcg, default: probe), CHUTED_VM_TEST_TIMEOUT (per test inside, default
 # 240 s), CHUTED_VM_VERBOSE=1 (every test's whole output, "  | " lines).
@@ -21,7 +21,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$TOP/build/vm
 M='@@CHVM@@'
-TIMEOUT=${CHUTED_VM_TIMEOUT:-1500}
+TIMEOUT=${CHUTED_VM_TIMEOUT:-1700}
 SERIAL=$OUT/serial.log
 
 if ! "$TOP/tools/vm/build-image.sh"; then

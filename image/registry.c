@@ -25,23 +25,6 @@
 #define MAX_TRIES 4
 #define SYSTEM_CA_DIR "/etc/ssl/certs"
 
-struct resp
-{
-  long status;
-  struct ch_buf body;
-  char *www_auth, *digest, *content_type;
-};
-
-static void
-resp_free (struct resp *r)
-{
-  free (r->body.data);
-  free (r->www_auth);
-  free (r->digest);
-  free (r->content_type);
-  memset (r, 0, sizeof (*r));
-}
-
 void
 ch_reg_free (struct reg *g)
 {
@@ -52,73 +35,6 @@ ch_reg_free (struct reg *g)
   free (g->pass);
   free (g->auth_hdr);
   free (g->ca);
-}
-
-static size_t
-body_cb (char *p, size_t sz, size_t n, void *ud)
-{
-  struct resp *r = ud;
-  if (r->body.len + sz * n > CH_MAX_JSON_BLOB)
-    return 0;
-  ch_buf_append (&r->body, p, sz * n);
-  return sz * n;
-}
-
-static char *
-header_value (const char *line, size_t len, const char *name)
-{
-  size_t nl = strlen (name);
-  const char *v, *e = line + len;
-
-  if (len <= nl + 1 || strncasecmp (line, name, nl) != 0 || line[nl] != ':')
-    return NULL;
-  v = line + nl + 1;
-  while (v < e && (*v == ' ' || *v == '\t'))
-    v++;
-  while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
-    e--;
-  return xstrndup (v, e - v);
-}
-
-static size_t
-header_cb (char *p, size_t sz, size_t n, void *ud)
-{
-  struct resp *r = ud;
-  size_t len = sz * n;
-  char *v;
-
-  if ((v = header_value (p, len, "WWW-Authenticate")))
-    {
-      free (r->www_auth);
-      r->www_auth = v;
-    }
-  else if ((v = header_value (p, len, "Docker-Content-Digest")))
-    {
-      free (r->digest);
-      r->digest = v;
-    }
-  else if ((v = header_value (p, len, "Content-Type")))
-    {
-      free (r->content_type);
-      r->content_type = v;
-    }
-  return len;
-}
-
-void
-ch_http_setup (CURL *h, const char *url)
-{
-  curl_easy_setopt (h, CURLOPT_URL, url);
-  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt (h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt (h, CURLOPT_USERAGENT, "chuted/1");
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 15L);
-  /* a connection that stalls for 30 s is dropped (a pull resumes it) */
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 }
 
 static void
@@ -141,7 +57,7 @@ common_setup (struct reg *g, CURL *h, const char *url)
 
 /* One GET; AUTH_HDR (may be NULL) as is. */
 static int
-get_once (struct reg *g, const char *url, const char *accept, const char *auth, struct resp *r, ch_error_t *err)
+get_once (struct reg *g, const char *url, const char *accept, const char *auth, struct ch_http_resp *r, ch_error_t *err)
 {
   CURL *h = curl_easy_init ();
   struct curl_slist *hl = NULL;
@@ -156,9 +72,9 @@ get_once (struct reg *g, const char *url, const char *accept, const char *auth, 
   if (auth)
     hl = curl_slist_append (hl, auth);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, hl);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, body_cb);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, ch_http_body_cb);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, ch_http_header_cb);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, r);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, eb);
   c = curl_easy_perform (h);
@@ -189,7 +105,7 @@ negotiate (struct reg *g, const char *challenge, ch_error_t *err)
   cleanup_free char *scheme = NULL, *realm = NULL, *service = NULL, *scope = NULL, *url = NULL;
   cleanup_free char *basic = NULL;
   cleanup_json json_t *j = NULL;
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   const char *tok;
   CURL *h;
 
@@ -225,16 +141,16 @@ negotiate (struct reg *g, const char *challenge, ch_error_t *err)
   if (r.status != 200)
     {
       long st = r.status;
-      resp_free (&r);
+      ch_http_resp_clear (&r);
       return ch_image_error (err, EACCES, "%s: token server answered %ld%s", g->host, st,
                        st == 401 ? " (wrong credentials? chuted login)" : "");
     }
   if (ch_json_load_buf ("token response", r.body.data ? r.body.data : "", r.body.len, &j, err) < 0)
     {
-      resp_free (&r);
+      ch_http_resp_clear (&r);
       return -1;
     }
-  resp_free (&r);
+  ch_http_resp_clear (&r);
   tok = json_string_value (json_object_get (j, "token"));
   if (tok == NULL)
     tok = json_string_value (json_object_get (j, "access_token"));
@@ -247,14 +163,14 @@ negotiate (struct reg *g, const char *challenge, ch_error_t *err)
 
 /* GET with auth negotiation (one retry after a 401). */
 static int
-get (struct reg *g, const char *path, const char *accept, struct resp *r, ch_error_t *err)
+get (struct reg *g, const char *path, const char *accept, struct ch_http_resp *r, ch_error_t *err)
 {
   cleanup_free char *url = xasprintf ("%s%s", g->base, path);
   int tries;
 
   for (tries = 0; tries < 2; tries++)
     {
-      resp_free (r);
+      ch_http_resp_clear (r);
       if (get_once (g, url, accept, g->auth_hdr, r, err) < 0)
         return -1;
       if (r->status != 401)
@@ -276,7 +192,7 @@ is_loopback (const char *host)
 int
 ch_reg_connect (struct reg *g, const char *host, ch_error_t *err)
 {
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   cleanup_error ch_error_t first = NULL;
   const char *schemes[] = { "https", "http" };
   int i;
@@ -305,14 +221,14 @@ ch_reg_connect (struct reg *g, const char *host, ch_error_t *err)
       cleanup_error ch_error_t e = NULL;
       if (i == 1 && !g->opts->insecure && !is_loopback (host))
         break;
-      resp_free (&r);
+      ch_http_resp_clear (&r);
       if (get_once (g, url, NULL, NULL, &r, &e) < 0)
         {
           /* a TLS server whose certificate we don't trust is not a reason to try plain http */
           if (e->status == EPROTO)
             {
               *err = steal_pointer (&e);
-              resp_free (&r);
+              ch_http_resp_clear (&r);
               return ch_error_prefix (err, "registry %s (trust its CA with --ca-file or %s/certs.d/%s/ca.crt)",
                                       host, g->opts->root, host);
             }
@@ -324,13 +240,13 @@ ch_reg_connect (struct reg *g, const char *host, ch_error_t *err)
       if (r.status == 401)
         {
           int ret = negotiate (g, r.www_auth, err);
-          resp_free (&r);
+          ch_http_resp_clear (&r);
           return ret;
         }
-      resp_free (&r);
+      ch_http_resp_clear (&r);
       return 0;
     }
-  resp_free (&r);
+  ch_http_resp_clear (&r);
   *err = steal_pointer (&first);
   return ch_error_prefix (err, "registry %s", host);
 }
@@ -543,7 +459,7 @@ static const char accept_hdr[] = "Accept: " CH_MT_OCI_MANIFEST ", " CH_MT_DOCKER
  * error body ({"errors":[{"code":..,"message":"manifest unknown"}]}), else
  * just its HTTP status. */
 static char *
-registry_says (const struct resp *r)
+registry_says (const struct ch_http_resp *r)
 {
   cleanup_json json_t *j = r->body.len ? json_loadb (r->body.data, r->body.len, 0, NULL) : NULL;
   const char *m = json_string_value (json_object_get (json_array_get (json_object_get (j, "errors"), 0), "message"));
@@ -557,7 +473,7 @@ ch_reg_get_manifest (struct reg *g, const char *what, const char *expect, char *
               ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("/v2/%s/manifests/%s", g->repo, what), *got = NULL;
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
 
   if (get (g, path, accept_hdr, &r, err) < 0)
     return -1;
@@ -565,21 +481,21 @@ ch_reg_get_manifest (struct reg *g, const char *what, const char *expect, char *
     {
       cleanup_free char *says = registry_says (&r);
       long st = r.status;
-      resp_free (&r);
+      ch_http_resp_clear (&r);
       return ch_image_error (err, st == 404 ? ENOENT : EIO, "manifest %s:%s: %s", g->repo, what, says);
     }
   got = ch_digest_buf (r.body.data ? r.body.data : "", r.body.len);
   if ((expect && strcmp (got, expect) != 0) || (r.digest && ch_digest_valid (r.digest) && strcmp (got, r.digest) != 0))
     {
       cleanup_free char *want = xstrdup (expect ? expect : r.digest);
-      resp_free (&r);
+      ch_http_resp_clear (&r);
       return ch_image_error (err, EBADMSG, "manifest %s: digest mismatch (content is %s)", want, got);
     }
   *len = r.body.len;
   ch_buf_append (&r.body, "", 1);
   *buf = ch_buf_steal (&r.body);
   *digest = steal_pointer (&got);
-  resp_free (&r);
+  ch_http_resp_clear (&r);
   return 0;
 }
 
@@ -682,7 +598,7 @@ int
 ch_login (const struct ch_pull_opts *opts, const char *registry, const char *user, const char *pass, ch_error_t *err)
 {
   struct reg g = { .opts = opts };
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   int ret = -1;
 
   if (strchr (registry, '/') || *registry == '\0')
@@ -706,7 +622,7 @@ ch_login (const struct ch_pull_opts *opts, const char *registry, const char *use
     }
   ret = ch_auth_store (opts->root, registry, user, pass, err);
 out:
-  resp_free (&r);
+  ch_http_resp_clear (&r);
   ch_reg_free (&g);
   if (ret < 0)
     return ch_error_prefix (err, "login %s", registry);

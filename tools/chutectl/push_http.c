@@ -3,6 +3,7 @@
  * and GET, each checked against the digest we computed. */
 #include "common/json.h"
 #include "common/util.h"
+#include "image/http.h"
 #include "image/image.h"
 #include "tools/chutectl/chutectl.h"
 
@@ -14,79 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define RESP_MAX (4U << 20) /* manifests and error bodies are small */
-
-struct resp
-{
-  long status;
-  struct ch_buf body;
-  char *location, *digest, *www_auth;
-};
-
-static void
-resp_clear (struct resp *r)
-{
-  free (r->body.data);
-  free (r->location);
-  free (r->digest);
-  free (r->www_auth);
-  memset (r, 0, sizeof (*r));
-}
-
-static size_t
-body_cb (char *p, size_t sz, size_t n, void *ud)
-{
-  struct resp *r = ud;
-
-  if (r->body.len + sz * n > RESP_MAX)
-    return 0;
-  ch_buf_append (&r->body, p, sz * n);
-  return sz * n;
-}
-
-static char *
-header_value (const char *line, size_t len, const char *name)
-{
-  size_t nl = strlen (name);
-  const char *v, *e = line + len;
-
-  if (len <= nl + 1 || strncasecmp (line, name, nl) != 0 || line[nl] != ':')
-    return NULL;
-  for (v = line + nl + 1; v < e && (*v == ' ' || *v == '\t'); v++)
-    ;
-  while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
-    e--;
-  return xstrndup (v, (size_t) (e - v));
-}
-
-static size_t
-header_cb (char *p, size_t sz, size_t n, void *ud)
-{
-  struct resp *r = ud;
-  char *v;
-
-  if ((v = header_value (p, sz * n, "Location")))
-    {
-      free (r->location);
-      r->location = v;
-    }
-  else if ((v = header_value (p, sz * n, "Docker-Content-Digest")))
-    {
-      free (r->digest);
-      r->digest = v;
-    }
-  else if ((v = header_value (p, sz * n, "WWW-Authenticate")))
-    {
-      free (r->www_auth);
-      r->www_auth = v;
-    }
-  return sz * n;
-}
-
 /* What the registry said of a refused request: its distribution-spec error
  * message, else the status. */
 static const char *
-says (struct resp *r, char *buf, size_t size)
+says (struct ch_http_resp *r, char *buf, size_t size)
 {
   cleanup_json json_t *j = r->body.len ? json_loadb (r->body.data, r->body.len, 0, NULL) : NULL;
   const char *m = json_string_value (json_object_get (json_array_get (json_object_get (j, "errors"), 0), "message"));
@@ -98,7 +30,7 @@ says (struct resp *r, char *buf, size_t size)
 /* METHOD URL; the body (IN, LEN bytes, CTYPE) when IN. */
 static int
 request_once (struct ctl_reg *g, const char *method, const char *url, const char *ctype, FILE *in, size_t len,
-              struct resp *r, ch_error_t *err)
+              struct ch_http_resp *r, ch_error_t *err)
 {
   CURL *h = curl_easy_init ();
   struct curl_slist *hl = NULL;
@@ -106,7 +38,7 @@ request_once (struct ctl_reg *g, const char *method, const char *url, const char
   cleanup_free char *ct = ctype ? xasprintf ("Content-Type: %s", ctype) : NULL;
   CURLcode c;
 
-  resp_clear (r);
+  ch_http_resp_clear (r);
   if (h == NULL)
     return ch_error (err, ENOMEM, "curl init");
   curl_easy_setopt (h, CURLOPT_URL, url);
@@ -137,9 +69,9 @@ request_once (struct ctl_reg *g, const char *method, const char *url, const char
   if (g->auth_hdr)
     hl = curl_slist_append (hl, g->auth_hdr);
   curl_easy_setopt (h, CURLOPT_HTTPHEADER, hl);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, body_cb);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, ch_http_body_cb);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, ch_http_header_cb);
   curl_easy_setopt (h, CURLOPT_HEADERDATA, r);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, eb);
   c = curl_easy_perform (h);
@@ -169,7 +101,7 @@ negotiate (struct ctl_reg *g, const char *challenge, ch_error_t *err)
 {
   cleanup_free char *scheme = NULL, *realm = NULL, *service = NULL, *scope = NULL, *url = NULL, *basic = NULL;
   cleanup_json json_t *j = NULL;
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   const char *tok;
   CURL *h;
 
@@ -207,12 +139,12 @@ negotiate (struct ctl_reg *g, const char *challenge, ch_error_t *err)
   if (r.status != 200)
     {
       long st = r.status;
-      resp_clear (&r);
+      ch_http_resp_clear (&r);
       return ch_error (err, 0, "registry %s: its token server answered %ld%s", g->host, st,
                        st == 401 ? " (CHUTECTL_REGISTRY_USER, CHUTECTL_REGISTRY_PASSWORD)" : "");
     }
   j = json_loadb (r.body.data ? r.body.data : "", r.body.len, 0, NULL);
-  resp_clear (&r);
+  ch_http_resp_clear (&r);
   tok = json_string_value (json_object_get (j, "token"));
   if (tok == NULL)
     tok = json_string_value (json_object_get (j, "access_token"));
@@ -226,7 +158,7 @@ negotiate (struct ctl_reg *g, const char *challenge, ch_error_t *err)
  * pull only, then one for push too: each as the registry asks). */
 static int
 request (struct ctl_reg *g, const char *method, const char *url, const char *ctype, FILE *in, size_t len,
-         struct resp *r, ch_error_t *err)
+         struct ch_http_resp *r, ch_error_t *err)
 {
   if (request_once (g, method, url, ctype, in, len, r, err) < 0)
     return -1;
@@ -253,7 +185,7 @@ int
 ctl_reg_open (struct ctl_reg *g, const char *registry, ch_error_t *err)
 {
   static const char *const schemes[] = { "https", "http" };
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   cleanup_error ch_error_t first = NULL;
 
   memset (g, 0, sizeof (*g));
@@ -279,14 +211,14 @@ ctl_reg_open (struct ctl_reg *g, const char *registry, ch_error_t *err)
       g->base = xasprintf ("%s://%s", schemes[i], registry);
       if (r.status == 401 && negotiate (g, r.www_auth, err) < 0)
         {
-          resp_clear (&r);
+          ch_http_resp_clear (&r);
           ctl_reg_close (g);
           return -1;
         }
-      resp_clear (&r);
+      ch_http_resp_clear (&r);
       return 0;
     }
-  resp_clear (&r);
+  ch_http_resp_clear (&r);
   ctl_reg_close (g);
   *err = steal_pointer (&first);
   return ch_error_prefix (err, "registry %s", registry);
@@ -305,7 +237,7 @@ int
 ctl_reg_put_blob (struct ctl_reg *g, const char *repo, const char *digest, FILE *in, size_t len, ch_error_t *err)
 {
   cleanup_free char *head = xasprintf ("%s/v2/%s/blobs/%s", g->base, repo, digest), *put = NULL;
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   char why[256];
   int ret = -1;
 
@@ -338,7 +270,7 @@ ctl_reg_put_blob (struct ctl_reg *g, const char *repo, const char *digest, FILE 
     }
   ret = 0;
 out:
-  resp_clear (&r);
+  ch_http_resp_clear (&r);
   return ret;
 }
 
@@ -347,7 +279,7 @@ ctl_reg_put_manifest (struct ctl_reg *g, const char *repo, const char *tag, cons
                       ch_error_t *err)
 {
   cleanup_free char *url = xasprintf ("%s/v2/%s/manifests/%s", g->base, repo, tag);
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   char why[256];
   FILE *in = fmemopen ((void *) buf, strlen (buf), "r");
   int ret = -1;
@@ -364,7 +296,7 @@ ctl_reg_put_manifest (struct ctl_reg *g, const char *repo, const char *tag, cons
         ret = 0;
     }
   fclose (in);
-  resp_clear (&r);
+  ch_http_resp_clear (&r);
   return ret;
 }
 
@@ -372,7 +304,7 @@ int
 ctl_reg_get_manifest (struct ctl_reg *g, const char *repo, const char *ref, char **buf, size_t *len, ch_error_t *err)
 {
   cleanup_free char *url = xasprintf ("%s/v2/%s/manifests/%s", g->base, repo, ref);
-  struct resp r = { 0 };
+  struct ch_http_resp r = { 0 };
   char why[256];
   int ret = -1;
 
@@ -391,6 +323,6 @@ ctl_reg_get_manifest (struct ctl_reg *g, const char *repo, const char *ref, char
   ret = 0;
 out:
   g->accept = NULL;
-  resp_clear (&r);
+  ch_http_resp_clear (&r);
   return ret;
 }

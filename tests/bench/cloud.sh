@@ -11,6 +11,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${CHUTED_BIN:-$TOP/build}
 C=$BIN/chuted
+. "$(dirname "$0")/bench_lib.sh"
 CTL=$BIN/chutectl
 IDLE_S=${IDLE_S:-180}
 ROUNDS=${ROUNDS:-20}
@@ -27,13 +28,7 @@ cleanup() {
   [ -n "$AP" ] && kill "$AP" 2>/dev/null && wait "$AP" 2>/dev/null
   [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null && wait "$PROXY" 2>/dev/null
   stop_broker
-  for c in $("$C" ps -a -q 2>/dev/null); do "$C" rm -f "$c" >/dev/null 2>&1; done
-  "$C" network prune >/dev/null 2>&1
-  grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l
-  for h in /sys/fs/cgroup/*/"$CHUTED_CGROUP_PARENT" /sys/fs/cgroup/"$CHUTED_CGROUP_PARENT"; do
-    [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
-  done
-  rm -rf "$W"
+  bench_rm_root "$C" "$W"
 }
 trap cleanup EXIT
 die() { echo "cloud bench: $*" >&2; exit 1; }

@@ -9,6 +9,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${CHUTED_BIN:-$TOP/build}
 C=$BIN/chuted
+. "$(dirname "$0")/bench_lib.sh"
 NCHUTES=${NCHUTES:-20}
 NREQ=${NREQ:-1000}
 SOAK_S=${SOAK_S:-600}
@@ -24,13 +25,7 @@ cleanup() {
   [ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
   [ -n "$BROKER" ] && kill "$BROKER" 2>/dev/null
   [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-  for c in $("$C" ps -a -q 2>/dev/null); do "$C" rm -f "$c" >/dev/null 2>&1; done
-  "$C" network prune >/dev/null 2>&1
-  grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l
-  for h in /sys/fs/cgroup/*/"$CHUTED_CGROUP_PARENT" /sys/fs/cgroup/"$CHUTED_CGROUP_PARENT"; do
-    [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
-  done
-  rm -rf "$W"
+  bench_rm_root "$C" "$W"
 }
 trap cleanup EXIT
 

@@ -10,6 +10,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${CHUTED_BIN:-$TOP/build}
 C=$BIN/chuted
+. "$(dirname "$0")/bench_lib.sh"
 RATES_MBIT=${RATES_MBIT:-"1 2 5 10 25 50 100"}
 RUNS=${RUNS:-3}
 SECS=${SECS:-10}
@@ -22,17 +23,11 @@ WAN_NS=chuted-test-bwan WAN_PEER=10.231.111.2
 FWD_ORIG=$(cat /proc/sys/net/ipv4/ip_forward)
 
 cleanup() {
-  for c in $("$C" ps -a -q 2>/dev/null); do "$C" rm -f "$c" >/dev/null 2>&1; done
-  "$C" network prune >/dev/null 2>&1 # the bridge and table outlive the last chute
   [ -f "$W/iperf.pid" ] && kill "$(cat "$W/iperf.pid")" 2>/dev/null
+  bench_rm_root "$C" "$W"
   ip netns del $WAN_NS 2>/dev/null; ip link del chtbwan0 2>/dev/null
   ip link del chtbench0 2>/dev/null; nft delete table ip chuted_chtbench0 2>/dev/null
   echo "$FWD_ORIG" > /proc/sys/net/ipv4/ip_forward
-  grep " $W" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l
-  for h in /sys/fs/cgroup/*/"$CHUTED_CGROUP_PARENT" /sys/fs/cgroup/"$CHUTED_CGROUP_PARENT"; do
-    [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
-  done
-  rm -rf "$W"
 }
 trap cleanup EXIT
 exec 9>/run/lock/chuted-test-net_shaping.lock

@@ -81,3 +81,21 @@ ch_http_setup (CURL *h, const char *url)
   curl_easy_setopt (h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 }
 
+
+CURLcode
+ch_http_perform (CURL *h, struct curl_slist *headers, struct ch_http_resp *r, char *errbuf)
+{
+  CURLcode c;
+
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, ch_http_body_cb);
+  curl_easy_setopt (h, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, ch_http_header_cb);
+  curl_easy_setopt (h, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
+  c = curl_easy_perform (h);
+  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_slist_free_all (headers);
+  curl_easy_cleanup (h);
+  return c;
+}

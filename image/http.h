@@ -21,5 +21,8 @@ struct ch_http_resp
 void ch_http_resp_clear (struct ch_http_resp *r);
 size_t ch_http_body_cb (char *p, size_t sz, size_t n, void *resp);
 size_t ch_http_header_cb (char *p, size_t sz, size_t n, void *resp);
+/* Perform H with HEADERS into R (ERRBUF: CURL_ERROR_SIZE bytes, filled on a
+ * failure); H and HEADERS are freed whatever happens. */
+CURLcode ch_http_perform (CURL *h, struct curl_slist *headers, struct ch_http_resp *r, char *errbuf);
 
 #endif

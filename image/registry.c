@@ -71,16 +71,7 @@ get_once (struct reg *g, const char *url, const char *accept, const char *auth, 
     hl = curl_slist_append (hl, accept);
   if (auth)
     hl = curl_slist_append (hl, auth);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hl);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, ch_http_body_cb);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, ch_http_header_cb);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, eb);
-  c = curl_easy_perform (h);
-  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_slist_free_all (hl);
-  curl_easy_cleanup (h);
+  c = ch_http_perform (h, hl, r, eb);
   if (c == CURLE_WRITE_ERROR)
     return ch_image_error (err, EFBIG, "GET %s: response larger than %u bytes", url, CH_MAX_JSON_BLOB);
   if (c != CURLE_OK)

@@ -41,13 +41,10 @@ request_once (struct ctl_reg *g, const char *method, const char *url, const char
   ch_http_resp_clear (r);
   if (h == NULL)
     return ch_error (err, ENOMEM, "curl init");
-  curl_easy_setopt (h, CURLOPT_URL, url);
+  ch_http_setup (h, url);
+  /* an upload is not re-sent to wherever a redirect points */
+  curl_easy_setopt (h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt (h, CURLOPT_USERAGENT, "chutectl/1");
-  curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, 15L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt (h, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt (h, CURLOPT_PROTOCOLS_STR, "http,https");
   if (g->ca)
     curl_easy_setopt (h, CURLOPT_CAINFO, g->ca);
   if (strcmp (method, "HEAD") == 0)
@@ -68,16 +65,7 @@ request_once (struct ctl_reg *g, const char *method, const char *url, const char
     hl = curl_slist_append (hl, g->accept);
   if (g->auth_hdr)
     hl = curl_slist_append (hl, g->auth_hdr);
-  curl_easy_setopt (h, CURLOPT_HTTPHEADER, hl);
-  curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, ch_http_body_cb);
-  curl_easy_setopt (h, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt (h, CURLOPT_HEADERFUNCTION, ch_http_header_cb);
-  curl_easy_setopt (h, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt (h, CURLOPT_ERRORBUFFER, eb);
-  c = curl_easy_perform (h);
-  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &r->status);
-  curl_slist_free_all (hl);
-  curl_easy_cleanup (h);
+  c = ch_http_perform (h, hl, r, eb);
   if (c != CURLE_OK)
     return ch_error (err, 0, "%s %s: %s", method, url, *eb ? eb : curl_easy_strerror (c));
   return 0;

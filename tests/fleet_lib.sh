@@ -73,27 +73,14 @@ fl_chuted() { local n=$1; shift; "$CHUTED" --root "$FL_DIR/$n/root" --run-root "
 # fl_publish_raw CERT TOPIC PAYLOAD PORT: one retained QoS 0 PUBLISH with
 # CERT's identity, by a bare MQTT 3.1.1 client (python's ssl): the ACL probe
 fl_publish_raw() {
-  python3 - "$FL_P" "$1" "$2" "$3" "$4" <<'X'
-import socket, ssl, sys
-p, who, topic, payload, port = sys.argv[1:6]
-ctx = ssl.create_default_context(cafile=p + "/ca.crt")
-ctx.load_cert_chain(p + "/" + who + ".crt", p + "/" + who + ".key")
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))), server_hostname="127.0.0.1")
-def pkt(kind, body):
-    n, rl = len(body), b""
-    while True:
-        d, n = n % 128, n // 128
-        rl += bytes([d | (0x80 if n else 0)])
-        if not n:
-            return bytes([kind]) + rl + body
-cid = b"acl-probe-" + who.encode()
-s.sendall(pkt(0x10, b"\x00\x04MQTT\x04\x02\x00\x1e" + len(cid).to_bytes(2, "big") + cid))
-if s.recv(4)[:1] != b"\x20":
-    sys.exit("no CONNACK")
-t = topic.encode()
-s.sendall(pkt(0x31, len(t).to_bytes(2, "big") + t + payload.encode()))
-s.sendall(pkt(0xE0, b""))
-s.close()
+  python3 - "$TOP/tests" "$FL_P" "$1" "$2" "$3" "$4" <<'X'
+import sys
+sys.path.insert(0, sys.argv[1])
+import mqtt_bare
+p, who, topic, payload, port = sys.argv[2:7]
+s = mqtt_bare.connect(p, who, port, b"acl-probe-" + who.encode())
+mqtt_bare.publish(s, topic, payload.encode(), retain=True)
+mqtt_bare.disconnect(s)
 X
 }
 

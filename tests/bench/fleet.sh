@@ -67,37 +67,15 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 # the broker's MQTT byte counters (received + sent), from $SYS
 sys_bytes() {
-  python3 - "$FL_P" "$1" <<'X'
-import socket, ssl, sys
-p, port = sys.argv[1], int(sys.argv[2])
-ctx = ssl.create_default_context(cafile=p + "/ca.crt")
-ctx.load_cert_chain(p + "/operator.crt", p + "/operator.key")
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
-s.settimeout(5)
-def pkt(kind, body):
-    n, rl = len(body), b""
-    while True:
-        d, n = n % 128, n // 128
-        rl += bytes([d | (0x80 if n else 0)])
-        if not n:
-            return bytes([kind]) + rl + body
-def read():
-    h = s.recv(1)
-    mult, n = 1, 0
-    while True:
-        b = s.recv(1)[0]; n += (b & 127) * mult; mult *= 128
-        if not b & 128: break
-    body = b""
-    while len(body) < n: body += s.recv(n - len(body))
-    return h[0], body
-cid = b"bench-sys"
-s.sendall(pkt(0x10, b"\x00\x04MQTT\x04\x02\x00\x1e" + len(cid).to_bytes(2, "big") + cid))
-read()
-t = b"$SYS/broker/bytes/+"
-s.sendall(pkt(0x82, b"\x00\x01" + len(t).to_bytes(2, "big") + t + b"\x00"))
+  python3 - "$TOP/tests" "$FL_P" "$1" <<'X'
+import sys
+sys.path.insert(0, sys.argv[1])
+import mqtt_bare
+s = mqtt_bare.connect(sys.argv[2], "operator", sys.argv[3], b"bench-sys")
+mqtt_bare.subscribe(s, "$SYS/broker/bytes/+")
 got = {}
 while len(got) < 2:
-    k, body = read()
+    k, body = mqtt_bare.read(s)
     if k & 0xF0 == 0x30:
         tl = int.from_bytes(body[:2], "big")
         got[body[2:2 + tl].decode()] = int(body[2 + tl:])

@@ -91,6 +91,12 @@ ch_caps_check (struct ch_spec *s, ch_warn_fn warn, void *data)
   msg = ch_caps_restrict (&s->caps, s->caps_unknown, last, grantable);
   if (msg == NULL)
     return;
+  ch_warn_say (warn, data, msg);
+}
+
+void
+ch_warn_say (ch_warn_fn warn, void *data, const char *msg)
+{
   if (warn)
     warn (data, msg);
   else

@@ -257,7 +257,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
         goto out;
       c.host_mounts = s->root_path;
     }
-  if (ch_ns_settings_check (s, err) < 0 || ch_labels_check (s, err) < 0)
+  if (ch_ns_settings_check (s, err) < 0 || ch_labels_check (s, o->warn, o->warn_data, err) < 0)
     goto out;
   {
     cleanup_free char *parent = xstrdup (o->state_dir);

@@ -78,9 +78,10 @@ int ch_sysctl_apply (const struct ch_spec *s, ch_error_t *err);
 /* Refuse a hostname or sysctl that would land in a namespace of the host
  * (not listed, or joined by a path that is our own): checked before create. */
 int ch_ns_settings_check (const struct ch_spec *s, ch_error_t *err);
-/* process.c: refuse an AppArmor profile or SELinux label this host cannot
- * apply (its LSM is not enabled), and any mount label. */
-int ch_labels_check (const struct ch_spec *s, ch_error_t *err);
+/* process.c: refuse an AppArmor profile or SELinux process label this host
+ * cannot apply (its LSM is not enabled) and a mount label where SELinux is
+ * on; without SELinux a mount label is skipped with a warning to WARN. */
+int ch_labels_check (const struct ch_spec *s, ch_warn_fn warn, void *data, ch_error_t *err);
 
 /* caps_grant.c, before the clone: strips from C what the kernel cannot give
  * (UNKNOWN names, caps above LAST_CAP or outside GRANTABLE, sets capset would

@@ -175,15 +175,23 @@ selinux_enabled (void)
 }
 
 int
-ch_labels_check (const struct ch_spec *s, ch_error_t *err)
+ch_labels_check (const struct ch_spec *s, ch_warn_fn warn, void *data, ch_error_t *err)
 {
   if (s->apparmor_profile && !apparmor_enabled ())
     return ch_error (err, 0, "config.json: process.apparmorProfile: AppArmor is not enabled on this host");
   if (s->selinux_label && !selinux_enabled ())
     return ch_error (err, 0, "config.json: process.selinuxLabel: SELinux is not enabled on this host");
+  if (s->mount_label && selinux_enabled ())
+    return ch_error (err, 0, "config.json: linux.mountLabel: mount labels are not supported by chuted");
+  /* Without SELinux no mount carries a label and nothing would read one, so
+   * the container is the same with or without it: said, not refused, as
+   * runc's validator does (it refuses only a process label there). */
   if (s->mount_label)
-    return ch_error (err, 0, "config.json: linux.mountLabel: %s",
-                     selinux_enabled () ? "mount labels are not supported by chuted" : "SELinux is not enabled on this host");
+    {
+      cleanup_free char *msg
+          = xasprintf ("linux.mountLabel `%s` ignored: SELinux is not enabled on this host", s->mount_label);
+      ch_warn_say (warn, data, msg);
+    }
   return 0;
 }
 

@@ -22,6 +22,8 @@ json_t *ch_spec_default (bool rootless);
 
 /* Where the runtime's warnings go (MSG without a prefix, one line). */
 typedef void (*ch_warn_fn) (void *data, const char *msg);
+/* MSG to WARN, or to stderr as "chuted: warning: MSG" when WARN is NULL. */
+void ch_warn_say (ch_warn_fn warn, void *data, const char *msg);
 
 struct ch_create_opts
 {

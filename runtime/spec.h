@@ -174,7 +174,7 @@ struct ch_spec
   struct ch_spec_device *devices;
   size_t n_devices;
   unsigned long rootfs_propagation; /* MS_* | MS_REC; default MS_SLAVE|MS_REC */
-  char *mount_label;                /* refused: chuted does not label mounts */
+  char *mount_label;                /* refused where SELinux is on: chuted does not label mounts */
   bool personality32;               /* linux.personality.domain LINUX32 */
 
   struct ch_hooks hooks;

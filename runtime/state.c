@@ -298,9 +298,13 @@ ch_container_delete (const char *state_dir, bool force, ch_error_t *err)
 
   if (ch_state_load (state_dir, &st, err) < 0)
     return -1;
-  if (st.status == CH_STATUS_RUNNING && !force)
+  /* runtime.md: deleting a container that is not stopped MUST fail; a
+   * created one counts too (runc and crun delete it; podman always says
+   * --force, which still does). */
+  if (st.status != CH_STATUS_STOPPED && !force)
     {
-      ch_error (err, 0, "container `%s` is running: stop it or use --force", st.id);
+      ch_error (err, 0, "container `%s` is %s, not stopped: kill it first or use --force", st.id,
+                st.status == CH_STATUS_RUNNING ? "running" : "created");
       ch_state_clear (&st);
       return -1;
     }

@@ -33,6 +33,10 @@ eq "init in its cgroup" "$(grep -c "$T_CGPARENT/chuted-test-a" "/proc/$PID/cgrou
 OUT=$("$CHUTED" oci create --bundle "$B" chuted-test-a 2>&1 </dev/null >/dev/null)
 eq "create of an existing id fails" "$OUT" 'chuted: container `chuted-test-a` already exists: File exists'
 eq "and leaves the existing one alone" "$(state_of chuted-test-a)" created
+OUT=$("$CHUTED" oci delete chuted-test-a 2>&1); RC=$?
+eq "delete of a created container without --force fails (runtime.md: not stopped)" "$RC:$OUT" \
+  '1:chuted: container `chuted-test-a` is created, not stopped: kill it first or use --force'
+eq "and has no effect on it" "$(state_of chuted-test-a)" created
 check_fails "start of an unknown id fails" chuted oci start chuted-test-none
 check "start" chuted oci start chuted-test-a
 eq "state after start" "$(state_of chuted-test-a)" running

@@ -46,6 +46,11 @@ export CHUTECTL_SIGNING_KEY=$T_DIR/ops.key
 check "chutectl keygen" "$CTL" keygen "$T_DIR/ops"
 check "...an untrusted second key" "$CTL" keygen "$T_DIR/rogue"
 eq "private key 0600" "$(stat -c %a "$T_DIR/ops.key")" 600
+# an option without its value or with a bad one is a usage error (2), as getopt's are
+out=$("$CTL" deploy --group 2>&1); rc=$?
+eq "chutectl deploy --group without a value: usage, exit 2" "$rc:$out" "2:chutectl: --group needs a value (see chutectl --help)"
+out=$("$CTL" deploy --group lab --max-fail lots v1 2>&1); rc=$?
+eq "chutectl --max-fail lots: usage, exit 2" "$rc:$out" "2:chutectl: --max-fail: \`lots\` is not a number (see chutectl --help)"
 
 # --- the AP
 make_rootfs "$T_DIR/rootfs" >/dev/null

@@ -87,8 +87,9 @@ run (struct ctl *c, struct ctl_fleet *f, int argc, char **argv, ch_error_t *err)
       c->registry = argv[++i];
     else if ((k = ctl_fleet_opt (f, argc, argv, &i, err)) != 0)
       {
+        /* a missing or bad option value is a usage error, as getopt's are */
         if (k < 0)
-          return -1;
+          return -3;
       }
     else if (argv[i][0] == '-' && argv[i][1])
       return -2;
@@ -200,6 +201,8 @@ main (int argc, char **argv)
   mosquitto_lib_cleanup ();
   if (r == -2)
     return usage_error ("wrong operands");
+  if (r == -3)
+    return usage_error (err->msg);
   if (r < 0)
     {
       ch_error_print (&err, "chutectl");

@@ -210,3 +210,26 @@ ch_rfc3339 (time_t sec, long nsec)
   return xasprintf ("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                     tm.tm_min, tm.tm_sec);
 }
+
+char *
+ch_quote (const char *s, size_t max)
+{
+  struct ch_buf b = { 0 };
+  size_t i;
+
+  for (i = 0; s[i] && i < max; i++)
+    {
+      unsigned char ch = (unsigned char) s[i];
+      if (ch == '\\' || ch == '`')
+        ch_buf_printf (&b, "\\%c", ch);
+      else if (ch == '\n')
+        ch_buf_printf (&b, "\\n");
+      else if (ch < 0x20 || ch >= 0x7f)
+        ch_buf_printf (&b, "\\x%02x", ch);
+      else
+        ch_buf_append (&b, &s[i], 1);
+    }
+  if (s[i])
+    ch_buf_printf (&b, "...");
+  return ch_buf_steal (&b);
+}

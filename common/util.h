@@ -68,6 +68,10 @@ struct ch_buf
 void ch_buf_append (struct ch_buf *b, const void *data, size_t len);
 void ch_buf_printf (struct ch_buf *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 char *ch_buf_steal (struct ch_buf *b);
+/* S as it can be shown inside `...` on one line of a message (S is outside
+ * input): control characters, backslash and backquote escaped, cut after MAX
+ * bytes with "...". */
+char *ch_quote (const char *s, size_t max);
 
 /* SEC as RFC 3339 in UTC: "2026-11-29T22:35:05Z", or with NSEC >= 0
  * "2026-11-29T22:35:05.000000042Z" (the OCI state's precision). */

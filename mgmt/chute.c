@@ -281,31 +281,6 @@ ch_chute_starts_at_boot (const struct ch_chute *c)
   return c->restart == CH_RESTART_ALWAYS || (c->restart == CH_RESTART_UNLESS_STOPPED && !c->user_stopped);
 }
 
-/* NAME as it can be shown on one line: control characters, backslash and
- * backquote escaped, long names cut (a name is user input). */
-static char *
-quote_name (const char *name)
-{
-  struct ch_buf b = { 0 };
-  size_t i;
-
-  for (i = 0; name[i] && i < 80; i++)
-    {
-      unsigned char ch = (unsigned char) name[i];
-      if (ch == '\\' || ch == '`')
-        ch_buf_printf (&b, "\\%c", ch);
-      else if (ch == '\n')
-        ch_buf_printf (&b, "\\n");
-      else if (ch < 0x20 || ch >= 0x7f)
-        ch_buf_printf (&b, "\\x%02x", ch);
-      else
-        ch_buf_append (&b, &name[i], 1);
-    }
-  if (name[i])
-    ch_buf_printf (&b, "...");
-  return ch_buf_steal (&b);
-}
-
 /* One part of a name: the user's rule. N is its length. */
 static int
 name_part_check (const char *what, const char *name, size_t n, const char *q, ch_error_t *err)
@@ -329,7 +304,7 @@ ch_name_check (const char *what, const char *name, ch_error_t *err)
 
   if (n == 0)
     return ch_error (err, 0, "%s name missing (letters, digits, _ . -)", what);
-  q = quote_name (name);
+  q = ch_quote (name, 80);
   return name_part_check (what, name, n, q, err);
 }
 
@@ -338,7 +313,7 @@ ch_chute_name_check_new (const char *name, ch_error_t *err)
 {
   if (name && strchr (name, CH_POD_SEP))
     {
-      cleanup_free char *q = quote_name (name);
+      cleanup_free char *q = ch_quote (name, 80);
       return ch_error (err, 0, "chute name `%s`: `%c` is kept for the services of a pod (CHUTE%cSERVICE)", q,
                        CH_POD_SEP, CH_POD_SEP);
     }
@@ -353,7 +328,7 @@ ch_chute_name_check (const char *name, ch_error_t *err)
 
   if (sep == NULL)
     return ch_chute_name_check_new (name, err);
-  q = quote_name (name);
+  q = ch_quote (name, 80);
   if (strlen (name) > 63)
     return ch_error (err, 0, "chute name `%s`: must be 1-63 characters", q);
   if (name_part_check ("chute", name, (size_t) (sep - name), q, err) < 0

@@ -35,7 +35,10 @@ chute_entry_check (const char *name, json_t *e, ch_error_t *err)
   json_object_foreach (e, k, v)
     if (strcmp (k, "file") != 0 && strcmp (k, "version") != 0 && strcmp (k, "package") != 0
         && strcmp (k, "running") != 0)
-      return ch_error (err, 0, "chute `%s`: unknown key `%.40s`", name, k);
+      {
+        cleanup_free char *q = ch_quote (k, 40);
+        return ch_error (err, 0, "chute `%s`: unknown key `%s`", name, q);
+      }
   if ((file != NULL) + (ver != NULL) + (pkg != NULL) != 1)
     return ch_error (err, 0,
                      "chute `%s`: give exactly one of \"file\" (a chute file), \"package\" (REGISTRY/REPO@DIGEST) "
@@ -65,9 +68,15 @@ ch_cloud_doc_check (json_t *doc, const char *node, const struct ch_trust *trust,
   json_object_foreach (doc, k, v)
     if (strcmp (k, "node") && strcmp (k, "generation") && strcmp (k, "change") && strcmp (k, "chutes")
         && strcmp (k, "signature") && strcmp (k, "time"))
-      return ch_error (err, 0, "unknown key `%.40s`", k);
+      {
+        cleanup_free char *q = ch_quote (k, 40);
+        return ch_error (err, 0, "unknown key `%s`", q);
+      }
   if (n == NULL || strcmp (n, node) != 0)
-    return ch_error (err, 0, "for node `%.63s`, not this one (`%s`)", n ? n : "(none)", node);
+    {
+      cleanup_free char *q = ch_quote (n ? n : "(none)", 63);
+      return ch_error (err, 0, "for node `%s`, not this one (`%s`)", q, node);
+    }
   if (!json_is_integer (gen) || json_integer_value (gen) < 1)
     return ch_error (err, 0, "\"generation\" is an integer >= 1");
   if (json_integer_value (gen) < last)

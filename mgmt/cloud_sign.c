@@ -216,7 +216,10 @@ ch_cloud_verify (json_t *doc, const struct ch_trust *t, ch_error_t *err)
     if (strcmp (t->keys[i].id, id) == 0)
       pkey = t->keys[i].pkey;
   if (pkey == NULL)
-    return ch_error (err, 0, "signed by key %.16s, which is not trusted", id);
+    {
+      cleanup_free char *q = ch_quote (id, 16);
+      return ch_error (err, 0, "signed by key `%s`, which is not trusted", q);
+    }
   if (unb64 (sig64, sig, sizeof (sig)) < 0)
     return ch_error (err, 0, "signature: not 64 bytes of base64");
   if ((canon = ch_cloud_canonical (doc, err)) == NULL)

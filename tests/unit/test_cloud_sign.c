@@ -103,6 +103,10 @@ test_sign_verify (void **state)
   assert_int_equal (ch_cloud_sign (d, rogue, &err), 0);
   assert_int_equal (ch_cloud_verify (d, &t, &err), -1);
   assert_non_null (strstr (err->msg, "not trusted"));
+  /* what the broker wrote is shown on one line: a key id with a line break */
+  json_object_set_new (json_object_get (d, "signature"), "key", json_string ("ab\ncd`e\x01"));
+  assert_int_equal (ch_cloud_verify (d, &t, &err), -1);
+  assert_string_equal (err->msg, "signed by key `ab\\ncd\\`e\\x01`, which is not trusted");
   json_decref (d);
 
   /* schema: after a valid signature, unknown keys and bad entries are refused */

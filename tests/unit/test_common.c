@@ -90,6 +90,12 @@ test_strv_buf (void **state)
   s = ch_buf_steal (&b);
   assert_true (ch_has_prefix (s, "0,1,2,"));
   assert_true (ch_has_suffix (s, "998,999,"));
+  {
+    cleanup_free char *q = ch_quote ("a\nb`c\\d\x7f", 80), *cut = ch_quote ("abcdef", 3), *e = ch_quote ("", 3);
+    assert_string_equal (q, "a\\nb\\`c\\\\d\\x7f");
+    assert_string_equal (cut, "abc...");
+    assert_string_equal (e, "");
+  }
 }
 
 static char *

@@ -65,6 +65,10 @@ int ch_engine_run_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err
 int ch_engine_start_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err);
 /* Stop chute NAME (recorded as user-stopped: it stays down); REMOVE: remove it. */
 int ch_engine_stop_chute (struct ch_ctx *ctx, const char *name, bool remove, ch_error_t *err);
+/* Stop and remove chute NAME for the next version of it: its files go later,
+ * in ch_engine_purge_retired, once that one runs (ch_chute_retire). */
+int ch_engine_retire_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err);
+void ch_engine_purge_retired (struct ch_ctx *ctx, const char *name);
 /* Health gate: 0 when chute NAME stays running, not restarted, GRACE_S
  * seconds; < 0 with the reason (its exit) when not. */
 int ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch_error_t *err);

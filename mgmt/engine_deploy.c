@@ -130,10 +130,12 @@ apply (struct ch_engine *e, struct ch_change *c, struct ch_chutefile *m, const c
     {
       r = ch_engine_phase (e, c, "stopping old", NULL, err);
       if (r == 0)
-        r = ch_engine_stop_chute (e->ctx, d->name, true, err);
+        r = ch_engine_retire_chute (e->ctx, d->name, err);
     }
   if (r == 0)
     r = start_version (e, c, m, err);
+  /* the old version's files, moved aside so the new one starts sooner */
+  ch_engine_purge_retired (e->ctx, d->name);
   if (r == 0)
     {
       cleanup_error ch_error_t e2 = NULL;

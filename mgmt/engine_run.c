@@ -9,6 +9,7 @@
 #include "mgmt/pod.h"
 #include "mgmt/reap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -146,6 +147,30 @@ ch_engine_stop_chute (struct ch_ctx *ctx, const char *name, bool remove, ch_erro
   if (r == 0 && remove)
     r = ch_chute_remove (ctx, name, true, err);
   return r < 0 ? ch_error_prefix (err, "%s `%s`", remove ? "remove" : "stop", name) : 0;
+}
+
+int
+ch_engine_retire_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  cleanup_close int lock = -1;
+
+  if (ch_pod_is (ctx, name))
+    return ch_pod_stop (ctx, name, true, err);
+  if (ch_lock_chute (ctx, name, &lock, err) < 0 || ch_chute_retire (ctx, name, 10, err) < 0)
+    return ch_error_prefix (err, "remove `%s`", name);
+  return 0;
+}
+
+/* Nothing of the change depends on it: a failure is said and left for the
+ * next retirement or removal of the name. */
+void
+ch_engine_purge_retired (struct ch_ctx *ctx, const char *name)
+{
+  cleanup_close int lock = -1;
+  cleanup_error ch_error_t err = NULL;
+
+  if (ch_lock_chute (ctx, name, &lock, &err) < 0 || ch_chute_purge_retired (ctx, name, &err) < 0)
+    fprintf (stderr, "chuted: warning: %s\n", err->msg);
 }
 
 /* What became of a chute that is no longer running, from its status.json. */

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,16 +305,11 @@ ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monitor_pid
 }
 
 int
-ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+ch_chute_release (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
-  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
   cleanup_free char *oci = ch_chute_oci_dir (ctx, name);
-  cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
   cleanup_free char *pod = ch_pod_of (name);
-  struct ch_chute c;
-  int ret = 0;
 
-  ch_chute_init (&c);
   /* the OCI container first: nothing may still run on the mounts below */
   if (access (oci, F_OK) == 0 && ch_container_delete (oci, true, err) < 0)
     return ch_error_prefix (err, "chute `%s`", name);
@@ -321,6 +317,20 @@ ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
           : ch_wifi_teardown (ctx->root, ctx->run_root, name, err) < 0
                 || ch_net_teardown (ctx->root, ctx->run_root, name, err) < 0)
     return ch_error_prefix (err, "chute `%s`", name);
+  return 0;
+}
+
+int
+ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
+{
+  cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
+  cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
+  struct ch_chute c;
+  int ret = 0;
+
+  ch_chute_init (&c);
+  if (ch_chute_release (ctx, name, err) < 0)
+    return -1;
   {
     cleanup_error ch_error_t e = NULL;
     if (ch_chute_load (ctx, name, &c, &e) == 0 && c.image && unmount_image (ctx, name, err) < 0)
@@ -339,21 +349,44 @@ ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   return 0;
 }
 
+static long long
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The monitor writes "exited" just before it exits: its pidfd wakes us then,
+ * not at the next of 5 ms naps. Still checked every 5 ms, for a monitor that
+ * goes on after writing it (an on-exit command) and a kernel without pidfd. */
 static bool
 wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
 {
-  for (int waited = 0;; waited += 5)
+  long long deadline = now_ms () + timeout_ms;
+  cleanup_close int pidfd = -1;
+  pid_t mp = 0;
+
+  for (;;)
     {
-      if (!ch_chute_running (ctx, name, NULL))
+      if (!ch_chute_running (ctx, name, &mp))
         return true;
-      if (waited >= timeout_ms)
+      if (now_ms () >= deadline)
         return false;
-      usleep (5000);
+      if (pidfd < 0 && mp > 0)
+        pidfd = (int) syscall (SYS_pidfd_open, mp, 0);
+      if (pidfd >= 0)
+        {
+          struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+          poll (&pf, 1, 5);
+        }
+      else
+        usleep (5000);
     }
 }
 
 int
-ch_chute_stop_with (struct ch_ctx *ctx, const char *name, int signo, int timeout_s, bool *killed, ch_error_t *err)
+ch_chute_halt (struct ch_ctx *ctx, const char *name, int signo, int timeout_s, bool *killed, ch_error_t *err)
 {
   cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
   cleanup_free char *flag = xasprintf ("%s/%s", run_dir, CH_MON_STOPPING);
@@ -379,6 +412,14 @@ ch_chute_stop_with (struct ch_ctx *ctx, const char *name, int signo, int timeout
             return ch_error (err, 0, "chute `%s` did not stop after SIGKILL", name);
         }
     }
+  return 0;
+}
+
+int
+ch_chute_stop_with (struct ch_ctx *ctx, const char *name, int signo, int timeout_s, bool *killed, ch_error_t *err)
+{
+  if (ch_chute_halt (ctx, name, signo, timeout_s, killed, err) < 0)
+    return -1;
   return ch_chute_down (ctx, name, err);
 }
 
@@ -407,5 +448,6 @@ ch_chute_remove (struct ch_ctx *ctx, const char *name, bool force, ch_error_t *e
   if (ch_rm_rf (run_dir, err) < 0 || ch_rm_rf (dir, err) < 0)
     return ch_error_prefix (err, "remove chute `%s`", name);
   unlink (lock);
-  return 0;
+  /* an update cut short before it removed the old version's files */
+  return ch_chute_purge_retired (ctx, name, err);
 }

@@ -162,5 +162,8 @@ ch_reap_locked (struct ch_ctx *ctx, ch_error_t *err)
   if (ch_lock_global (ctx, &lock, err) < 0)
     return -1;
   ch_reap (ctx);
+  /* not in ch_reap: `chuted run` need not look for what only a killed
+   * update leaves (reconcile, the daemon's start and `reap` do) */
+  ch_chute_reap_retired (ctx);
   return 0;
 }

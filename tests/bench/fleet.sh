@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fleet on one broker (issue 13): N real AP daemons (each its own
-# --root, --run-root, cgroup parent and node id, one chute each on a shared
-# bridge) on one mosquitto with TLS, client certificates and the ACL, and
+# --root, --run-root, cgroup parent and node id, one real `net: none` chute
+# each, as issue 13 asks: no bridge, veth or lease) on one mosquitto with
+# TLS, client certificates and the ACL, and
 # `chutectl deploy --group all` of a chute to all of them. For each size of
 # FLEET_SIZES (default "10 100 300 1000"): time to 50/99/100 % done (health-
 # gated on each AP), broker RSS and CPU over the rollout, per-AP daemon RSS
@@ -21,6 +22,7 @@ T_NAME=fleet-bench
 SIZES=${FLEET_SIZES:-10 100 300 1000}
 MAX=$(tr ' ' '\n' <<<"$SIZES" | sort -n | tail -1)
 OUTAGE_S=${FLEET_OUTAGE_S:-30}
+# the chutes have no network (net: none); a bridge of the bench's own, should one be made
 export CHUTED_BRIDGE=chtflb0 CHUTED_SUBNET=10.220.0.0/21
 CTL=$BIN/chutectl
 N=chuted-test-fb
@@ -56,7 +58,7 @@ done
 # its image has /fail (the bad APs): their gate fails after its grace.
 mk() { # VERSION IMAGE
   mkdir -p "$T_DIR/$1"
-  printf 'name: %s\nversion: "%s"\nimage: %s\ncommand: "test ! -e /fail || exit 3; trap '"'exit 0'"' TERM; sleep 100000 & wait"\nhealth: {grace: 1s}\n' \
+  printf 'name: %s\nversion: "%s"\nimage: %s\nnet: none\ncommand: "test ! -e /fail || exit 3; trap '"'exit 0'"' TERM; sleep 100000 & wait"\nhealth: {grace: 1s}\n' \
     "$N" "$1" "$2" >"$T_DIR/$1/chute.yaml"
 }
 mk v1 fleet:1; mk v2 fleet:2; mk v3 fleet:3
@@ -196,7 +198,7 @@ out=$(mktemp)
   echo
   echo "Command: \`make bench\` (or \`FLEET_SIZES=\"10 100\" tests/bench/fleet.sh\`). N real \`chuted daemon --cloud\` processes, each its own"
   echo "root (a tmpfs), run root, cgroup parent and node id, on one mosquitto $(/usr/sbin/mosquitto -h | head -1 | awk '{print $3}') (TLS, client certificates, ACL);"
-  echo "\`chutectl deploy --group all\` of one chute (busybox, bridge network, health gate: the process alive 1 s) to every AP,"
+  echo "\`chutectl deploy --group all\` of one chute (busybox, \`net: none\`, health gate: the process alive 1 s) to every AP,"
   echo "no canary, no batch limit. Times from the rollout's first document; \"done\" = the AP reported the change applied"
   echo "and health-gated. Journal: APs with exactly one record of the rollout's change, and extra records (duplicate"
   echo "starts). Broker CPU over the rollout's wall time. Bytes: the broker's MQTT counters (\$SYS, in + out, TLS not"

@@ -14,7 +14,8 @@
 # back on the old version). Roots on a tmpfs, as on an AP; each AP's root a
 # hard-linked copy of a template store (images loaded once).
 # Writes its section of docs/BENCHMARKS.md. The 1000 size loads both cores
-# for minutes: FLEET_SIZES="10 100" for a quick run.
+# for minutes: FLEET_SIZES="10 100" for a quick run, FLEET_FAULTS=0 without
+# the fault runs.
 set -u
 T_NAME=fleet-bench
 . "$(dirname "$0")/../lib.sh"
@@ -22,6 +23,7 @@ T_NAME=fleet-bench
 SIZES=${FLEET_SIZES:-10 100 300 1000}
 MAX=$(tr ' ' '\n' <<<"$SIZES" | sort -n | tail -1)
 OUTAGE_S=${FLEET_OUTAGE_S:-30}
+FAULTS_ON=${FLEET_FAULTS:-1} # 0: the rollouts alone (profiling)
 # the chutes have no network (net: none); a bridge of the bench's own, should one be made
 export CHUTED_BRIDGE=chtflb0 CHUTED_SUBNET=10.220.0.0/21
 CTL=$BIN/chutectl
@@ -143,7 +145,7 @@ run_size() {
   local wall; wall=$(js "d['updated_ms']-d['started_ms']" <<<"$doc")
   ROWS+=("| $n | $done_n/$n (exit $rc) | $(js "'%.1f s' % (max(v['sent_ms'] for v in d['nodes'].values()) / 1000)" <<<"$doc") | $(t_of "$doc" t50_ms) | $(t_of "$doc" t99_ms) | $(t_of "$doc" t100_ms) | ${jc% *}/$n, ${jc#* } extra | $(rss_kb "$bpid") KiB | $(awk -v c=$((c1 - c0)) -v h="$hz" -v w="$wall" 'BEGIN{printf "%.1f s (%.0f %% of one core)", c/h, 100*c/h/(w/1000)}') | $drss / $dpss KiB | $(((b1 - b0) / n)) B | $(((t1 - t0) / 1000000)) s |")
   log "${ROWS[-1]}"
-  [ "$n" = "$MAX" ] && faults "$n" "$port" "$bpid"
+  [ "$n" = "$MAX" ] && [ "$FAULTS_ON" = 1 ] && faults "$n" "$port" "$bpid"
   fl_cleanup
   # the next size starts from fresh roots
   grep " $FL_DIR/ap-" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m"; done

@@ -68,6 +68,9 @@ mk v1 fleet:1; mk v2 fleet:2; mk v3 fleet:3
 
 # --- measures
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# the host's CPU: "BUSY TOTAL" jiffies of all cores (idle and iowait not busy)
+host_cpu() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 # the broker's MQTT byte counters (received + sent), from $SYS
 sys_bytes() {
@@ -132,9 +135,11 @@ run_size() {
   log "$n APs online in $(((t1 - t0) / 1000)) ms"
   sleep 2
   b0=$(sys_bytes "$port"); c0=$(ticks "$bpid")
+  local h0 l0; h0=$(host_cpu); l0=$(load1)
   out=$("$CTL" deploy --group all "$T_DIR/v1" 2>&1); rc=$?
   r=$(head -1 <<<"$out")
   sleep 1.5 # $SYS comes every second
+  local h1 l1; h1=$(host_cpu); l1=$(load1)
   b1=$(sys_bytes "$port"); c1=$(ticks "$bpid")
   doc=$(rollout_doc "$r")
   local done_n; done_n=$(js "sum(1 for v in d['nodes'].values() if v['phase']=='done')" <<<"$doc")
@@ -143,7 +148,7 @@ run_size() {
   drss=$(for p in "${FL_PIDS[@]}"; do rss_kb "$p"; done | awk '{s+=$1} END{printf "%.0f", s/NR}')
   dpss=$(for p in "${FL_PIDS[@]}"; do awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup"; done | awk '{s+=$1} END{printf "%.0f", s/NR}')
   local wall; wall=$(js "d['updated_ms']-d['started_ms']" <<<"$doc")
-  ROWS+=("| $n | $done_n/$n (exit $rc) | $(js "'%.1f s' % (max(v['sent_ms'] for v in d['nodes'].values()) / 1000)" <<<"$doc") | $(t_of "$doc" t50_ms) | $(t_of "$doc" t99_ms) | $(t_of "$doc" t100_ms) | ${jc% *}/$n, ${jc#* } extra | $(rss_kb "$bpid") KiB | $(awk -v c=$((c1 - c0)) -v h="$hz" -v w="$wall" 'BEGIN{printf "%.1f s (%.0f %% of one core)", c/h, 100*c/h/(w/1000)}') | $drss / $dpss KiB | $(((b1 - b0) / n)) B | $(((t1 - t0) / 1000000)) s |")
+  ROWS+=("| $n | $done_n/$n (exit $rc) | $(js "'%.1f s' % (max(v['sent_ms'] for v in d['nodes'].values()) / 1000)" <<<"$doc") | $(t_of "$doc" t50_ms) | $(t_of "$doc" t99_ms) | $(t_of "$doc" t100_ms) | ${jc% *}/$n, ${jc#* } extra | $(rss_kb "$bpid") KiB | $(awk -v c=$((c1 - c0)) -v h="$hz" -v w="$wall" 'BEGIN{printf "%.1f s (%.0f %% of one core)", c/h, 100*c/h/(w/1000)}') | $drss / $dpss KiB | $(((b1 - b0) / n)) B | $(((t1 - t0) / 1000000)) s | $l0 → $l1, $(awk -v a="$h0" -v b="$h1" 'BEGIN{split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2])}') % |")
   log "${ROWS[-1]}"
   [ "$n" = "$MAX" ] && [ "$FAULTS_ON" = 1 ] && faults "$n" "$port" "$bpid"
   fl_cleanup
@@ -209,12 +214,14 @@ out=$(mktemp)
   echo "when the last AP's document was published. Setup: the daemons started and online."
   echo
   echo "Where the time goes: not the broker (a few % of one core) nor chutectl (all documents out in \"all sent\"), but"
-  echo "the chute starts: every AP here starts its chute on the same 2 cores (a forked change, the runtime, a monitor,"
-  echo "a netns and a veth on one shared bridge, the 1 s health gate), and other helpers' tests ran beside it. On a"
-  echo "real fleet each AP starts its own chute on its own CPU; the broker-side columns are what a fleet scales on."
+  echo "the chute starts: every AP here starts its chute on the same 2 cores (a forked change, the monitor, the runtime"
+  echo "with its namespaces, mounts and each AP's first seccomp compile (its cache is per run root), the 1 s health"
+  echo "gate). On a real fleet each AP starts its own chute on its own CPU; the broker-side columns are what a fleet"
+  echo "scales on. \"host\": the 1-minute load average at the rollout's start and end, and how busy both cores were"
+  echo "over it (/proc/stat), other helpers' builds and tests included."
   echo
-  echo "| APs | done | all sent | 50 % | 99 % | 100 % | journal | broker RSS | broker CPU | daemon RSS / PSS (mean) | bytes per AP | setup |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| APs | done | all sent | 50 % | 99 % | 100 % | journal | broker RSS | broker CPU | daemon RSS / PSS (mean) | bytes per AP | setup | host: load, CPU busy |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
   echo
   if [ ${#FAULTS[@]} -gt 0 ]; then

@@ -203,6 +203,35 @@ ch_cgroup_layout_from_dir (const char *root, struct ch_cgroup_layout *l, ch_erro
   return 0;
 }
 
+/* Has L a place for every v1 controller this process's hierarchies have
+ * (/proc/self/cgroup: "ID:CONTROLLERS:PATH", a few lines)? */
+static bool
+v1_complete (const struct ch_cgroup_layout *l)
+{
+  cleanup_free char *text = NULL;
+  cleanup_error ch_error_t e = NULL;
+
+  if (ch_read_file ("/proc/self/cgroup", &text, NULL, &e) < 0)
+    return false;
+  for (const char *p = text; *p;)
+    {
+      const char *nl = strchr (p, '\n'), *end = nl ? nl : p + strlen (p);
+      const char *c = memchr (p, ':', end - p), *c2 = c ? memchr (c + 1, ':', end - c - 1) : NULL;
+
+      for (const char *o = c ? c + 1 : end; c2 && o < c2;)
+        {
+          const char *comma = memchr (o, ',', c2 - o);
+          size_t ol = (comma ? comma : c2) - o;
+          for (int i = 0; i < CH_CG_NCTRL; i++)
+            if (strlen (ch_cgroup_ctrl_names[i]) == ol && memcmp (o, ch_cgroup_ctrl_names[i], ol) == 0 && l->v1[i] == NULL)
+              return false;
+          o += ol + 1;
+        }
+      p = nl ? nl + 1 : end;
+    }
+  return true;
+}
+
 int
 ch_cgroup_layout_detect (struct ch_cgroup_layout *l, ch_error_t *err)
 {
@@ -220,6 +249,17 @@ ch_cgroup_layout_detect (struct ch_cgroup_layout *l, ch_error_t *err)
       l->mode = CH_CGROUP_V2;
       return 0;
     }
+  /* v1 or hybrid mounted the usual way, each hierarchy a cgroup fs at
+   * /sys/fs/cgroup/CONTROLLER (co-mounted ones through symlinks): a few
+   * stats. mountinfo grows with every mount on the host (each running
+   * chute's rootfs), and every cgroup open of every start read it all.
+   * Every controller the kernel has in a hierarchy must be found there. */
+  {
+    cleanup_error ch_error_t e = NULL;
+    if (ch_cgroup_layout_from_dir ("/sys/fs/cgroup", l, &e) == 0 && !l->fake && v1_complete (l))
+      return 0;
+    ch_cgroup_layout_clear (l);
+  }
   if (ch_read_file ("/proc/self/mountinfo", &mi, NULL, err) < 0)
     return -1;
   return ch_cgroup_layout_parse (mi, l, err);

@@ -48,7 +48,8 @@ int ch_cgroup_layout_parse (const char *mountinfo, struct ch_cgroup_layout *l, c
 int ch_cgroup_layout_from_dir (const char *root, struct ch_cgroup_layout *l, ch_error_t *err);
 
 /* $CHUTED_CGROUP_ROOT if set (from_dir), else statfs(/sys/fs/cgroup) for a
- * pure v2 host, else one read of /proc/self/mountinfo. */
+ * pure v2 host, else from_dir(/sys/fs/cgroup) when each hierarchy found
+ * there is a cgroup fs, else one read of /proc/self/mountinfo. */
 int ch_cgroup_layout_detect (struct ch_cgroup_layout *l, ch_error_t *err);
 
 /* ch_cgroup_create / ch_cgroup_open against an explicit layout. */

@@ -111,6 +111,26 @@ refuse (struct ch_cloud *l, json_t *doc, const char *why)
   l->report = true;
 }
 
+/* Is DOC the one applied last, or the one under way? The retained
+ * document comes again at every reconnect: applied again, each AP forked a
+ * change for nothing (a fleet's broker restart: all of them at once).
+ * One that cloud.json says is "applying" while this process is not (the
+ * daemon died in it) is applied again: its changes find their journal
+ * records and resume. Exactly once per generation and change id. */
+static bool
+seen (struct ch_cloud *l, json_t *doc)
+{
+  const char *change = json_string_value (json_object_get (doc, "change"));
+  const char *last = json_string_value (json_object_get (l->state, "change"));
+  const char *result = json_string_value (json_object_get (l->state, "result"));
+
+  if (json_integer_value (json_object_get (doc, "generation"))
+          != json_integer_value (json_object_get (l->state, "generation"))
+      || change == NULL || last == NULL || strcmp (change, last) != 0)
+    return false;
+  return l->busy || (result && strcmp (result, "applying") != 0);
+}
+
 static void
 on_desired (struct ch_cloud *l, const struct mosquitto_message *msg)
 {
@@ -123,6 +143,13 @@ on_desired (struct ch_cloud *l, const struct mosquitto_message *msg)
   if (ch_cloud_desired_parse (msg->payload, (size_t) msg->payloadlen, l->node, &l->trust, last, &doc, &e) < 0)
     {
       refuse (l, doc, e->msg);
+      return;
+    }
+  if (seen (l, doc))
+    {
+      fprintf (stderr, "chuted cloud: desired generation %lld (change %s) is %s: not applied again\n",
+               (long long) json_integer_value (json_object_get (doc, "generation")),
+               json_string_value (json_object_get (doc, "change")), l->busy ? "under way" : "applied");
       return;
     }
   /* documents that come while one is applied (or in one burst after an

@@ -73,6 +73,7 @@ struct ch_chutefile
   struct ch_mlist env;     /* chute-level environment: "K=V" */
   struct ch_mlist vol_name, vol_path;
   struct ch_mlist ports;   /* "8080:80/tcp", ParaDrop's port-bindings as "E:I" */
+  struct ch_mval net_mode; /* `net: none` (or bridge): the scalar in place of net's mapping */
   /* Wi-Fi: net.wifi or the one wifi-ap interface of services.*.interfaces */
   struct ch_mval wifi, wifi_type, wifi_intf, wifi_ssid, wifi_key, wifi_hidden, wifi_isolate, wifi_maxassoc;
   struct ch_mval dhcp, dhcp_start, dhcp_limit, dhcp_lease;

@@ -157,6 +157,37 @@ check_wifi (struct ch_chutefile *m, ch_error_t *err)
   return 0;
 }
 
+/* `net: none` is `run --net none`: the chute's own empty netns, no
+ * bridge, veth or address (netns/net.h). What needs the bridge is refused
+ * with it, as run refuses those flags with --net none. */
+static int
+check_net (struct ch_chutefile *m, ch_error_t *err)
+{
+  const struct ch_mval *v = &m->net_mode, *needs;
+  cleanup_error ch_error_t e = NULL;
+  enum ch_net_mode mode;
+
+  if (v->s == NULL)
+    return 0;
+  /* run's words; host and container:NAME are not a deployed chute's */
+  if (ch_net_parse_mode (v->s, &mode, &e) < 0 || (mode != CH_NET_NONE && mode != CH_NET_BRIDGE))
+    return ch_chutefile_error (m, v, err, "`%s`: want none, bridge or a mapping (wifi, ports)", v->s);
+  if (mode == CH_NET_BRIDGE)
+    return 0;
+  /* check_resources parsed the rates: a 0 one is no shaping */
+  needs = m->ports.n ? &m->ports.v[0]
+          : m->wifi.s ? &m->wifi
+          : m->chute.wan_down ? &m->wan_down
+          : m->chute.wan_up ? &m->wan_up
+                            : NULL;
+  if (needs)
+    return ch_chutefile_error (m, needs, err, "needs the bridge network, not net: none (at %u:%u)", v->line, v->col);
+  if (m->n_svc > 1)
+    return ch_chutefile_error (m, v, err, "the services of a chute share one bridge network: none is for one service");
+  m->chute.net_mode = xstrdup ("none");
+  return 0;
+}
+
 static int
 duration (const struct ch_chutefile *m, const struct ch_mval *v, uint64_t dflt, uint64_t *out, ch_error_t *err)
 {
@@ -346,7 +377,7 @@ ch_chutefile_check (struct ch_chutefile *m, ch_error_t *err)
     }
   if (m->web_port.s && port_number (m, &m->web_port, m->web_port.s, err) < 0)
     return -1;
-  if (check_resources (m, err) < 0 || check_ports (m, err) < 0 || check_wifi (m, err) < 0
+  if (check_resources (m, err) < 0 || check_net (m, err) < 0 || check_ports (m, err) < 0 || check_wifi (m, err) < 0
       || check_health (m, err) < 0 || check_volumes (m, err) < 0)
     return -1;
   return 0;

@@ -315,7 +315,12 @@ top_key (struct mf_walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, con
   if (strcmp (key, "volumes") == 0)
     return mf_each_key (w, v, path, volume_key, err);
   if (strcmp (key, "net") == 0)
-    return mf_each_key (w, v, path, net_key, err);
+    {
+      /* `net: none` as `run --net none`; a mapping is the bridge network's */
+      if (v->type == YAML_SCALAR_NODE)
+        return mf_scalar (w, v, path, &m->net_mode, err);
+      return mf_each_key (w, v, path, net_key, err);
+    }
   if (strcmp (key, "resource") == 0 || strcmp (key, "resources") == 0)
     return mf_each_key (w, v, path, resource_key, err);
   if (strcmp (key, "services") == 0)
@@ -378,7 +383,7 @@ normalise (struct mf_walk *w, yaml_node_t *root, ch_error_t *err)
     }
   m->format = m->svc[0].type.s ? "paradrop-1"
               : (m->svc[0].image.s || m->restart.s || m->health.s || m->ports.n || m->disk.s || m->pids.s
-               || m->vol_name.n)
+               || m->vol_name.n || m->net_mode.s)
                   ? "chuted"
                   : "paper";
   return 0;
@@ -433,7 +438,8 @@ ch_chutefile_clear (struct ch_chutefile *m)
                           &m->wifi_hidden, &m->wifi_isolate, &m->wifi_maxassoc, &m->dhcp,          &m->dhcp_start,
                           &m->dhcp_limit,  &m->dhcp_lease,   &m->cpu,          &m->memory,         &m->disk,
                           &m->pids,        &m->wan_down,     &m->wan_up,       &m->health,         &m->health_http,
-                          &m->health_tcp,  &m->health_interval, &m->health_timeout, &m->health_grace };
+                          &m->health_tcp,  &m->health_interval, &m->health_timeout, &m->health_grace,
+                          &m->net_mode };
 
   for (size_t i = 0; i < sizeof v / sizeof *v; i++)
     mf_mval_clear (v[i]);

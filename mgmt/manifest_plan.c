@@ -167,8 +167,8 @@ ch_chutefile_plan (const struct ch_chutefile *m)
   for (size_t i = 0; i < m->ports.n; i++)
     json_array_append_new (ports, json_string (m->ports.v[i].s));
   json_object_set_new (plan, "network",
-                       json_pack ("{s:s, s:o, s:o*}", "mode", "bridge", "ports", ports, "wifi",
-                                  m->wifi_cfg.ssid ? wifi_plan (m) : NULL));
+                       json_pack ("{s:s, s:o, s:o*}", "mode", m->chute.net_mode ? m->chute.net_mode : "bridge", "ports",
+                                  ports, "wifi", m->wifi_cfg.ssid ? wifi_plan (m) : NULL));
   if (ch_limits_resources (&m->chute, &res, &e) == 0)
     json_object_set_new (plan, "resources", ch_limits_to_oci (&res));
   ch_cgroup_resources_clear (&res);

@@ -2,7 +2,8 @@
 # The deploy engine with real chutes: deploy, health-gated update, rollback
 # of an update whose process dies at once, `chute rollback`, a change id
 # applied twice runs once, a stale generation refused, stop/start/restart/rm
-# as journaled changes, the journal and the desired state on disk.
+# as journaled changes, the journal and the desired state on disk; a chute
+# file's net: none deploys a chute without a network of chuted's.
 . "$(dirname "$0")/../lib.sh"
 export CHUTED_BRIDGE=chtdep0 CHUTED_SUBNET=10.231.151.0/24
 MKIMAGE="$TOP/tools/mkimage"
@@ -99,6 +100,17 @@ eq "ps: no chute left" "$(chuted ps -a -q)" ""
 eq "changes: every kind recorded, in order" "$(chuted changes --json | js "' '.join(c['kind'] for c in d)")" \
   "deploy update update update rollback update update stop start restart remove"
 check "journal survives (ids numbered from a persisted counter)" test -s "$T_ROOT/deploy/journal/seq"
+
+# net: none in the chute file is `run --net none`: the runtime's empty
+# netns, nothing of chuted's network (no netns file, veth, lease)
+NN=$N-nonet
+printf 'name: %s\nimage: dep:1\nnet: none\nhealth: {grace: 1s}\n' "$NN" >"$T_DIR/nonet.yaml"
+check "deploy a chute file with net: none" chuted deploy "$T_DIR/nonet.yaml"
+eq "...recorded as --net none" "$(js "d['net'].get('mode')" <"$T_ROOT/chutes/$NN/chute.json")" none
+eq "...only lo inside, no route" "$(chuted exec "$NN" ls /sys/class/net | tr '\n' ' ')|$(chuted exec "$NN" ip route | wc -l)" "lo |0"
+check "...no netns or network record of its own" test ! -e "$T_RUNROOT/netns/$NN" -a ! -e "$T_RUNROOT/net/$NN"
+eq "...no lease (so no veth)" "$(chuted network inspect | js "[l for l in d['leases'] if l['chute'] == '$NN']")" "[]"
+check "...removed" chuted chute rm "$NN"
 
 # a first deploy that fails leaves nothing behind
 mk v5 'exit 7'

@@ -3,7 +3,8 @@
 # cover): a new document delivered 5 times in a burst starts its chute once;
 # the AP's daemon and its change killed -9 in the middle of a deploy
 # converge after a restart; the broker killed -9 and restarted in the middle
-# of a deploy: converges, nothing lost; the AP cut off from the broker while
+# of a deploy: converges, nothing lost; restarted after a document was
+# applied: that document, delivered again, starts no change; the AP cut off from the broker while
 # the desired state changes twice applies only the newest once back; a
 # broker that speaks only MQTT 3.1.1: the link falls back and works.
 # The AP (`chuted daemon --cloud`) reaches the broker through
@@ -96,6 +97,19 @@ check "broker restarted" start_broker
 check "broker killed -9 mid-deploy: $C converges (done, reported once the link is back)" wait_for 300 link_is "$C" done
 eq "...v4 runs" "$(ver)" v4
 eq "...the retained desired document survived: still $C" "$("$CTL" desired ap-1 | js "d['change']")" "$C"
+
+# --- the broker restarted once $C is applied: its retained document comes
+# again at the reconnect, and nothing is applied again (a fleet's restart)
+G=$("$CTL" desired ap-1 | js "d['generation']")
+state_ino=$(stat -c %i "$T_ROOT/deploy/cloud.json")
+journal_n=$(ls "$T_ROOT/deploy/journal" | wc -l)
+before=$(starts)
+stop_broker KILL
+check "broker restarted after $C was applied" start_broker
+check "...the AP gets $C again and sees it applied" \
+  wait_for 300 grep -q "desired generation $G (change $C) is applied: not applied again" "$T_DIR/link.log"
+eq "...no new change: cloud.json not rewritten, no journal record, no start" \
+  "$(stat -c %i "$T_ROOT/deploy/cloud.json") $(ls "$T_ROOT/deploy/journal" | wc -l) $(starts)" "$state_ino $journal_n $before"
 
 # --- cut off from the broker (the AP's network down) while the desired
 # state changes twice: back, only the newest is applied

@@ -251,6 +251,49 @@ test_ours (void **state)
   ch_chutefile_clear (&m);
 }
 
+/* net: none is `run --net none`: the chute's empty netns, nothing of the
+ * bridge; what needs the bridge is refused with it. */
+static void
+test_net_none (void **state)
+{
+  struct ch_chutefile m;
+  ch_error_t err = NULL;
+  json_t *plan;
+
+  assert_int_equal (load ("name: cam\nimage: busybox\nnet: none\nhealth: {tcp: 80}\n", &m, &err), 0);
+  assert_string_equal (m.format, "chuted");
+  assert_string_equal (m.chute.net_mode, "none");
+  plan = ch_chutefile_plan (&m);
+  assert_string_equal (json_string_value (json_object_get (json_object_get (plan, "network"), "mode")), "none");
+  json_decref (plan);
+  ch_chutefile_clear (&m);
+  /* the bridge, by name or by its mapping: the default, nothing recorded */
+  assert_int_equal (load ("name: cam\nimage: busybox\nnet: bridge\n", &m, &err), 0);
+  assert_null (m.chute.net_mode);
+  ch_chutefile_clear (&m);
+  assert_int_equal (load ("name: cam\nimage: busybox\nnet: {ports: [\"80:80\"]}\n", &m, &err), 0);
+  assert_null (m.chute.net_mode);
+  ch_chutefile_clear (&m);
+  assert_int_equal (load ("name: cam\nimage: busybox\nnet: none\nresource: {wan: {down: 0}}\n", &m, &err), 0);
+  ch_chutefile_clear (&m);
+
+  refused ("name: cam\nimage: busybox\nnet: host\n",
+           "chute.yaml:3:6: net: `host`: want none, bridge or a mapping (wifi, ports)");
+  refused ("name: cam\nimage: busybox\nnet: nil\n", "chute.yaml:3:6: net: `nil`: want none, bridge or a mapping (wifi, ports)");
+  refused ("name: cam\nimage: busybox\nnet: [none]\n",
+           "chute.yaml:3:6: net: want a mapping (KEY: VALUE lines), not a list");
+  refused ("name: cam\nimage: busybox\nnet: none\nresource: {wan: {up: 1mbit}}\n",
+           "chute.yaml:4:22: resource.wan.up: needs the bridge network, not net: none (at 3:6)");
+  /* ParaDrop 0.12's port-bindings and wifi-ap interfaces are the bridge's too */
+  refused ("name: cam\nnet: none\nservices:\n  web:\n    image: x\n"
+           "    requests: {port-bindings: [{external: 8080, internal: 80}]}\n",
+           "chute.yaml:6:32: services.web.requests.port-bindings[0]: needs the bridge network, not net: none (at 2:6)");
+  refused ("name: cam\nnet: none\nservices:\n  web:\n    image: x\n    interfaces: {wlan0: {wireless: {ssid: x}}}\n",
+           "chute.yaml:6:25: services.web.interfaces.wlan0: needs the bridge network, not net: none (at 2:6)");
+  refused ("name: cam\nnet: none\nservices:\n  a: {image: x}\n  b: {image: y}\n",
+           "chute.yaml:2:6: net: the services of a chute share one bridge network: none is for one service");
+}
+
 static void
 test_errors (void **state)
 {
@@ -302,6 +345,7 @@ main (void)
     cmocka_unit_test (test_paradrop012),
     cmocka_unit_test (test_ours),
     cmocka_unit_test (test_errors),
+    cmocka_unit_test (test_net_none),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

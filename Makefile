@@ -100,23 +100,30 @@ MOSQ_MIN := build-deps/mosquitto
 CLOUD_LIBS := -lmosquitto -lssl -lcrypto
 CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic
 ifeq ($(SAN),)
+# one build for both programs (make -j): their order-only prerequisite
+.PHONY: mosquitto-min
+mosquitto-min:
+	@tools/libmosquitto-min.sh build $(MOSQ_MIN) || \
+	  echo "no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto and OpenSSL" >&2
+CLOUD_DEP := mosquitto-min
 define link_cloud
-	@if tools/libmosquitto-min.sh build $(MOSQ_MIN); then \
+	@if [ -f $(MOSQ_MIN)/libmosquitto.a ]; then \
 	  echo "$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_STATIC_LIBS)"; \
 	  $(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_STATIC_LIBS); \
 	else \
-	  echo "$@: no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto and OpenSSL" >&2; \
+	  echo "$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)"; \
 	  $(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS); \
 	fi
 endef
 else
+CLOUD_DEP :=
 define link_cloud
 	$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)
 endef
 endif
-$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
 	$(call link_cloud,$(CORE_LIBS) $(HTTP_LIBS))
-$(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+$(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
 	$(call link_cloud,$(CORE_LIBS))
 
 # chutectl, the operator's side (tools/chutectl/): MQTT and signing only;

@@ -89,7 +89,7 @@ $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $
 # The cloud link's libraries (docs/CLOUD.md), in chuted-daemon-cloud and
 # chuted-cloud (the link in the foreground) only, so `chuted`'s start path
 # carries no MQTT/TLS: libmosquitto, libssl, libcrypto, linked statically
-# (~1 MB PSS less in the daemon with the link up: docs/BENCHMARKS.md, "Cloud
+# (~0.8 MB PSS less in the daemon with the link up: docs/BENCHMARKS.md, "Cloud
 # link"). Debian ships libmosquitto shared only, and a shared libmosquitto
 # loads the shared OpenSSL whole (symbol tables, relocations, code touched
 # here and there over 4.6 MB): tools/libmosquitto-min.sh builds its client

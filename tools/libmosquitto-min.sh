@@ -10,7 +10,7 @@
 # the shared libssl and libcrypto: ~4.6 MB of library files with their symbol
 # tables, relocations (dirtied in every process) and code spread over pages
 # that a TLS connection touches here and there; linked in, only the objects
-# the link calls, ~1 MB PSS less in the daemon with the link up
+# the link calls, ~0.8 MB PSS less in the daemon with the link up
 # (docs/BENCHMARKS.md, "Cloud link").
 #
 #   tools/libmosquitto-min.sh build DIR   DIR/libmosquitto.a, fetching the source first if

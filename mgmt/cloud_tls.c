@@ -1,17 +1,17 @@
 /* The cloud link's TLS context, made here rather than by libmosquitto
- * (mosquitto_tls_set): the same checks, a fraction of the memory.
+ * (mosquitto_tls_set): the same checks, spelled out, and less memory.
  *
  * libmosquitto's own setup loads openssl.cnf, every cipher and digest name
  * into OpenSSL's name tables, the builtin engines and, through SSL_CTX_new,
- * every error string: ~0.5 MB of heap and of library pages touched in a
- * daemon whose budget with the link up is 4 MB, for names it never looks up
- * and messages it never prints (it has no log callback). Here OpenSSL starts
- * without its configuration file, engines or strings, and what a system
- * configuration would decide is set explicitly: TLS 1.2 or 1.3, security
- * level 2 (RSA/DH >= 2048 bits, no SHA-1 signatures), the broker's
- * certificate verified against --ca and its name (DNS name or IP address of
- * --cloud) checked, the AP's certificate and key presented. The buffers of
- * an idle connection are released (SSL_MODE_RELEASE_BUFFERS). */
+ * every error string: ~0.1 MB of heap and pages touched in a daemon whose
+ * budget with the link up is 4 MB, for names it never looks up and messages
+ * it never prints (it has no log callback). Here OpenSSL starts without its
+ * configuration file, engines or strings, and what a system configuration
+ * would decide is set explicitly: TLS 1.2 or 1.3, security level 2 (RSA/DH
+ * >= 2048 bits, no SHA-1 signatures), the broker's certificate verified
+ * against --ca and its name (DNS name or IP address of --cloud) checked,
+ * the AP's certificate and key presented. The buffers of an idle
+ * connection are released (SSL_MODE_RELEASE_BUFFERS). */
 #include "mgmt/cloud_int.h"
 
 #include <arpa/inet.h>

@@ -138,9 +138,9 @@ out=$(mktemp)
   echo
   echo "The link's libraries in chuted-daemon-cloud: $linked."
   echo
-  echo "Where the daemon's memory goes with the link up, idle (KiB; from /proc/PID/smaps; the program and its"
-  echo "shared libraries but libc and the loader loaded from private copies, so no other program on this host"
-  echo "shares their pages: on an AP none does):"
+  echo "Where the daemon's memory goes with the link up, idle (KiB; from /proc/PID/smaps; its shared libraries"
+  echo "but libc and the loader loaded from private copies, so no other program on this host shares their"
+  echo "pages: on an AP none does):"
   echo
   echo "$idle_smaps"
   echo

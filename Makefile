@@ -75,8 +75,8 @@ $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/lib
 # linked statically: the parts the daemon uses, without the relocations
 # and symbol tables of six shared libraries (~0.6 MB PSS less; p11-kit and
 # libunistring ship no .a). Its cloud link (--cloud) is chuted-daemon-cloud,
-# which chuted-daemon execs: libmosquitto and OpenSSL (~1.8 MB PSS loaded)
-# only in a daemon that has the link.
+# which chuted-daemon execs: libmosquitto and OpenSSL only in a daemon that
+# has the link (below).
 ifeq ($(SAN),)
 HTTP_LIBS := -Wl,-Bstatic -lmicrohttpd -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lidn2 -Wl,-Bdynamic \
   -l:libunistring.so.2 -lp11-kit
@@ -85,14 +85,46 @@ HTTP_LIBS := -lmicrohttpd
 endif
 $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(HTTP_LIBS)
-$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(HTTP_LIBS) $(CLOUD_LIBS)
 
-# The cloud link in the foreground (docs/CLOUD.md): libmosquitto and
-# libcrypto linked here only, so `chuted`'s start path carries no MQTT/TLS.
+# The cloud link's libraries (docs/CLOUD.md), in chuted-daemon-cloud and
+# chuted-cloud (the link in the foreground) only, so `chuted`'s start path
+# carries no MQTT/TLS: libmosquitto, libssl, libcrypto, linked statically
+# (~0.8 MB PSS less in the daemon with the link up: docs/BENCHMARKS.md, "Cloud
+# link"). Debian ships libmosquitto shared only, and a shared libmosquitto
+# loads the shared OpenSSL whole (symbol tables, relocations, code touched
+# here and there over 4.6 MB): tools/libmosquitto-min.sh builds its client
+# library from Debian's source, once, into build-deps/. Where it cannot be
+# had (offline, no source), Debian's shared libraries are linked, with a
+# warning. link_cloud,LIBS: the recipe, LIBS before the cloud link's.
+MOSQ_MIN := build-deps/mosquitto
 CLOUD_LIBS := -lmosquitto -lssl -lcrypto
-$(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(CLOUD_LIBS)
+CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic
+ifeq ($(SAN),)
+# one build for both programs (make -j): their order-only prerequisite
+.PHONY: mosquitto-min
+mosquitto-min:
+	@tools/libmosquitto-min.sh build $(MOSQ_MIN) || \
+	  echo "no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto and OpenSSL" >&2
+CLOUD_DEP := mosquitto-min
+define link_cloud
+	@if [ -f $(MOSQ_MIN)/libmosquitto.a ]; then \
+	  echo "$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_STATIC_LIBS)"; \
+	  $(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_STATIC_LIBS); \
+	else \
+	  echo "$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)"; \
+	  $(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS); \
+	fi
+endef
+else
+CLOUD_DEP :=
+define link_cloud
+	$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)
+endef
+endif
+$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
+	$(call link_cloud,$(CORE_LIBS) $(HTTP_LIBS))
+$(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
+	$(call link_cloud,$(CORE_LIBS))
 
 # chutectl, the operator's side (tools/chutectl/): MQTT and signing only;
 # of libmgmt.a it takes the signature code (mgmt/cloud_sign.c), of

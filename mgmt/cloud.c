@@ -5,6 +5,7 @@
 #include "mgmt/cloud_msg.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <mqtt_protocol.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -84,6 +85,7 @@ on_connect (struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_p
     }
   l->conn = CLOUD_UP;
   l->backoff = BACKOFF_MIN_MS;
+  malloc_trim (0); /* what the handshake freed (its buffers, the peer's chain) back to the kernel */
   mosquitto_subscribe_v5 (m, NULL, desired, 1, 0, NULL);
   mosquitto_subscribe_v5 (m, NULL, cmd, 1, 0, NULL);
   ch_cloud_publish (l, "status", json_pack ("{s:s, s:s, s:s, s:O}", "state", "online", "since", now, "protocol",
@@ -207,6 +209,7 @@ ch_cloud_open (struct ch_cloud **out, struct ch_ctx *ctx, const struct ch_cloud_
   struct ch_cloud *l = xzalloc (sizeof (*l));
   cleanup_free char *client = NULL, *will_topic = NULL;
   const char *will = "{\"state\":\"offline\"}";
+  SSL_CTX *tls;
   int rc;
 
   l->ctx = ctx;
@@ -236,16 +239,23 @@ ch_cloud_open (struct ch_cloud **out, struct ch_ctx *ctx, const struct ch_cloud_
       return ch_error (err, errno, "cloud link: mosquitto_new");
     }
   mosquitto_int_option (l->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-  rc = mosquitto_tls_set (l->m, o->ca, NULL, o->cert, o->key, NULL);
+  if (ch_cloud_tls_ctx (&tls, l->host, o->ca, o->cert, o->key, err) < 0)
+    {
+      ch_cloud_close (l);
+      return ch_error_prefix (err, "cloud link");
+    }
+  /* libmosquitto takes its own reference; without "defaults" it adds
+   * nothing to the context (no second setup of its own) */
+  rc = mosquitto_void_option (l->m, MOSQ_OPT_SSL_CTX, tls);
+  SSL_CTX_free (tls);
   if (rc == MOSQ_ERR_SUCCESS)
-    rc = mosquitto_tls_opts_set (l->m, SSL_VERIFY_PEER, "tlsv1.2", NULL);
+    rc = mosquitto_int_option (l->m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
   if (rc == MOSQ_ERR_SUCCESS)
     rc = mosquitto_will_set (l->m, will_topic, (int) strlen (will), will, 1, true);
   if (rc != MOSQ_ERR_SUCCESS)
     {
       ch_cloud_close (l);
-      return ch_error (err, 0, "cloud link: TLS files (%s, %s, %s): %s", o->ca, o->cert, o->key,
-                       mosquitto_strerror (rc));
+      return ch_error (err, 0, "cloud link: %s", mosquitto_strerror (rc));
     }
   mosquitto_connect_v5_callback_set (l->m, on_connect);
   mosquitto_disconnect_v5_callback_set (l->m, on_disconnect);

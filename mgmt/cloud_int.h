@@ -7,6 +7,7 @@
 #include "mgmt/cloud_sign.h"
 
 #include <mosquitto.h>
+#include <openssl/ssl.h>
 #include <sys/types.h>
 
 enum cloud_conn
@@ -52,6 +53,10 @@ struct ch_cloud
 int64_t ch_cloud_now_ms (void);
 /* Publish J (stolen) on prefix + SUB. */
 void ch_cloud_publish (struct ch_cloud *l, const char *sub, json_t *j, bool retain);
+/* cloud_tls.c: the client's TLS context for the broker HOST: verified with
+ * the CA file, presenting CERT and KEY (files, PEM). */
+int ch_cloud_tls_ctx (SSL_CTX **out, const char *host, const char *ca, const char *cert, const char *key,
+                      ch_error_t *err);
 /* cloud_extra.c */
 void ch_cloud_cmd (struct ch_cloud *l, const char *id, const void *payload, int len);
 void ch_cloud_logs_tick (struct ch_cloud *l, int64_t now);

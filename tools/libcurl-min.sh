@@ -16,6 +16,7 @@
 # The Makefile links Debian's shared libcurl instead when `build` fails (an
 # offline machine without the source), and says so.
 set -eu
+. "$(dirname "$0")/debsrc.sh"
 verb=${1:?usage: libcurl-min.sh fetch|build DIR}
 dir=${2:?usage: libcurl-min.sh fetch|build DIR}
 mkdir -p "$dir"
@@ -23,33 +24,9 @@ dir=$(cd "$dir" && pwd)
 
 fetch() {
   [ -f "$dir/src/configure" ] && return 0
-  command -v dpkg-source >/dev/null || { echo "libcurl-min: dpkg-source missing (dpkg-dev)" >&2; return 1; }
-  local apt=$dir/apt ver
-  rm -rf "$apt" "$dir/src"
-  mkdir -p "$apt/sources" "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/dl"
-  : > "$apt/sources.list"
-  # the archive's sources, in an apt configuration of our own: the host's
-  # sources.list (binary packages only, usually) stays untouched
-  cat > "$apt/sources/debian.sources" <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-  local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/sources"
-    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root -q)
-  apt-get "${opts[@]}" update >"$apt/log" 2>&1 || { echo "libcurl-min: apt-get update (deb-src) failed: $(tail -1 "$apt/log")" >&2; return 1; }
-  ver=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
-  (cd "$apt/dl" && { apt-get "${opts[@]}" source --download-only "curl${ver:+=$ver}" >>"$apt/log" 2>&1 ||
-    apt-get "${opts[@]}" source --download-only curl >>"$apt/log" 2>&1; }) ||
-    { echo "libcurl-min: apt-get source curl failed: $(tail -1 "$apt/log")" >&2; return 1; }
+  local apt=$dir/apt
+  rm -rf "$dir/src"
+  debsrc_download "$dir" curl libcurl4-openssl-dev || return 1
   # Debian's patches up to the ones that turn the tree into its gnutls and
   # nss flavours (the openssl flavour is built without them)
   (cd "$apt/dl" && dpkg-source -x --skip-patches curl_*.dsc "$dir/src.tmp") >>"$apt/log" 2>&1

@@ -34,16 +34,9 @@ R=$W/rootfs; mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc}; cp /bin/busybox "$R/bin/"
 "$TOP/tools/mkimage" "$R" --cmd '["/bin/sh","-c","trap \"exit 0\" TERM; sleep 1000 & wait"]' --tag bench:1 -o "$W/img.tar" >/dev/null
 "$C" load "oci-archive:$W/img.tar" >/dev/null
 
-# The daemon's shared libraries, but libc and the loader (which every
-# process of an AP maps), from private copies: on this shared host other
-# programs map the same files (other daemons under test, the broker), and
-# PSS would split those pages among them; on an AP nothing else maps
-# libmicrohttpd, GnuTLS or, with the link, libmosquitto and OpenSSL.
+# The daemon's shared libraries from private copies (bench_lib.sh)
 export LD_LIBRARY_PATH=$W/lib
-mkdir -p "$LD_LIBRARY_PATH"
-for b in "$BIN/chuted" "$BIN/chuted-daemon" "$BIN/chuted-daemon-cloud"; do [ -x "$b" ] && ldd "$b"; done |
-  awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u | grep -v -e '/libc\.so' -e '/ld-linux' |
-  while read -r l; do cp "$l" "$LD_LIBRARY_PATH/"; done
+bench_private_libs "$LD_LIBRARY_PATH" "$BIN/chuted" "$BIN/chuted-daemon" "$BIN/chuted-daemon-cloud"
 
 "$C" daemon --api "unix:$SOCK" --no-reconcile >"$W/daemon.log" 2>&1 &
 DPID=$!

@@ -1,0 +1,34 @@
+# Sourced by tools/lib*-min.sh: Debian's source package of a library the
+# programs link statically, in the version of its installed -dev package
+# (with Debian's patches), fetched through an apt configuration of our own:
+# the host's sources.list (binary packages only, usually) stays untouched.
+#
+#   debsrc_download DIR SRCPKG DEVPKG   DIR/apt/dl/SRCPKG_*.dsc and its files;
+#                                       DIR/apt/log says why when it fails
+debsrc_download() {
+  local dir=$1 pkg=$2 dev=$3 apt=$1/apt ver
+  command -v dpkg-source >/dev/null || { echo "$pkg: dpkg-source missing (dpkg-dev)" >&2; return 1; }
+  rm -rf "$apt"
+  mkdir -p "$apt/sources" "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/dl"
+  : > "$apt/sources.list"
+  cat > "$apt/sources/debian.sources" <<'X'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+X
+  local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/sources"
+    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root -q)
+  apt-get "${opts[@]}" update >"$apt/log" 2>&1 || { echo "$pkg: apt-get update (deb-src) failed: $(tail -1 "$apt/log")" >&2; return 1; }
+  ver=$(dpkg-query -W -f='${Version}' "$dev" 2>/dev/null || true)
+  (cd "$apt/dl" && { apt-get "${opts[@]}" source --download-only "$pkg${ver:+=$ver}" >>"$apt/log" 2>&1 ||
+    apt-get "${opts[@]}" source --download-only "$pkg" >>"$apt/log" 2>&1; }) ||
+    { echo "$pkg: apt-get source $pkg failed: $(tail -1 "$apt/log")" >&2; return 1; }
+}

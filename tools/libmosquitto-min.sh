@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A static libmosquitto for the cloud link (chuted-daemon-cloud, chuted-cloud):
+# Debian's own mosquitto source package (the version of the installed
+# libmosquitto-dev, with Debian's patches), its client library alone, built
+# with -ffunction-sections, without threads (the link drives it from the
+# daemon's loop), SOCKS, TLS-PSK or SRV, so that it and OpenSSL's libssl.a
+# and libcrypto.a link into the program.
+#
+# Why: Debian ships libmosquitto only shared, and a shared libmosquitto needs
+# the shared libssl and libcrypto: ~4.6 MB of library files with their symbol
+# tables, relocations (dirtied in every process) and code spread over pages
+# that a TLS connection touches here and there; linked in, only the objects
+# the link calls, ~0.8 MB PSS less in the daemon with the link up
+# (docs/BENCHMARKS.md, "Cloud link").
+#
+#   tools/libmosquitto-min.sh build DIR   DIR/libmosquitto.a, fetching the source first if
+#                                         needed; exit 1 if impossible
+#
+# The Makefile links Debian's shared libmosquitto and OpenSSL instead when
+# `build` fails (an offline machine without the source), and says so.
+set -eu
+. "$(dirname "$0")/debsrc.sh"
+verb=${1:?usage: libmosquitto-min.sh build DIR}
+dir=${2:?usage: libmosquitto-min.sh build DIR}
+[ "$verb" = build ] || { echo "usage: libmosquitto-min.sh build DIR" >&2; exit 2; }
+[ -f "$dir/libmosquitto.a" ] && exit 0
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+if [ ! -f "$dir/src/lib/Makefile" ]; then
+  rm -rf "$dir/src" "$dir/src.tmp"
+  debsrc_download "$dir" mosquitto libmosquitto-dev || exit 1
+  (cd "$dir/apt/dl" && dpkg-source -x mosquitto_*.dsc "$dir/src.tmp") >>"$dir/apt/log" 2>&1 ||
+    { echo "libmosquitto-min: unpacking the source failed, see $dir/apt/log" >&2; exit 1; }
+  mv "$dir/src.tmp" "$dir/src"
+  rm -rf "$dir/apt/dl" "$dir/apt/cache" "$dir"/mosquitto_*.orig.tar.* # dpkg-source leaves a copy beside src
+fi
+make -C "$dir/src/lib" -j"$(nproc)" libmosquitto.a WITH_STATIC_LIBRARIES=yes WITH_SHARED_LIBRARIES=no \
+  WITH_THREADING=no WITH_SOCKS=no WITH_TLS_PSK=no WITH_SRV=no WITH_CJSON=no WITH_DOCS=no \
+  CFLAGS="-O2 -g -ffunction-sections -fdata-sections" >"$dir/build.log" 2>&1 ||
+  { echo "libmosquitto-min: build failed, see $dir/build.log: $(tail -1 "$dir/build.log")" >&2; exit 1; }
+cp "$dir/src/lib/libmosquitto.a" "$dir/libmosquitto.a.tmp" && mv "$dir/libmosquitto.a.tmp" "$dir/libmosquitto.a"

@@ -16,6 +16,7 @@ CTL=$BIN/chutectl
 IDLE_S=${IDLE_S:-180}
 ROUNDS=${ROUNDS:-20}
 WRITE_DOC=${WRITE_DOC:-1}
+[ "$IDLE_S" = 0 ] && WRITE_DOC=0 # IDLE_S=0: no idle minutes, the rounds alone; printed, not written
 W=$(mktemp -d /tmp/chuted-test-cloudbench.XXXXXX)
 export CHUTED_ROOT=$W/root CHUTED_RUN_ROOT=$W/run CHUTED_CGROUP_PARENT=chuted-test-cloudbench CHUTED_NET_ROOT=$W/netroot
 export CHUTED_BRIDGE=chtbcld0 CHUTED_SUBNET=10.231.113.0/24
@@ -67,7 +68,8 @@ read -r idle_r idle_p < <(mem)
 read -r u0 d0 < <(wire)
 sleep "$IDLE_S"
 read -r u1 d1 < <(wire)
-idle_up=$(( (u1 - u0) * 60 / IDLE_S )) idle_down=$(( (d1 - d0) * 60 / IDLE_S ))
+idle_up=0 idle_down=0
+[ "$IDLE_S" -gt 0 ] && idle_up=$(( (u1 - u0) * 60 / IDLE_S )) idle_down=$(( (d1 - d0) * 60 / IDLE_S ))
 
 # command to running, ROUNDS times each: a first deploy (the chute not
 # there; then removed, not measured) and an update to the other version

@@ -37,6 +37,15 @@ move_aside (const char *from, const char *to, ch_error_t *err)
   return 0;
 }
 
+bool
+ch_chute_has_retired (const struct ch_ctx *ctx, const char *name)
+{
+  cleanup_free char *chutes = ch_chutes_dir (ctx), *run_chutes = ch_chutes_run_dir (ctx);
+  cleanup_free char *state = old_dir (chutes, name), *run = old_dir (run_chutes, name);
+
+  return access (state, F_OK) == 0 || access (run, F_OK) == 0;
+}
+
 int
 ch_chute_purge_retired (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
@@ -44,7 +53,7 @@ ch_chute_purge_retired (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   cleanup_free char *state = old_dir (chutes, name), *run = old_dir (run_chutes, name);
   struct ch_snapshot_dirs dirs = { .chute = name, .state_dir = state, .run_dir = run };
 
-  if (access (state, F_OK) < 0 && access (run, F_OK) < 0)
+  if (!ch_chute_has_retired (ctx, name))
     return 0;
   /* the rootfs was moved still mounted: unmounted before the tree goes */
   if (ch_snapshot_unmount (&dirs, err) < 0 || ch_rm_rf (run, err) < 0 || ch_rm_rf (state, err) < 0)
@@ -120,13 +129,15 @@ ch_chute_reap_retired (struct ch_ctx *ctx)
     }
   for (char **n = names; *n; n++)
     {
-      cleanup_free char *path = ch_chute_lock_path (ctx, *n);
+      cleanup_free char *path = ch_chute_lock_path (ctx, *n), *dir = ch_chute_dir (ctx, *n);
       cleanup_close int lock = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       /* held: a change of the chute is at work and removes them itself */
       if (lock < 0 || flock (lock, LOCK_EX | LOCK_NB) < 0)
         continue;
       if (ch_chute_purge_retired (ctx, *n, &e) < 0)
         fprintf (stderr, "chuted: warning: %s\n", e->msg);
+      else if (access (dir, F_OK) < 0)
+        unlink (path); /* as ch_chute_remove: no lock file for a chute not there */
       ch_error_release (&e);
     }
 }

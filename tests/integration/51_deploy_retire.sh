@@ -73,6 +73,11 @@ else
 fi
 
 check "chute rm" chuted chute rm "$N"
+eq "...no directory, lock file or mount of it left" "$(ls -A "$T_ROOT/chutes" "$T_RUNROOT/chutes" | grep -c "$N") $(old)" "0 0 0"
+# a first deploy that fails: no lock file left by the retired files' removal either
+printf 'name: %s-bad\nversion: "1"\nimage: ret:1\ncommand: "exit 3"\n' "$N" >"$T_DIR/bad.yaml"
+check_fails "a first deploy that fails" chuted deploy "$T_DIR/bad.yaml"
+eq "...nothing of it in the run root" "$(ls -A "$T_RUNROOT/chutes" | grep -c "$N-bad")" "0"
 chuted network prune >/dev/null 2>&1
 no_leftovers "retire"
 finish

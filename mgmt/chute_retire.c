@@ -17,10 +17,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static char *
@@ -37,6 +39,15 @@ move_aside (const char *from, const char *to, ch_error_t *err)
   return 0;
 }
 
+bool
+ch_chute_has_retired (const struct ch_ctx *ctx, const char *name)
+{
+  cleanup_free char *chutes = ch_chutes_dir (ctx), *run_chutes = ch_chutes_run_dir (ctx);
+  cleanup_free char *state = old_dir (chutes, name), *run = old_dir (run_chutes, name);
+
+  return access (state, F_OK) == 0 || access (run, F_OK) == 0;
+}
+
 int
 ch_chute_purge_retired (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 {
@@ -44,12 +55,39 @@ ch_chute_purge_retired (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   cleanup_free char *state = old_dir (chutes, name), *run = old_dir (run_chutes, name);
   struct ch_snapshot_dirs dirs = { .chute = name, .state_dir = state, .run_dir = run };
 
-  if (access (state, F_OK) < 0 && access (run, F_OK) < 0)
+  if (!ch_chute_has_retired (ctx, name))
     return 0;
   /* the rootfs was moved still mounted: unmounted before the tree goes */
   if (ch_snapshot_unmount (&dirs, err) < 0 || ch_rm_rf (run, err) < 0 || ch_rm_rf (state, err) < 0)
     return ch_error_prefix (err, "remove the old files of chute `%s`", name);
   return 0;
+}
+
+/* The monitor says "exited" a moment before it is gone, and then unlinks its
+ * attach socket by path: gone before its directory is moved and the name's
+ * next chute makes its own there. Bounded: a monitor running an on-exit
+ * command waits for the lock this holds. */
+static void
+wait_monitor_gone (struct ch_ctx *ctx, const char *name)
+{
+  cleanup_close int pidfd = -1;
+  pid_t mp = 0;
+
+  ch_chute_running (ctx, name, &mp);
+  if (mp <= 0 || !ch_chute_monitor_alive (ctx, name))
+    return;
+  pidfd = (int) syscall (SYS_pidfd_open, mp, 0);
+  /* alive after the open: the pid was still the monitor's (no other can
+   * start while the chute's lock is held) */
+  if (pidfd >= 0 && ch_chute_monitor_alive (ctx, name))
+    {
+      struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+      while (poll (&pf, 1, 2000) < 0 && errno == EINTR)
+        ;
+      return;
+    }
+  for (int i = 0; pidfd < 0 && i < 400 && ch_chute_monitor_alive (ctx, name); i++)
+    usleep (5000);
 }
 
 int
@@ -75,6 +113,7 @@ ch_chute_retire (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t
     return -1;
   if (ch_chute_halt (ctx, name, SIGTERM, timeout_s, NULL, err) < 0 || ch_chute_release (ctx, name, err) < 0)
     return -1;
+  wait_monitor_gone (ctx, name);
   /* the run state first: the chute is gone once its chute.json is, as in
    * ch_chute_remove; a crash in between leaves files the next start of the
    * name overwrites and a mount it replaces */
@@ -120,13 +159,15 @@ ch_chute_reap_retired (struct ch_ctx *ctx)
     }
   for (char **n = names; *n; n++)
     {
-      cleanup_free char *path = ch_chute_lock_path (ctx, *n);
+      cleanup_free char *path = ch_chute_lock_path (ctx, *n), *dir = ch_chute_dir (ctx, *n);
       cleanup_close int lock = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       /* held: a change of the chute is at work and removes them itself */
       if (lock < 0 || flock (lock, LOCK_EX | LOCK_NB) < 0)
         continue;
       if (ch_chute_purge_retired (ctx, *n, &e) < 0)
         fprintf (stderr, "chuted: warning: %s\n", e->msg);
+      else if (access (dir, F_OK) < 0)
+        unlink (path); /* as ch_chute_remove: no lock file for a chute not there */
       ch_error_release (&e);
     }
 }

@@ -162,13 +162,16 @@ ch_engine_retire_chute (struct ch_ctx *ctx, const char *name, ch_error_t *err)
 }
 
 /* Nothing of the change depends on it: a failure is said and left for the
- * next retirement or removal of the name. */
+ * next retirement or removal of the name. Nothing there (a first deploy, a
+ * failed start's removal took it): not even the chute's lock file made. */
 void
 ch_engine_purge_retired (struct ch_ctx *ctx, const char *name)
 {
   cleanup_close int lock = -1;
   cleanup_error ch_error_t err = NULL;
 
+  if (!ch_chute_has_retired (ctx, name))
+    return;
   if (ch_lock_chute (ctx, name, &lock, &err) < 0 || ch_chute_purge_retired (ctx, name, &err) < 0)
     fprintf (stderr, "chuted: warning: %s\n", err->msg);
 }

@@ -365,6 +365,7 @@ wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
 {
   long long deadline = now_ms () + timeout_ms;
   cleanup_close int pidfd = -1;
+  bool exited = false;
   pid_t mp = 0;
 
   for (;;)
@@ -373,12 +374,18 @@ wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
         return true;
       if (now_ms () >= deadline)
         return false;
-      if (pidfd < 0 && mp > 0)
+      /* once it has exited the pidfd stays readable: naps from then on */
+      if (pidfd < 0 && mp > 0 && !exited)
         pidfd = (int) syscall (SYS_pidfd_open, mp, 0);
       if (pidfd >= 0)
         {
           struct pollfd pf = { .fd = pidfd, .events = POLLIN };
-          poll (&pf, 1, 5);
+          if (poll (&pf, 1, 5) == 1)
+            {
+              close (pidfd);
+              pidfd = -1;
+              exited = true;
+            }
         }
       else
         usleep (5000);

@@ -54,6 +54,8 @@ int ch_chute_remove (struct ch_ctx *ctx, const char *name, bool force, ch_error_
  * the still mounted rootfs) out of the name's way for
  * ch_chute_purge_retired to remove once the next one runs. */
 int ch_chute_retire (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err);
+/* Whether ch_chute_retire left something of chute NAME. */
+bool ch_chute_has_retired (const struct ch_ctx *ctx, const char *name);
 /* Remove what ch_chute_retire moved aside for chute NAME, if anything. */
 int ch_chute_purge_retired (struct ch_ctx *ctx, const char *name, ch_error_t *err);
 /* The same for every chute (a change killed before it removed them), but

@@ -162,8 +162,9 @@ out=$(mktemp)
   echo "event rewrites the change's journal record (write, fsync, rename, directory fsync), besides the id counter, the"
   echo "desired state, chute.json and the kept version; on this host's virtio disk a rename or an unlink costs ~1.5 ms"
   echo "(up to 20 ms behind another writer's journal commit), an fsync less. A stop (strace) does 8 renames and ~16"
-  echo "unlinks (its writable layer and bundle go) and polls for the exit every 5 ms: 50-150 ms with other helpers'"
-  echo "tests on the disk, ~13 ms on the tmpfs. With other work on the disk these set the figures."
+  echo "unlinks (its writable layer and bundle go), woken by the monitor's pidfd when it exits: 50-150 ms with other"
+  echo "helpers' tests on the disk, ~13 ms on the tmpfs. An update's stop renames the old version's directories aside"
+  echo "instead and removes them after the new one's health gate. With other work on the disk these set the figures."
   echo
   echo "<!-- deploy-bench:end -->"
 } > "$out"

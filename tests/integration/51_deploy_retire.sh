@@ -3,7 +3,8 @@
 # the new one starts, its files moved out of the name's way (`.NAME.old`)
 # and removed once the new one runs; the new one starts on a fresh writable
 # layer; an update killed before the removal leaves them to the reaper
-# (reconcile, any later command), which unmounts and removes them.
+# (reconcile, any later command), which unmounts and removes them. A stopped
+# old version and one with its own disk image (removed in place) update too.
 . "$(dirname "$0")/../lib.sh"
 export CHUTED_BRIDGE=chtret0 CHUTED_SUBNET=10.231.157.0/24
 N=chuted-test-ret
@@ -53,7 +54,30 @@ check "update to a version that exits at once: rolled back ($(tail -1 <<<"$out")
 eq "...v3 runs again" "$(ver)" "v3"
 eq "...nothing left aside" "$(old)" "0 0"
 
+# a stopped old version: nothing to signal, released and moved aside all the same
+check "chute stop" chuted chute stop "$N"
+check "update of the stopped chute to v1" chuted deploy "$T_DIR/v1"
+eq "...v1 runs, nothing left aside" "$(ver) $(old)" "v1 0 0"
+
+# a writable layer on the chute's own disk image cannot be renamed off it:
+# removed in place, as a plain removal does
+if command -v mkfs.ext4 >/dev/null || [ -x /sbin/mkfs.ext4 ]; then
+  for v in d1 d2; do mk "$v"; sed -i 's/^health:.*/&\nresource: {disk: 32M}/' "$T_DIR/$v/chute.yaml"; done
+  check "deploy d1 (its layer on a disk image of 32M)" chuted deploy "$T_DIR/d1"
+  check "...its disk image is there" test -s "$T_ROOT/chutes/$N/disk.img"
+  check "update d1 -> d2" chuted deploy "$T_DIR/d2"
+  eq "...d2 runs on a fresh layer, nothing left aside" \
+    "$(ver) $(chuted exec "$N" sh -c 'test -e /mark-d1 && echo d1-mark') $(old)" "d2  0 0"
+else
+  skip "chute with its own disk: no mkfs.ext4"
+fi
+
 check "chute rm" chuted chute rm "$N"
+eq "...no directory, lock file or mount of it left" "$(ls -A "$T_ROOT/chutes" "$T_RUNROOT/chutes" | grep -c "$N") $(old)" "0 0 0"
+# a first deploy that fails: no lock file left by the retired files' removal either
+printf 'name: %s-bad\nversion: "1"\nimage: ret:1\ncommand: "exit 3"\n' "$N" >"$T_DIR/bad.yaml"
+check_fails "a first deploy that fails" chuted deploy "$T_DIR/bad.yaml"
+eq "...nothing of it in the run root" "$(ls -A "$T_RUNROOT/chutes" | grep -c "$N-bad")" "0"
 chuted network prune >/dev/null 2>&1
 no_leftovers "retire"
 finish

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #define FREEZE_TIMEOUT_MS 5000
@@ -34,24 +35,53 @@ has_word (const char *list, const char *w)
   return false;
 }
 
+/* The controllers PARENT lacks, as a subtree_control write ("" for none);
+ * *ENABLED: what it has. */
 static int
-v2_prepare_parent (struct ch_cgroup *cg, struct cg_hier *h, const char *parent, ch_error_t *err)
+missing (const char *parent, char **add, char **enabled, ch_error_t *err)
 {
-  cleanup_free char *avail = NULL, *enabled = NULL;
-  struct ch_buf add = { 0 };
-  cleanup_free char *s = NULL;
-  int r;
+  cleanup_free char *avail = NULL;
+  struct ch_buf b = { 0 };
 
   if (cg_read_opt (parent, "cgroup.controllers", &avail, err) < 0
-      || cg_read_opt (parent, "cgroup.subtree_control", &enabled, err) < 0)
+      || cg_read_opt (parent, "cgroup.subtree_control", enabled, err) < 0)
     return -1;
   for (size_t i = 0; i < sizeof (wanted) / sizeof (wanted[0]); i++)
     /* a test tree without cgroup.controllers offers every controller */
-    if ((avail == NULL || has_word (avail, wanted[i])) && !has_word (enabled, wanted[i]))
-      ch_buf_printf (&add, "%s+%s", add.len ? " " : "", wanted[i]);
-  s = ch_buf_steal (&add);
+    if ((avail == NULL || has_word (avail, wanted[i])) && !has_word (*enabled, wanted[i]))
+      ch_buf_printf (&b, "%s+%s", b.len ? " " : "", wanted[i]);
+  *add = ch_buf_steal (&b);
+  return 0;
+}
+
+static int
+v2_prepare_parent (struct ch_cgroup *cg, struct cg_hier *h, const char *parent, ch_error_t *err)
+{
+  cleanup_free char *enabled = NULL;
+  cleanup_free char *s = NULL;
+  cleanup_close int lock = -1;
+  int r;
+
+  if (missing (parent, &s, &enabled, err) < 0)
+    return -1;
   if (*s == '\0')
     return 0;
+  /* Chutes started at once (a boot restore) each found the controllers
+   * off and each wrote them on, one after another: a write synchronises
+   * the whole hierarchy and holds every fork meanwhile (slow under
+   * emulation). The first writes, under a lock on the parent; the others
+   * find them on. */
+  lock = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lock >= 0 && flock (lock, LOCK_EX) == 0)
+    {
+      free (s);
+      free (enabled);
+      s = enabled = NULL;
+      if (missing (parent, &s, &enabled, err) < 0)
+        return -1;
+      if (*s == '\0')
+        return 0;
+    }
   if (cg->fake && enabled && *enabled)
     {
       /* the kernel merges; a plain file would forget what was enabled */

@@ -335,18 +335,22 @@ converge_apply (struct ch_engine *e, struct ch_desired *d, struct ch_change *c, 
  * restore of N chutes takes about N / jobs starts, not N. A start is mostly
  * process creation, bound by the CPUs (in the QEMU APU under TCG, 4 at once
  * on 2 vCPUs restored 5 chutes in 8.6 s, 2 at once in 7.4 s, one by one in
- * 10.2 s). A chute's services (a pod) start in their order in
- * its one child. Each child works under its chute's own lock, as `chuted
- * start` does, and holds the engine's lock with us (flock's belongs to the
- * open file, shared across fork); what the engine's lock alone guards (a
- * change's id, the journal's counter, the decision) stays in the parent. */
+ * 10.2 s). A Wi-Fi chute's start is the longest (hostapd's own start, which
+ * it waits for, is most of it) and mostly a wait: such chutes go first and
+ * beside the others, not in their place. A chute's services (a pod) start in
+ * their order in its one child. Each child works under its chute's own lock,
+ * as `chuted start` does, and holds the engine's lock with us (flock's
+ * belongs to the open file, shared across fork); what the engine's lock
+ * alone guards (a change's id, the journal's counter, the decision) stays in
+ * the parent. */
 #define RECONCILE_JOBS 4
 
 struct converge_jobs
 {
-  pid_t pid[RECONCILE_JOBS];
-  int pidfd[RECONCILE_JOBS]; /* -1 where the kernel has no pidfd_open */
-  size_t n, max;
+  pid_t pid[2 * RECONCILE_JOBS];
+  int pidfd[2 * RECONCILE_JOBS]; /* -1 where the kernel has no pidfd_open */
+  bool waits[2 * RECONCILE_JOBS]; /* a Wi-Fi chute's: beside the others */
+  size_t n, n_waits, max;
   int failed;
 };
 
@@ -363,9 +367,11 @@ job_reap (struct converge_jobs *j, size_t i)
     j->failed++;
   if (j->pidfd[i] >= 0)
     close (j->pidfd[i]);
+  j->n_waits -= j->waits[i];
   j->n--;
   j->pid[i] = j->pid[j->n];
   j->pidfd[i] = j->pidfd[j->n];
+  j->waits[i] = j->waits[j->n];
 }
 
 /* Wait for a child of J to end (all of them with ALL): whichever ends
@@ -377,7 +383,7 @@ jobs_wait (struct converge_jobs *j, bool all)
 {
   while (j->n > 0)
     {
-      struct pollfd p[RECONCILE_JOBS];
+      struct pollfd p[2 * RECONCILE_JOBS];
       size_t i;
       bool ended = false;
 
@@ -400,20 +406,25 @@ jobs_wait (struct converge_jobs *j, bool all)
     }
 }
 
-/* Apply begun change C on D in a child of J (inline when fork fails). */
+/* Apply begun change C on D in a child of J (inline when fork fails);
+ * WAITS: a Wi-Fi chute's start (up to max of them beside max others). */
 static void
-converge_spawn (struct ch_engine *e, struct converge_jobs *j, struct ch_desired *d, struct ch_change *c, bool running)
+converge_spawn (struct ch_engine *e, struct converge_jobs *j, struct ch_desired *d, struct ch_change *c, bool running,
+                bool waits)
 {
   cleanup_error ch_error_t e2 = NULL;
   pid_t pid;
 
-  if (j->n == j->max)
+  waits = waits && !running && j->n_waits < j->max;
+  while (j->n - j->n_waits >= j->max && !waits)
     jobs_wait (j, false);
   fflush (NULL); /* buffered events are printed once */
   pid = fork ();
   if (pid > 0)
     {
       j->pid[j->n] = pid;
+      j->waits[j->n] = waits;
+      j->n_waits += waits;
       j->pidfd[j->n++] = (int) syscall (SYS_pidfd_open, pid, 0);
       return;
     }
@@ -428,6 +439,51 @@ converge_spawn (struct ch_engine *e, struct converge_jobs *j, struct ch_desired 
       fflush (NULL);
       _exit (e2 ? 1 : 0);
     }
+}
+
+/* Deployed chute NAME to its desired state: a change begun here, applied in
+ * a child of J; WIFI: it holds a Wi-Fi network. */
+static int
+converge_one (struct ch_engine *e, struct converge_jobs *j, const char *name, bool wifi)
+{
+  cleanup_error ch_error_t e2 = NULL;
+  struct ch_desired d;
+  struct ch_change c = { 0 };
+  bool running;
+  int r = ch_desired_load (e->ctx, name, &d, &e2);
+
+  if (r > 0)
+    r = converge_begin (e, &d, &c, &running, &e2);
+  if (r > 0)
+    converge_spawn (e, j, &d, &c, running, wifi);
+  else if (r < 0)
+    {
+      if (c.id)
+        ch_engine_finish (e, &c, "failed", e2->msg);
+      fprintf (stderr, "chuted: reconcile: %s\n", e2->msg);
+    }
+  ch_change_clear (&c);
+  ch_desired_clear (&d);
+  return r < 0 ? -1 : 0;
+}
+
+/* Does deployed chute NAME (a pod: one of its services) hold a Wi-Fi network? */
+static bool
+has_wifi (struct ch_ctx *ctx, const char *name)
+{
+  cleanup_strv char **recs = records_of (ctx, name);
+  bool wifi = false;
+
+  for (char **r = recs; *r && !wifi; r++)
+    {
+      cleanup_error ch_error_t e2 = NULL;
+      struct ch_chute c;
+
+      ch_chute_init (&c);
+      wifi = ch_chute_load (ctx, *r, &c, &e2) == 0 && c.wifi != NULL;
+      ch_chute_clear (&c);
+    }
+  return wifi;
 }
 
 static void
@@ -497,6 +553,7 @@ ch_engine_reconcile (struct ch_engine *e, ch_error_t *err)
 {
   cleanup_json json_t *records = NULL;
   cleanup_strv char **names = NULL;
+  cleanup_free bool *wifi = NULL;
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   struct converge_jobs jobs = { .n = 0, .max = cpus < 2 ? 2 : cpus > RECONCILE_JOBS ? RECONCILE_JOBS : (size_t) cpus };
   size_t i;
@@ -525,27 +582,14 @@ ch_engine_reconcile (struct ch_engine *e, ch_error_t *err)
   sweep_store (e->ctx);
   if (ch_desired_list (e->ctx, &names, err) < 0)
     return ch_error_prefix (err, "reconcile");
-  for (char **n = names; *n; n++)
-    {
-      cleanup_error ch_error_t e2 = NULL;
-      struct ch_desired d;
-      struct ch_change c = { 0 };
-      bool running;
-      int r = ch_desired_load (e->ctx, *n, &d, &e2);
-      if (r > 0)
-        r = converge_begin (e, &d, &c, &running, &e2);
-      if (r > 0)
-        converge_spawn (e, &jobs, &d, &c, running);
-      else if (r < 0)
-        {
-          if (c.id)
-            ch_engine_finish (e, &c, "failed", e2->msg);
-          fprintf (stderr, "chuted: reconcile: %s\n", e2->msg);
-          failed++;
-        }
-      ch_change_clear (&c);
-      ch_desired_clear (&d);
-    }
+  wifi = xzalloc ((ch_strv_len (names) + 1) * sizeof (bool));
+  for (i = 0; names[i]; i++)
+    wifi[i] = has_wifi (e->ctx, names[i]);
+  /* the longest starts first */
+  for (int pass = 0; pass < 2; pass++)
+    for (i = 0; names[i]; i++)
+      if (wifi[i] == (pass == 0) && converge_one (e, &jobs, names[i], wifi[i]) < 0)
+        failed++;
   jobs_wait (&jobs, true);
   failed += jobs.failed;
   if (failed)

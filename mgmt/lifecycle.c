@@ -108,6 +108,27 @@ net_config_clear (struct ch_net_config *nc)
   free (nc->ports);
 }
 
+/* The chute's start is under way (the monitor has its go): its Wi-Fi
+ * network must come up too, or the chute stops, once its monitor has said
+ * how the start went (nothing of it may still be in the making). */
+static int
+wifi_up_or_stop (struct ch_ctx *ctx, const char *name, struct ch_up *up, ch_error_t *err)
+{
+  cleanup_error ch_error_t e2 = NULL;
+  pid_t pid;
+
+  if (ch_wifi_wait_up (ctx->run_root, name, err) == 0)
+    return 0;
+  if (ch_chute_wait_started (ctx, up, &pid, &e2) < 0)
+    ch_error_release (&e2);
+  if (ch_chute_stop (ctx, name, 0, &e2) < 0)
+    {
+      cleanup_free char *m = xasprintf ("%s (and stopping the chute failed: %s)", (*err)->msg, e2->msg);
+      ch_error (err, 0, "%s", m);
+    }
+  return -1;
+}
+
 int
 ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, struct ch_up *up, ch_error_t *err)
 {
@@ -119,7 +140,7 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
   struct ch_net_config nc;
   cleanup_free char *pod = ch_pod_of (c->name);
   int pod_lock = -1;
-  bool have_net = false;
+  bool have_net = false, wifi_wait = false;
   int ret = -1;
 
   up->ready_fd = up->go_fd = -1;
@@ -175,10 +196,14 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
         }
       if (ch_wifi_parse (c->wifi, &wc, err) < 0)
         goto out;
-      r = ch_wifi_setup (ctx->root, ctx->run_root, c->name, &wc, net.netns_path, err);
+      /* hostapd brings the network up while the chute starts (a client
+       * attached from the first byte waits for both before its go) */
+      r = attach_wait ? ch_wifi_setup (ctx->root, ctx->run_root, c->name, &wc, net.netns_path, err)
+                      : ch_wifi_setup_start (ctx->root, ctx->run_root, c->name, &wc, net.netns_path, err);
       ch_wifi_config_clear (&wc);
       if (r < 0)
         goto out;
+      wifi_wait = !attach_wait;
     }
   if (ch_bundle_write (ctx, c, rootfs, image_config, have_net ? &net : NULL, bundle, err) < 0)
     goto out;
@@ -192,6 +217,8 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
       ch_error (err, errno, "start the monitor of `%s`", c->name);
       goto out;
     }
+  if (wifi_wait && wifi_up_or_stop (ctx, c->name, up, err) < 0)
+    goto out;
   ret = 0;
 out:
   /* on failure the monitor sees EOF and exits without doing anything */

@@ -254,8 +254,10 @@ main (int argc, char **argv)
       {
         ret = 0;
         ctx.cmd = c;
-        /* run, create, start and network reap under the lock they take anyway */
+        /* run, create, start and network reap under the lock they take
+         * anyway; the daemon's boot restore reaps first thing */
         if (strcmp (c->name, "run") != 0 && strcmp (c->name, "create") != 0 && strcmp (c->name, "start") != 0
+            && strcmp (c->name, "daemon") != 0
             && strcmp (c->name, "network") != 0 && strcmp (c->name, "build") != 0 && strcmp (c->name, "help") != 0 && strcmp (c->name, "version") != 0
             && strcmp (c->name, "info") != 0)
           ret = ch_reap_locked (&ctx, &err);

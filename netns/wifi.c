@@ -196,7 +196,7 @@ setup_locked (const char *run_root, const char *chute, const struct ch_wifi_conf
   cleanup_close int nsfd = -1;
   cleanup_free char *dir = ch_wifi_dir (run_root, chute);
   cleanup_free char *ap = NULL, *br = NULL, *veth = NULL, *ctrl = NULL, *conf = NULL, *conf_path = NULL;
-  cleanup_free char *leases = NULL, *log = NULL, *range = NULL, *lease = NULL, *addr = NULL, *ctrl_sock = NULL;
+  cleanup_free char *leases = NULL, *log = NULL, *range = NULL, *lease = NULL, *addr = NULL;
   cleanup_free char *first = NULL, *last = NULL, *state_path = NULL, *cidr = NULL;
   cleanup_json json_t *rec = NULL;
   bool used[MAX_INDEX] = { false };
@@ -241,7 +241,6 @@ setup_locked (const char *run_root, const char *chute, const struct ch_wifi_conf
   br = xasprintf ("chwbr%u", k);
   veth = xasprintf ("chwv%u", k);
   ctrl = xasprintf ("%s/ctrl", dir);
-  ctrl_sock = xasprintf ("%s/%s", ctrl, ap);
   conf_path = xasprintf ("%s/hostapd.conf", dir);
   leases = xasprintf ("%s/leases", dir);
   log = xasprintf ("%s/wifi.log", dir);
@@ -288,16 +287,12 @@ setup_locked (const char *run_root, const char *chute, const struct ch_wifi_conf
       return -1;
   }
   json_object_set_new (st, "supervisor_pid", json_integer (sup));
-  if (ch_json_save_file (state_path, st, 0600, err) < 0)
-    return -1;
-  if (wait_enabled (ctrl_sock, log, err) < 0)
-    return ch_error_prefix (err, "SSID `%s`", cfg->ssid);
-  return 0;
+  return ch_json_save_file (state_path, st, 0600, err);
 }
 
 int
-ch_wifi_setup (const char *root, const char *run_root, const char *chute, const struct ch_wifi_config *cfg,
-               const char *netns_path, ch_error_t *err)
+ch_wifi_setup_start (const char *root, const char *run_root, const char *chute, const struct ch_wifi_config *cfg,
+                     const char *netns_path, ch_error_t *err)
 {
   cleanup_free char *dir = ch_wifi_dir (run_root, NULL);
   cleanup_free char *lock = xasprintf ("%s/lock", dir);
@@ -314,6 +309,38 @@ ch_wifi_setup (const char *root, const char *run_root, const char *chute, const 
       if (json_object_get (st, "index"))
         undo (run_root, chute, st, &uerr);
       return ch_error_prefix (err, "wifi");
+    }
+  return 0;
+}
+
+int
+ch_wifi_wait_up (const char *run_root, const char *chute, ch_error_t *err)
+{
+  cleanup_free char *dir = ch_wifi_dir (run_root, chute);
+  cleanup_free char *path = xasprintf ("%s/state.json", dir), *log = xasprintf ("%s/wifi.log", dir);
+  cleanup_free char *ctrl_sock = NULL;
+  cleanup_json json_t *st = NULL;
+
+  /* not under the lock: hostapd's start keeps no other chute's setup waiting */
+  if (ch_json_load_file (path, &st, err) < 0)
+    return ch_error_prefix (err, "wifi");
+  ctrl_sock = xasprintf ("%s/ctrl/%s", dir, jstr (st, "ap_interface"));
+  if (wait_enabled (ctrl_sock, log, err) < 0)
+    return ch_error_prefix (err, "wifi: SSID `%s`", jstr (st, "ssid"));
+  return 0;
+}
+
+int
+ch_wifi_setup (const char *root, const char *run_root, const char *chute, const struct ch_wifi_config *cfg,
+               const char *netns_path, ch_error_t *err)
+{
+  if (ch_wifi_setup_start (root, run_root, chute, cfg, netns_path, err) < 0)
+    return -1;
+  if (ch_wifi_wait_up (run_root, chute, err) < 0)
+    {
+      cleanup_error ch_error_t uerr = NULL;
+      ch_wifi_teardown (root, run_root, chute, &uerr);
+      return -1;
     }
   return 0;
 }

@@ -53,6 +53,13 @@ int ch_wifi_parse_kv (const char *k, const char *v, struct ch_wifi_config *cfg, 
  * bring the BSS up. */
 int ch_wifi_setup (const char *root, const char *run_root, const char *chute, const struct ch_wifi_config *cfg,
                    const char *netns_path, ch_error_t *err);
+/* ch_wifi_setup in two: everything made and hostapd and dnsmasq started
+ * (on error nothing is left made), then the wait for hostapd to bring the
+ * BSS up (on error the network stays made: ch_wifi_teardown removes it), so
+ * that the chute can start while hostapd does. */
+int ch_wifi_setup_start (const char *root, const char *run_root, const char *chute, const struct ch_wifi_config *cfg,
+                         const char *netns_path, ch_error_t *err);
+int ch_wifi_wait_up (const char *run_root, const char *chute, ch_error_t *err);
 /* Stops hostapd/dnsmasq (the BSS goes away), removes the AP interface, bridge,
  * veth and state. Idempotent: a chute without Wi-Fi is not an error. */
 int ch_wifi_teardown (const char *root, const char *run_root, const char *chute, ch_error_t *err);

@@ -1,10 +1,11 @@
 /* libFuzzer: chute.yaml (mgmt/manifest*.c) from parse to plan. Whatever the
  * input, the parser returns: an accepted file has a valid name, one service
- * at least, each with an image, and a refused one gets one line that starts
+ * at least, each with an image or built by the deploy, and a refused one gets one line that starts
  * with the file's name. */
 #include "common/util.h"
 #include "mgmt/manifest.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       json_t *plan = ch_chutefile_plan (&m);
       if (m.n_svc == 0 || m.name.s == NULL || plan == NULL)
         abort ();
+      /* no image only where the deploy builds one: a normal service, or
+       * the one service of a chute with a dockerfile: (issue 14) */
       for (size_t i = 0; i < m.n_svc; i++)
-        if (m.svc[i].image.s == NULL)
-          abort ();
+        {
+          const struct ch_mservice *s = &m.svc[i];
+          bool built = (s->type.s && strcmp (s->type.s, "normal") == 0) || (m.dockerfile.s && m.n_svc == 1);
+          if (s->image.s == NULL && !built)
+            abort ();
+        }
       json_decref (plan);
     }
   else if (e == NULL || strncmp (e->msg, "f.yaml:", 7) != 0 || strchr (e->msg, '\n'))

@@ -24,7 +24,10 @@ t0=$(date +%s%N)
 check "stop -t 1" chuted stop -t 1 web
 t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
-if [ $ms -ge 900 ] && [ $ms -lt 5000 ]; then pass "stop: SIGKILL after the timeout (${ms} ms)"; else fail "stop took ${ms} ms"; fi
+# what -t means, not a speed check: at least its 1 s before the SIGKILL, and
+# under the default 10 s a stop that ignored -t would wait (a loaded VM under
+# TCG has taken 5 s for this one)
+if [ $ms -ge 900 ] && [ $ms -lt 9500 ]; then pass "stop: SIGKILL after the timeout (${ms} ms)"; else fail "stop took ${ms} ms"; fi
 eq "ps -a: exited" "$(chuted ps -a | awk '$1=="web"{print $2}')" "exited(137)"
 check "pid gone" sh -c "! kill -0 $pid 2>/dev/null"
 check "start again" chuted start web

@@ -17,12 +17,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static char *
@@ -63,33 +61,6 @@ ch_chute_purge_retired (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   return 0;
 }
 
-/* The monitor says "exited" a moment before it is gone, and then unlinks its
- * attach socket by path: gone before its directory is moved and the name's
- * next chute makes its own there. Bounded: a monitor running an on-exit
- * command waits for the lock this holds. */
-static void
-wait_monitor_gone (struct ch_ctx *ctx, const char *name)
-{
-  cleanup_close int pidfd = -1;
-  pid_t mp = 0;
-
-  ch_chute_running (ctx, name, &mp);
-  if (mp <= 0 || !ch_chute_monitor_alive (ctx, name))
-    return;
-  pidfd = (int) syscall (SYS_pidfd_open, mp, 0);
-  /* alive after the open: the pid was still the monitor's (no other can
-   * start while the chute's lock is held) */
-  if (pidfd >= 0 && ch_chute_monitor_alive (ctx, name))
-    {
-      struct pollfd pf = { .fd = pidfd, .events = POLLIN };
-      while (poll (&pf, 1, 2000) < 0 && errno == EINTR)
-        ;
-      return;
-    }
-  for (int i = 0; pidfd < 0 && i < 400 && ch_chute_monitor_alive (ctx, name); i++)
-    usleep (5000);
-}
-
 int
 ch_chute_retire (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t *err)
 {
@@ -113,7 +84,10 @@ ch_chute_retire (struct ch_ctx *ctx, const char *name, int timeout_s, ch_error_t
     return -1;
   if (ch_chute_halt (ctx, name, SIGTERM, timeout_s, NULL, err) < 0 || ch_chute_release (ctx, name, err) < 0)
     return -1;
-  wait_monitor_gone (ctx, name);
+  /* it unlinks its attach socket by path after saying "exited": gone before
+   * its directory moves and the name's next chute makes its own there
+   * (bounded: a monitor running an on-exit command waits for our lock) */
+  ch_chute_wait_monitor_gone (ctx, name, 2000);
   /* the run state first: the chute is gone once its chute.json is, as in
    * ch_chute_remove; a crash in between leaves files the next start of the
    * name overwrites and a mount it replaces */

@@ -24,8 +24,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <poll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 enum
@@ -362,29 +360,6 @@ create_chute (struct ch_ctx *ctx, struct ch_chute *c, ch_error_t *err)
   return 0;
 }
 
-/* Wait for the monitor to be gone (with --rm it may be removing the chute:
- * its on-exit command), so nothing is left when we return. */
-static void
-wait_monitor_gone (struct ch_ctx *ctx, const char *name)
-{
-  cleanup_free char *dir = ch_chute_dir (ctx, name);
-  cleanup_close int pidfd = -1;
-  pid_t mp = 0;
-
-  ch_chute_running (ctx, name, &mp);
-  if (mp > 0)
-    pidfd = (int) syscall (SYS_pidfd_open, mp, 0);
-  if (pidfd >= 0)
-    {
-      struct pollfd pf = { .fd = pidfd, .events = POLLIN };
-      while (poll (&pf, 1, 10000) < 0 && errno == EINTR)
-        ;
-      return;
-    }
-  for (int i = 0; i < 2000 && access (dir, F_OK) == 0; i++)
-    usleep (5000);
-}
-
 /* --rm in the foreground: we told the monitor (CH_FRAME_RM) that we remove
  * the chute ourselves, in-process, which spares the monitor's exec of
  * `chuted rm -f` on every run. Had the monitor not seen that in time, it
@@ -397,7 +372,9 @@ remove_after_run (struct ch_ctx *ctx, const char *name)
   cleanup_close int lock = -1;
   struct ch_chute c;
 
-  wait_monitor_gone (ctx, name);
+  /* with --rm it may be removing the chute (its on-exit command): nothing
+   * is left when we return */
+  ch_chute_wait_monitor_gone (ctx, name, 10000);
   ch_chute_init (&c);
   if (ch_chute_load (ctx, name, &c, &e) < 0)
     return;

@@ -39,6 +39,10 @@ bool ch_chute_running (const struct ch_ctx *ctx, const char *name, pid_t *monito
 /* Whether the chute's monitor process is alive (it holds RUN_DIR/monitor.lock),
  * whatever status.json says. */
 bool ch_chute_monitor_alive (const struct ch_ctx *ctx, const char *name);
+/* Wait up to TIMEOUT_MS for the chute's monitor process to be gone: it says
+ * "exited" a moment before it is (then it unlinks its attach socket, or runs
+ * its on-exit command). */
+void ch_chute_wait_monitor_gone (const struct ch_ctx *ctx, const char *name, int timeout_ms);
 
 /* Signal the chute (SIGNO, then SIGKILL after TIMEOUT_S; none at 0) and wait
  * until its monitor says it ended; releases nothing. *KILLED (if not NULL)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -110,6 +111,30 @@ ch_chute_monitor_alive (const struct ch_ctx *ctx, const char *name)
   if (fd < 0 || fcntl (fd, F_OFD_GETLK, &fl) < 0)
     return false;
   return fl.l_type != F_UNLCK;
+}
+
+void
+ch_chute_wait_monitor_gone (const struct ch_ctx *ctx, const char *name, int timeout_ms)
+{
+  cleanup_close int pidfd = -1;
+  pid_t mp = 0;
+
+  ch_chute_running (ctx, name, &mp);
+  if (mp <= 0 || !ch_chute_monitor_alive (ctx, name))
+    return;
+  pidfd = (int) syscall (SYS_pidfd_open, mp, 0);
+  /* alive after the open: the pid was still the monitor's (no other can
+   * start while the chute's lock is held) */
+  if (pidfd >= 0 && ch_chute_monitor_alive (ctx, name))
+    {
+      struct pollfd pf = { .fd = pidfd, .events = POLLIN };
+      while (poll (&pf, 1, timeout_ms) < 0 && errno == EINTR)
+        ;
+      return;
+    }
+  /* no pidfd (a kernel before 5.3): its lock tells */
+  for (int i = 0; pidfd < 0 && i < timeout_ms / 5 && ch_chute_monitor_alive (ctx, name); i++)
+    usleep (5000);
 }
 
 /* The monitor is started first and waits on a "go" pipe while we mount the

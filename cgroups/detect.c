@@ -101,6 +101,16 @@ field (const char *line, const char *end, int n, size_t *len)
   return p;
 }
 
+/* The controller the OL bytes at O name, or -1. */
+static int
+ctrl_named (const char *o, size_t ol)
+{
+  for (int i = 0; i < CH_CG_NCTRL; i++)
+    if (strlen (ch_cgroup_ctrl_names[i]) == ol && memcmp (o, ch_cgroup_ctrl_names[i], ol) == 0)
+      return i;
+  return -1;
+}
+
 static void
 parse_line (const char *line, const char *end, struct ch_cgroup_layout *l)
 {
@@ -129,10 +139,9 @@ parse_line (const char *line, const char *end, struct ch_cgroup_layout *l)
     {
       const char *c = memchr (o, ',', opts + optlen - o);
       size_t ol = (c ? c : opts + optlen) - o;
-      for (int i = 0; i < CH_CG_NCTRL; i++)
-        if (strlen (ch_cgroup_ctrl_names[i]) == ol && memcmp (o, ch_cgroup_ctrl_names[i], ol) == 0
-            && l->v1[i] == NULL)
-          l->v1[i] = unescape (mp, mplen);
+      int i = ctrl_named (o, ol);
+      if (i >= 0 && l->v1[i] == NULL)
+        l->v1[i] = unescape (mp, mplen);
       o += ol + 1;
     }
 }
@@ -222,9 +231,9 @@ v1_complete (const struct ch_cgroup_layout *l)
         {
           const char *comma = memchr (o, ',', c2 - o);
           size_t ol = (comma ? comma : c2) - o;
-          for (int i = 0; i < CH_CG_NCTRL; i++)
-            if (strlen (ch_cgroup_ctrl_names[i]) == ol && memcmp (o, ch_cgroup_ctrl_names[i], ol) == 0 && l->v1[i] == NULL)
-              return false;
+          int i = ctrl_named (o, ol);
+          if (i >= 0 && l->v1[i] == NULL)
+            return false;
           o += ol + 1;
         }
       p = nl ? nl + 1 : end;

@@ -198,14 +198,6 @@ cg_sleep_ms (int ms)
     ;
 }
 
-long long
-cg_now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static int
 rmdir_children (const char *dir, ch_error_t *err)
 {
@@ -231,7 +223,7 @@ rmdir_children (const char *dir, ch_error_t *err)
 int
 cg_rmdir_tree (const char *dir, int timeout_ms, ch_error_t *err)
 {
-  long long deadline = cg_now_ms () + timeout_ms;
+  long long deadline = ch_now_ms () + timeout_ms;
   int delay = 1;
 
   /* the usual case, a leaf whose tasks are gone: one syscall */
@@ -242,7 +234,7 @@ cg_rmdir_tree (const char *dir, int timeout_ms, ch_error_t *err)
       int e;
       if (rmdir_children (dir, err) < 0)
         {
-          if ((*err)->status != EBUSY || cg_now_ms () >= deadline)
+          if ((*err)->status != EBUSY || ch_now_ms () >= deadline)
             return -1;
           ch_error_release (err);
         }
@@ -252,7 +244,7 @@ cg_rmdir_tree (const char *dir, int timeout_ms, ch_error_t *err)
         {
           e = errno;
           /* EBUSY: tasks that just died are still being released */
-          if (e != EBUSY || cg_now_ms () >= deadline)
+          if (e != EBUSY || ch_now_ms () >= deadline)
             return ch_error (err, e, "rmdir");
         }
       cg_sleep_ms (delay);

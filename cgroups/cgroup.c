@@ -432,7 +432,7 @@ ch_cgroup_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err)
 static int
 wait_empty (struct ch_cgroup *cg, ch_error_t *err)
 {
-  long long deadline = cg_now_ms () + CG_EMPTY_TIMEOUT_MS;
+  long long deadline = ch_now_ms () + CG_EMPTY_TIMEOUT_MS;
   int delay = 1;
 
   for (;;)
@@ -443,7 +443,7 @@ wait_empty (struct ch_cgroup *cg, ch_error_t *err)
         return -1;
       if (n == 0)
         return 0;
-      if (cg_now_ms () >= deadline)
+      if (ch_now_ms () >= deadline)
         return ch_error (err, EBUSY, "%zu process(es) still there after SIGKILL (first: %d)", n, (int) pids[0]);
       /* new forks may have slipped past the first kill (v2 without cgroup.kill) */
       if (cg->ops->kill_all (cg, SIGKILL, err) < 0)

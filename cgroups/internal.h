@@ -70,6 +70,5 @@ void cg_sleep_ms (int ms);
  * then D[0..N) in order" (v1 files; a BPF program on a v2 directory). */
 int cg_devices_v1 (bool fake, const char *dir, const struct ch_cgroup_device *d, size_t n, ch_error_t *err);
 int cg_devices_bpf (bool fake, const char *dir, const struct ch_cgroup_device *d, size_t n, ch_error_t *err);
-long long cg_now_ms (void);
 
 #endif

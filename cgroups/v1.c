@@ -355,7 +355,7 @@ static int
 v1_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
 {
   const char *want = frozen ? "FROZEN" : "THAWED";
-  long long deadline = cg_now_ms () + FREEZE_TIMEOUT_MS;
+  long long deadline = ch_now_ms () + FREEZE_TIMEOUT_MS;
   const char *d;
   int delay = 1;
 
@@ -371,7 +371,7 @@ v1_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
         return -1;
       if (strcmp (state, want) == 0)
         return 0;
-      if (cg_now_ms () >= deadline)
+      if (ch_now_ms () >= deadline)
         {
           ch_error_t e2 = NULL;
           if (frozen)

@@ -264,7 +264,7 @@ static int
 v2_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
 {
   const char *d = cg->hier[0].dir;
-  long long deadline = cg_now_ms () + FREEZE_TIMEOUT_MS;
+  long long deadline = ch_now_ms () + FREEZE_TIMEOUT_MS;
   cleanup_free char *ev = xasprintf ("%s/cgroup.events", d);
   cleanup_close int fd = -1;
 
@@ -284,7 +284,7 @@ v2_freeze (struct ch_cgroup *cg, bool frozen, ch_error_t *err)
         return -1;
       if (s && ch_cgroup_keyed_u64 (s, "frozen", &v) && v == (uint64_t) frozen)
         return 0;
-      left = deadline - cg_now_ms ();
+      left = deadline - ch_now_ms ();
       if (left <= 0)
         return ch_error (err, ETIMEDOUT, "cgroup.events: frozen is not %d after %d ms", frozen, FREEZE_TIMEOUT_MS);
       /* kernfs wakes POLLPRI pollers when cgroup.events changes; the cap
@@ -315,7 +315,7 @@ static int
 v2_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err)
 {
   const char *d = cg->hier[0].dir;
-  long long deadline = cg_now_ms () + KILL_TIMEOUT_MS;
+  long long deadline = ch_now_ms () + KILL_TIMEOUT_MS;
   size_t n;
 
   /* cgroup.kill (5.14+) kills the whole subtree atomically, forks included */
@@ -334,7 +334,7 @@ v2_kill_all (struct ch_cgroup *cg, int sig, ch_error_t *err)
     {
       if (cg_signal_procs (d, sig, &n, err) < 0)
         return -1;
-      if (n == 0 || cg_now_ms () >= deadline)
+      if (n == 0 || ch_now_ms () >= deadline)
         return 0;
       cg_sleep_ms (delay);
     }

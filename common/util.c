@@ -233,3 +233,12 @@ ch_quote (const char *s, size_t max)
     ch_buf_printf (&b, "...");
   return ch_buf_steal (&b);
 }
+
+int64_t
+ch_now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

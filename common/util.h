@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -76,5 +77,7 @@ char *ch_quote (const char *s, size_t max);
 /* SEC as RFC 3339 in UTC: "2026-11-29T22:35:05Z", or with NSEC >= 0
  * "2026-11-29T22:35:05.000000042Z" (the OCI state's precision). */
 char *ch_rfc3339 (time_t sec, long nsec);
+/* Milliseconds on the monotonic clock: for deadlines and durations. */
+int64_t ch_now_ms (void);
 
 #endif

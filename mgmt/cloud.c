@@ -20,15 +20,6 @@
 #define BACKOFF_MAX_MS 60000
 #define CONNECT_TIMEOUT_MS 15000
 
-int64_t
-ch_cloud_now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 ch_cloud_publish (struct ch_cloud *l, const char *sub, json_t *j, bool retain)
 {
@@ -52,10 +43,10 @@ lost (struct ch_cloud *l)
   l->conn = CLOUD_DOWN;
   mosquitto_disconnect (l->m);
   if (getrandom (&r, sizeof (r), GRND_NONBLOCK) < 0)
-    r = (uint32_t) ch_cloud_now_ms ();
-  l->next_connect = ch_cloud_now_ms () + l->backoff / 2 + r % (uint32_t) (l->backoff + 1);
+    r = (uint32_t) ch_now_ms ();
+  l->next_connect = ch_now_ms () + l->backoff / 2 + r % (uint32_t) (l->backoff + 1);
   fprintf (stderr, "chuted cloud: no connection to %s:%d: next attempt in %lld ms\n", l->host, l->port,
-           (long long) (l->next_connect - ch_cloud_now_ms ()));
+           (long long) (l->next_connect - ch_now_ms ()));
   /* from 0 too (the retry at once in 3.1.1 after a 5 refused): never a loop without a wait */
   l->backoff = l->backoff < BACKOFF_MIN_MS       ? BACKOFF_MIN_MS
                : l->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
@@ -91,7 +82,7 @@ on_connect (struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_p
   ch_cloud_publish (l, "status", json_pack ("{s:s, s:s, s:s, s:O}", "state", "online", "since", now, "protocol",
                                             l->v311 ? "mqtt-3.1.1" : "mqtt-5", "labels", l->labels), true);
   l->report = true; /* one coalesced reported state after each (re)connect */
-  l->next_metrics = ch_cloud_now_ms ();
+  l->next_metrics = ch_now_ms ();
 }
 
 static void
@@ -260,7 +251,7 @@ ch_cloud_open (struct ch_cloud **out, struct ch_ctx *ctx, const struct ch_cloud_
   mosquitto_connect_v5_callback_set (l->m, on_connect);
   mosquitto_disconnect_v5_callback_set (l->m, on_disconnect);
   mosquitto_message_v5_callback_set (l->m, on_message);
-  l->next_connect = ch_cloud_now_ms ();
+  l->next_connect = ch_now_ms ();
   *out = l;
   return 0;
 }
@@ -347,7 +338,7 @@ connect_now (struct ch_cloud *l, int64_t now)
 int
 ch_cloud_tick (struct ch_cloud *l)
 {
-  int64_t now = ch_cloud_now_ms ();
+  int64_t now = ch_now_ms ();
   int wait = 1000;
 
   if (l->conn == CLOUD_DOWN && now >= l->next_connect)
@@ -373,7 +364,7 @@ ch_cloud_tick (struct ch_cloud *l)
       }
       l->apply (l->data, l, doc);
       json_decref (doc);
-      now = ch_cloud_now_ms ();
+      now = ch_now_ms ();
     }
   if (l->conn == CLOUD_UP && l->report)
     {

@@ -55,7 +55,7 @@ logs_on (struct ch_cloud *l, const char *chute, bool on, ch_error_t *err)
     }
   if (g)
     {
-      g->until = ch_cloud_now_ms () + CH_CLOUD_LOGS_LEASE_S * 1000;
+      g->until = ch_now_ms () + CH_CLOUD_LOGS_LEASE_S * 1000;
       return 0;
     }
   if (!ch_chute_alive (chute, l->ctx))
@@ -68,7 +68,7 @@ logs_on (struct ch_cloud *l, const char *chute, bool on, ch_error_t *err)
   g = &l->logs[l->n_logs++];
   memset (g, 0, sizeof (*g));
   g->chute = xstrdup (chute);
-  g->until = ch_cloud_now_ms () + CH_CLOUD_LOGS_LEASE_S * 1000;
+  g->until = ch_now_ms () + CH_CLOUD_LOGS_LEASE_S * 1000;
   if (stat (path, &st) == 0)
     {
       g->ino = st.st_ino;

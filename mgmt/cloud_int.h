@@ -50,7 +50,6 @@ struct ch_cloud
   size_t n_logs;
 };
 
-int64_t ch_cloud_now_ms (void);
 /* Publish J (stolen) on prefix + SUB. */
 void ch_cloud_publish (struct ch_cloud *l, const char *sub, json_t *j, bool retain);
 /* cloud_tls.c: the client's TLS context for the broker HOST: verified with

@@ -30,15 +30,6 @@
 /* what an exec probe printed, kept for its reason: the last bytes */
 #define OUT_KEEP 4096
 
-static int64_t
-now_ms (void)
-{
-  struct timespec t;
-
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 void
 ch_health_probe_from (const struct ch_chutefile *m, struct ch_health_probe *p)
 {
@@ -114,7 +105,7 @@ wait_fd (int fd, short events, int64_t deadline, ch_error_t *err)
 
   for (;;)
     {
-      int64_t left = deadline - now_ms ();
+      int64_t left = deadline - ch_now_ms ();
       int n;
       if (left <= 0)
         return ch_error (err, ETIMEDOUT, "no answer in time");
@@ -323,7 +314,7 @@ int
 ch_health_probe_once (struct ch_ctx *ctx, const struct ch_health_probe *p, const char *name, pid_t pid,
                       int64_t timeout_ms, ch_error_t *err)
 {
-  int64_t deadline = now_ms () + timeout_ms;
+  int64_t deadline = ch_now_ms () + timeout_ms;
   cleanup_close int fd = -1;
 
   switch (p->kind)
@@ -362,7 +353,7 @@ ch_engine_wait_healthy (struct ch_ctx *ctx, const struct ch_chutefile *m, ch_err
       name = svc;
       grace_s = 0;
     }
-  t0 = now_ms ();
+  t0 = ch_now_ms ();
   next = t0;
   deadline = t0 + (int64_t) m->health_timeout_s * 1000;
   grace_end = t0 + (int64_t) grace_s * 1000;
@@ -378,7 +369,7 @@ ch_engine_wait_healthy (struct ch_ctx *ctx, const struct ch_chutefile *m, ch_err
       /* a chute that exits or restarts fails the gate, whatever a probe said */
       if ((r = ch_engine_check_alive (ctx, name, restarts, err)) < 0)
         break;
-      now = now_ms ();
+      now = ch_now_ms ();
       if (!passed && now >= deadline)
         {
           cleanup_free char *what = ch_health_probe_name (&p);

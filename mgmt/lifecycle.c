@@ -376,21 +376,13 @@ ch_chute_down (struct ch_ctx *ctx, const char *name, ch_error_t *err)
   return 0;
 }
 
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* The monitor writes "exited" just before it exits: its pidfd wakes us then,
  * not at the next of 5 ms naps. Still checked every 5 ms, for a monitor that
  * goes on after writing it (an on-exit command) and a kernel without pidfd. */
 static bool
 wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
 {
-  long long deadline = now_ms () + timeout_ms;
+  long long deadline = ch_now_ms () + timeout_ms;
   cleanup_close int pidfd = -1;
   bool exited = false;
   pid_t mp = 0;
@@ -399,7 +391,7 @@ wait_exited (const struct ch_ctx *ctx, const char *name, int timeout_ms)
     {
       if (!ch_chute_running (ctx, name, &mp))
         return true;
-      if (now_ms () >= deadline)
+      if (ch_now_ms () >= deadline)
         return false;
       /* once it has exited the pidfd stays readable: naps from then on */
       if (pidfd < 0 && mp > 0 && !exited)

@@ -32,7 +32,6 @@ struct ctl
   void *data;
 };
 
-int64_t ctl_now_ms (void);
 int ctl_node_check (const char *node, ch_error_t *err);
 int ctl_connect (struct ctl *c, ch_error_t *err);
 void ctl_close (struct ctl *c);

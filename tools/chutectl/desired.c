@@ -186,7 +186,7 @@ ctl_change (struct ctl *c, const char *node, const char *op, const char *arg, bo
     return -1;
   gen = ctl_next_generation (doc, rep);
   if (getrandom (&rnd, sizeof (rnd), 0) < 0)
-    rnd = (uint32_t) ctl_now_ms ();
+    rnd = (uint32_t) ch_now_ms ();
   change = xasprintf ("g%lld-%06x", (long long) gen, rnd & 0xffffff);
   if (wait && ctl_wait_begin (c, node, change, err) < 0)
     return -1;

@@ -11,22 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t
-ctl_now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 on_message (struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
 {
   struct ctl *c = obj;
   json_t *j;
 
-  c->last_msg = ctl_now_ms ();
+  c->last_msg = ch_now_ms ();
   if (c->on_msg)
     {
       c->on_msg (c, msg->topic, msg->payload, msg->payloadlen);
@@ -48,7 +39,7 @@ on_subscribe (struct mosquitto *m, void *obj, int mid, int n, const int *qos)
   struct ctl *c = obj;
 
   c->subscribed++;
-  c->last_msg = ctl_now_ms ();
+  c->last_msg = ch_now_ms ();
 }
 
 int
@@ -111,9 +102,9 @@ ctl_close (struct ctl *c)
 int
 ctl_run (struct ctl *c, int timeout_ms, ch_error_t *err)
 {
-  int64_t end = ctl_now_ms () + timeout_ms;
+  int64_t end = ch_now_ms () + timeout_ms;
 
-  while (!c->stop && (timeout_ms < 0 || ctl_now_ms () < end))
+  while (!c->stop && (timeout_ms < 0 || ch_now_ms () < end))
     {
       int rc = mosquitto_loop (c->m, 100, 1);
 
@@ -126,19 +117,19 @@ ctl_run (struct ctl *c, int timeout_ms, ch_error_t *err)
 int
 ctl_subscribe_run (struct ctl *c, const char *const *filters, int timeout_ms, ch_error_t *err)
 {
-  int64_t end = ctl_now_ms () + (timeout_ms < 0 ? 0 : timeout_ms);
+  int64_t end = ch_now_ms () + (timeout_ms < 0 ? 0 : timeout_ms);
   int n = 0;
 
   c->subscribed = 0;
   for (; filters[n]; n++)
     mosquitto_subscribe (c->m, NULL, filters[n], 1);
-  while (!c->stop && (timeout_ms < 0 || ctl_now_ms () < end))
+  while (!c->stop && (timeout_ms < 0 || ch_now_ms () < end))
     {
       int rc = mosquitto_loop (c->m, 50, 1);
 
       if (rc != MOSQ_ERR_SUCCESS)
         return ch_error (err, 0, "broker %s: %s", c->broker, mosquitto_strerror (rc));
-      if (timeout_ms >= 0 && c->subscribed >= n && ctl_now_ms () - c->last_msg >= CTL_QUIET_MS)
+      if (timeout_ms >= 0 && c->subscribed >= n && ch_now_ms () - c->last_msg >= CTL_QUIET_MS)
         break;
     }
   return 0;
@@ -152,9 +143,9 @@ ctl_publish (struct ctl *c, const char *topic, const char *payload, bool retain,
   if (rc != MOSQ_ERR_SUCCESS)
     return ch_error (err, 0, "publish %s: %s", topic, mosquitto_strerror (rc));
   /* done when the PUBACK comes back: the broker has it */
-  for (int64_t end = ctl_now_ms () + CTL_TIMEOUT_MS; c->acked != mid;)
+  for (int64_t end = ch_now_ms () + CTL_TIMEOUT_MS; c->acked != mid;)
     {
-      if (ctl_now_ms () > end)
+      if (ch_now_ms () > end)
         return ch_error (err, 0, "publish %s: no PUBACK from the broker", topic);
       if ((rc = mosquitto_loop (c->m, 100, 1)) != MOSQ_ERR_SUCCESS)
         return ch_error (err, 0, "publish %s: %s", topic, mosquitto_strerror (rc));

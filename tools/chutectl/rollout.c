@@ -381,7 +381,7 @@ step (struct ro *r, ch_error_t *err)
 static int
 publish_doc (struct ro *r, bool force)
 {
-  int64_t now = ctl_now_ms ();
+  int64_t now = ch_now_ms ();
   cleanup_error ch_error_t e = NULL;
   cleanup_free char *topic = xasprintf ("%s%s", CTL_ROLLOUT_PREFIX, r->id), *s = NULL;
 
@@ -446,15 +446,15 @@ ro_run (struct ro *r, ch_error_t *err)
         {
           /* the broker went away: its retained state is the rollout's
            * memory too, so wait for it (as long as for one AP) */
-          if (ctl_now_ms () - down_since > r->timeout_s * 1000)
+          if (ch_now_ms () - down_since > r->timeout_s * 1000)
             return ch_error (err, 0, "rollout %s: broker %s gone for %ld s", r->id, r->c->broker, r->timeout_s);
-          if (mosquitto_reconnect (r->c->m) != MOSQ_ERR_SUCCESS || resume (r, filters, ctl_now_ms () - down_since, &e) < 0)
+          if (mosquitto_reconnect (r->c->m) != MOSQ_ERR_SUCCESS || resume (r, filters, ch_now_ms () - down_since, &e) < 0)
             {
               sleep (1);
               continue;
             }
           fprintf (stderr, "chutectl: rollout %s: broker back after %.1f s\n", r->id,
-                   (double) (ctl_now_ms () - down_since) / 1000);
+                   (double) (ch_now_ms () - down_since) / 1000);
           down_since = 0;
         }
       ended = step (r, &e);
@@ -464,7 +464,7 @@ ro_run (struct ro *r, ch_error_t *err)
         {
           fprintf (stderr, "chutectl: rollout %s: broker %s lost (%s): reconnecting\n", r->id, r->c->broker,
                    e ? e->msg : "connection");
-          down_since = ctl_now_ms ();
+          down_since = ch_now_ms ();
           ended = false;
         }
     }
@@ -576,7 +576,7 @@ ctl_rollout (struct ctl *c, const struct ctl_fleet *f, const char *what, ch_erro
       }
   }
   if (getrandom (&rnd, sizeof (rnd), 0) < 0)
-    rnd = (uint32_t) ctl_now_ms ();
+    rnd = (uint32_t) ch_now_ms ();
   id = xasprintf ("r%08x", rnd);
   doc = json_pack ("{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:{}, s:o}", "id", id, "chute", chute,
                    "what", what, "selector", f->all ? json_string ("all") : json_incref (f->labels), "state", "running", "canary",

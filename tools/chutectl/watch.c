@@ -294,7 +294,7 @@ ctl_logs (struct ctl *c, const char *node, const char *chute, bool follow, ch_er
   int r = 0;
 
   if (getrandom (&rnd, sizeof (rnd), 0) < 0)
-    rnd = (uint32_t) ctl_now_ms ();
+    rnd = (uint32_t) ch_now_ms ();
   id = xasprintf ("logs-%08x", rnd);
   reply = xasprintf ("chuted/v1/%s/reply/%s", node, id);
   g.reply_topic = reply;
@@ -311,9 +311,9 @@ ctl_logs (struct ctl *c, const char *node, const char *chute, bool follow, ch_er
   if (logs_ask (c, node, id, chute, true, err) < 0)
     return -1;
   /* without -f: what the AP sends at once (its tail), then stop */
-  for (int64_t start = ctl_now_ms (), renew = start + LOGS_RENEW_MS; !interrupted && !c->stop;)
+  for (int64_t start = ch_now_ms (), renew = start + LOGS_RENEW_MS; !interrupted && !c->stop;)
     {
-      int64_t now = ctl_now_ms ();
+      int64_t now = ch_now_ms ();
 
       if ((r = ctl_run (c, 200, err)) < 0)
         break;

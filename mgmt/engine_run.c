@@ -211,7 +211,7 @@ int
 ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch_error_t *err)
 {
   json_int_t restarts;
-  struct timespec t0, now;
+  int64_t t0;
 
   if (ch_pod_is (ctx, name))
     return ch_pod_wait_alive (ctx, name, grace_s, err);
@@ -219,13 +219,12 @@ ch_engine_wait_alive (struct ch_ctx *ctx, const char *name, uint64_t grace_s, ch
     cleanup_json json_t *st = ch_chute_status (ctx, name);
     restarts = json_integer_value (json_object_get (st, "restarts"));
   }
-  clock_gettime (CLOCK_MONOTONIC, &t0);
+  t0 = ch_now_ms ();
   for (;;)
     {
       if (ch_engine_check_alive (ctx, name, restarts, err) < 0)
         return -1;
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      if ((uint64_t) (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= grace_s * 1000)
+      if ((uint64_t) (ch_now_ms () - t0) >= grace_s * 1000)
         return 0;
       usleep (100 * 1000);
     }

@@ -198,7 +198,7 @@ exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_er
    * (CVE-2019-5736): start it that way, not exec it to have it re-exec */
   if (argc > 1 && strcmp (prog, "chuted-runtime") == 0
       && (strcmp (argv[1], "run") == 0 || strcmp (argv[1], "create") == 0 || strcmp (argv[1], "exec") == 0))
-    ch_runtime_exec_sealed (tool, nargv, err);
+    ch_runtime_exec_sealed (tool, nargv, ctx->run_root, err);
   else
     execv (tool, nargv);
   free (nargv);

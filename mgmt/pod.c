@@ -301,7 +301,7 @@ ch_pod_wait_alive (struct ch_ctx *ctx, const char *pod, uint64_t grace_s, ch_err
 {
   cleanup_strv char **names = NULL;
   json_int_t *restarts;
-  struct timespec t0, now;
+  int64_t t0;
   size_t n;
   int r = 0;
 
@@ -316,7 +316,7 @@ ch_pod_wait_alive (struct ch_ctx *ctx, const char *pod, uint64_t grace_s, ch_err
       cleanup_json json_t *st = ch_chute_status (ctx, names[i]);
       restarts[i] = json_integer_value (json_object_get (st, "restarts"));
     }
-  clock_gettime (CLOCK_MONOTONIC, &t0);
+  t0 = ch_now_ms ();
   for (;;)
     {
       for (size_t i = 0; i < n && r == 0; i++)
@@ -329,9 +329,7 @@ ch_pod_wait_alive (struct ch_ctx *ctx, const char *pod, uint64_t grace_s, ch_err
           if (r < 0)
             ch_error_prefix (err, "service `%s`", strchr (names[i], CH_POD_SEP) + 1);
         }
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      if (r < 0
-          || (uint64_t) (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= grace_s * 1000)
+      if (r < 0 || (uint64_t) (ch_now_ms () - t0) >= grace_s * 1000)
         break;
       usleep (100 * 1000);
     }

@@ -282,9 +282,9 @@ ch_oci_cli (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
   for (i = 0; i < sizeof (sub) / sizeof (sub[0]); i++)
     if (strcmp (argv[1], sub[i].name) == 0)
       {
-        /* CVE-2019-5736: re-exec from a sealed memfd before anything else
+        /* CVE-2019-5736: re-exec sealed before anything else
          * (fds we open, sockets we connect, would not survive it) */
-        if (sub[i].enters && ch_runtime_reexec_sealed (NULL, err) < 0)
+        if (sub[i].enters && ch_runtime_reexec_sealed (NULL, ctx->root ? ctx->root : ctx->run_root, err) < 0)
           return -1;
         optind = 1;
         opterr = 0;

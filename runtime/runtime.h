@@ -74,15 +74,19 @@ int ch_container_update (const char *state_dir, json_t *resources, ch_error_t *e
 /* Every pid in the container's cgroup (malloc'd array). */
 int ch_container_pids (const char *state_dir, pid_t **pids, size_t *n, ch_error_t *err);
 
-/* CVE-2019-5736: processes that enter a container must run from a sealed
- * memfd copy of chuted, never from the host binary. ch_container_create and
- * ch_container_exec refuse to run otherwise; a main() that calls them calls
- * this first, before opening fds or sockets (ARGV: its own, or NULL for
- * /proc/self/cmdline): it re-executes the program from a sealed memfd
- * (returns 0 at once when already sealed; does not return on success). */
-int ch_runtime_reexec_sealed (char **argv, ch_error_t *err);
-/* The same for another program: run PATH from a sealed memfd copy. */
-int ch_runtime_exec_sealed (const char *path, char **argv, ch_error_t *err);
+/* CVE-2019-5736: processes that enter a container must never run from the
+ * host binary as a writable file. ch_container_create and ch_container_exec
+ * refuse to run otherwise; a main() that calls them calls this first, before
+ * opening fds or sockets (ARGV: its own, or NULL for /proc/self/cmdline): it
+ * re-executes the program sealed (returns 0 at once when already sealed; does
+ * not return on success). Sealed means through a private read-only overlayfs
+ * of the binary's directory, with SPARE_DIR (a directory of ours, the run
+ * root: overlayfs wants two lower layers to be read-only) as its second
+ * layer: no copy, the binary's pages shared; where that cannot be had (no
+ * overlayfs, no SPARE_DIR, layers that overlap), a sealed memfd copy. */
+int ch_runtime_reexec_sealed (char **argv, const char *spare_dir, ch_error_t *err);
+/* The same for another program: run PATH sealed. */
+int ch_runtime_exec_sealed (const char *path, char **argv, const char *spare_dir, ch_error_t *err);
 
 struct ch_exec_opts
 {

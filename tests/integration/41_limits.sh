@@ -29,9 +29,16 @@ chuted run -d --name lo --net none --cpu-shares 512 --cpuset-cpus 0 --rootfs "$R
 chuted run -d --name hi --net none --cpu-shares 1024 --cpuset-cpus 0 --rootfs "$R" -- /bin/sh -c 'while :; do :; done' >/dev/null
 u() { chuted inspect "$1" | js 'd["cgroup"]["stats"]["cpu_usage_ns"]'; }
 sleep 1
-a0=$(u lo); b0=$(u hi); sleep 10; a1=$(u lo); b1=$(u hi)
-share=$(python3 -c "a=$a1-$a0; b=$b1-$b0; print(round(100*a/(a+b),1))")
-if python3 -c "import sys; sys.exit(0 if abs($share-33.33)<=5 else 1)"; then pass "cpu shares 512:1024 → ${share}% for the 512 chute"; else fail "cpu shares split ${share}% (want 33.3 ±5)"; fi
+# the split over 10 s; where that was off (a TCG guest's vCPU is scheduled in
+# bursts), over 20 s from the same start: without shares it stays near 50%
+a0=$(u lo); b0=$(u hi); shares=""
+for window in 10 20; do
+  sleep 10; a1=$(u lo); b1=$(u hi)
+  share=$(python3 -c "a=$a1-$a0; b=$b1-$b0; print(round(100*a/(a+b),1))")
+  shares="$shares ${share}% over ${window} s"
+  python3 -c "import sys; sys.exit(0 if abs($share-33.33)<=5 else 1)" && break
+done
+if python3 -c "import sys; sys.exit(0 if abs($share-33.33)<=5 else 1)"; then pass "cpu shares 512:1024 →$shares for the 512 chute"; else fail "cpu shares split$shares (want 33.3 ±5)"; fi
 chuted rm -f lo hi >/dev/null
 # one route to a limit (mgmt/limits.c): run and update validate alike
 refused() { # DESC WANT CMD...: fails with one line containing WANT

@@ -368,6 +368,12 @@ ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name)
 }
 
 char *
+ch_seccomp_cache_path (const struct ch_ctx *ctx)
+{
+  return xasprintf ("%s/cache/seccomp", ctx->root);
+}
+
+char *
 ch_chute_cgroup_path (const struct ch_ctx *ctx, const char *name)
 {
   char *p = xasprintf ("%s/%s", ctx->cgroup_parent, name);

@@ -94,6 +94,9 @@ char *ch_chute_dir (const struct ch_ctx *ctx, const char *name);     /* ROOT/chu
 char *ch_chutes_run_dir (const struct ch_ctx *ctx);                  /* RUN_ROOT/chutes */
 char *ch_chute_run_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/chutes/NAME */
 char *ch_chute_oci_dir (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/oci/NAME */
+/* Every chute's compiled seccomp filters: kept across reboots (RUN_ROOT is
+ * a tmpfs), so a boot restore does not compile the same profile again. */
+char *ch_seccomp_cache_path (const struct ch_ctx *ctx); /* ROOT/cache/seccomp */
 /* The cgroup a new chute gets (CGROUP_PARENT/NAME, written to config.json);
  * a running chute's is read from its OCI state (ch_container_cgroup_path). */
 char *ch_chute_lock_path (const struct ch_ctx *ctx, const char *name); /* RUN_ROOT/chutes/NAME.lock */

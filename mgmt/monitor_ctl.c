@@ -26,6 +26,7 @@ ch_monitor_write_config (struct ch_ctx *ctx, const struct ch_chute *c, const cha
   cleanup_free char *bundle = xasprintf ("%s/bundle", run_dir);
   cleanup_free char *oci = ch_chute_oci_dir (ctx, c->name);
   cleanup_free char *cg = ch_chute_cgroup_path (ctx, c->name);
+  cleanup_free char *seccomp = ch_seccomp_cache_path (ctx);
   cleanup_json json_t *j = NULL;
   char *on_exit[] = { chuted, "--root", (char *) ctx->root, "--run-root", (char *) ctx->run_root, "--cgroup-parent",
                       (char *) ctx->cgroup_parent, "rm", "-f", c->name, NULL };
@@ -34,6 +35,7 @@ ch_monitor_write_config (struct ch_ctx *ctx, const struct ch_chute *c, const cha
     .chuted = runtime,
     .run_root = (char *) ctx->run_root,
     .cgroup_parent = (char *) ctx->cgroup_parent,
+    .seccomp_cache = seccomp,
     .bundle = bundle,
     .oci_dir = oci,
     .cgroup_path = cg,

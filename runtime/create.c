@@ -241,7 +241,7 @@ ch_container_create (const struct ch_create_opts *o, pid_t *init_pid, ch_error_t
   ch_caps_check (s, o->warn, o->warn_data);
   if (s->seccomp)
     {
-      cleanup_free char *cache = ch_seccomp_cache_dir (o->state_dir);
+      cleanup_free char *cache = o->seccomp_cache ? xstrdup (o->seccomp_cache) : ch_seccomp_cache_dir (o->state_dir);
       if (ch_seccomp_compile (s->seccomp, s->seccomp_json, cache, &s->seccomp_bpf, err) < 0)
         goto out;
     }

@@ -24,6 +24,7 @@ struct ch_monitor_config
   char *chuted;        /* the chuted binary that creates the container */
   char *run_root;
   char *cgroup_parent;
+  char *seccomp_cache; /* the runtime's compiled seccomp filters (a dir that outlives a reboot), or NULL */
   char *bundle;
   char *oci_dir;       /* RUN_ROOT/oci/ID */
   char *cgroup_path;   /* for OOM counts */

@@ -26,6 +26,7 @@ ch_monitor_config_load (const char *path, struct ch_monitor_config *c, ch_error_
   c->chuted = str (j, "chuted");
   c->run_root = str (j, "run_root");
   c->cgroup_parent = str (j, "cgroup_parent");
+  c->seccomp_cache = str (j, "seccomp_cache");
   c->bundle = str (j, "bundle");
   c->oci_dir = str (j, "oci_dir");
   c->cgroup_path = str (j, "cgroup_path");
@@ -60,6 +61,8 @@ ch_monitor_config_to_json (const struct ch_monitor_config *c)
   json_object_set_new (o, "run_root", json_string (c->run_root));
   if (c->cgroup_parent)
     json_object_set_new (o, "cgroup_parent", json_string (c->cgroup_parent));
+  if (c->seccomp_cache)
+    json_object_set_new (o, "seccomp_cache", json_string (c->seccomp_cache));
   json_object_set_new (o, "bundle", json_string (c->bundle));
   json_object_set_new (o, "oci_dir", json_string (c->oci_dir));
   if (c->cgroup_path)
@@ -84,6 +87,7 @@ ch_monitor_config_clear (struct ch_monitor_config *c)
   free (c->chuted);
   free (c->run_root);
   free (c->cgroup_parent);
+  free (c->seccomp_cache);
   free (c->bundle);
   free (c->oci_dir);
   free (c->cgroup_path);

@@ -148,6 +148,11 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
           argv[n++] = "--cgroup-parent";
           argv[n++] = m->cfg.cgroup_parent;
         }
+      if (m->cfg.seccomp_cache)
+        {
+          argv[n++] = "--seccomp-cache";
+          argv[n++] = m->cfg.seccomp_cache;
+        }
       argv[n++] = m->cfg.id;
       argv[n] = NULL;
       /* the runtime would copy itself into a sealed memfd and re-exec

@@ -50,7 +50,7 @@ ch_oci_cmd_spec (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
 
 struct create_args
 {
-  const char *bundle, *pid_file, *console_socket, *cgroup_parent;
+  const char *bundle, *pid_file, *console_socket, *cgroup_parent, *seccomp_cache;
   int err_fd, console_fd;
   bool clone_parent, detach;
 };
@@ -70,6 +70,7 @@ parse_create (struct ch_oci_ctx *ctx, int argc, char **argv, struct create_args 
     O_DETACH,
     O_NO_PIVOT,
     O_NO_NEW_KEYRING,
+    O_SECCOMP_CACHE,
     O_PRESERVE_FDS,
   };
   static const struct option opts[] = {
@@ -78,7 +79,8 @@ parse_create (struct ch_oci_ctx *ctx, int argc, char **argv, struct create_args 
     { "err-fd", required_argument, 0, O_ERR_FD },          { "console-socket-fd", required_argument, 0, O_CONSOLE_FD },
     { "cgroup-parent", required_argument, 0, O_CGROUP_PARENT }, { "detach", no_argument, 0, O_DETACH },
     { "no-pivot", no_argument, 0, O_NO_PIVOT },            { "no-new-keyring", no_argument, 0, O_NO_NEW_KEYRING },
-    { "preserve-fds", required_argument, 0, O_PRESERVE_FDS }, { 0 },
+    { "preserve-fds", required_argument, 0, O_PRESERVE_FDS }, { "seccomp-cache", required_argument, 0, O_SECCOMP_CACHE },
+    { 0 },
   };
   int c;
 
@@ -111,6 +113,11 @@ parse_create (struct ch_oci_ctx *ctx, int argc, char **argv, struct create_args 
         break;
       case O_CGROUP_PARENT:
         a->cgroup_parent = optarg;
+        break;
+      case O_SECCOMP_CACHE:
+        if (optarg[0] != '/')
+          return ch_error (err, 0, "--seccomp-cache `%s`: not an absolute path", optarg);
+        a->seccomp_cache = optarg;
         break;
       case 'd':
       case O_DETACH:
@@ -145,7 +152,7 @@ do_create (struct ch_oci_ctx *ctx, const char *id, struct create_args *a, int er
   struct ch_create_opts o = {
     .id = id, .bundle = bundle, .state_dir = sd, .cgroup_parent = a->cgroup_parent,
     .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2, .console_socket_fd = a->console_fd,
-    .err_fd = err_fd, .clone_parent = a->clone_parent, .init_exit_code = exit_code,
+    .err_fd = err_fd, .clone_parent = a->clone_parent, .init_exit_code = exit_code, .seccomp_cache = a->seccomp_cache,
     .warn = ch_oci_warn, .warn_data = ctx,
   };
 

@@ -40,6 +40,7 @@ struct ch_create_opts
                                 as this call's error (over the sync socket); an exec failure
                                 after start is then only the init's exit code */
   bool clone_parent;         /* CLONE_PARENT: the init becomes our parent's child (the monitor) */
+  const char *seccomp_cache; /* compiled seccomp filters kept there; NULL: beside STATE_DIR (.seccomp) */
   int *init_exit_code;       /* optional out: the CODE of an init setup error (127/126/1) */
   ch_warn_fn warn;           /* what is skipped rather than refused (a capability the host cannot
                                 grant); NULL: "chuted: warning: MSG" on stderr */

@@ -1,8 +1,9 @@
 /* The compiled filter: libseccomp needs ~10 ms to turn Docker's profile
  * for three ABIs into BPF, on every container start. The program depends
  * only on the profile and the libseccomp version, so it is compiled once
- * and kept in CACHE_DIR (root-only, under the run root) keyed by a hash of
- * both; the init then loads the raw program with seccomp(2). The profile
+ * and kept in CACHE_DIR (root-only: chuted's chutes keep it under the root,
+ * so that it outlives a reboot; else beside the OCI state) keyed by a hash of
+ * both (and the kernel's release); the init then loads the raw program with seccomp(2). The profile
  * itself is kept next to it and compared on every hit, so that two
  * profiles with the same (non-cryptographic) hash never share a program. */
 #include "runtime/init.h"
@@ -18,7 +19,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 /* bump when compile() changes what it makes of the same profile */
@@ -58,16 +61,38 @@ compile (const struct ch_seccomp *sc, char **prog, size_t *len, ch_error_t *err)
   return ch_read_fd (fd, prog, len, err);
 }
 
+/* A cached program for TEXT at PATH (its profile at KEYPATH): 1 found, 0
+ * not there, -1 another profile with the same hash (compile, cache nothing). */
+static int
+cache_lookup (const char *path, const char *keypath, const char *text, struct ch_bpf *out)
+{
+  cleanup_error ch_error_t ignore = NULL;
+  cleanup_free char *key = NULL;
+  size_t keylen;
+
+  if (ch_read_file (keypath, &key, &keylen, &ignore) < 0)
+    return 0;
+  if (keylen != strlen (text) || memcmp (key, text, keylen) != 0)
+    return -1;
+  if (ch_read_file (path, &out->prog, &out->len, &ignore) == 0 && out->len > 0
+      && out->len % sizeof (struct sock_filter) == 0)
+    return 1;
+  ch_bpf_clear (out);
+  return 0;
+}
+
 int
 ch_seccomp_compile (const struct ch_seccomp *sc, json_t *profile, const char *cache_dir, struct ch_bpf *out,
                     ch_error_t *err)
 {
   cleanup_free char *text = profile ? json_dumps (profile, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  cleanup_free char *path = NULL, *keypath = NULL, *key = NULL;
+  cleanup_free char *path = NULL, *keypath = NULL;
+  cleanup_close int lock = -1;
   const struct scmp_version *v = seccomp_version ();
-  size_t keylen;
   uint64_t h = 0xcbf29ce484222325ULL;
   cleanup_error ch_error_t ignore = NULL;
+  struct utsname u;
+  int found = 0;
 
   memset (out, 0, sizeof (*out));
   if (text && cache_dir)
@@ -75,22 +100,28 @@ ch_seccomp_compile (const struct ch_seccomp *sc, json_t *profile, const char *ca
       h = fnv1a (h, CACHE_FORMAT, sizeof (CACHE_FORMAT));
       h = fnv1a (h, text, strlen (text));
       h = fnv1a (h, v, sizeof (*v));
+      /* the cache outlives a reboot: libseccomp asks the running kernel
+       * which actions it has, so a new kernel compiles anew */
+      if (uname (&u) == 0)
+        h = fnv1a (h, u.release, strlen (u.release));
       path = xasprintf ("%s/%016llx.bpf", cache_dir, (unsigned long long) h);
       keypath = xasprintf ("%s/%016llx.json", cache_dir, (unsigned long long) h);
-      if (ch_read_file (keypath, &key, &keylen, &ignore) == 0)
+      found = cache_lookup (path, keypath, text, out);
+      /* chutes started at once (a boot restore) mostly share a profile:
+       * one compiles, the others wait for its program */
+      if (found == 0 && ch_mkdir_p (cache_dir, 0700, &ignore) == 0)
         {
-          if (keylen != strlen (text) || memcmp (key, text, keylen) != 0)
-            {
-              /* another profile with the same hash: compile, cache nothing */
-              free (path);
-              path = NULL;
-            }
-          else if (ch_read_file (path, &out->prog, &out->len, &ignore) == 0 && out->len > 0
-                   && out->len % sizeof (struct sock_filter) == 0)
-            return 0;
+          lock = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (lock >= 0 && flock (lock, LOCK_EX) == 0)
+            found = cache_lookup (path, keypath, text, out);
         }
-      free (out->prog);
-      out->prog = NULL;
+      if (found == 1)
+        return 0;
+      if (found < 0)
+        {
+          free (path);
+          path = NULL;
+        }
       ch_error_release (&ignore);
     }
   if (compile (sc, &out->prog, &out->len, err) < 0)
@@ -98,8 +129,7 @@ ch_seccomp_compile (const struct ch_seccomp *sc, json_t *profile, const char *ca
   /* a cache that cannot be written only costs time; the profile goes first,
    * so a program is never found without the profile it was made from */
   if (path
-      && (ch_mkdir_p (cache_dir, 0700, &ignore) < 0
-          || ch_write_file_atomic (keypath, text, strlen (text), 0600, &ignore) < 0
+      && (ch_write_file_atomic (keypath, text, strlen (text), 0600, &ignore) < 0
           || ch_write_file_atomic (path, out->prog, out->len, 0600, &ignore) < 0))
     ch_error_release (&ignore);
   return 0;

@@ -193,5 +193,20 @@ rm -rf "$T_DIR/fresh"
 CHUTED_ROOT=$T_DIR/fresh/root CHUTED_RUN_ROOT=$T_DIR/fresh/run "$CHUTED" run --rm --net none --rootfs "$R" -- true >/dev/null 2>&1
 eq "a root and run root chuted run makes are 0700" "$(stat -c %a "$T_DIR/fresh/root") $(stat -c %a "$T_DIR/fresh/run")" "700 700"
 rm -rf "$T_DIR/fresh"
+
+# the compiled seccomp filter is kept under the root, not the run root (a
+# tmpfs on an AP): after a reboot the chutes' starts find it
+F=$T_DIR/fresh
+CHUTED_ROOT=$F/root CHUTED_RUN_ROOT=$F/run "$CHUTED" run --rm --net none --rootfs "$R" -- true >/dev/null 2>&1
+bpf=$(ls "$F"/root/cache/seccomp/*.bpf 2>/dev/null)
+eq "seccomp: one compiled filter kept under the root" "$(echo "$bpf" | grep -c .)" 1
+eq "...beside its profile, root only" "$(ls "$F"/root/cache/seccomp/*.json 2>/dev/null | wc -l) $(stat -c %a "$F/root/cache/seccomp")" "1 700"
+eq "...none in the run root" "$(find "$F/run" -name '*.bpf' | wc -l)" 0
+rm -rf "$F/run"; before=$(stat -c %Y.%i "$bpf")
+CHUTED_ROOT=$F/root CHUTED_RUN_ROOT=$F/run "$CHUTED" run --rm --net none --rootfs "$R" -- true >/dev/null 2>&1
+eq "...a run after the run root is gone uses it, not a new one" "$(stat -c %Y.%i "$bpf") $(ls "$F"/root/cache/seccomp/*.bpf | wc -l)" "$before 1"
+refused_line=$("$CHUTED" oci create --seccomp-cache rel/dir --bundle "$F" chuted-test-sc 2>&1)
+check "oci create --seccomp-cache RELATIVE refused" grep -q "seccomp-cache \`rel/dir\`: not an absolute path" <<<"$refused_line"
+rm -rf "$F"
 no_leftovers "lifecycle"
 finish

@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -198,17 +200,52 @@ ch_buf_steal (struct ch_buf *b)
   return r;
 }
 
+/* The calendar date of day DAYS since 1970-01-01 (proleptic Gregorian; H.
+ * Hinnant's days_from_civil inverse). Not gmtime_r: in a static program
+ * (the monitor, the runtime) glibc's gmtime brings tzset, its /etc/localtime
+ * read and scanf, ~50 KB of pages every chute's monitor would map. */
+static void
+civil_from_days (int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned) (z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t) yoe + era * 400 + (*m <= 2);
+}
+
+void
+ch_rfc3339_fmt (char *buf, size_t len, time_t sec, long nsec)
+{
+  int64_t days = sec / 86400, s = sec % 86400, y;
+  unsigned m, d;
+
+  if (s < 0)
+    {
+      s += 86400;
+      days--;
+    }
+  civil_from_days (days, &y, &m, &d);
+  if (nsec >= 0)
+    snprintf (buf, len, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%09ldZ", y, m, d, (int) (s / 3600),
+              (int) (s / 60 % 60), (int) (s % 60), nsec);
+  else
+    snprintf (buf, len, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02dZ", y, m, d, (int) (s / 3600), (int) (s / 60 % 60),
+              (int) (s % 60));
+}
+
 char *
 ch_rfc3339 (time_t sec, long nsec)
 {
-  struct tm tm;
+  char buf[CH_RFC3339_LEN];
 
-  gmtime_r (&sec, &tm);
-  if (nsec >= 0)
-    return xasprintf ("%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                      tm.tm_min, tm.tm_sec, nsec);
-  return xasprintf ("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                    tm.tm_min, tm.tm_sec);
+  ch_rfc3339_fmt (buf, sizeof (buf), sec, nsec);
+  return xstrdup (buf);
 }
 
 char *

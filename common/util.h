@@ -77,6 +77,9 @@ char *ch_quote (const char *s, size_t max);
 /* SEC as RFC 3339 in UTC: "2026-11-29T22:35:05Z", or with NSEC >= 0
  * "2026-11-29T22:35:05.000000042Z" (the OCI state's precision). */
 char *ch_rfc3339 (time_t sec, long nsec);
+/* The same into BUF (CH_RFC3339_LEN bytes hold any year 0-9999). */
+#define CH_RFC3339_LEN 32
+void ch_rfc3339_fmt (char *buf, size_t len, time_t sec, long nsec);
 /* Milliseconds on the monotonic clock: for deadlines and durations. */
 int64_t ch_now_ms (void);
 

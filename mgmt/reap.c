@@ -26,12 +26,9 @@ record_monitor_death (struct ch_ctx *ctx, const char *name, json_t *st, const ch
   cleanup_free char *run_dir = ch_chute_run_dir (ctx, name);
   cleanup_free char *path = xasprintf ("%s/%s", run_dir, CH_MON_STATUS);
   cleanup_error ch_error_t err = NULL;
-  char now[32];
-  struct tm tm;
-  time_t t = time (NULL);
+  char now[CH_RFC3339_LEN];
 
-  gmtime_r (&t, &tm);
-  strftime (now, sizeof (now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  ch_rfc3339_fmt (now, sizeof (now), time (NULL), -1);
   json_object_set_new (st, "state", json_string ("exited"));
   json_object_set_new (st, "pid", json_integer (0));
   json_object_set_new (st, "finished_at", json_string (now));

@@ -100,17 +100,15 @@ int
 ch_log_write (struct ch_log *log, const char *stream, const char *data, size_t len, ch_error_t *err)
 {
   struct timespec ts;
-  struct tm tm;
-  char full[80], part[80];
+  char full[80], part[80], when[CH_RFC3339_LEN];
   int plen;
 
   if (log->out == NULL)
     log->out = xmalloc (CH_LOG_BATCH);
   /* one stamp for all the lines of one read: the format needs no more */
   clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  plen = snprintf (full, sizeof (full), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s F ", tm.tm_year + 1900,
-                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream);
+  ch_rfc3339_fmt (when, sizeof (when), ts.tv_sec, ts.tv_nsec);
+  plen = snprintf (full, sizeof (full), "%s %s F ", when, stream);
   memcpy (part, full, plen + 1);
   part[plen - 2] = 'P';
   while (len > 0)

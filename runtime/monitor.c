@@ -27,12 +27,9 @@ void
 ch_mon_now (char *buf, size_t len)
 {
   struct timespec ts;
-  struct tm tm;
 
   clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  snprintf (buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-            tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  ch_rfc3339_fmt (buf, len, ts.tv_sec, ts.tv_nsec);
 }
 
 static void

@@ -88,23 +88,32 @@ $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $
 
 # The cloud link's libraries (docs/CLOUD.md), in chuted-daemon-cloud and
 # chuted-cloud (the link in the foreground) only, so `chuted`'s start path
-# carries no MQTT/TLS: libmosquitto, libssl, libcrypto, linked statically
-# (~0.8 MB PSS less in the daemon with the link up: docs/BENCHMARKS.md, "Cloud
-# link"). Debian ships libmosquitto shared only, and a shared libmosquitto
-# loads the shared OpenSSL whole (symbol tables, relocations, code touched
-# here and there over 4.6 MB): tools/libmosquitto-min.sh builds its client
+# carries no MQTT/TLS: libmosquitto without TLS (it speaks to a unix socket
+# of the link's) and mbedTLS, OpenWrt's TLS library, which the link relays
+# that socket to the broker with (mgmt/tls.h), both linked statically:
+# OpenSSL cost the daemon with the link up ~3.7 MB PSS of its 7.7 MB
+# (docs/BENCHMARKS.md, "Cloud link"). Debian ships libmosquitto shared
+# only (and with OpenSSL): tools/libmosquitto-min.sh builds its client
 # library from Debian's source, once, into build-deps/. Where it cannot be
-# had (offline, no source), Debian's shared libraries are linked, with a
-# warning. link_cloud,LIBS: the recipe, LIBS before the cloud link's.
-MOSQ_MIN := build-deps/mosquitto
-CLOUD_LIBS := -lmosquitto -lssl -lcrypto
-CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic
+# had (offline, no source), Debian's shared libmosquitto is linked, with a
+# warning (it connects to unix sockets too). link_cloud,LIBS: the recipe,
+# LIBS before the cloud link's.
+MOSQ_MIN := build-deps/mosquitto-notls
+# The desired documents' ed25519 signatures are verified with nettle
+# (mgmt/cloud_sign.c), in the daemon already for GnuTLS.
+ifeq ($(SAN),)
+TLS_LIBS := -Wl,-Bstatic -lmbedtls -lmbedx509 -lmbedcrypto -lhogweed -lnettle -lgmp -Wl,-Bdynamic
+else
+TLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto -lhogweed -lnettle -lgmp
+endif
+CLOUD_LIBS := -lmosquitto $(TLS_LIBS)
+CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a $(TLS_LIBS)
 ifeq ($(SAN),)
 # one build for both programs (make -j): their order-only prerequisite
 .PHONY: mosquitto-min
 mosquitto-min:
 	@tools/libmosquitto-min.sh build $(MOSQ_MIN) || \
-	  echo "no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto and OpenSSL" >&2
+	  echo "no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto" >&2
 CLOUD_DEP := mosquitto-min
 define link_cloud
 	@if [ -f $(MOSQ_MIN)/libmosquitto.a ]; then \
@@ -133,7 +142,7 @@ CHUTECTL_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/chutectl/*.c))
 # push adds libcurl (registry uploads) and, of libimage.a, the reproducible
 # tar.gz of a directory (image/build.c).
 $(B)/chutectl: $(CHUTECTL_OBJ) $(B)/libmgmt.a $(B)/libimage.a $(B)/libruntime.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcurl -larchive -lz -lcrypto -lyaml -ljansson
+	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcurl -larchive -lz -lcrypto -lhogweed -lnettle -lyaml -ljansson
 
 # The OCI runtime alone, fully static: no shared library on the start path.
 # Without debug info: every container start copies it into a sealed memfd.
@@ -179,7 +188,8 @@ endif
 # Unit tests (cmocka): one program per tests/unit/test_*.c, linked with every library.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-ALL_LIBS := -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
+ALL_LIBS := -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm \
+  -lmbedtls -lmbedx509 -lmbedcrypto -lhogweed -lnettle -lgmp
 
 $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 	@mkdir -p $(dir $@)
@@ -225,6 +235,7 @@ build-fuzz/fuzz_api: FUZZ_LIBS += -lyaml
 # and commands
 FUZZ_CLOUD_SRC := mgmt/cloud_msg.c mgmt/cloud_doc.c mgmt/cloud_sign.c mgmt/chute.c mgmt/desired.c
 build-fuzz/fuzz_cloud: $(FUZZ_CLOUD_SRC:%.c=build-fuzz/obj/%.o)
+build-fuzz/fuzz_cloud: FUZZ_LIBS += -lhogweed -lnettle -lgmp
 
 fuzz-build:
 	tools/install-deps.sh --fuzz

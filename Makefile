@@ -71,19 +71,35 @@ $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/lib
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # The management daemon (REST API): libmicrohttpd here only, so `chuted`'s
-# start path carries no HTTP server. It and GnuTLS (libmicrohttpd's TLS)
-# linked statically: the parts the daemon uses, without the relocations
-# and symbol tables of six shared libraries (~0.6 MB PSS less; p11-kit and
-# libunistring ship no .a). Its cloud link (--cloud) is chuted-daemon-cloud,
-# which chuted-daemon execs: libmosquitto and OpenSSL only in a daemon that
-# has the link (below).
+# start path carries no HTTP server. A libmicrohttpd without HTTPS built
+# from Debian's source (tools/libmicrohttpd-min.sh, once, into build-deps/),
+# linked statically: the REST API's optional TLS is the daemon's own on
+# mbedTLS (mgmt/daemon_tls.c, mgmt/tls.h), and Debian's libmicrohttpd
+# carries GnuTLS, p11-kit and libunistring (~1.1 MB PSS, TLS served or
+# not). Where it cannot be built (offline), Debian's libmicrohttpd and
+# GnuTLS are linked instead (statically but p11-kit and libunistring, which
+# ship no .a), with a warning. Its cloud link (--cloud) is
+# chuted-daemon-cloud, which chuted-daemon execs: libmosquitto only in a
+# daemon that has the link (below).
+MHD_MIN := build-deps/microhttpd
 ifeq ($(SAN),)
-HTTP_LIBS := -Wl,-Bstatic -lmicrohttpd -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lidn2 -Wl,-Bdynamic \
+MBEDTLS_LIBS := -Wl,-Bstatic -lmbedtls -lmbedx509 -lmbedcrypto -Wl,-Bdynamic
+HTTP_DEBIAN_LIBS := -Wl,-Bstatic -lmicrohttpd -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lidn2 -Wl,-Bdynamic \
   -l:libunistring.so.2 -lp11-kit
+# chosen by the shell at link time (the order-only microhttpd-min ran first)
+HTTP_LIBS := $$(if [ -f $(MHD_MIN)/libmicrohttpd.a ]; then echo $(MHD_MIN)/libmicrohttpd.a; \
+  else echo '$(HTTP_DEBIAN_LIBS)'; fi) $(MBEDTLS_LIBS)
+.PHONY: microhttpd-min
+microhttpd-min:
+	@tools/libmicrohttpd-min.sh build $(MHD_MIN) || \
+	  echo "no static libmicrohttpd in $(MHD_MIN): linking Debian's, with GnuTLS" >&2
+HTTP_DEP := microhttpd-min
 else
-HTTP_LIBS := -lmicrohttpd
+MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+HTTP_LIBS := -lmicrohttpd $(MBEDTLS_LIBS)
+HTTP_DEP :=
 endif
-$(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+$(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(HTTP_DEP)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(HTTP_LIBS)
 
 # The cloud link's libraries (docs/CLOUD.md), in chuted-daemon-cloud and
@@ -100,11 +116,11 @@ $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $
 # LIBS before the cloud link's.
 MOSQ_MIN := build-deps/mosquitto-notls
 # The desired documents' ed25519 signatures are verified with nettle
-# (mgmt/cloud_sign.c), in the daemon already for GnuTLS.
+# (mgmt/cloud_sign.c: mbedTLS 2.28 has no ed25519).
 ifeq ($(SAN),)
-TLS_LIBS := -Wl,-Bstatic -lmbedtls -lmbedx509 -lmbedcrypto -lhogweed -lnettle -lgmp -Wl,-Bdynamic
+TLS_LIBS := $(MBEDTLS_LIBS) -Wl,-Bstatic -lhogweed -lnettle -lgmp -Wl,-Bdynamic
 else
-TLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto -lhogweed -lnettle -lgmp
+TLS_LIBS := $(MBEDTLS_LIBS) -lhogweed -lnettle -lgmp
 endif
 CLOUD_LIBS := -lmosquitto $(TLS_LIBS)
 CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a $(TLS_LIBS)
@@ -130,7 +146,7 @@ define link_cloud
 	$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)
 endef
 endif
-$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
+$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP) $(HTTP_DEP)
 	$(call link_cloud,$(CORE_LIBS) $(HTTP_LIBS))
 $(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
 	$(call link_cloud,$(CORE_LIBS))

@@ -38,8 +38,10 @@ ch_cloud_lost (struct ch_cloud *l)
   if (l->conn == CLOUD_DOWN)
     return;
   l->conn = CLOUD_DOWN;
-  mosquitto_disconnect (l->m);
   ch_cloud_conn_drop (l);
+  /* libmosquitto's socket out of the set now, while its number is its own */
+  ch_cloud_conn_watch (l);
+  mosquitto_disconnect (l->m);
   if (getrandom (&r, sizeof (r), GRND_NONBLOCK) < 0)
     r = (uint32_t) ch_now_ms ();
   l->next_connect = ch_now_ms () + l->backoff / 2 + r % (uint32_t) (l->backoff + 1);

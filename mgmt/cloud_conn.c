@@ -29,8 +29,7 @@ ch_cloud_conn_open (struct ch_cloud *l, const struct ch_cloud_opts *o, ch_error_
 {
   struct ch_tls_files f = { o->ca, o->cert, o->key, "--ca", "--cert", "--key" };
 
-  for (size_t i = 0; i < 3; i++)
-    l->watched[i] = -1;
+  l->mqtt_fd = -1;
   l->sock = xasprintf ("%s/cloud.%d.sock", l->ctx->run_root, (int) getpid ());
   if (strlen (l->sock) >= sizeof (((struct sockaddr_un *) 0)->sun_path))
     return ch_error (err, ENAMETOOLONG, "the link's socket %s", l->sock);
@@ -40,21 +39,19 @@ ch_cloud_conn_open (struct ch_cloud *l, const struct ch_cloud_opts *o, ch_error_
   return ch_tls_conf_new (&l->tls, CH_TLS_CLIENT, &f, err);
 }
 
-/* Watch FD for EVENTS in slot S; none: out of the set (a closed or idle
- * socket would report its hangup without end). */
+/* Watch libmosquitto's socket FD for EVENTS; -1: none (out of the set: a
+ * closed socket would report its hangup without end). */
 static void
-watch (struct ch_cloud *l, enum cloud_fd s, int fd, uint32_t events)
+watch (struct ch_cloud *l, int fd, uint32_t events)
 {
-  struct epoll_event ev = { .events = events, .data.u32 = s };
+  struct epoll_event ev = { .events = events, .data.u32 = CLOUD_FD_MQTT };
 
-  if (fd < 0 || events == 0)
-    fd = -1;
-  if (l->watched[s] == fd && l->events[s] == events)
+  if (l->mqtt_fd == fd && l->mqtt_events == events)
     return;
-  if (l->watched[s] >= 0 && l->watched[s] != fd)
-    epoll_ctl (l->epfd, EPOLL_CTL_DEL, l->watched[s], NULL); /* fails when it was closed: gone then */
-  l->watched[s] = fd;
-  l->events[s] = events;
+  if (l->mqtt_fd >= 0 && l->mqtt_fd != fd)
+    epoll_ctl (l->epfd, EPOLL_CTL_DEL, l->mqtt_fd, NULL); /* fails when it was closed: gone then */
+  l->mqtt_fd = fd;
+  l->mqtt_events = events;
   /* a new socket may have the old one's number: MOD, else ADD */
   if (fd >= 0 && epoll_ctl (l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0
       && (errno != ENOENT || epoll_ctl (l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0))
@@ -64,14 +61,9 @@ watch (struct ch_cloud *l, enum cloud_fd s, int fd, uint32_t events)
 void
 ch_cloud_conn_watch (struct ch_cloud *l)
 {
-  uint32_t net = 0, plain = 0;
-
   if (l->pump)
-    ch_tls_pump_events (l->pump, &net, &plain);
-  watch (l, CLOUD_FD_NET, l->pump ? ch_tls_pump_net_fd (l->pump) : -1, net);
-  watch (l, CLOUD_FD_PLAIN, l->pump ? ch_tls_pump_plain_fd (l->pump) : -1, plain);
-  watch (l, CLOUD_FD_MQTT, l->conn == CLOUD_DOWN ? -1 : mosquitto_socket (l->m),
-         EPOLLIN | (mosquitto_want_write (l->m) ? EPOLLOUT : 0));
+    ch_tls_pump_watch (l->pump, l->epfd, (epoll_data_t) { .u32 = CLOUD_FD_NET }, (epoll_data_t) { .u32 = CLOUD_FD_PLAIN });
+  watch (l, l->conn == CLOUD_DOWN ? -1 : mosquitto_socket (l->m), EPOLLIN | (mosquitto_want_write (l->m) ? EPOLLOUT : 0));
 }
 
 void

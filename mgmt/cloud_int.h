@@ -51,8 +51,8 @@ struct ch_cloud
   struct ch_tls_pump *pump;
   char *sock;
   int epfd;
-  int watched[3];    /* the fd in EPFD per enum cloud_fd, -1: none */
-  uint32_t events[3]; /* and its events */
+  int mqtt_fd; /* libmosquitto's socket as EPFD has it, -1: none */
+  uint32_t mqtt_events;
   ch_cloud_apply_fn apply;
   void *data;
 

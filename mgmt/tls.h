@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 enum ch_tls_role
 {
@@ -61,6 +62,11 @@ int ch_tls_pump_run (struct ch_tls_pump *p, ch_error_t *err);
 /* The epoll events (EPOLLIN, EPOLLOUT) the pump waits for, on each side,
  * until its next run. */
 void ch_tls_pump_events (const struct ch_tls_pump *p, uint32_t *net_ev, uint32_t *plain_ev);
+/* Make epoll set EPFD watch the pump's fds for what the last run waits for
+ * (a side that waits for nothing out of it: a hung-up socket would wake
+ * the loop without end), with NET and PLAIN as their events' data. The
+ * fds leave the set when the pump is freed (closed). */
+void ch_tls_pump_watch (struct ch_tls_pump *p, int epfd, epoll_data_t net, epoll_data_t plain);
 int ch_tls_pump_net_fd (const struct ch_tls_pump *p);
 int ch_tls_pump_plain_fd (const struct ch_tls_pump *p);
 /* The handshake is done: records flow. */

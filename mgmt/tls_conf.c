@@ -82,7 +82,10 @@ load (struct ch_tls_conf *c, const struct ch_tls_files *f, ch_error_t *err)
   if (r == 0)
     r = mbedtls_pk_check_pair (&c->cert.pk, &c->key);
   if (r != 0)
-    return file_error (err, f->key_opt, f->key, "no private key in it, or not the one of --cert", r);
+    {
+      cleanup_free char *what = xasprintf ("no private key in it, or not the one of %s", f->cert_opt);
+      return file_error (err, f->key_opt, f->key, what, r);
+    }
   return 0;
 }
 

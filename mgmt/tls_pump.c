@@ -28,6 +28,7 @@ struct ch_tls_pump
   int net_errno; /* of the last failed send or recv on NET */
   bool connecting, up;
   bool net_in, net_out, plain_in, plain_out; /* what the last run waited for */
+  uint32_t watched[2];                       /* the events an epoll set has for NET, PLAIN (ch_tls_pump_watch) */
   char *peer;                                /* client role: the name the server's certificate must carry */
   unsigned char peer_ip[16];
   size_t peer_ip_len; /* 0: PEER is a DNS name */
@@ -192,6 +193,26 @@ ch_tls_pump_events (const struct ch_tls_pump *p, uint32_t *net_ev, uint32_t *pla
 {
   *net_ev = (p->net_in ? EPOLLIN : 0) | (p->net_out ? EPOLLOUT : 0);
   *plain_ev = (p->plain_in ? EPOLLIN : 0) | (p->plain_out ? EPOLLOUT : 0);
+}
+
+static void
+watch1 (int epfd, int fd, uint32_t *cur, uint32_t want, epoll_data_t data)
+{
+  struct epoll_event ev = { .events = want, .data = data };
+  int op = *cur == want ? -1 : want == 0 ? EPOLL_CTL_DEL : *cur == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+
+  if (op >= 0 && epoll_ctl (epfd, op, fd, &ev) == 0)
+    *cur = want;
+}
+
+void
+ch_tls_pump_watch (struct ch_tls_pump *p, int epfd, epoll_data_t net, epoll_data_t plain)
+{
+  uint32_t n, l;
+
+  ch_tls_pump_events (p, &n, &l);
+  watch1 (epfd, p->net, &p->watched[0], n, net);
+  watch1 (epfd, p->plain, &p->watched[1], l, plain);
 }
 
 static const char *

@@ -249,7 +249,7 @@ build-fuzz/fuzz_api: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/mgmt/a
 build-fuzz/fuzz_api: FUZZ_LIBS += -lyaml
 # fuzz_cloud: the cloud link's desired documents (signature, then checks)
 # and commands
-FUZZ_CLOUD_SRC := mgmt/cloud_msg.c mgmt/cloud_doc.c mgmt/cloud_sign.c mgmt/chute.c mgmt/desired.c
+FUZZ_CLOUD_SRC := mgmt/cloud_msg.c mgmt/cloud_doc.c mgmt/cloud_sign.c mgmt/cloud_sign_key.c mgmt/chute.c mgmt/desired.c
 build-fuzz/fuzz_cloud: $(FUZZ_CLOUD_SRC:%.c=build-fuzz/obj/%.o)
 build-fuzz/fuzz_cloud: FUZZ_LIBS += -lhogweed -lnettle -lgmp
 

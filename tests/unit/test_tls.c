@@ -2,8 +2,9 @@
  * socketpair, each relaying a plain socketpair: the handshake, bytes both
  * ways, and the peer-name rules the client applies (a wildcard for the
  * whole first label only, an IP address against iPAddress entries only),
- * a chain of another CA refused, a key not of its certificate refused at
- * load. Certificates made by openssl(1) in a temp dir. */
+ * a chain of another CA refused, an expired certificate refused, a key not
+ * of its certificate refused at load. Certificates made by openssl(1) in a
+ * temp dir. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/chuted-test-tls.XXXXXX";
+static time_t made; /* when the certificates were made: old.crt valid until then at most */
 
 static int
 sh (const char *fmt, const char *arg)
@@ -31,17 +34,23 @@ sh (const char *fmt, const char *arg)
 static int
 setup (void **state)
 {
+  int r;
+
   if (mkdtemp (dir) == NULL)
     return -1;
   /* a CA, a server certificate for *.example.test and 127.0.0.2, a second CA */
-  return sh ("cd %s && for c in ca other; do openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-             " -keyout $c.key -out $c.crt -days 1 -subj /CN=$c >/dev/null 2>&1 || exit 1; done"
-             " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr"
-             " -subj /CN=srv >/dev/null 2>&1"
-             " && printf 'subjectAltName=DNS:*.example.test,IP:127.0.0.2\\n' >srv.ext"
-             " && openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 1"
-             " -extfile srv.ext >/dev/null 2>&1",
-             dir);
+  r = sh ("cd %s && for c in ca other; do openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+          " -keyout $c.key -out $c.crt -days 1 -subj /CN=$c >/dev/null 2>&1 || exit 1; done"
+          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr"
+          " -subj /CN=srv >/dev/null 2>&1"
+          " && printf 'subjectAltName=DNS:*.example.test,IP:127.0.0.2\\n' >srv.ext"
+          " && openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 1"
+          " -extfile srv.ext >/dev/null 2>&1"
+          " && openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out old.crt -days 0"
+          " -extfile srv.ext >/dev/null 2>&1",
+          dir);
+  made = time (NULL);
+  return r;
 }
 
 static int
@@ -65,10 +74,10 @@ conf (enum ch_tls_role role, const char *ca, const char *cert, const char *key, 
 /* A handshake with the server as PEER over a socketpair, trusting CA; 0
  * and "ping" relayed client -> server and "pong" back, or -1 with ERR. */
 static int
-talk (const char *ca, const char *peer, ch_error_t *err)
+talk_to (const char *srv, const char *ca, const char *peer, ch_error_t *err)
 {
   struct ch_tls_conf *cc = conf (CH_TLS_CLIENT, ca, "ca.crt", "ca.key", err);
-  struct ch_tls_conf *sc = conf (CH_TLS_SERVER, NULL, "srv.crt", "srv.key", err);
+  struct ch_tls_conf *sc = conf (CH_TLS_SERVER, NULL, srv, "srv.key", err);
   struct ch_tls_pump *cp = NULL, *sp = NULL;
   int net[2], cpl[2], spl[2], r = -1;
   char buf[8] = "";
@@ -122,6 +131,12 @@ talk (const char *ca, const char *peer, ch_error_t *err)
   return r;
 }
 
+static int
+talk (const char *ca, const char *peer, ch_error_t *err)
+{
+  return talk_to ("srv.crt", ca, peer, err);
+}
+
 static void
 test_names (void **state)
 {
@@ -159,6 +174,17 @@ test_other_ca (void **state)
 }
 
 static void
+test_expired (void **state)
+{
+  cleanup_error ch_error_t err = NULL;
+
+  while (time (NULL) <= made) /* old.crt's one second (-days 0) over */
+    usleep (100 * 1000);
+  assert_int_equal (talk_to ("old.crt", "ca.crt", "x.example.test", &err), -1);
+  assert_non_null (strstr (err->msg, "the peer's certificate has expired"));
+}
+
+static void
 test_files (void **state)
 {
   cleanup_error ch_error_t err = NULL;
@@ -177,6 +203,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_names),
     cmocka_unit_test (test_other_ca),
+    cmocka_unit_test (test_expired),
     cmocka_unit_test (test_files),
   };
   return cmocka_run_group_tests (tests, setup, teardown);

@@ -61,9 +61,12 @@ watch (struct ch_cloud *l, int fd, uint32_t events)
 void
 ch_cloud_conn_watch (struct ch_cloud *l)
 {
+  epoll_data_t net = { .u32 = CLOUD_FD_NET }, plain = { .u32 = CLOUD_FD_PLAIN };
+
   if (l->pump)
-    ch_tls_pump_watch (l->pump, l->epfd, (epoll_data_t) { .u32 = CLOUD_FD_NET }, (epoll_data_t) { .u32 = CLOUD_FD_PLAIN });
-  watch (l, l->conn == CLOUD_DOWN ? -1 : mosquitto_socket (l->m), EPOLLIN | (mosquitto_want_write (l->m) ? EPOLLOUT : 0));
+    ch_tls_pump_watch (l->pump, l->epfd, net, plain);
+  watch (l, l->conn == CLOUD_DOWN ? -1 : mosquitto_socket (l->m),
+         EPOLLIN | (mosquitto_want_write (l->m) ? EPOLLOUT : 0));
 }
 
 void
@@ -156,7 +159,8 @@ dial (struct ch_cloud *l, int *out, ch_error_t *err)
   snprintf (port, sizeof (port), "%d", l->port);
   r = getaddrinfo (l->host, port, &hints, &ai);
   if (r != 0)
-    return ch_error (err, r == EAI_SYSTEM ? errno : 0, "%s: %s", l->host, r == EAI_SYSTEM ? "getaddrinfo" : gai_strerror (r));
+    return ch_error (err, r == EAI_SYSTEM ? errno : 0, "%s: %s", l->host,
+                     r == EAI_SYSTEM ? "getaddrinfo" : gai_strerror (r));
   for (struct addrinfo *a = ai; a; a = a->ai_next)
     {
       int fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);

@@ -38,4 +38,5 @@ cd "$dir/src"
   CFLAGS="-O2 -g -ffunction-sections -fdata-sections" >"$dir/build.log" 2>&1 &&
   make -C src/microhttpd -j"$(nproc)" >>"$dir/build.log" 2>&1 ||
   { echo "libmicrohttpd-min: build failed, see $dir/build.log: $(tail -1 "$dir/build.log")" >&2; exit 1; }
-cp src/microhttpd/.libs/libmicrohttpd.a "$dir/libmicrohttpd.a.tmp" && mv "$dir/libmicrohttpd.a.tmp" "$dir/libmicrohttpd.a"
+cp src/microhttpd/.libs/libmicrohttpd.a "$dir/libmicrohttpd.a.tmp" &&
+  mv "$dir/libmicrohttpd.a.tmp" "$dir/libmicrohttpd.a"

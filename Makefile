@@ -71,40 +71,65 @@ $(B)/chuted: $(B)/obj/mgmt/main_chuted.o $(B)/libmgmt.a $(B)/libimage.a $(B)/lib
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 # The management daemon (REST API): libmicrohttpd here only, so `chuted`'s
-# start path carries no HTTP server. It and GnuTLS (libmicrohttpd's TLS)
-# linked statically: the parts the daemon uses, without the relocations
-# and symbol tables of six shared libraries (~0.6 MB PSS less; p11-kit and
-# libunistring ship no .a). Its cloud link (--cloud) is chuted-daemon-cloud,
-# which chuted-daemon execs: libmosquitto and OpenSSL only in a daemon that
-# has the link (below).
+# start path carries no HTTP server. A libmicrohttpd without HTTPS built
+# from Debian's source (tools/libmicrohttpd-min.sh, once, into build-deps/),
+# linked statically: the REST API's optional TLS is the daemon's own on
+# mbedTLS (mgmt/daemon_tls.c, mgmt/tls.h), and Debian's libmicrohttpd
+# carries GnuTLS, p11-kit and libunistring (~1.1 MB PSS, TLS served or
+# not). Where it cannot be built (offline), Debian's libmicrohttpd and
+# GnuTLS are linked instead (statically but p11-kit and libunistring, which
+# ship no .a), with a warning. Its cloud link (--cloud) is
+# chuted-daemon-cloud, which chuted-daemon execs: libmosquitto only in a
+# daemon that has the link (below).
+MHD_MIN := build-deps/microhttpd
 ifeq ($(SAN),)
-HTTP_LIBS := -Wl,-Bstatic -lmicrohttpd -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lidn2 -Wl,-Bdynamic \
+MBEDTLS_LIBS := -Wl,-Bstatic -lmbedtls -lmbedx509 -lmbedcrypto -Wl,-Bdynamic
+HTTP_DEBIAN_LIBS := -Wl,-Bstatic -lmicrohttpd -lgnutls -lhogweed -lnettle -lgmp -ltasn1 -lidn2 -Wl,-Bdynamic \
   -l:libunistring.so.2 -lp11-kit
+# chosen by the shell at link time (the order-only microhttpd-min ran first)
+HTTP_LIBS := $$(if [ -f $(MHD_MIN)/libmicrohttpd.a ]; then echo $(MHD_MIN)/libmicrohttpd.a; \
+  else echo '$(HTTP_DEBIAN_LIBS)'; fi) $(MBEDTLS_LIBS)
+.PHONY: microhttpd-min
+microhttpd-min:
+	@tools/libmicrohttpd-min.sh build $(MHD_MIN) || \
+	  echo "no static libmicrohttpd in $(MHD_MIN): linking Debian's, with GnuTLS" >&2
+HTTP_DEP := microhttpd-min
 else
-HTTP_LIBS := -lmicrohttpd
+MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+HTTP_LIBS := -lmicrohttpd $(MBEDTLS_LIBS)
+HTTP_DEP :=
 endif
-$(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
+$(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(HTTP_DEP)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(HTTP_LIBS)
 
 # The cloud link's libraries (docs/CLOUD.md), in chuted-daemon-cloud and
 # chuted-cloud (the link in the foreground) only, so `chuted`'s start path
-# carries no MQTT/TLS: libmosquitto, libssl, libcrypto, linked statically
-# (~0.8 MB PSS less in the daemon with the link up: docs/BENCHMARKS.md, "Cloud
-# link"). Debian ships libmosquitto shared only, and a shared libmosquitto
-# loads the shared OpenSSL whole (symbol tables, relocations, code touched
-# here and there over 4.6 MB): tools/libmosquitto-min.sh builds its client
+# carries no MQTT/TLS: libmosquitto without TLS (it speaks to a unix socket
+# of the link's) and mbedTLS, OpenWrt's TLS library, which the link relays
+# that socket to the broker with (mgmt/tls.h), both linked statically:
+# OpenSSL cost the daemon with the link up ~3.7 MB PSS of its 7.7 MB
+# (docs/BENCHMARKS.md, "Cloud link"). Debian ships libmosquitto shared
+# only (and with OpenSSL): tools/libmosquitto-min.sh builds its client
 # library from Debian's source, once, into build-deps/. Where it cannot be
-# had (offline, no source), Debian's shared libraries are linked, with a
-# warning. link_cloud,LIBS: the recipe, LIBS before the cloud link's.
-MOSQ_MIN := build-deps/mosquitto
-CLOUD_LIBS := -lmosquitto -lssl -lcrypto
-CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic
+# had (offline, no source), Debian's shared libmosquitto is linked, with a
+# warning (it connects to unix sockets too). link_cloud,LIBS: the recipe,
+# LIBS before the cloud link's.
+MOSQ_MIN := build-deps/mosquitto-notls
+# The desired documents' ed25519 signatures are verified with nettle
+# (mgmt/cloud_sign.c: mbedTLS 2.28 has no ed25519).
+ifeq ($(SAN),)
+TLS_LIBS := $(MBEDTLS_LIBS) -Wl,-Bstatic -lhogweed -lnettle -lgmp -Wl,-Bdynamic
+else
+TLS_LIBS := $(MBEDTLS_LIBS) -lhogweed -lnettle -lgmp
+endif
+CLOUD_LIBS := -lmosquitto $(TLS_LIBS)
+CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a $(TLS_LIBS)
 ifeq ($(SAN),)
 # one build for both programs (make -j): their order-only prerequisite
 .PHONY: mosquitto-min
 mosquitto-min:
 	@tools/libmosquitto-min.sh build $(MOSQ_MIN) || \
-	  echo "no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto and OpenSSL" >&2
+	  echo "no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto" >&2
 CLOUD_DEP := mosquitto-min
 define link_cloud
 	@if [ -f $(MOSQ_MIN)/libmosquitto.a ]; then \
@@ -121,7 +146,7 @@ define link_cloud
 	$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)
 endef
 endif
-$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
+$(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP) $(HTTP_DEP)
 	$(call link_cloud,$(CORE_LIBS) $(HTTP_LIBS))
 $(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
 	$(call link_cloud,$(CORE_LIBS))
@@ -133,7 +158,7 @@ CHUTECTL_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard tools/chutectl/*.c))
 # push adds libcurl (registry uploads) and, of libimage.a, the reproducible
 # tar.gz of a directory (image/build.c).
 $(B)/chutectl: $(CHUTECTL_OBJ) $(B)/libmgmt.a $(B)/libimage.a $(B)/libruntime.a $(B)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcurl -larchive -lz -lcrypto -lyaml -ljansson
+	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcurl -larchive -lz -lcrypto -lhogweed -lnettle -lyaml -ljansson
 
 # The OCI runtime alone, fully static: no shared library on the start path.
 # Without debug info: every container start copies it into a sealed memfd.
@@ -179,7 +204,8 @@ endif
 # Unit tests (cmocka): one program per tests/unit/test_*.c, linked with every library.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
-ALL_LIBS := -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm
+ALL_LIBS := -lcmocka -lyaml -lseccomp -lcap -lnl-route-3 -lnl-genl-3 -lnl-3 -lnftnl -lmnl -larchive -lcurl -lcrypto -lz -ljansson -lpthread -lm \
+  -lmbedtls -lmbedx509 -lmbedcrypto -lhogweed -lnettle -lgmp
 
 $(B)/tests/%: tests/unit/%.c $(LIBS_A)
 	@mkdir -p $(dir $@)
@@ -223,8 +249,9 @@ build-fuzz/fuzz_api: $(FUZZ_CY_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/mgmt/a
 build-fuzz/fuzz_api: FUZZ_LIBS += -lyaml
 # fuzz_cloud: the cloud link's desired documents (signature, then checks)
 # and commands
-FUZZ_CLOUD_SRC := mgmt/cloud_msg.c mgmt/cloud_doc.c mgmt/cloud_sign.c mgmt/chute.c mgmt/desired.c
+FUZZ_CLOUD_SRC := mgmt/cloud_msg.c mgmt/cloud_doc.c mgmt/cloud_sign.c mgmt/cloud_sign_key.c mgmt/chute.c mgmt/desired.c
 build-fuzz/fuzz_cloud: $(FUZZ_CLOUD_SRC:%.c=build-fuzz/obj/%.o)
+build-fuzz/fuzz_cloud: FUZZ_LIBS += -lhogweed -lnettle -lgmp
 
 fuzz-build:
 	tools/install-deps.sh --fuzz

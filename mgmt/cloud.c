@@ -7,15 +7,12 @@
 #include <errno.h>
 #include <malloc.h>
 #include <mqtt_protocol.h>
-#include <openssl/ssl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-#define KEEPALIVE_S 30
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define CONNECT_TIMEOUT_MS 15000
@@ -33,14 +30,17 @@ ch_cloud_publish (struct ch_cloud *l, const char *sub, json_t *j, bool retain)
 
 /* The next attempt in BACKOFF ms, +-50 % so that a fleet that lost its
  * broker at once does not come back at once. */
-static void
-lost (struct ch_cloud *l)
+void
+ch_cloud_lost (struct ch_cloud *l)
 {
   uint32_t r = 0;
 
   if (l->conn == CLOUD_DOWN)
     return;
   l->conn = CLOUD_DOWN;
+  ch_cloud_conn_drop (l);
+  /* libmosquitto's socket out of the set now, while its number is its own */
+  ch_cloud_conn_watch (l);
   mosquitto_disconnect (l->m);
   if (getrandom (&r, sizeof (r), GRND_NONBLOCK) < 0)
     r = (uint32_t) ch_now_ms ();
@@ -71,7 +71,7 @@ on_connect (struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_p
         }
       fprintf (stderr, "chuted cloud: broker %s:%d refused the connection: %s\n", l->host, l->port,
                mosquitto_reason_string (rc));
-      lost (l);
+      ch_cloud_lost (l);
       return;
     }
   l->conn = CLOUD_UP;
@@ -88,7 +88,7 @@ on_connect (struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_p
 static void
 on_disconnect (struct mosquitto *m, void *obj, int rc, const mosquitto_property *props)
 {
-  lost (obj);
+  ch_cloud_lost (obj);
 }
 
 static void
@@ -200,13 +200,13 @@ ch_cloud_open (struct ch_cloud **out, struct ch_ctx *ctx, const struct ch_cloud_
   struct ch_cloud *l = xzalloc (sizeof (*l));
   cleanup_free char *client = NULL, *will_topic = NULL;
   const char *will = "{\"state\":\"offline\"}";
-  SSL_CTX *tls;
   int rc;
 
   l->ctx = ctx;
   l->apply = apply;
   l->data = data;
   l->backoff = BACKOFF_MIN_MS;
+  l->epfd = -1;
   *out = NULL;
   if (o->node == NULL || o->cert == NULL || o->key == NULL || o->ca == NULL || o->trust == NULL || o->url == NULL)
     {
@@ -230,19 +230,12 @@ ch_cloud_open (struct ch_cloud **out, struct ch_ctx *ctx, const struct ch_cloud_
       return ch_error (err, errno, "cloud link: mosquitto_new");
     }
   mosquitto_int_option (l->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-  if (ch_cloud_tls_ctx (&tls, l->host, o->ca, o->cert, o->key, err) < 0)
+  if (ch_cloud_conn_open (l, o, err) < 0)
     {
       ch_cloud_close (l);
       return ch_error_prefix (err, "cloud link");
     }
-  /* libmosquitto takes its own reference; without "defaults" it adds
-   * nothing to the context (no second setup of its own) */
-  rc = mosquitto_void_option (l->m, MOSQ_OPT_SSL_CTX, tls);
-  SSL_CTX_free (tls);
-  if (rc == MOSQ_ERR_SUCCESS)
-    rc = mosquitto_int_option (l->m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
-  if (rc == MOSQ_ERR_SUCCESS)
-    rc = mosquitto_will_set (l->m, will_topic, (int) strlen (will), will, 1, true);
+  rc = mosquitto_will_set (l->m, will_topic, (int) strlen (will), will, 1, true);
   if (rc != MOSQ_ERR_SUCCESS)
     {
       ch_cloud_close (l);
@@ -263,6 +256,7 @@ ch_cloud_close (struct ch_cloud *l)
     return;
   if (l->m)
     mosquitto_destroy (l->m);
+  ch_cloud_conn_close (l);
   ch_trust_clear (&l->trust);
   ch_cloud_logs_clear (l);
   json_decref (l->state);
@@ -277,13 +271,7 @@ ch_cloud_close (struct ch_cloud *l)
 int
 ch_cloud_fd (struct ch_cloud *l)
 {
-  return l->conn == CLOUD_DOWN ? -1 : mosquitto_socket (l->m);
-}
-
-bool
-ch_cloud_want_write (struct ch_cloud *l)
-{
-  return l->conn != CLOUD_DOWN && mosquitto_want_write (l->m);
+  return l->epfd;
 }
 
 bool
@@ -292,47 +280,24 @@ ch_cloud_connected (struct ch_cloud *l)
   return l->conn == CLOUD_UP;
 }
 
-/* A non-blocking connect that failed (refused, unreachable) shows only as
- * a hung-up socket: libmosquitto's read and write (EPIPE on the TLS hello)
- * do not report it, so without this the host's poll woke for it without
- * end (a CPU spinning) until the connect timeout, at every attempt while
- * the broker was down. */
-static bool
-connect_failed (struct ch_cloud *l)
-{
-  struct pollfd p = { .fd = mosquitto_socket (l->m) };
-
-  if (l->conn != CLOUD_CONNECTING || poll (&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLERR)))
-    return false;
-  lost (l);
-  return true;
-}
-
 void
 ch_cloud_read (struct ch_cloud *l)
 {
-  if (l->conn != CLOUD_DOWN && !connect_failed (l) && mosquitto_loop_read (l->m, 1) != MOSQ_ERR_SUCCESS)
-    lost (l);
-}
-
-void
-ch_cloud_write (struct ch_cloud *l)
-{
-  if (l->conn != CLOUD_DOWN && !connect_failed (l) && mosquitto_loop_write (l->m, 1) != MOSQ_ERR_SUCCESS)
-    lost (l);
+  ch_cloud_conn_ready (l);
 }
 
 static void
 connect_now (struct ch_cloud *l, int64_t now)
 {
-  int rc;
+  cleanup_error ch_error_t e = NULL;
 
-  rc = l->started ? mosquitto_reconnect_async (l->m) : mosquitto_connect_async (l->m, l->host, l->port, KEEPALIVE_S);
-  l->started = true;
   l->conn = CLOUD_CONNECTING;
   l->since = now;
-  if (rc != MOSQ_ERR_SUCCESS)
-    lost (l);
+  if (ch_cloud_conn_start (l, &e) < 0)
+    {
+      fprintf (stderr, "chuted cloud: broker %s:%d: %s\n", l->host, l->port, e->msg);
+      ch_cloud_lost (l);
+    }
 }
 
 int
@@ -344,9 +309,9 @@ ch_cloud_tick (struct ch_cloud *l)
   if (l->conn == CLOUD_DOWN && now >= l->next_connect)
     connect_now (l, now);
   else if (l->conn == CLOUD_CONNECTING && now - l->since > CONNECT_TIMEOUT_MS)
-    lost (l);
+    ch_cloud_lost (l);
   if (l->conn != CLOUD_DOWN && mosquitto_loop_misc (l->m) != MOSQ_ERR_SUCCESS)
-    lost (l);
+    ch_cloud_lost (l);
   /* offline too: a document received before the link went down is applied */
   if (l->pending && !l->busy)
     {
@@ -383,6 +348,7 @@ ch_cloud_tick (struct ch_cloud *l)
     }
   if (l->conn == CLOUD_DOWN && l->next_connect - now < wait)
     wait = l->next_connect > now ? (int) (l->next_connect - now) : 0;
+  ch_cloud_conn_watch (l); /* what was written since the last (a keepalive, a publish) */
   return wait;
 }
 

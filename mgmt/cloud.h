@@ -1,8 +1,8 @@
 /* The cloud link (docs/CLOUD.md): an MQTT client (libmosquitto, MQTT 5 with
- * a 3.1.1 fallback, TLS with the AP's client certificate) with no thread of
- * its own. The host's event loop watches ch_cloud_fd() (for writing too
- * while ch_cloud_want_write()), calls ch_cloud_read/ch_cloud_write when it
- * is ready and ch_cloud_tick() at least when the last tick asked; the link
+ * a 3.1.1 fallback, TLS with the AP's client certificate, by mbedTLS) with
+ * no thread of its own. The host's event loop watches ch_cloud_fd() for
+ * reading, calls ch_cloud_read() when it is ready and ch_cloud_tick()
+ * before it waits again (and at least when the last tick asked); the link
  * reconnects with backoff and jitter by itself.
  *
  * A desired document that arrives is verified (cloud_doc.c) before anything
@@ -82,11 +82,12 @@ int ch_cloud_open (struct ch_cloud **out, struct ch_ctx *ctx, const struct ch_cl
                    void *data, ch_error_t *err);
 void ch_cloud_close (struct ch_cloud *l); /* publishes nothing: the last will says offline */
 
-int ch_cloud_fd (struct ch_cloud *l); /* -1 while not connected */
-bool ch_cloud_want_write (struct ch_cloud *l);
+/* One fd for the link's sockets (an epoll set: libmosquitto's and the TLS
+ * relay's), the same from open to close */
+int ch_cloud_fd (struct ch_cloud *l);
 void ch_cloud_read (struct ch_cloud *l);
-void ch_cloud_write (struct ch_cloud *l);
-/* Timers: reconnect, keepalive, metrics, logs, a pending document.
+/* Timers: reconnect, keepalive, metrics, logs, a pending document; and
+ * what the fd waits for after what the host did since (a publish).
  * Returns the milliseconds until it wants the next tick. */
 int ch_cloud_tick (struct ch_cloud *l);
 bool ch_cloud_connected (struct ch_cloud *l);

@@ -9,11 +9,11 @@
 #include "common/util.h"
 #include "mgmt/cloud.h"
 #include "mgmt/cloud_package.h"
+#include "mgmt/cloud_sign.h"
 #include "mgmt/deploy_source.h"
 #include "mgmt/desired.h"
 #include "mgmt/manifest.h"
 
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,13 +22,13 @@
 static char *
 change_id (const char *doc_change, const char *kind, const char *chute)
 {
-  unsigned char md[SHA256_DIGEST_LENGTH];
+  uint8_t md[CH_SHA256_LEN];
   char *id = xasprintf ("%s.%s.%s", doc_change, kind, chute);
 
   if (strlen (id) <= 63)
     return id;
   free (id);
-  SHA256 ((const unsigned char *) chute, strlen (chute), md);
+  ch_cloud_sha256 (chute, strlen (chute), md);
   return xasprintf ("%s.%s.%02x%02x%02x%02x%02x%02x", doc_change, kind, md[0], md[1], md[2], md[3], md[4], md[5]);
 }
 

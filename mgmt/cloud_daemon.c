@@ -47,18 +47,13 @@ dm_cloud_prepare (struct ch_daemon *d)
   if (d->cloud == NULL)
     return -1;
   t = ch_cloud_tick (d->cloud);
-  fd = ch_cloud_fd (d->cloud);
-  if (fd != d->cloud_fd && d->cloud_fd >= 0)
-    epoll_ctl (d->epfd, EPOLL_CTL_DEL, d->cloud_fd, NULL); /* fails when it was closed: gone from the set then */
-  d->cloud_fd = fd;
-  if (fd < 0)
+  fd = ch_cloud_fd (d->cloud); /* the link's own epoll set: one fd for its life */
+  if (fd == d->cloud_fd)
     return t;
-  ev.events = EPOLLIN | (ch_cloud_want_write (d->cloud) ? EPOLLOUT : 0);
+  d->cloud_fd = fd;
+  ev.events = EPOLLIN;
   ev.data.fd = fd;
-  /* a reconnection may give the new socket the old one's number: MOD,
-   * else ADD, whatever the set held */
-  if (epoll_ctl (d->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT
-      && epoll_ctl (d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+  if (epoll_ctl (d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
     fprintf (stderr, "chuted-daemon: cloud link: epoll_ctl: %m\n");
   return t;
 }
@@ -68,10 +63,7 @@ dm_cloud_ready (struct ch_daemon *d, int fd, uint32_t events)
 {
   if (d->cloud == NULL || fd != d->cloud_fd)
     return false;
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-    ch_cloud_read (d->cloud);
-  if (events & EPOLLOUT)
-    ch_cloud_write (d->cloud);
+  ch_cloud_read (d->cloud);
   return true;
 }
 

@@ -1,5 +1,6 @@
 /* Chute packages of the desired document (mgmt/cloud_package.h). */
 #include "mgmt/cloud_package.h"
+#include "mgmt/cloud_sign.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -7,7 +8,6 @@
 #include "mgmt/engine_int.h"
 
 #include <errno.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +26,13 @@ file_sha256 (struct ch_ctx *ctx, const char *name, const char *version)
 {
   cleanup_free char *file = ch_desired_version_file (ctx, name, version), *text = NULL;
   cleanup_error ch_error_t e = NULL;
-  unsigned char md[SHA256_DIGEST_LENGTH];
+  uint8_t md[CH_SHA256_LEN];
   char *hex;
   size_t len;
 
   if (ch_read_file_max (file, CH_CHUTE_FILE_MAX, &text, &len, &e) < 0)
     return NULL;
-  SHA256 ((const unsigned char *) text, len, md);
+  ch_cloud_sha256 (text, len, md);
   hex = xzalloc (2 * sizeof (md) + 1);
   for (size_t i = 0; i < sizeof (md); i++)
     sprintf (hex + 2 * i, "%02x", md[i]);

@@ -1,4 +1,6 @@
-/* Canonical JSON, ed25519 signatures and the trust file (mgmt/cloud_sign.h). */
+/* Canonical JSON, ed25519 verification and the trust file
+ * (mgmt/cloud_sign.h), with nettle: what the AP runs. Signing, which only
+ * chutectl does, is cloud_sign_key.c (libcrypto). */
 #include "mgmt/cloud_sign.h"
 
 #include "common/file.h"
@@ -6,19 +8,13 @@
 #include "common/util.h"
 
 #include <ctype.h>
-#include <openssl/sha.h>
+#include <nettle/base64.h>
+#include <nettle/eddsa.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <string.h>
 
-#define ED25519_LEN 32
-#define ED25519_SIG_LEN 64
 #define TRUST_MAX (64 * 1024)
-
-static void
-md_ctx_freep (EVP_MD_CTX **p)
-{
-  EVP_MD_CTX_free (*p);
-}
 
 /* A real's text depends on the printer's precision: not canonical. */
 static bool
@@ -59,65 +55,49 @@ ch_cloud_canonical (json_t *doc, ch_error_t *err)
   return s;
 }
 
-static char *
-b64 (const unsigned char *data, size_t len)
-{
-  char *s = xmalloc (4 * ((len + 2) / 3) + 1);
-
-  EVP_EncodeBlock ((unsigned char *) s, data, (int) len);
-  return s;
-}
-
 /* Exactly WANT bytes from base64 S, else -1. */
 static int
 unb64 (const char *s, unsigned char *out, size_t want)
 {
-  size_t n = strlen (s), pad = 0;
-  unsigned char buf[128];
+  struct base64_decode_ctx ctx;
+  size_t n = strlen (s), got;
+  uint8_t buf[128];
 
-  if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof (buf))
+  /* nettle skips blanks: the text must be base64 alone */
+  if (n == 0 || n % 4 != 0 || BASE64_DECODE_LENGTH (n) > sizeof (buf)
+      || strspn (s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
     return -1;
-  if (EVP_DecodeBlock (buf, (const unsigned char *) s, (int) n) < 0)
-    return -1;
-  pad = (s[n - 1] == '=') + (s[n - 2] == '=');
-  if (n / 4 * 3 - pad != want)
+  base64_decode_init (&ctx);
+  got = sizeof (buf);
+  if (base64_decode_update (&ctx, &got, buf, n, s) != 1 || base64_decode_final (&ctx) != 1 || got != want)
     return -1;
   memcpy (out, buf, want);
   return 0;
 }
 
-int
-ch_cloud_key_id (EVP_PKEY *pkey, char id[CH_CLOUD_KEYID_LEN + 1], ch_error_t *err)
+void
+ch_cloud_sha256 (const void *data, size_t len, uint8_t md[CH_SHA256_LEN])
 {
-  unsigned char raw[ED25519_LEN], md[SHA256_DIGEST_LENGTH];
-  size_t len = sizeof (raw);
+  struct sha256_ctx c;
 
-  if (EVP_PKEY_get_raw_public_key (pkey, raw, &len) != 1 || len != ED25519_LEN)
-    return ch_error (err, 0, "not an ed25519 key");
-  SHA256 (raw, len, md);
-  for (int i = 0; i < CH_CLOUD_KEYID_LEN / 2; i++)
-    snprintf (id + 2 * i, 3, "%02x", md[i]);
-  return 0;
+  sha256_init (&c);
+  sha256_update (&c, len, data);
+  sha256_digest (&c, CH_SHA256_LEN, md);
 }
 
-char *
-ch_cloud_pub_line (EVP_PKEY *pkey, const char *comment, ch_error_t *err)
+void
+ch_cloud_raw_key_id (const uint8_t raw[CH_ED25519_LEN], char id[CH_CLOUD_KEYID_LEN + 1])
 {
-  unsigned char raw[ED25519_LEN];
-  size_t len = sizeof (raw);
-  cleanup_free char *s = NULL;
+  uint8_t md[CH_SHA256_LEN];
 
-  if (EVP_PKEY_get_raw_public_key (pkey, raw, &len) != 1 || len != ED25519_LEN)
-    return ch_error (err, 0, "not an ed25519 key"), NULL;
-  s = b64 (raw, len);
-  return xasprintf ("ed25519 %s %s\n", s, comment);
+  ch_cloud_sha256 (raw, CH_ED25519_LEN, md);
+  for (int i = 0; i < CH_CLOUD_KEYID_LEN / 2; i++)
+    snprintf (id + 2 * i, 3, "%02x", md[i]);
 }
 
 void
 ch_trust_clear (struct ch_trust *t)
 {
-  for (size_t i = 0; i < t->n; i++)
-    EVP_PKEY_free (t->keys[i].pkey);
   free (t->keys);
   t->keys = NULL;
   t->n = 0;
@@ -126,7 +106,6 @@ ch_trust_clear (struct ch_trust *t)
 static int
 trust_line (struct ch_trust *t, char *line, ch_error_t *err)
 {
-  unsigned char raw[ED25519_LEN];
   char *save = NULL, *alg, *key;
   struct ch_trust_key k;
 
@@ -138,12 +117,9 @@ trust_line (struct ch_trust *t, char *line, ch_error_t *err)
   key = strtok_r (NULL, " \t", &save);
   if (strcmp (alg, "ed25519") != 0)
     return ch_error (err, 0, "key type `%.20s` (only ed25519)", alg);
-  if (key == NULL || unb64 (key, raw, sizeof (raw)) < 0)
+  if (key == NULL || unb64 (key, k.pub, sizeof (k.pub)) < 0)
     return ch_error (err, 0, "not a base64 ed25519 public key (32 bytes)");
-  k.pkey = EVP_PKEY_new_raw_public_key (EVP_PKEY_ED25519, NULL, raw, sizeof (raw));
-  if (k.pkey == NULL)
-    return ch_error (err, 0, "not an ed25519 public key");
-  ch_cloud_key_id (k.pkey, k.id, err);
+  ch_cloud_raw_key_id (k.pub, k.id);
   t->keys = xrealloc (t->keys, (t->n + 1) * sizeof (*t->keys));
   t->keys[t->n++] = k;
   return 0;
@@ -176,46 +152,24 @@ ch_trust_load (const char *path, struct ch_trust *t, ch_error_t *err)
 }
 
 int
-ch_cloud_sign (json_t *doc, EVP_PKEY *pkey, ch_error_t *err)
-{
-  cleanup_free char *canon = ch_cloud_canonical (doc, err), *sig64 = NULL;
-  __attribute__ ((cleanup (md_ctx_freep))) EVP_MD_CTX *md = EVP_MD_CTX_new ();
-  unsigned char sig[ED25519_SIG_LEN];
-  size_t siglen = sizeof (sig);
-  char id[CH_CLOUD_KEYID_LEN + 1];
-
-  if (canon == NULL)
-    return -1;
-  if (ch_cloud_key_id (pkey, id, err) < 0)
-    return -1;
-  if (md == NULL || EVP_DigestSignInit (md, NULL, NULL, NULL, pkey) != 1
-      || EVP_DigestSign (md, sig, &siglen, (const unsigned char *) canon, strlen (canon)) != 1)
-    return ch_error (err, 0, "ed25519 signing failed (is the key an ed25519 private key?)");
-  sig64 = b64 (sig, siglen);
-  json_object_set_new (doc, "signature", json_pack ("{s:s, s:s, s:s}", "alg", "ed25519", "key", id, "sig", sig64));
-  return 0;
-}
-
-int
 ch_cloud_verify (json_t *doc, const struct ch_trust *t, ch_error_t *err)
 {
   json_t *s = json_object_get (doc, "signature");
   const char *alg = json_string_value (json_object_get (s, "alg"));
   const char *id = json_string_value (json_object_get (s, "key"));
   const char *sig64 = json_string_value (json_object_get (s, "sig"));
-  __attribute__ ((cleanup (md_ctx_freep))) EVP_MD_CTX *md = NULL;
   cleanup_free char *canon = NULL;
-  unsigned char sig[ED25519_SIG_LEN];
-  EVP_PKEY *pkey = NULL;
+  uint8_t sig[ED25519_SIGNATURE_SIZE];
+  const uint8_t *pub = NULL;
 
   if (s == NULL)
     return ch_error (err, 0, "unsigned");
   if (alg == NULL || strcmp (alg, "ed25519") != 0 || id == NULL || sig64 == NULL)
     return ch_error (err, 0, "signature: want {\"alg\":\"ed25519\",\"key\":ID,\"sig\":BASE64}");
-  for (size_t i = 0; i < t->n && pkey == NULL; i++)
+  for (size_t i = 0; i < t->n && pub == NULL; i++)
     if (strcmp (t->keys[i].id, id) == 0)
-      pkey = t->keys[i].pkey;
-  if (pkey == NULL)
+      pub = t->keys[i].pub;
+  if (pub == NULL)
     {
       cleanup_free char *q = ch_quote (id, 16);
       return ch_error (err, 0, "signed by key `%s`, which is not trusted", q);
@@ -224,10 +178,7 @@ ch_cloud_verify (json_t *doc, const struct ch_trust *t, ch_error_t *err)
     return ch_error (err, 0, "signature: not 64 bytes of base64");
   if ((canon = ch_cloud_canonical (doc, err)) == NULL)
     return -1;
-  md = EVP_MD_CTX_new ();
-  if (md == NULL || EVP_DigestVerifyInit (md, NULL, NULL, NULL, pkey) != 1)
-    return ch_error (err, 0, "signature: cannot verify (libcrypto)");
-  if (EVP_DigestVerify (md, sig, sizeof (sig), (const unsigned char *) canon, strlen (canon)) != 1)
+  if (ed25519_sha512_verify (pub, strlen (canon), (const uint8_t *) canon, sig) != 1)
     return ch_error (err, 0, "bad signature (tampered, or not by key %s)", id);
   return 0;
 }

@@ -102,6 +102,7 @@ add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
   /* no MHD_USE_ERROR_LOG: a hostile client would write the log full */
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
   int fd = -1;
+  bool tls;
   const union MHD_DaemonInfo *info;
 
   if (d->n_listeners == sizeof (d->listeners) / sizeof (d->listeners[0]))
@@ -109,6 +110,7 @@ add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
   memset (l, 0, sizeof (*l));
   l->d = d;
   l->epoll_fd = -1;
+  l->tls_fd = -1;
   if (ch_has_prefix (api, "unix:"))
     {
       if (listen_unix (api + 5, &fd, err) < 0)
@@ -125,24 +127,19 @@ add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
     }
   else
     return ch_error (err, 0, "--api %s: want unix:PATH or tcp:ADDR:PORT", api);
-  if (l->tcp && d->opt->tls_cert)
-    {
-      if (MHD_is_feature_supported (MHD_FEATURE_TLS) != MHD_YES)
-        {
-          close (fd);
-          return ch_error (err, 0, "--api %s: this libmicrohttpd has no TLS", api);
-        }
-      flags |= MHD_USE_TLS;
-    }
-  l->mhd = MHD_start_daemon (flags, 0, NULL, NULL, dm_api_handler, l, MHD_OPTION_LISTEN_SOCKET, fd,
+  /* TLS is the daemon's (daemon_tls.c): it accepts, libmicrohttpd gets
+   * the cleartext end of each connection */
+  tls = l->tcp && d->opt->tls_cert;
+  if (tls)
+    flags |= MHD_USE_NO_LISTEN_SOCKET;
+  l->mhd = MHD_start_daemon (flags, 0, NULL, NULL, dm_api_handler, l,
                              MHD_OPTION_CONNECTION_LIMIT, d->opt->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
                              d->opt->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, dm_api_completed, l,
                              /* headers past this are refused (431), a request's state bounded */
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
                              /* on TCP one address cannot take every connection */
                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, l->tcp ? DM_PER_IP_MAX : 0u,
-                             (flags & MHD_USE_TLS) ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, d->opt->tls_key,
-                             MHD_OPTION_HTTPS_MEM_CERT, d->opt->tls_cert, MHD_OPTION_END);
+                             tls ? MHD_OPTION_END : MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_END);
   if (l->mhd == NULL)
     {
       close (fd);
@@ -151,6 +148,8 @@ add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
   info = MHD_get_daemon_info (l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
   l->epoll_fd = info ? info->epoll_fd : -1;
   d->n_listeners++;
+  if (tls && dm_tls_listen (d, l, fd, err) < 0)
+    return ch_error_prefix (err, "--api %s", api);
   if (l->epoll_fd < 0)
     return ch_error (err, 0, "--api %s: libmicrohttpd has no epoll fd", api);
   return dm_watch (d, l->epoll_fd, true, err);
@@ -159,9 +158,12 @@ add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
 static void
 stop_listeners (struct ch_daemon *d)
 {
+  dm_tls_close (d);
   for (size_t i = 0; i < d->n_listeners; i++)
     {
       struct dm_listener *l = &d->listeners[i];
+      if (l->tls_fd >= 0)
+        close (l->tls_fd);
       if (l->mhd)
         MHD_stop_daemon (l->mhd);
       if (l->unix_path)
@@ -182,8 +184,10 @@ run_mhd (struct ch_daemon *d)
 static int
 next_timeout (struct ch_daemon *d)
 {
-  int t = dm_streams_tick (d);
+  int t = dm_streams_tick (d), h = dm_tls_tick (d);
 
+  if (h >= 0 && (t < 0 || h < t))
+    t = h;
   for (size_t i = 0; i < d->n_listeners; i++)
     {
       MHD_UNSIGNED_LONG_LONG ms;
@@ -229,6 +233,8 @@ loop (struct ch_daemon *d, ch_error_t *err)
           if (fd == d->sigfd)
             on_signals (d);
           else if (d->link && d->link->ready (d, fd, evs[i].events))
+            ;
+          else if (dm_tls_ready (d, fd))
             ;
           else if (!mhd)
             dm_change_readable (d, fd);

@@ -105,6 +105,7 @@ struct dm_listener
   int epoll_fd; /* MHD's own, watched by ours */
   bool tcp;     /* requests need the bearer token */
   char *unix_path;
+  int tls_fd; /* TLS: the TCP socket the daemon accepts on itself (daemon_tls.c), else -1 */
 };
 
 struct ch_daemon
@@ -121,6 +122,7 @@ struct ch_daemon
   unsigned id_seq;
   bool stopping;
   char *upload_dir;
+  struct dm_tls *tls;     /* the TLS listeners' configuration and connections, NULL: none */
   struct ch_cloud *cloud; /* --cloud, else NULL */
   int cloud_fd;           /* the link's socket as the epoll set has it, -1: none */
   uint32_t cloud_events;
@@ -133,6 +135,17 @@ int ch_daemon_main (int argc, char **argv, const struct dm_cloud_link *link);
 int ch_daemon_run (struct ch_ctx *ctx, struct dm_options *opt, const struct dm_cloud_link *link, ch_error_t *err);
 /* A file descriptor the loop watches (ADD) or stops watching. */
 int dm_watch (struct ch_daemon *d, int fd, bool add, ch_error_t *err);
+
+/* daemon_tls.c: listener L serves TLS on TCP socket FD (taken, error or
+ * not); its connections reach libmicrohttpd in cleartext (L's daemon has no
+ * listen socket of its own). */
+int dm_tls_listen (struct ch_daemon *d, struct dm_listener *l, int fd, ch_error_t *err);
+/* FD is a TLS listener's or connection's: handled (true), else false. */
+bool dm_tls_ready (struct ch_daemon *d, int fd);
+/* Drops the handshakes past the connection timeout; the ms until the next
+ * one's, -1: none. */
+int dm_tls_tick (struct ch_daemon *d);
+void dm_tls_close (struct ch_daemon *d);
 
 /* daemon_changes.c: the queue */
 struct dm_change *dm_change_new (struct ch_daemon *d, enum dm_work work, const char *kind, const char *chute);

@@ -33,9 +33,9 @@ const struct ch_opt ch_opts_daemon[] = {
   CH_OPT_END,
 };
 
-/* A secret or PEM file, whole; a token loses its line end. */
+/* A secret file, whole, without its line end. */
 static int
-read_secret (const char *opt, const char *path, bool token, char **out, ch_error_t *err)
+read_secret (const char *opt, const char *path, char **out, ch_error_t *err)
 {
   size_t len;
 
@@ -43,13 +43,10 @@ read_secret (const char *opt, const char *path, bool token, char **out, ch_error
   *out = NULL;
   if (ch_read_file_max (path, 1 << 20, out, &len, err) < 0)
     return ch_error_prefix (err, "daemon --%s", opt);
-  if (token)
-    {
-      while (len && strchr ("\r\n \t", (*out)[len - 1]))
-        (*out)[--len] = '\0';
-      if (len < 16)
-        return ch_error (err, 0, "daemon --%s %s: the token is %zu characters; want 16 or more", opt, path, len);
-    }
+  while (len && strchr ("\r\n \t", (*out)[len - 1]))
+    (*out)[--len] = '\0';
+  if (len < 16)
+    return ch_error (err, 0, "daemon --%s %s: the token is %zu characters; want 16 or more", opt, path, len);
   return 0;
 }
 
@@ -70,17 +67,11 @@ ch_daemon_options (struct ch_ctx *ctx, int argc, char **argv, struct dm_options 
       {
       case O_API: ch_strv_append (&o->apis, p.optarg); break;
       case O_TOKEN_FILE:
-        if (read_secret ("token-file", p.optarg, true, &o->token, err) < 0)
+        if (read_secret ("token-file", p.optarg, &o->token, err) < 0)
           return -1;
         break;
-      case O_TLS_CERT:
-        if (read_secret ("tls-cert", p.optarg, false, &o->tls_cert, err) < 0)
-          return -1;
-        break;
-      case O_TLS_KEY:
-        if (read_secret ("tls-key", p.optarg, false, &o->tls_key, err) < 0)
-          return -1;
-        break;
+      case O_TLS_CERT: o->tls_cert = p.optarg; break;
+      case O_TLS_KEY: o->tls_key = p.optarg; break;
       case O_MAX_PACKAGE:
         if (ch_parse_size (p.optarg, &o->package_max, err) < 0)
           return ch_error_prefix (err, "daemon --max-package");
@@ -117,7 +108,5 @@ ch_daemon_options_clear (struct dm_options *o)
 {
   ch_strv_free (o->apis);
   free (o->token);
-  free (o->tls_cert);
-  free (o->tls_key);
   memset (o, 0, sizeof (*o));
 }

@@ -17,7 +17,7 @@ struct dm_options
 {
   char **apis;              /* "unix:PATH" | "tcp:ADDR:PORT" */
   char *token;              /* TCP's bearer token (from --token-file) */
-  char *tls_cert, *tls_key; /* PEM text */
+  const char *tls_cert, *tls_key; /* PEM files (argv's strings), read by mgmt/tls_conf.c */
   uint64_t package_max;
   unsigned max_connections;
   unsigned timeout_s;

@@ -99,8 +99,6 @@ run (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       int wait = ch_cloud_tick (h.link), fd = ch_cloud_fd (h.link);
       struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = fd, .events = POLLIN } };
 
-      if (fd >= 0 && ch_cloud_want_write (h.link))
-        pfd[1].events |= POLLOUT;
       if (poll (pfd, fd >= 0 ? 2 : 1, wait) < 0 && errno != EINTR)
         {
           r = ch_error (err, errno, "poll");
@@ -108,10 +106,8 @@ run (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
         }
       if (pfd[0].revents)
         break;
-      if (fd >= 0 && (pfd[1].revents & (POLLIN | POLLERR | POLLHUP)))
+      if (fd >= 0 && pfd[1].revents)
         ch_cloud_read (h.link);
-      if (fd >= 0 && (pfd[1].revents & POLLOUT))
-        ch_cloud_write (h.link);
     }
   ch_cloud_close (h.link);
   return r;

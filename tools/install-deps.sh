@@ -7,7 +7,7 @@ PKGS="
 build-essential pkg-config
 libseccomp-dev libcap-dev libarchive-dev libyaml-dev libjansson-dev
 libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libnftnl-dev zlib1g-dev
-libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libmosquitto-dev libcmocka-dev
+libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libmosquitto-dev libmbedtls-dev libcmocka-dev
 nettle-dev liblzma-dev libzstd-dev libbz2-dev
 busybox-static iproute2 nftables procps psmisc util-linux time curl openssl bsdutils
 crun runc podman umoci skopeo docker-registry mosquitto

@@ -3,21 +3,20 @@
 # Debian's own mosquitto source package (the version of the installed
 # libmosquitto-dev, with Debian's patches), its client library alone, built
 # with -ffunction-sections, without threads (the link drives it from the
-# daemon's loop), SOCKS, TLS-PSK or SRV, so that it and OpenSSL's libssl.a
-# and libcrypto.a link into the program.
+# daemon's loop), TLS, SOCKS or SRV, with unix sockets: it speaks cleartext
+# MQTT to a unix socket of the link's, which relays it to the broker over
+# TLS with mbedTLS (mgmt/cloud_conn.c, mgmt/tls.h).
 #
-# Why: Debian ships libmosquitto only shared, and a shared libmosquitto needs
-# the shared libssl and libcrypto: ~4.6 MB of library files with their symbol
-# tables, relocations (dirtied in every process) and code spread over pages
-# that a TLS connection touches here and there; linked in, only the objects
-# the link calls, ~0.8 MB PSS less in the daemon with the link up
-# (docs/BENCHMARKS.md, "Cloud link").
+# Why: libmosquitto's only TLS is OpenSSL, ~3.7 MB PSS of the 7.7 MB the
+# daemon with the link up had (docs/BENCHMARKS.md, "Cloud link"); and
+# Debian ships libmosquitto only shared, with OpenSSL.
 #
 #   tools/libmosquitto-min.sh build DIR   DIR/libmosquitto.a, fetching the source first if
 #                                         needed; exit 1 if impossible
 #
-# The Makefile links Debian's shared libmosquitto and OpenSSL instead when
-# `build` fails (an offline machine without the source), and says so.
+# The Makefile links Debian's shared libmosquitto instead when `build` fails
+# (an offline machine without the source), and says so: it connects to unix
+# sockets too, the link works the same.
 set -eu
 . "$(dirname "$0")/debsrc.sh"
 verb=${1:?usage: libmosquitto-min.sh build DIR}
@@ -35,8 +34,10 @@ if [ ! -f "$dir/src/lib/Makefile" ]; then
   mv "$dir/src.tmp" "$dir/src"
   rm -rf "$dir/apt/dl" "$dir/apt/cache" "$dir"/mosquitto_*.orig.tar.* # dpkg-source leaves a copy beside src
 fi
+# objects of another configuration (a tree copied from elsewhere) out first
+make -C "$dir/src/lib" clean >"$dir/build.log" 2>&1 || true
 make -C "$dir/src/lib" -j"$(nproc)" libmosquitto.a WITH_STATIC_LIBRARIES=yes WITH_SHARED_LIBRARIES=no \
-  WITH_THREADING=no WITH_SOCKS=no WITH_TLS_PSK=no WITH_SRV=no WITH_CJSON=no WITH_DOCS=no \
-  CFLAGS="-O2 -g -ffunction-sections -fdata-sections" >"$dir/build.log" 2>&1 ||
+  WITH_THREADING=no WITH_TLS=no WITH_UNIX_SOCKETS=yes WITH_SOCKS=no WITH_TLS_PSK=no WITH_SRV=no WITH_CJSON=no WITH_DOCS=no \
+  CFLAGS="-O2 -g -ffunction-sections -fdata-sections" >>"$dir/build.log" 2>&1 ||
   { echo "libmosquitto-min: build failed, see $dir/build.log: $(tail -1 "$dir/build.log")" >&2; exit 1; }
 cp "$dir/src/lib/libmosquitto.a" "$dir/libmosquitto.a.tmp" && mv "$dir/libmosquitto.a.tmp" "$dir/libmosquitto.a"

@@ -123,10 +123,10 @@ dep_up=$(( (u1 - u0) / ROUNDS )) dep_down=$(( (d1 - d0) / ROUNDS ))
 read -r busy_r busy_p < <(mem)
 docsize=$("$CTL" desired ap-1 | python3 -c 'import json,sys; print(len(json.dumps(json.load(sys.stdin), separators=(",", ":"))))')
 
-if ldd "$BIN/chuted-daemon-cloud" | grep -q libssl; then
-  linked="Debian's shared libmosquitto, libssl and libcrypto"
+if ldd "$BIN/chuted-daemon-cloud" | grep -q libmosquitto; then
+  linked="Debian's shared libmosquitto; mbedTLS (the link's TLS relay) and nettle linked in statically"
 else
-  linked="libmosquitto (tools/libmosquitto-min.sh), libssl and libcrypto linked in statically"
+  linked="libmosquitto without TLS (tools/libmosquitto-min.sh), mbedTLS (the link's TLS relay) and nettle linked in statically"
 fi
 out=$(mktemp)
 {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A static libmicrohttpd for the daemon (chuted-daemon, chuted-daemon-cloud):
+# Debian's own libmicrohttpd source package (the version of the installed
+# libmicrohttpd-dev, with Debian's patches), built without HTTPS, with
+# -ffunction-sections. The REST API's optional TLS is the daemon's own, on
+# mbedTLS (mgmt/tls.h, mgmt/daemon_tls.c): libmicrohttpd serves the
+# cleartext end of each TLS connection.
+#
+# Why: Debian's libmicrohttpd is built with GnuTLS, which, there whether a
+# TLS API is served or not, cost the daemon ~1.1 MB PSS (its pages, p11-kit,
+# libunistring, libffi: docs/BENCHMARKS.md, "Cloud link").
+#
+#   tools/libmicrohttpd-min.sh build DIR   DIR/libmicrohttpd.a, fetching the source first if
+#                                          needed; exit 1 if impossible
+#
+# The Makefile links Debian's libmicrohttpd (and GnuTLS) instead when
+# `build` fails (an offline machine without the source), and says so.
+set -eu
+. "$(dirname "$0")/debsrc.sh"
+verb=${1:?usage: libmicrohttpd-min.sh build DIR}
+dir=${2:?usage: libmicrohttpd-min.sh build DIR}
+[ "$verb" = build ] || { echo "usage: libmicrohttpd-min.sh build DIR" >&2; exit 2; }
+[ -f "$dir/libmicrohttpd.a" ] && exit 0
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+if [ ! -f "$dir/src/configure" ]; then
+  rm -rf "$dir/src" "$dir/src.tmp"
+  debsrc_download "$dir" libmicrohttpd libmicrohttpd-dev || exit 1
+  (cd "$dir/apt/dl" && dpkg-source -x libmicrohttpd_*.dsc "$dir/src.tmp") >>"$dir/apt/log" 2>&1 ||
+    { echo "libmicrohttpd-min: unpacking the source failed, see $dir/apt/log" >&2; exit 1; }
+  mv "$dir/src.tmp" "$dir/src"
+  rm -rf "$dir/apt/dl" "$dir/apt/cache" "$dir"/libmicrohttpd_*.orig.tar.*
+fi
+cd "$dir/src"
+./configure --quiet --disable-shared --enable-static --disable-https --without-gnutls --disable-curl \
+  --disable-doc --disable-examples --disable-tools --disable-nls --disable-dauth --disable-httpupgrade \
+  CFLAGS="-O2 -g -ffunction-sections -fdata-sections" >"$dir/build.log" 2>&1 &&
+  make -C src/microhttpd -j"$(nproc)" >>"$dir/build.log" 2>&1 ||
+  { echo "libmicrohttpd-min: build failed, see $dir/build.log: $(tail -1 "$dir/build.log")" >&2; exit 1; }
+cp src/microhttpd/.libs/libmicrohttpd.a "$dir/libmicrohttpd.a.tmp" &&
+  mv "$dir/libmicrohttpd.a.tmp" "$dir/libmicrohttpd.a"

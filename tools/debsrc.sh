@@ -32,3 +32,16 @@ X
     apt-get "${opts[@]}" source --download-only "$pkg" >>"$apt/log" 2>&1; }) ||
     { echo "$pkg: apt-get source $pkg failed: $(tail -1 "$apt/log")" >&2; return 1; }
 }
+
+#   debsrc_unpack DIR SRCPKG DEVPKG     DIR/src: the source package unpacked with
+#                                       Debian's patches (the download removed)
+debsrc_unpack() {
+  local dir=$1 pkg=$2
+  rm -rf "$dir/src" "$dir/src.tmp"
+  debsrc_download "$@" || return 1
+  (cd "$dir/apt/dl" && dpkg-source -x "${pkg}"_*.dsc "$dir/src.tmp") >>"$dir/apt/log" 2>&1 ||
+    { echo "$pkg: unpacking the source failed, see $dir/apt/log" >&2; return 1; }
+  mv "$dir/src.tmp" "$dir/src"
+  # dpkg-source leaves a copy of the upstream tarball beside src
+  rm -rf "$dir/apt/dl" "$dir/apt/cache" "$dir/${pkg}"_*.orig.tar.*
+}

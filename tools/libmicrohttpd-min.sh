@@ -24,14 +24,7 @@ dir=${2:?usage: libmicrohttpd-min.sh build DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-if [ ! -f "$dir/src/configure" ]; then
-  rm -rf "$dir/src" "$dir/src.tmp"
-  debsrc_download "$dir" libmicrohttpd libmicrohttpd-dev || exit 1
-  (cd "$dir/apt/dl" && dpkg-source -x libmicrohttpd_*.dsc "$dir/src.tmp") >>"$dir/apt/log" 2>&1 ||
-    { echo "libmicrohttpd-min: unpacking the source failed, see $dir/apt/log" >&2; exit 1; }
-  mv "$dir/src.tmp" "$dir/src"
-  rm -rf "$dir/apt/dl" "$dir/apt/cache" "$dir"/libmicrohttpd_*.orig.tar.*
-fi
+[ -f "$dir/src/configure" ] || debsrc_unpack "$dir" libmicrohttpd libmicrohttpd-dev || exit 1
 cd "$dir/src"
 ./configure --quiet --disable-shared --enable-static --disable-https --without-gnutls --disable-curl \
   --disable-doc --disable-examples --disable-tools --disable-nls --disable-dauth --disable-httpupgrade \

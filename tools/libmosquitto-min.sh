@@ -26,14 +26,7 @@ dir=${2:?usage: libmosquitto-min.sh build DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-if [ ! -f "$dir/src/lib/Makefile" ]; then
-  rm -rf "$dir/src" "$dir/src.tmp"
-  debsrc_download "$dir" mosquitto libmosquitto-dev || exit 1
-  (cd "$dir/apt/dl" && dpkg-source -x mosquitto_*.dsc "$dir/src.tmp") >>"$dir/apt/log" 2>&1 ||
-    { echo "libmosquitto-min: unpacking the source failed, see $dir/apt/log" >&2; exit 1; }
-  mv "$dir/src.tmp" "$dir/src"
-  rm -rf "$dir/apt/dl" "$dir/apt/cache" "$dir"/mosquitto_*.orig.tar.* # dpkg-source leaves a copy beside src
-fi
+[ -f "$dir/src/lib/Makefile" ] || debsrc_unpack "$dir" mosquitto libmosquitto-dev || exit 1
 # objects of another configuration (a tree copied from elsewhere) out first
 make -C "$dir/src/lib" clean >"$dir/build.log" 2>&1 || true
 make -C "$dir/src/lib" -j"$(nproc)" libmosquitto.a WITH_STATIC_LIBRARIES=yes WITH_SHARED_LIBRARIES=no \

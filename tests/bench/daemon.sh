@@ -203,8 +203,8 @@ out=$(mktemp)
   echo "<!-- daemon-bench:start -->"
   echo "## Daemon: memory and API latency (tests/bench/daemon.sh, $(date -u +%F), $(nproc) CPUs, $(uname -r))"
   echo
-  echo "\`chuted daemon\` (chuted-daemon, libmicrohttpd in one epoll loop; without \`--cloud\` it loads no libmosquitto"
-  echo "nor OpenSSL: chuted-daemon-cloud has the link) on a unix socket. Memory of the daemon"
+  echo "\`chuted daemon\` (chuted-daemon, libmicrohttpd without HTTPS in one epoll loop, the API's TLS when asked on"
+  echo "mbedTLS; without \`--cloud\` it has no libmosquitto: chuted-daemon-cloud has the link) on a unix socket. Memory of the daemon"
   echo "process alone (each change's forked child apart), sampled every 20 ms while $NCHUTES chute.yaml deploys"
   echo "went through the API one after the other (each streamed to \`done\`; health grace 1 s, ${deploy_s} s per deploy)."
   echo

@@ -75,7 +75,9 @@ open_through_overlay (const char *path, const char *spare_dir)
   cleanup_close int fsfd = -1, mnt = -1;
   const char *base;
 
-  if (real == NULL || spare_dir == NULL)
+  /* kernels before 6.5 join the parameters into one "k=v,k=v" string for
+   * overlayfs: a comma in a path would end it (and begin another option) */
+  if (real == NULL || spare_dir == NULL || strchr (real, ',') || strchr (spare_dir, ','))
     return -1;
   base = strrchr (real, '/') + 1;
   dir = xstrndup (real, (size_t) (base - real));

@@ -144,6 +144,11 @@ ch_chute_up (struct ch_ctx *ctx, const struct ch_chute *c, bool attach_wait, str
   int ret = -1;
 
   up->ready_fd = up->go_fd = -1;
+  /* the chute is not running (the caller checked, under its lock) but its
+   * last monitor may still be finishing, its status and lock not yet let
+   * go: a start right after the chute ended (`start -a` returns once the
+   * exit code is known) waits for it */
+  ch_chute_wait_monitor_gone (ctx, c->name, 10 * 1000);
   if (ch_mkdir_p (run_dir, 0700, err) < 0)
     return -1;
   for (const char *const *f = (const char *const[]){ CH_MON_STOPPING, CH_MON_ATTACH, CH_MON_INIT_PID, CH_MON_STATUS, NULL };

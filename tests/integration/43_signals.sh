@@ -90,6 +90,24 @@ eq "start -a: the chute's output" "$(chuted start -a sa 2>/dev/null)" out-1
 chuted start -a sa > /dev/null 2> "$T_DIR/sa.err"; rc=$?
 eq "start -a: its stderr" "$(cat "$T_DIR/sa.err")" err-1
 eq "start -a: its exit code" "$rc" 6
+# a start while the chute's last monitor is still finishing (its lock held:
+# here by a stand-in that lets go after 1 s) waits for it, not EBUSY
+python3 - "$T_RUNROOT/chutes/sa" >"$T_DIR/holder" <<'PY' &
+import fcntl, json, os, struct, sys, time
+d = sys.argv[1]
+fd = os.open(d + "/monitor.lock", os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+st = json.load(open(d + "/status.json"))
+st["monitor_pid"] = os.getpid()
+json.dump(st, open(d + "/status.json.tmp", "w")); os.rename(d + "/status.json.tmp", d + "/status.json")
+print("held", flush=True)
+time.sleep(1)
+PY
+HOLDER=$!
+wait_for 100 grep -q held "$T_DIR/holder"
+out=$(chuted start sa 2>&1); rc=$?
+wait $HOLDER
+eq "start while the last monitor finishes: waits, then starts ($out)" "$rc" 0
 check "rm" chuted rm -f sa
 
 check_fails "--stop-signal FOO refused" chuted run --rm --stop-signal FOO --rootfs "$R" true

@@ -8,6 +8,7 @@
  * unix socket completes at once, its end is accepted (and checked to be
  * this process's), the file is gone again before the broker is dialled. */
 #include "common/file.h"
+#include "common/sock.h"
 #include "common/util.h"
 #include "mgmt/cloud_int.h"
 
@@ -107,29 +108,14 @@ relay (struct ch_cloud *l)
 static int
 local_pair (struct ch_cloud *l, int *plain, ch_error_t *err)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
   cleanup_close int lfd = -1;
   struct ucred cred;
   socklen_t len = sizeof (cred);
-  mode_t old;
   int r, rc;
 
-  strcpy (sa.sun_path, l->sock);
-  if (ch_mkdir_p (l->ctx->run_root, 0700, err) < 0)
+  /* one there is of a process of this pid that died */
+  if (ch_mkdir_p (l->ctx->run_root, 0700, err) < 0 || ch_unix_listen (l->sock, SOCK_NONBLOCK, 1, &lfd, err) < 0)
     return -1;
-  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (lfd < 0)
-    return ch_error (err, errno, "socket");
-  unlink (l->sock); /* one of a process of this pid that died */
-  old = umask (0177);
-  r = bind (lfd, (struct sockaddr *) &sa, sizeof (sa));
-  umask (old);
-  if (r < 0 || listen (lfd, 1) < 0)
-    {
-      r = ch_error (err, errno, "%s", l->sock);
-      unlink (l->sock);
-      return r;
-    }
   rc = l->started ? mosquitto_reconnect_async (l->m) : mosquitto_connect_async (l->m, l->sock, 0, KEEPALIVE_S);
   l->started = true;
   *plain = rc == MOSQ_ERR_SUCCESS ? accept4 (lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK) : -1;

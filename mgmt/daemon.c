@@ -4,6 +4,7 @@
  * pipes. Single-threaded, so forking a change's child is safe. */
 #include "mgmt/daemon.h"
 #include "common/file.h"
+#include "common/sock.h"
 #include "common/util.h"
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,35 +28,6 @@ dm_watch (struct ch_daemon *d, int fd, bool add, ch_error_t *err)
 
   if (epoll_ctl (d->epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev) < 0)
     return ch_error (err, errno, "epoll_ctl fd %d", fd);
-  return 0;
-}
-
-/* A unix socket at PATH, 0600 from its birth (umask), replacing a stale
- * one: the daemon's lock says no other daemon serves it. */
-static int
-listen_unix (const char *path, int *out, ch_error_t *err)
-{
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  cleanup_close int fd = -1;
-  mode_t old;
-  int r;
-
-  if (strlen (path) >= sizeof (sa.sun_path))
-    return ch_error (err, 0, "unix:%s: the path is too long for a socket", path);
-  strcpy (sa.sun_path, path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0)
-    return ch_error (err, errno, "socket");
-  if (unlink (path) < 0 && errno != ENOENT)
-    return ch_error (err, errno, "unix:%s: remove the old socket", path);
-  old = umask (0177);
-  r = bind (fd, (struct sockaddr *) &sa, sizeof (sa));
-  umask (old);
-  if (r < 0)
-    return ch_error (err, errno, "unix:%s: bind", path);
-  if (listen (fd, DM_BACKLOG) < 0)
-    return ch_error (err, errno, "unix:%s: listen", path);
-  *out = steal_fd (&fd);
   return 0;
 }
 
@@ -113,8 +84,9 @@ add_listener (struct ch_daemon *d, const char *api, ch_error_t *err)
   l->tls_fd = -1;
   if (ch_has_prefix (api, "unix:"))
     {
-      if (listen_unix (api + 5, &fd, err) < 0)
-        return -1;
+      /* replacing a stale socket: the daemon's lock says no other daemon serves it */
+      if (ch_unix_listen (api + 5, SOCK_NONBLOCK, DM_BACKLOG, &fd, err) < 0)
+        return ch_error_prefix (err, "--api %s", api);
       l->unix_path = xstrdup (api + 5);
     }
   else if (ch_has_prefix (api, "tcp:"))

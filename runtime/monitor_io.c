@@ -1,6 +1,7 @@
 /* The monitor's I/O, none of it blocking: the chute's output into the log
  * and to the attach client, the client's frames into the chute. */
 #include "common/file.h"
+#include "common/sock.h"
 #include "common/util.h"
 #include "runtime/monitor_int.h"
 
@@ -15,7 +16,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -273,24 +273,8 @@ int
 ch_mon_listen_attach (struct ch_mon *m, ch_error_t *err)
 {
   cleanup_free char *path = xasprintf ("%s/%s", m->run_dir, CH_MON_ATTACH);
-  struct sockaddr_un sun = { .sun_family = AF_UNIX };
-  int fd;
 
-  if (strlen (path) >= sizeof (sun.sun_path))
-    return ch_error (err, ENAMETOOLONG, "attach socket path `%s`", path);
-  strcpy (sun.sun_path, path);
-  unlink (path);
-  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return ch_error (err, errno, "socket");
-  if (bind (fd, (struct sockaddr *) &sun, sizeof (sun)) < 0 || chmod (path, 0600) < 0 || listen (fd, 4) < 0)
-    {
-      int e = errno;
-      close (fd);
-      return ch_error (err, e, "listen on `%s`", path);
-    }
-  m->listen_fd = fd;
-  return 0;
+  return ch_unix_listen (path, 0, 4, &m->listen_fd, err);
 }
 
 /* The chute has ended: let the client take what it has not yet, but a

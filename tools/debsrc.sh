@@ -45,3 +45,15 @@ debsrc_unpack() {
   # dpkg-source leaves a copy of the upstream tarball beside src
   rm -rf "$dir/apt/dl" "$dir/apt/cache" "$dir/${pkg}"_*.orig.tar.*
 }
+
+#   debsrc_target SCRIPT LIB VERB DIR   a tools/lib*-min.sh's `build DIR`: a
+#                                       usage error exits 2, DIR/LIB already
+#                                       built exits 0, else DIR is made and
+#                                       $dir set to its absolute path
+debsrc_target() {
+  local script=$1 lib=$2 verb=$3 target=$4
+  [ "$verb" = build ] && [ -n "$target" ] || { echo "usage: $script build DIR" >&2; exit 2; }
+  [ -f "$target/$lib" ] && exit 0
+  mkdir -p "$target"
+  dir=$(cd "$target" && pwd)
+}

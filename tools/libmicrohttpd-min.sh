@@ -17,12 +17,7 @@
 # `build` fails (an offline machine without the source), and says so.
 set -eu
 . "$(dirname "$0")/debsrc.sh"
-verb=${1:?usage: libmicrohttpd-min.sh build DIR}
-dir=${2:?usage: libmicrohttpd-min.sh build DIR}
-[ "$verb" = build ] || { echo "usage: libmicrohttpd-min.sh build DIR" >&2; exit 2; }
-[ -f "$dir/libmicrohttpd.a" ] && exit 0
-mkdir -p "$dir"
-dir=$(cd "$dir" && pwd)
+debsrc_target libmicrohttpd-min.sh libmicrohttpd.a "${1:-}" "${2:-}"
 
 [ -f "$dir/src/configure" ] || debsrc_unpack "$dir" libmicrohttpd libmicrohttpd-dev || exit 1
 cd "$dir/src"

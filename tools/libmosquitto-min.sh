@@ -19,12 +19,7 @@
 # sockets too, the link works the same.
 set -eu
 . "$(dirname "$0")/debsrc.sh"
-verb=${1:?usage: libmosquitto-min.sh build DIR}
-dir=${2:?usage: libmosquitto-min.sh build DIR}
-[ "$verb" = build ] || { echo "usage: libmosquitto-min.sh build DIR" >&2; exit 2; }
-[ -f "$dir/libmosquitto.a" ] && exit 0
-mkdir -p "$dir"
-dir=$(cd "$dir" && pwd)
+debsrc_target libmosquitto-min.sh libmosquitto.a "${1:-}" "${2:-}"
 
 [ -f "$dir/src/lib/Makefile" ] || debsrc_unpack "$dir" mosquitto libmosquitto-dev || exit 1
 # objects of another configuration (a tree copied from elsewhere) out first

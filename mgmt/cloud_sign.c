@@ -159,7 +159,7 @@ ch_cloud_verify (json_t *doc, const struct ch_trust *t, ch_error_t *err)
   const char *id = json_string_value (json_object_get (s, "key"));
   const char *sig64 = json_string_value (json_object_get (s, "sig"));
   cleanup_free char *canon = NULL;
-  uint8_t sig[ED25519_SIGNATURE_SIZE];
+  uint8_t sig[CH_ED25519_SIG_LEN];
   const uint8_t *pub = NULL;
 
   if (s == NULL)

@@ -14,6 +14,7 @@
 
 #define CH_CLOUD_KEYID_LEN 16 /* hex digits of sha256(raw public key) */
 #define CH_ED25519_LEN 32
+#define CH_ED25519_SIG_LEN 64
 #define CH_SHA256_LEN 32
 
 struct ch_trust_key

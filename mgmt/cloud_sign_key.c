@@ -53,7 +53,7 @@ ch_cloud_sign (json_t *doc, EVP_PKEY *pkey, ch_error_t *err)
 {
   cleanup_free char *canon = ch_cloud_canonical (doc, err), *sig64 = NULL;
   __attribute__ ((cleanup (md_ctx_freep))) EVP_MD_CTX *md = EVP_MD_CTX_new ();
-  unsigned char sig[64];
+  unsigned char sig[CH_ED25519_SIG_LEN];
   size_t siglen = sizeof (sig);
   char id[CH_CLOUD_KEYID_LEN + 1];
 

@@ -112,44 +112,30 @@ $(B)/chuted-daemon: $(B)/obj/mgmt/main_daemon.o $(B)/libmgmt.a $(B)/libimage.a $
 # only (and with OpenSSL): tools/libmosquitto-min.sh builds its client
 # library from Debian's source, once, into build-deps/. Where it cannot be
 # had (offline, no source), Debian's shared libmosquitto is linked, with a
-# warning (it connects to unix sockets too). link_cloud,LIBS: the recipe,
-# LIBS before the cloud link's.
+# warning (it connects to unix sockets too).
 MOSQ_MIN := build-deps/mosquitto-notls
 # The desired documents' ed25519 signatures are verified with nettle
 # (mgmt/cloud_sign.c: mbedTLS 2.28 has no ed25519).
 ifeq ($(SAN),)
 TLS_LIBS := $(MBEDTLS_LIBS) -Wl,-Bstatic -lhogweed -lnettle -lgmp -Wl,-Bdynamic
-else
-TLS_LIBS := $(MBEDTLS_LIBS) -lhogweed -lnettle -lgmp
-endif
-CLOUD_LIBS := -lmosquitto $(TLS_LIBS)
-CLOUD_STATIC_LIBS := $(MOSQ_MIN)/libmosquitto.a $(TLS_LIBS)
-ifeq ($(SAN),)
-# one build for both programs (make -j): their order-only prerequisite
+# chosen by the shell at link time, as HTTP_LIBS (the order-only
+# mosquitto-min, one build for both programs under make -j, ran first)
+CLOUD_LIBS := $$(if [ -f $(MOSQ_MIN)/libmosquitto.a ]; then echo $(MOSQ_MIN)/libmosquitto.a; \
+  else echo -lmosquitto; fi) $(TLS_LIBS)
 .PHONY: mosquitto-min
 mosquitto-min:
 	@tools/libmosquitto-min.sh build $(MOSQ_MIN) || \
 	  echo "no static libmosquitto in $(MOSQ_MIN): linking Debian's shared libmosquitto" >&2
 CLOUD_DEP := mosquitto-min
-define link_cloud
-	@if [ -f $(MOSQ_MIN)/libmosquitto.a ]; then \
-	  echo "$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_STATIC_LIBS)"; \
-	  $(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_STATIC_LIBS); \
-	else \
-	  echo "$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)"; \
-	  $(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS); \
-	fi
-endef
 else
+TLS_LIBS := $(MBEDTLS_LIBS) -lhogweed -lnettle -lgmp
+CLOUD_LIBS := -lmosquitto $(TLS_LIBS)
 CLOUD_DEP :=
-define link_cloud
-	$(CC) $(LDFLAGS) -o $@ $^ $(1) $(CLOUD_LIBS)
-endef
 endif
 $(B)/chuted-daemon-cloud: $(B)/obj/mgmt/main_daemon_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP) $(HTTP_DEP)
-	$(call link_cloud,$(CORE_LIBS) $(HTTP_LIBS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(HTTP_LIBS) $(CLOUD_LIBS)
 $(B)/chuted-cloud: $(B)/obj/mgmt/main_cloud.o $(B)/libmgmt.a $(B)/libimage.a $(B)/libnetns.a $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a | $(CLOUD_DEP)
-	$(call link_cloud,$(CORE_LIBS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(CLOUD_LIBS)
 
 # chutectl, the operator's side (tools/chutectl/): MQTT and signing only;
 # of libmgmt.a it takes the signature code (mgmt/cloud_sign.c), of

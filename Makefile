@@ -147,7 +147,8 @@ $(B)/chutectl: $(CHUTECTL_OBJ) $(B)/libmgmt.a $(B)/libimage.a $(B)/libruntime.a 
 	$(CC) $(LDFLAGS) -o $@ $^ -lmosquitto -lcurl -larchive -lz -lcrypto -lhogweed -lnettle -lyaml -ljansson
 
 # The OCI runtime alone, fully static: no shared library on the start path.
-# Without debug info: every container start copies it into a sealed memfd.
+# Without debug info: where no overlayfs can seal it, every container start
+# copies it into a sealed memfd (runtime/selfexe.c).
 RUNTIME_LIBS := -lseccomp -lcap -ljansson
 $(B)/chuted-runtime: $(B)/obj/runtime/main_runtime.o $(B)/libruntime.a $(B)/libcgroups.a $(B)/libcommon.a
 	$(CC) $(LDFLAGS) $(MONITOR_LDFLAGS) -Wl,--strip-debug -o $@ $^ $(RUNTIME_LIBS)

@@ -60,7 +60,7 @@ ch_cmd_exec (struct ch_ctx *ctx, int argc, char **argv, ch_error_t *err)
       return ch_error (err, 0, "chute `%s` is not running", name);
     }
   /* nothing in the chute may get a handle on our binary (CVE-2019-5736):
-   * continue from a sealed copy, as `chuted oci exec` does */
+   * continue sealed, as `chuted oci exec` does */
   if (ch_runtime_reexec_sealed (NULL, ctx->run_root, err) < 0)
     return -1;
   eo.argv = argv + optind;

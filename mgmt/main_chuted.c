@@ -194,7 +194,7 @@ exec_sibling (struct ch_ctx *ctx, const char *prog, int argc, char **argv, ch_er
     }
   for (int i = 0; i < argc; i++)
     nargv[n++] = argv[i];
-  /* commands that enter a container run from a sealed copy anyway
+  /* commands that enter a container run sealed anyway
    * (CVE-2019-5736): start it that way, not exec it to have it re-exec */
   if (argc > 1 && strcmp (prog, "chuted-runtime") == 0
       && (strcmp (argv[1], "run") == 0 || strcmp (argv[1], "create") == 0 || strcmp (argv[1], "exec") == 0))

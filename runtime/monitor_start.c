@@ -155,8 +155,8 @@ ch_mon_start_once (struct ch_mon *m, int *code, ch_error_t *err)
         }
       argv[n++] = m->cfg.id;
       argv[n] = NULL;
-      /* the runtime would copy itself into a sealed memfd and re-exec
-       * (CVE-2019-5736) first thing: start it that way, one exec less */
+      /* the runtime would re-exec itself sealed (CVE-2019-5736) first
+       * thing: start it that way, one exec less */
       ch_runtime_exec_sealed (m->cfg.chuted, argv, m->cfg.run_root, &e);
       if (e == NULL)
         ch_error (&e, errno, "exec `%s`", m->cfg.chuted);

@@ -267,7 +267,7 @@ ch_oci_cli (struct ch_oci_ctx *ctx, int argc, char **argv, ch_error_t *err)
   {
     const char *name;
     int (*fn) (struct ch_oci_ctx *, int, char **, ch_error_t *);
-    bool enters; /* runs a process into a container: needs the sealed copy */
+    bool enters; /* runs a process into a container: needs to run sealed */
   } sub[] = {
     { "spec", ch_oci_cmd_spec, false },       { "create", ch_oci_cmd_create, true }, { "start", ch_oci_cmd_start, false },
     { "state", ch_oci_cmd_state, false },     { "kill", ch_oci_cmd_kill, false },    { "delete", ch_oci_cmd_delete, false },

@@ -23,7 +23,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/statvfs.h>
+#include <sys/statvfs.h> /* ST_RDONLY */
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,7 +34,6 @@ ch_self_is_sealed (void)
 {
   cleanup_close int fd = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   struct statfs fs;
-  struct statvfs vfs;
   int seals;
 
   if (fd < 0)
@@ -44,8 +43,7 @@ ch_self_is_sealed (void)
     return (seals & SEALS) == SEALS;
   /* an overlayfs without an upper layer, mounted read-only: no path to
    * its file can be opened for writing */
-  return fstatfs (fd, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC && fstatvfs (fd, &vfs) == 0
-         && (vfs.f_flag & ST_RDONLY);
+  return fstatfs (fd, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC && (fs.f_flags & ST_RDONLY);
 }
 
 /* overlayfs' lowerdir syntax: ':' separates layers, '\\' escapes */
